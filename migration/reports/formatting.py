@@ -1,0 +1,110 @@
+"""Formatting of numbers, dates and identifiers for the HTML quality report."""
+
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# French typography separates thousands with a narrow no-break space (U+202F, the CLDR choice
+# for "fr"), so "12 345" never wraps inside a table cell.
+NARROW_NO_BREAK_SPACE = "\u202f"
+
+_SEPARATORS = {
+    "fr": {"thousands": NARROW_NO_BREAK_SPACE, "decimal": ","},
+    "en": {"thousands": ",", "decimal": "."},
+}
+_DATETIME_FORMATS = {"fr": "%d/%m/%Y %H:%M:%S", "en": "%Y-%m-%d %H:%M:%S"}
+_DATE_FORMATS = {"fr": "%d/%m/%Y", "en": "%Y-%m-%d"}
+MISSING = "—"
+
+
+def format_number(value: object, language: str) -> str:
+    """Format an int or float with the language's thousands and decimal separators.
+
+    Floats keep at most 4 decimals, without trailing zeros. A bool, a string or any other
+    value is returned as str(value), and None as an em dash.
+    """
+    if value is None:
+        return MISSING
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    separators = _SEPARATORS[language]
+    if isinstance(value, float) and not value.is_integer():
+        text = f"{value:,.4f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{int(value):,}"
+    # Swap through a placeholder so "," and "." do not overwrite each other.
+    text = text.replace(",", "\0").replace(".", separators["decimal"])
+    return text.replace("\0", separators["thousands"])
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """Parse an ISO 8601 date-time string, or return None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def format_datetime(value: object, language: str) -> str:
+    """Format an ISO 8601 date-time for reading. Other values are returned as text."""
+    parsed = parse_datetime(value)
+    if parsed is None:
+        return MISSING if value in (None, "") else str(value)
+    text = parsed.strftime(_DATETIME_FORMATS[language])
+    offset = parsed.utcoffset()
+    if offset is not None:
+        text += " UTC" if offset == timedelta(0) else " " + parsed.strftime("%z")
+    return text
+
+
+def format_date(value: object, language: str) -> str:
+    """Format an ISO 8601 date (YYYY-MM-DD). Other values are returned as text."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value).strftime(_DATE_FORMATS[language])
+        except ValueError:
+            pass
+    return MISSING if value in (None, "") else str(value)
+
+
+def format_duration(started: object, finished: object) -> str | None:
+    """Return the time between two ISO 8601 date-times as "1 h 02 min 05 s", or None."""
+    start = parse_datetime(started)
+    end = parse_datetime(finished)
+    if start is None or end is None:
+        return None
+    try:
+        seconds = int((end - start).total_seconds())
+    except TypeError:
+        # One is timezone-aware and the other is naive: they cannot be subtracted.
+        return None
+    if seconds < 0:
+        return None
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min {seconds:02d} s"
+    if minutes:
+        return f"{minutes} min {seconds:02d} s"
+    return f"{seconds} s"
+
+
+def hide_url_password(url: object) -> str:
+    """Return a database URL with its password replaced by "***"."""
+    text = "" if url is None else str(url)
+    try:
+        return make_url(text).render_as_string(hide_password=True)
+    except ArgumentError:
+        # Not a SQLAlchemy URL: hide anything between "user:" and "@" all the same.
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
+
+
+def anchor_slug(text: str) -> str:
+    """Return an ASCII slug of text (letters, digits and "-") for use in an HTML id."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")

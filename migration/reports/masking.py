@@ -1,0 +1,94 @@
+"""Second line of defence against personal values and secrets in the written report.
+
+The pipeline masks personal values before it builds the summary. This module masks them again
+in a copy of the summary, for the columns the table profile marks as personal, and hides the
+password of the target database URL, so that neither resume.json nor the HTML page can carry
+one even when an upstream step leaves a value unmasked.
+"""
+
+import datetime
+from collections.abc import Mapping, MutableMapping
+from pathlib import PurePath
+
+import pandas as pd
+
+from migration.reading.findings import mask_value
+from migration.reports.formatting import hide_url_password
+from migration.reports.view import as_list, as_mapping
+
+
+def mask_summary(summary: Mapping, mask_personal: bool = True) -> dict:
+    """Return a plain copy of summary with its target password hidden and personal values masked.
+
+    The copy holds only JSON types (see plain_copy).
+
+    The mask is the pipeline's own (digits become 9, letters A or a), so a value the pipeline
+    already masked is left unchanged and its shape stays visible. It covers the min,
+    max, top values and unknown codes of the profile columns marked personal and the finding
+    examples on those columns.
+
+    NOTE: a table without a profile gives no personal flags, so its examples are written as the
+    summary gives them.
+    """
+    masked = plain_copy(summary)
+    if masked.get("target"):
+        masked["target"] = hide_url_password(masked["target"])
+    if not mask_personal:
+        return masked
+    for table in as_list(masked.get("tables")):
+        if isinstance(table, Mapping):
+            _mask_table(table)
+    return masked
+
+
+def plain_copy(value: object) -> object:
+    """Copy value into dicts, lists, str, int, float, bool and None only.
+
+    NumPy and pandas scalars become Python numbers (so counts stay numbers), NaN and NaT become
+    None, dates become ISO 8601 text, paths and any other object become str(value).
+    """
+    if isinstance(value, Mapping):
+        return {str(key): plain_copy(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain_copy(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    if value is None or isinstance(value, bool | int):
+        return value
+    if pd.isna(value) is True:
+        return None
+    if isinstance(value, float):
+        return value
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
+    item = getattr(value, "item", None)
+    if callable(item):
+        # NumPy scalars such as int64, float64 and bool_.
+        return plain_copy(item())
+    return str(value)
+
+
+def _mask_table(table: Mapping) -> None:
+    personal_columns = set()
+    for column in as_list(as_mapping(table.get("profile")).get("columns")):
+        if not isinstance(column, MutableMapping) or column.get("personal") is not True:
+            continue
+        personal_columns.add(column.get("name"))
+        for key in ("min", "max"):
+            _mask_key(column, key)
+        for entry in as_list(column.get("top")):
+            _mask_key(entry, "value")
+        coverage = column.get("code_coverage")
+        if isinstance(coverage, MutableMapping) and isinstance(coverage.get("unknown"), list):
+            coverage["unknown"] = [mask_value(code) for code in coverage["unknown"]]
+    for finding in as_list(table.get("findings_by_rule")):
+        for example in as_list(as_mapping(finding).get("examples")):
+            if isinstance(example, Mapping) and example.get("column") in personal_columns:
+                _mask_key(example, "value")
+
+
+def _mask_key(record: object, key: str) -> None:
+    if isinstance(record, MutableMapping) and record.get(key) not in (None, ""):
+        record[key] = mask_value(record[key])

@@ -1,0 +1,390 @@
+"""Turn a run summary into the plain values the HTML template renders.
+
+Every key of the summary may be missing, empty or of the wrong type (older runs, failed runs):
+each helper here falls back to None or an empty list, so the template never looks anything up
+in the raw summary.
+"""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from migration.reports.formatting import anchor_slug
+
+# Examples shown per rule and table. The summary may carry more, and the report shows how many
+# it leaves out.
+MAX_EXAMPLES = 5
+# Most frequent values shown per profiled column.
+MAX_TOP_VALUES = 3
+# Unknown codes shown per code column.
+MAX_UNKNOWN_CODES = 10
+
+COUNT_KEYS = ("read", "loaded", "rejected", "filtered", "warnings")
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+_KNOWN_IDENTITY_KEYS = ("cross_application", "by_nir", "by_identity", "ambiguous")
+
+
+def as_mapping(value: object) -> Mapping:
+    """Return value if it is a mapping, else an empty dict."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: object) -> list:
+    """Return value as a list if it is a list or tuple, else an empty list."""
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def as_count(value: object) -> int | None:
+    """Return value if it is an int (not a bool), else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def as_text(value: object) -> str | None:
+    """Return value as text, or None when it is None or an empty string."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def build_view(summary: Mapping) -> dict[str, Any]:
+    """Build the template context of the quality report from a run summary.
+
+    The summary must already be masked (see masking.mask_summary): values are shown as given.
+    """
+    rules = _rules_by_id(summary.get("rules"))
+    tables = [
+        _table_view(index, raw, rules)
+        for index, raw in enumerate(as_list(summary.get("tables")))
+        if isinstance(raw, Mapping)
+    ]
+    delivery = _delivery_view(summary.get("delivery"))
+    blocking = [text for text in map(as_text, as_list(summary.get("blocking"))) if text]
+    identity = as_mapping(summary.get("identity"))
+    target_schema = as_mapping(summary.get("target_schema"))
+    schema_parts = [as_text(target_schema.get(key)) for key in ("name", "version")]
+    return {
+        "run_id": as_text(summary.get("run_id")),
+        "started_at": summary.get("started_at"),
+        "finished_at": summary.get("finished_at"),
+        "product_version": as_text(summary.get("product_version")),
+        "status": as_text(summary.get("status")),
+        "verdict": _verdict(summary.get("status"), tables, blocking),
+        "blocking": blocking,
+        "target": as_text(summary.get("target")),
+        "tables": tables,
+        "totals": _totals(tables),
+        "reconciled_tables": sum(1 for table in tables if table["reconciled"] is True),
+        "decisions": _decisions(tables),
+        "file_decisions": [entry for entry in delivery["files"] if entry["needs_check"]],
+        "delivery": delivery,
+        "targets": _targets_view(summary.get("targets")),
+        "identity": _identity_view(identity),
+        "ambiguous_identities": as_count(identity.get("ambiguous")) or 0,
+        "target_schema": " ".join(part for part in schema_parts if part),
+        "rules": list(rules.values()),
+        "filters": _generic_rows(summary.get("filters")),
+        "dictionaries": _hashed_files(summary.get("dictionaries")),
+        "mappings": _hashed_files(summary.get("mappings")),
+    }
+
+
+def _rules_by_id(raw_rules: object) -> dict[str, dict]:
+    rules: dict[str, dict] = {}
+    for raw in as_list(raw_rules):
+        raw = as_mapping(raw)
+        rule_id = as_text(raw.get("rule_id"))
+        if rule_id is None:
+            continue
+        rules[rule_id] = {
+            "rule_id": rule_id,
+            "severity": as_text(raw.get("severity")),
+            "description": as_text(raw.get("description")),
+        }
+    return rules
+
+
+def _rule_sort_key(rule: Mapping) -> tuple:
+    return (_SEVERITY_ORDER.get(rule["severity"] or "", 9), rule["rule_id"] or "")
+
+
+def _table_view(index: int, raw: Mapping, rules: Mapping) -> dict[str, Any]:
+    application = as_text(raw.get("application"))
+    table = as_text(raw.get("table"))
+    name = ".".join(part for part in (application, table) if part) or f"#{index + 1}"
+    slug = anchor_slug(name)
+    counts = {key: as_count(raw.get(key)) for key in COUNT_KEYS}
+    reconciled = raw.get("reconciled")
+    findings = [
+        _finding_view(finding, rules)
+        for finding in as_list(raw.get("findings_by_rule"))
+        if isinstance(finding, Mapping)
+    ]
+    findings.sort(key=_rule_sort_key)
+    return {
+        # The index keeps ids unique even when two names give the same slug.
+        "anchor": f"table-{index + 1}" + (f"-{slug}" if slug else ""),
+        "name": name,
+        "application": application,
+        "table": table,
+        "file": as_text(raw.get("file")),
+        **counts,
+        "reconciled": reconciled if isinstance(reconciled, bool) else None,
+        "gap": _gap(counts),
+        "reject_reasons": _reject_reasons(raw.get("reject_reasons"), rules),
+        "findings": findings,
+        "profile": _profile_view(raw.get("profile")),
+    }
+
+
+def _gap(counts: Mapping) -> int | None:
+    """Return read - loaded - rejected - filtered, or None when a count is missing.
+
+    A missing filtered count counts as 0 because runs without filters may leave it out.
+    """
+    if counts["read"] is None or counts["loaded"] is None or counts["rejected"] is None:
+        return None
+    filtered = counts["filtered"] or 0
+    return counts["read"] - counts["loaded"] - counts["rejected"] - filtered
+
+
+def _reject_reasons(raw_reasons: object, rules: Mapping) -> list[dict]:
+    reasons = []
+    for raw in as_list(raw_reasons):
+        raw = as_mapping(raw)
+        rule_id = as_text(raw.get("rule_id"))
+        rule = rules.get(rule_id, {})
+        reasons.append(
+            {
+                "rule_id": rule_id,
+                "count": as_count(raw.get("count")),
+                "description": as_text(raw.get("description")) or rule.get("description"),
+            }
+        )
+    reasons.sort(key=lambda reason: -(reason["count"] or 0))
+    return reasons
+
+
+def _finding_view(raw: Mapping, rules: Mapping) -> dict[str, Any]:
+    rule_id = as_text(raw.get("rule_id"))
+    rule = rules.get(rule_id, {})
+    raw_examples = [example for example in as_list(raw.get("examples")) if example]
+    examples = []
+    for example in raw_examples[:MAX_EXAMPLES]:
+        example = as_mapping(example)
+        examples.append(
+            {
+                "line": as_count(example.get("line")),
+                "column": as_text(example.get("column")),
+                "value": as_text(example.get("value")),
+            }
+        )
+    return {
+        "rule_id": rule_id,
+        "severity": as_text(raw.get("severity")) or rule.get("severity"),
+        "description": as_text(raw.get("description")) or rule.get("description"),
+        "count": as_count(raw.get("count")),
+        "examples": examples,
+        "more_examples": max(len(raw_examples) - MAX_EXAMPLES, 0),
+    }
+
+
+def _profile_view(raw_profile: object) -> dict[str, Any]:
+    raw_profile = as_mapping(raw_profile)
+    columns = []
+    for raw in as_list(raw_profile.get("columns")):
+        raw = as_mapping(raw)
+        top = []
+        for entry in as_list(raw.get("top"))[:MAX_TOP_VALUES]:
+            entry = as_mapping(entry)
+            top.append(
+                {"value": as_text(entry.get("value")), "count": as_count(entry.get("count"))}
+            )
+        columns.append(
+            {
+                "name": as_text(raw.get("name")) or "?",
+                "type": as_text(raw.get("type")),
+                "declared_length": as_count(raw.get("declared_length")),
+                "personal": raw.get("personal") is True,
+                "nulls": as_count(raw.get("nulls")),
+                "distinct": as_count(raw.get("distinct")),
+                "min_length": as_count(raw.get("min_length")),
+                "max_length": as_count(raw.get("max_length")),
+                "min": _profile_value(raw.get("min")),
+                "max": _profile_value(raw.get("max")),
+                "top": top,
+                "code_coverage": _code_coverage(raw.get("code_coverage")),
+            }
+        )
+    return {"rows": as_count(raw_profile.get("rows")), "columns": columns}
+
+
+def _code_coverage(raw: object) -> dict[str, Any] | None:
+    """Read the profiler's {"declared": n, "used": n, "unknown": [codes]} coverage of a code list.
+
+    Any other non-empty value is kept as text under "other".
+    """
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, Mapping):
+        return {"declared": None, "used": None, "unknown": [], "more_unknown": 0, "other": raw}
+    unknown = [as_text(code) or "" for code in as_list(raw.get("unknown"))]
+    return {
+        "declared": as_count(raw.get("declared")),
+        "used": as_count(raw.get("used")),
+        "unknown": unknown[:MAX_UNKNOWN_CODES],
+        "more_unknown": max(len(unknown) - MAX_UNKNOWN_CODES, 0),
+        "other": None,
+    }
+
+
+def _profile_value(value: object) -> object:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return as_text(value)
+
+
+def _totals(tables: list[dict]) -> dict[str, int | None]:
+    totals: dict[str, int | None] = {}
+    for key in COUNT_KEYS:
+        values = [table[key] for table in tables if table[key] is not None]
+        totals[key] = sum(values) if values else None
+    return totals
+
+
+def _verdict(status: object, tables: list[dict], blocking: list[str]) -> str:
+    """Return "blocked", "gap", "ok" or "unknown", the first that applies.
+
+    A blocking problem or a table marked as not reconciled decides the verdict whatever the run
+    status is.
+    """
+    if status == "blocked" or blocking:
+        return "blocked"
+    if status == "reconciliation_failed" or any(table["reconciled"] is False for table in tables):
+        return "gap"
+    if status == "success":
+        return "ok"
+    return "unknown"
+
+
+def _decisions(tables: list[dict]) -> list[dict]:
+    decisions = []
+    for table in tables:
+        has_rejects = (table["rejected"] or 0) > 0
+        has_gap = table["reconciled"] is False or (table["gap"] not in (None, 0))
+        if not has_rejects and not has_gap:
+            continue
+        explained = sum(reason["count"] or 0 for reason in table["reject_reasons"])
+        decisions.append(
+            {
+                "table": table,
+                "has_rejects": has_rejects,
+                "has_gap": has_gap,
+                "unexplained": max((table["rejected"] or 0) - explained, 0),
+            }
+        )
+    return decisions
+
+
+def _delivery_view(raw_delivery: object) -> dict[str, Any]:
+    raw_delivery = as_mapping(raw_delivery)
+    files = []
+    for raw in as_list(raw_delivery.get("files")):
+        raw = as_mapping(raw)
+        manifest = as_text(raw.get("manifest"))
+        log_records = as_count(raw.get("log_records"))
+        records = as_count(raw.get("records"))
+        log_match = None if log_records is None or records is None else log_records == records
+        files.append(
+            {
+                "application": as_text(raw.get("application")),
+                "file": as_text(raw.get("file")),
+                "sha256_encrypted": as_text(raw.get("sha256_encrypted")),
+                "sha256_plaintext": as_text(raw.get("sha256_plaintext")),
+                "manifest": manifest,
+                "manifest_ok": manifest == "ok",
+                "log_records": log_records,
+                "records": records,
+                "log_match": log_match,
+                "needs_check": (manifest is not None and manifest != "ok") or log_match is False,
+            }
+        )
+    return {
+        "path": as_text(raw_delivery.get("path")),
+        "departement": as_text(raw_delivery.get("departement")),
+        "date_extraction": raw_delivery.get("date_extraction"),
+        "files": files,
+    }
+
+
+def _targets_view(raw_targets: object) -> list[dict]:
+    targets = []
+    for raw in as_list(raw_targets):
+        raw = as_mapping(raw)
+        targets.append({"table": as_text(raw.get("table")), "rows": as_count(raw.get("rows"))})
+    return targets
+
+
+def _identity_view(raw_identity: object) -> list[dict]:
+    """Return (label key or raw key, value) rows, known keys first in their usual order."""
+    raw_identity = as_mapping(raw_identity)
+    rows = [
+        {"label_key": f"identity_{key}", "key": key, "value": raw_identity[key]}
+        for key in _KNOWN_IDENTITY_KEYS
+        if key in raw_identity
+    ]
+    rows += [
+        {"label_key": None, "key": str(key), "value": value}
+        for key, value in raw_identity.items()
+        if key not in _KNOWN_IDENTITY_KEYS
+    ]
+    for row in rows:
+        if as_count(row["value"]) is None:
+            row["value"] = as_text(row["value"])
+    return rows
+
+
+def _hashed_files(raw_files: object) -> list[dict]:
+    rows = []
+    for application, raw in as_mapping(raw_files).items():
+        raw = as_mapping(raw)
+        rows.append(
+            {
+                "application": str(application),
+                "file": as_text(raw.get("file")),
+                "sha256": as_text(raw.get("sha256")),
+            }
+        )
+    return rows
+
+
+def _generic_rows(raw_rows: object) -> dict[str, list]:
+    """Lay out a list of mappings (or scalars) as a table: the union of keys, then the rows."""
+    keys: list[str] = []
+    rows: list[dict] = []
+    for raw in as_list(raw_rows):
+        if not isinstance(raw, Mapping):
+            raw = {"": raw}
+        for key in raw:
+            if str(key) not in keys:
+                keys.append(str(key))
+        rows.append({str(key): value for key, value in raw.items()})
+    return {
+        "columns": keys,
+        "rows": [
+            [
+                value if as_count(value) is not None else as_text(value)
+                for value in _cells(row, keys)
+            ]
+            for row in rows
+        ],
+    }
+
+
+def _cells(row: Mapping, keys: list[str]) -> list:
+    return [row.get(key) for key in keys]
