@@ -1,0 +1,272 @@
+"""Data dictionaries of the legacy applications: tables, columns, codes and keys.
+
+A dictionary is a YAML file (see the bundled `data/itac.yaml` and `data/opales.yaml`). Every
+value of a source file is read as text and converted by the type and formats declared here,
+never by inference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from migration.dictionary.errors import DictionaryError
+
+COLUMN_TYPES = ("text", "code", "integer", "decimal", "date")
+IDENTIFIER_KINDS = ("nir", "finess", "uai", "insee_commune", "departement", "postal_code")
+BUNDLED = {"itac": "itac.yaml", "opales": "opales.yaml"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a source table, as the dictionary declares it."""
+
+    name: str
+    type: str = "text"
+    length: int | None = None
+    nullable: bool = True
+    personal: bool = False
+    identifier: str | None = None
+    code_list: str | None = None
+    precision: int | None = None
+    scale: int | None = None
+    date_formats: tuple[str, ...] = ()
+    date_placeholders: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """Columns of a table that must match the key of another table of the same dictionary."""
+
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass
+class Table:
+    """One source table: its file, layout, columns and keys."""
+
+    name: str
+    file: str
+    columns: list[Column]
+    description: str = ""
+    header: bool = True
+    record_tag: str | None = None
+    skip_lines: int = 0
+    encoding: str = "cp1252"
+    delimiter: str = ";"
+    primary_key: tuple[str, ...] = ()
+    unique_keys: list[tuple[str, ...]] = field(default_factory=list)
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+
+@dataclass
+class Dictionary:
+    """A data dictionary of one application (ITAC or OPALES)."""
+
+    application: str
+    version: str
+    path: Path
+    sha256: str
+    code_lists: dict[str, dict[str, str]]
+    tables: dict[str, Table]
+    sources: list[str] = field(default_factory=list)
+
+    def codes(self, column: Column) -> dict[str, str]:
+        return self.code_lists[column.code_list] if column.code_list else {}
+
+
+def bundled_dictionary_path(name: str) -> Path:
+    """Return the path of a dictionary shipped with the product (`itac` or `opales`)."""
+    try:
+        file_name = BUNDLED[name.lower()]
+    except KeyError:
+        raise DictionaryError(
+            f"no bundled dictionary named {name!r}; choose one of {', '.join(BUNDLED)} "
+            "or give the path of a dictionary file"
+        ) from None
+    return Path(str(resources.files("migration.dictionary") / "data" / file_name))
+
+
+def load_dictionary(path_or_name: str | Path) -> Dictionary:
+    """Load and check a data dictionary from a YAML file or a bundled dictionary name.
+
+    Raises:
+        DictionaryError: the file is missing, is not valid YAML, or breaks the format; the
+            message names the file and the table and column at fault.
+    """
+    path = Path(path_or_name)
+    if not path.suffix and str(path_or_name).lower() in BUNDLED:
+        path = bundled_dictionary_path(str(path_or_name))
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as error:
+        raise DictionaryError(
+            f"{path}: cannot read the data dictionary ({error.strerror})"
+        ) from None
+    try:
+        document = yaml.safe_load(raw_bytes)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise DictionaryError(f"{path}: {where}invalid YAML ({error})") from None
+    return _parse_dictionary(document, path, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _parse_dictionary(document: Any, path: Path, sha256: str) -> Dictionary:
+    if not isinstance(document, dict):
+        raise DictionaryError(f"{path}: a data dictionary must be a YAML mapping")
+    for key in ("application", "tables"):
+        if key not in document:
+            raise DictionaryError(f"{path}: missing top-level key {key!r}")
+    defaults = document.get("defaults") or {}
+    code_lists = _parse_code_lists(document.get("code_lists") or {}, path)
+    tables = {}
+    for name, spec in document["tables"].items():
+        tables[str(name)] = _parse_table(str(name), spec, defaults, code_lists, path)
+    dictionary = Dictionary(
+        application=str(document["application"]),
+        version=str(document.get("version", "")),
+        path=path,
+        sha256=sha256,
+        code_lists=code_lists,
+        tables=tables,
+        sources=[str(source) for source in document.get("sources") or []],
+    )
+    _check_foreign_keys(dictionary)
+    return dictionary
+
+
+def _parse_code_lists(raw: dict, path: Path) -> dict[str, dict[str, str]]:
+    code_lists: dict[str, dict[str, str]] = {}
+    for name, codes in raw.items():
+        if not isinstance(codes, dict):
+            raise DictionaryError(f"{path}: code list {name}: expected a mapping of code to label")
+        for code in codes:
+            if not isinstance(code, str):
+                raise DictionaryError(
+                    f"{path}: code list {name}: code {code!r} is a {type(code).__name__}, "
+                    'not a string; quote it in the YAML (for example "01")'
+                )
+        code_lists[str(name)] = {code: str(label) for code, label in codes.items()}
+    return code_lists
+
+
+def _parse_table(name: str, spec: dict, defaults: dict, code_lists: dict, path: Path) -> Table:
+    where = f"{path}: table {name}"
+    if not isinstance(spec, dict) or "file" not in spec or "columns" not in spec:
+        raise DictionaryError(f"{where}: a table needs 'file' and 'columns'")
+    columns = [_parse_column(raw, defaults, code_lists, where) for raw in spec["columns"]]
+    names = [column.name for column in columns]
+    duplicates = sorted({column for column in names if names.count(column) > 1})
+    if duplicates:
+        raise DictionaryError(f"{where}: duplicate columns {', '.join(duplicates)}")
+    table = Table(
+        name=name,
+        file=str(spec["file"]),
+        columns=columns,
+        description=str(spec.get("description", "")),
+        header=bool(spec.get("header", True)),
+        record_tag=spec.get("record_tag"),
+        skip_lines=int(spec.get("skip_lines", 0)),
+        encoding=str(spec.get("encoding", defaults.get("encoding", "cp1252"))),
+        delimiter=str(spec.get("delimiter", defaults.get("delimiter", ";"))),
+        primary_key=tuple(spec.get("primary_key") or ()),
+        unique_keys=[tuple(key) for key in spec.get("unique_keys") or []],
+        foreign_keys=[_parse_foreign_key(raw, where) for raw in spec.get("foreign_keys") or []],
+    )
+    for key in [table.primary_key, *table.unique_keys]:
+        for column in key:
+            if column not in names:
+                raise DictionaryError(f"{where}: key column {column} is not a column of the table")
+    return table
+
+
+def _parse_column(raw: dict, defaults: dict, code_lists: dict, where: str) -> Column:
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise DictionaryError(f"{where}: every column needs a 'name'")
+    name = str(raw["name"])
+    column_type = raw.get("type", "text")
+    if column_type not in COLUMN_TYPES:
+        raise DictionaryError(
+            f"{where}, column {name}: unknown type {column_type!r}; use one of "
+            + ", ".join(COLUMN_TYPES)
+        )
+    identifier = raw.get("identifier")
+    if identifier is not None and identifier not in IDENTIFIER_KINDS:
+        raise DictionaryError(
+            f"{where}, column {name}: unknown identifier kind {identifier!r}; use one of "
+            + ", ".join(IDENTIFIER_KINDS)
+        )
+    code_list = raw.get("code_list")
+    if column_type == "code" and code_list not in code_lists:
+        raise DictionaryError(
+            f"{where}, column {name}: type code needs a code_list defined under code_lists "
+            f"(got {code_list!r})"
+        )
+    formats = raw.get("date_formats") or defaults.get("date_formats") or ["%d/%m/%Y"]
+    placeholders = raw.get("date_placeholders", defaults.get("date_placeholders")) or []
+    return Column(
+        name=name,
+        type=column_type,
+        length=raw.get("length"),
+        nullable=bool(raw.get("nullable", True)),
+        personal=bool(raw.get("personal", False)),
+        identifier=identifier,
+        code_list=code_list,
+        precision=raw.get("precision"),
+        scale=raw.get("scale"),
+        date_formats=tuple(str(item) for item in formats) if column_type == "date" else (),
+        date_placeholders=tuple(str(item) for item in placeholders)
+        if column_type == "date"
+        else (),
+        description=str(raw.get("description", "")),
+    )
+
+
+def _parse_foreign_key(raw: dict, where: str) -> ForeignKey:
+    try:
+        references = raw["references"]
+        return ForeignKey(
+            columns=tuple(raw["columns"]),
+            ref_table=str(references["table"]),
+            ref_columns=tuple(references["columns"]),
+        )
+    except (KeyError, TypeError):
+        raise DictionaryError(
+            f"{where}: a foreign key needs 'columns' and 'references: {{table, columns}}'"
+        ) from None
+
+
+def _check_foreign_keys(dictionary: Dictionary) -> None:
+    for table in dictionary.tables.values():
+        for key in table.foreign_keys:
+            where = f"{dictionary.path}: table {table.name}, foreign key {', '.join(key.columns)}"
+            if key.ref_table not in dictionary.tables:
+                raise DictionaryError(f"{where}: unknown table {key.ref_table}")
+            ref_names = dictionary.tables[key.ref_table].column_names
+            for column in key.columns:
+                if column not in table.column_names:
+                    raise DictionaryError(f"{where}: {column} is not a column of {table.name}")
+            for column in key.ref_columns:
+                if column not in ref_names:
+                    raise DictionaryError(f"{where}: {column} is not a column of {key.ref_table}")
+            if len(key.columns) != len(key.ref_columns):
+                raise DictionaryError(f"{where}: column counts differ")
