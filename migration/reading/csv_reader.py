@@ -1,0 +1,201 @@
+"""Strict reading of a legacy table file: every value as text, source line numbers kept.
+
+The reader decodes the whole file in the dictionary's encoding (strict: a byte that does not
+decode stops the table with the line number), splits records with the `csv` module in strict
+mode, and keeps the physical line where each record starts. A malformed record (wrong field
+count, stray quote, NUL byte) becomes a finding on its line and the rest of the file is read.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from migration.dictionary.model import Table
+from migration.reading.errors import ReadingError
+from migration.reading.findings import ERROR, concat_findings, empty_findings, make_findings
+
+logger = logging.getLogger(__name__)
+
+LINE_COLUMN = "_line"
+
+
+@dataclass
+class TableRead:
+    """The rows of one source table as text, with the findings of the reading step."""
+
+    application: str
+    table: Table
+    path: Path
+    rows: pd.DataFrame
+    findings: pd.DataFrame = field(default_factory=empty_findings)
+    blocking: list[str] = field(default_factory=list)
+    malformed: int = 0
+
+    @property
+    def read(self) -> int:
+        """Records of the table in the file, malformed ones included."""
+        return len(self.rows) + self.malformed
+
+
+def read_table(application: str, table: Table, path: Path) -> TableRead:
+    """Read one table file as text, as its dictionary entry declares it.
+
+    Malformed records are not in `rows`; each has a finding with its line so it is counted
+    as read and rejected. A header that differs from the dictionary is a blocking problem
+    recorded in `blocking`: the rows are still returned, but nothing should be loaded.
+
+    Raises:
+        ReadingError: the file is missing or does not decode in the declared encoding.
+    """
+    records: list[list[str]] = []
+    lines: list[int] = []
+    problems: list[tuple[int, str, str]] = []
+    blocking: list[str] = []
+    expected = len(table.columns)
+    header_seen = not table.header
+
+    for line, fields in _iter_records(table, path, problems):
+        if table.record_tag is not None and (not fields or fields[0] != table.record_tag):
+            continue
+        if not header_seen:
+            header_seen = True
+            drift = _describe_header_drift(fields, table.column_names)
+            if drift:
+                blocking.append(f"{path.name}, line {line}: {drift}")
+            continue
+        if len(fields) != expected:
+            problems.append((line, "csv.field_count", f"{len(fields)} fields, {expected} expected"))
+            continue
+        records.append(fields)
+        lines.append(line)
+
+    rows = pd.DataFrame(records, columns=table.column_names, dtype=object)
+    rows = rows.where(rows != "", None)
+    rows[LINE_COLUMN] = pd.Series(lines, dtype="int64")
+    findings = concat_findings(
+        [
+            make_findings(
+                application=application,
+                table=table.name,
+                file=path.name,
+                lines=[line],
+                column=None,
+                rule_id=rule_id,
+                severity=ERROR,
+                values=[detail],
+            )
+            for line, rule_id, detail in problems
+        ]
+    )
+    logger.info(
+        "read %s.%s: %d records, %d malformed", application, table.name, len(rows), len(problems)
+    )
+    return TableRead(application, table, path, rows, findings, blocking, malformed=len(problems))
+
+
+def _iter_records(
+    table: Table, path: Path, problems: list[tuple[int, str, str]]
+) -> Iterator[tuple[int, list[str]]]:
+    """Yield (first physical line, fields) for each record; append malformed ones to problems."""
+    try:
+        handle = path.open("r", encoding=table.encoding, errors="strict", newline="")
+    except FileNotFoundError:
+        raise ReadingError(
+            f"{path}: table file {table.file} not found; check the delivery folder"
+        ) from None
+    with handle:
+        for _ in range(table.skip_lines):
+            handle.readline()
+        raw_lines: list[str] = []
+
+        def lines() -> Iterator[str]:
+            for line in handle:
+                raw_lines.append(line)
+                yield line
+
+        reader = csv.reader(
+            lines(), delimiter=table.delimiter, quotechar='"', doublequote=True, strict=True
+        )
+        previous_end = table.skip_lines
+        while True:
+            raw_lines.clear()
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                problems.append((previous_end + 1, "csv.quote", str(error)))
+                previous_end = reader.line_num + table.skip_lines
+                continue
+            except UnicodeDecodeError as error:
+                raise ReadingError(
+                    f"{path}: near line {_line_of_byte(path, error.start)}: byte "
+                    f"0x{error.object[error.start]:02x} is not valid {table.encoding}; "
+                    "check the encoding declared in the data dictionary"
+                ) from None
+            start = previous_end + 1
+            previous_end = reader.line_num + table.skip_lines
+            raw = "".join(raw_lines)
+            if "\x00" in raw:
+                problems.append((start, "csv.nul", "NUL byte in the record"))
+                continue
+            if '"' in raw and not _quotes_are_balanced(raw, table.delimiter):
+                problems.append((start, "csv.quote", "quote inside an unquoted field"))
+                continue
+            if fields == []:
+                continue
+            yield start, fields
+
+
+def _quotes_are_balanced(raw: str, delimiter: str) -> bool:
+    """Check that quotes only open a field, close it, or are doubled inside a quoted field."""
+    state = "start"
+    for char in raw:
+        if state == "start":
+            state = "quoted" if char == '"' else ("start" if char == delimiter else "plain")
+        elif state == "plain":
+            if char == '"':
+                return False
+            if char == delimiter:
+                state = "start"
+        elif state == "quoted":
+            if char == '"':
+                state = "closing"
+        elif char == '"':
+            state = "quoted"
+        elif char == delimiter:
+            state = "start"
+        elif char in "\r\n":
+            state = "start"
+        else:
+            return False
+    return state != "quoted"
+
+
+def _line_of_byte(path: Path, decoded_offset: int) -> int:
+    """Estimate the line of a decoding error from the offset the codec reports."""
+    # NOTE: the codec reports an offset inside its current buffer, not the file, so this line
+    # is approximate for files larger than one buffer; it is only used in the error message.
+    with path.open("rb") as handle:
+        return handle.read(decoded_offset).count(b"\n") + 1
+
+
+def _describe_header_drift(header: list[str], expected: list[str]) -> str:
+    if header == expected:
+        return ""
+    missing = [name for name in expected if name not in header]
+    extra = [name for name in header if name not in expected]
+    parts = []
+    if missing:
+        parts.append("missing columns " + ", ".join(missing))
+    if extra:
+        parts.append("unexpected columns " + ", ".join(extra))
+    if not parts:
+        parts.append("columns are in another order than the dictionary declares")
+    return "header differs from the data dictionary: " + "; ".join(parts)

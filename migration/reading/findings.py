@@ -1,0 +1,76 @@
+"""Findings: one record per problem found in a source row, shared by every step.
+
+A finding names the table, source file, line, column, rule id and severity, and keeps the raw
+value. Reports mask the value when the column holds personal data; the rejects table, which
+lives in the MDPH's protected database, keeps it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+FINDING_COLUMNS = ["application", "table", "file", "line", "column", "rule_id", "severity", "value"]
+ERROR = "error"
+WARNING = "warning"
+
+
+def empty_findings() -> pd.DataFrame:
+    """Return an empty findings frame with the standard columns."""
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in FINDING_COLUMNS})
+
+
+def make_findings(
+    *,
+    application: str,
+    table: str,
+    file: str,
+    lines: pd.Series | list[int],
+    column: str | None,
+    rule_id: str,
+    severity: str,
+    values: pd.Series | list | None = None,
+) -> pd.DataFrame:
+    """Build a findings frame for many lines of one table that break the same rule."""
+    lines = list(lines)
+    if values is None:
+        values = [None] * len(lines)
+    return pd.DataFrame(
+        {
+            "application": application,
+            "table": table,
+            "file": file,
+            "line": pd.Series(lines, dtype="int64"),
+            "column": column,
+            "rule_id": rule_id,
+            "severity": severity,
+            "value": pd.Series(list(values), dtype=object),
+        },
+        columns=FINDING_COLUMNS,
+    )
+
+
+def concat_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate findings frames, skipping empty ones, keeping the standard columns."""
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return empty_findings()
+    return pd.concat(frames, ignore_index=True)[FINDING_COLUMNS]
+
+
+def mask_value(value: object) -> str | None:
+    """Mask a personal value: digits become 9, letters A or a, other characters stay.
+
+    The pattern shows an analyst the shape of a bad value (`99/99/9999`)
+    without showing the value; `2,601E+13` becomes `9,999A+99`.
+    """
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    masked = []
+    for char in str(value):
+        if char.isdigit():
+            masked.append("9")
+        elif char.isalpha():
+            masked.append("A" if char.isupper() else "a")
+        else:
+            masked.append(char)
+    return "".join(masked)

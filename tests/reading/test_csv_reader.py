@@ -1,0 +1,101 @@
+from pathlib import Path
+
+import pytest
+
+from migration.dictionary.model import Column, Table
+from migration.reading.csv_reader import LINE_COLUMN, read_table
+from migration.reading.errors import ReadingError
+
+
+def _table(**options) -> Table:
+    columns = [Column("CODE"), Column("LIBELLE"), Column("MONTANT")]
+    return Table(name="T", file="T.csv", columns=columns, **options)
+
+
+def _write(tmp_path: Path, text: str, encoding: str = "cp1252") -> Path:
+    path = tmp_path / "T.csv"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_quoted_fields_keep_separator_and_line_breaks(tmp_path):
+    path = _write(tmp_path, 'CODE;LIBELLE;MONTANT\r\n01;"Bât. B; 2e\r\nétage";1,5\r\n02;x;\r\n')
+    read = read_table("ITAC", _table(), path)
+    assert read.rows["LIBELLE"].tolist() == ["Bât. B; 2e\r\nétage", "x"]
+    assert read.rows[LINE_COLUMN].tolist() == [2, 4]
+    assert read.rows["MONTANT"].tolist() == ["1,5", None]
+    assert read.read == 2
+
+
+def test_leading_zeros_and_corsica_codes_stay_text(tmp_path):
+    path = _write(tmp_path, "CODE;LIBELLE;MONTANT\r\n007;2A004;0010\r\n")
+    row = read_table("ITAC", _table(), path).rows.iloc[0]
+    assert (row["CODE"], row["LIBELLE"], row["MONTANT"]) == ("007", "2A004", "0010")
+
+
+def test_ragged_row_is_finding_and_rest_is_read(tmp_path):
+    path = _write(tmp_path, "CODE;LIBELLE;MONTANT\r\n01;a\r\n02;b;3\r\n")
+    read = read_table("ITAC", _table(), path)
+    assert read.rows["CODE"].tolist() == ["02"]
+    assert read.findings["rule_id"].tolist() == ["csv.field_count"]
+    assert read.findings["line"].tolist() == [2]
+    assert read.read == 2
+
+
+def test_stray_quote_is_finding_on_its_line(tmp_path):
+    path = _write(tmp_path, 'CODE;LIBELLE;MONTANT\r\n01;a"b;1\r\n02;b;3\r\n')
+    read = read_table("ITAC", _table(), path)
+    assert read.findings["rule_id"].tolist() == ["csv.quote"]
+    assert read.findings["line"].tolist() == [2]
+    assert read.rows["CODE"].tolist() == ["02"]
+    assert read.read == 2
+
+
+def test_nul_byte_is_finding(tmp_path):
+    path = _write(tmp_path, "CODE;LIBELLE;MONTANT\r\n01;a\x00;1\r\n02;b;3\r\n")
+    read = read_table("ITAC", _table(), path)
+    assert read.findings["rule_id"].tolist() == ["csv.nul"]
+    assert read.rows["CODE"].tolist() == ["02"]
+
+
+def test_header_drift_is_blocking(tmp_path):
+    path = _write(tmp_path, "CODE;MONTANT;LIBELLE\r\n01;1;a\r\n")
+    read = read_table("ITAC", _table(), path)
+    assert len(read.blocking) == 1
+    assert "another order" in read.blocking[0]
+
+
+def test_missing_header_column_named(tmp_path):
+    path = _write(tmp_path, "CODE;LIBELLE\r\n01;a\r\n")
+    read = read_table("ITAC", _table(), path)
+    assert "missing columns MONTANT" in read.blocking[0]
+
+
+def test_undecodable_byte_names_file_and_line(tmp_path):
+    path = tmp_path / "T.csv"
+    path.write_bytes(b"CODE;LIBELLE;MONTANT\r\n01;a;1\r\n02;\x81;1\r\n")
+    with pytest.raises(ReadingError, match=r"T\.csv: near line 3: byte 0x81 is not valid cp1252"):
+        read_table("ITAC", _table(), path)
+
+
+def test_missing_file_says_what_to_check(tmp_path):
+    with pytest.raises(ReadingError, match="table file T.csv not found"):
+        read_table("ITAC", _table(), tmp_path / "T.csv")
+
+
+def test_tagged_file_keeps_its_records(tmp_path):
+    path = _write(
+        tmp_path,
+        "finess;etalab;12;2008-10-01\r\nstructureet;1;2\r\ngeolocalisation;9\r\nstructureet;3;4\r\n",
+    )
+    table = Table(
+        name="S",
+        file="F.csv",
+        columns=[Column("tag"), Column("a"), Column("b")],
+        header=False,
+        record_tag="structureet",
+        skip_lines=1,
+    )
+    read = read_table("OPALES", table, path)
+    assert read.rows["a"].tolist() == ["1", "3"]
+    assert read.rows[LINE_COLUMN].tolist() == [2, 4]
