@@ -1,0 +1,198 @@
+"""Vectorised validation of source tables against their data dictionary.
+
+`validate_table` checks one table's values (required, length, types, codes, identifiers,
+primary key) and converts them to Python values by the declared types. `check_foreign_keys`
+checks references between the tables of one application. Both return findings; a row with
+any finding of severity error is rejected downstream.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pandas as pd
+
+from migration.dictionary.model import Column, Dictionary, Table
+from migration.reading.csv_reader import LINE_COLUMN, TableRead
+from migration.reading.findings import ERROR, concat_findings, make_findings
+from migration.validation.identifiers import CHECKS
+from migration.validation.rules import RULES
+
+_INTEGER = re.compile(r"^-?\d+$")
+_DECIMAL = re.compile(r"^-?(\d+)(?:,(\d+))?$")
+_SCIENTIFIC = re.compile(r"^-?\d+(?:[.,]\d+)?E[+-]?\d+$", re.IGNORECASE)
+
+
+@dataclass
+class TableValidation:
+    """Validation result of one table: findings and the rows converted to Python values."""
+
+    findings: pd.DataFrame
+    typed: pd.DataFrame
+
+
+def validate_table(read: TableRead, dictionary: Dictionary) -> TableValidation:
+    """Check every column of a table read as text and convert it by its declared type."""
+    rows = read.rows
+    typed = pd.DataFrame({LINE_COLUMN: rows[LINE_COLUMN]}, index=rows.index)
+    found = []
+    for column in read.table.columns:
+        values = rows[column.name]
+        column_findings, converted = _check_column(read, dictionary, column, values)
+        found.extend(column_findings)
+        typed[column.name] = converted
+    found.append(_check_primary_key(read))
+    return TableValidation(concat_findings(found), typed)
+
+
+def _check_column(
+    read: TableRead, dictionary: Dictionary, column: Column, values: pd.Series
+) -> tuple[list[pd.DataFrame], pd.Series]:
+    lines = read.rows[LINE_COLUMN]
+    found: list[pd.DataFrame] = []
+
+    def add(mask: pd.Series, rule_id: str) -> None:
+        if mask.any():
+            found.append(
+                make_findings(
+                    application=read.application,
+                    table=read.table.name,
+                    file=read.path.name,
+                    lines=lines[mask],
+                    column=column.name,
+                    rule_id=rule_id,
+                    severity=RULES[rule_id].severity,
+                    values=values[mask],
+                )
+            )
+
+    present = values.notna()
+    if not column.nullable:
+        add(~present, "column.required")
+    if column.length is not None:
+        add(present & (values.str.len() > column.length), "column.length")
+    if column.type in ("text", "code", "integer"):
+        scientific = values.str.match(_SCIENTIFIC).fillna(False).astype(bool)
+        add(present & scientific, "spreadsheet.scientific")
+
+    converted = values
+    if column.type == "date":
+        converted, invalid, placeholder = _convert_dates(values, column)
+        add(invalid, "type.date")
+        add(placeholder, "type.date_placeholder")
+        if not column.nullable:
+            add(placeholder, "column.required")
+    elif column.type == "integer":
+        invalid = present & ~values.str.match(_INTEGER).fillna(False).astype(bool)
+        add(invalid, "type.integer")
+        converted = values.where(present & ~invalid, None).map(
+            lambda value: None if value is None else int(value)
+        )
+    elif column.type == "decimal":
+        invalid = present & ~values.map(lambda value: _is_decimal(value, column))
+        add(invalid, "type.decimal")
+        converted = values.where(present & ~invalid, None).map(
+            lambda value: None if value is None else Decimal(value.replace(",", "."))
+        )
+    elif column.type == "code":
+        add(present & ~values.isin(list(dictionary.codes(column))), "code.unknown")
+    if column.identifier is not None:
+        add(CHECKS[column.identifier](values), f"id.{column.identifier}")
+    return found, converted.astype(object)
+
+
+def _convert_dates(values: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse dates in the declared formats, strictly: the value must round-trip exactly."""
+    present = values.notna()
+    placeholder = present & values.isin(list(column.date_placeholders))
+    parsed = pd.Series([None] * len(values), index=values.index, dtype=object)
+    remaining = present & ~placeholder
+    for date_format in column.date_formats:
+        if not remaining.any():
+            break
+        candidates = values[remaining]
+        stamps = pd.to_datetime(candidates, format=date_format, errors="coerce")
+        exact = stamps.notna() & (stamps.dt.strftime(date_format) == candidates)
+        parsed[exact[exact].index] = [
+            datetime.date(stamp.year, stamp.month, stamp.day) for stamp in stamps[exact]
+        ]
+        remaining = remaining & ~exact.reindex(values.index, fill_value=False)
+    return parsed, remaining, placeholder
+
+
+def _is_decimal(value: str | None, column: Column) -> bool:
+    if value is None:
+        return True
+    match = _DECIMAL.match(value)
+    if not match:
+        return False
+    integer_digits, decimals = match.group(1), match.group(2) or ""
+    if column.scale is not None and len(decimals) > column.scale:
+        return False
+    if column.precision is not None:
+        return len(integer_digits.lstrip("0")) + (column.scale or 0) <= column.precision
+    return True
+
+
+def _check_primary_key(read: TableRead) -> pd.DataFrame:
+    key = list(read.table.primary_key)
+    if not key or read.rows.empty:
+        return make_findings(
+            application=read.application,
+            table=read.table.name,
+            file=read.path.name,
+            lines=[],
+            column=None,
+            rule_id="key.duplicate",
+            severity=ERROR,
+        )
+    duplicated = read.rows.duplicated(subset=key, keep="first") & read.rows[key].notna().all(axis=1)
+    return make_findings(
+        application=read.application,
+        table=read.table.name,
+        file=read.path.name,
+        lines=read.rows.loc[duplicated, LINE_COLUMN],
+        column=", ".join(key),
+        rule_id="key.duplicate",
+        severity=RULES["key.duplicate"].severity,
+        values=_key_values(read.rows.loc[duplicated], key),
+    )
+
+
+def check_foreign_keys(reads: dict[str, TableRead], dictionary: Dictionary) -> pd.DataFrame:
+    """Check every declared foreign key between tables of one application."""
+    found = []
+    for name, read in reads.items():
+        table: Table = read.table
+        for key in table.foreign_keys:
+            if key.ref_table not in reads:
+                continue
+            columns, ref_columns = list(key.columns), list(key.ref_columns)
+            values = _key_values(read.rows, columns)
+            known = set(_key_values(reads[key.ref_table].rows, ref_columns).dropna())
+            dangling = values.notna() & ~values.isin(known)
+            found.append(
+                make_findings(
+                    application=read.application,
+                    table=name,
+                    file=read.path.name,
+                    lines=read.rows.loc[dangling, LINE_COLUMN],
+                    column=", ".join(columns),
+                    rule_id="fk.dangling",
+                    severity=RULES["fk.dangling"].severity,
+                    values=values[dangling],
+                )
+            )
+    return concat_findings(found)
+
+
+def _key_values(rows: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One text value per row for a (possibly composite) key; None if any part is null."""
+    if len(columns) == 1:
+        return rows[columns[0]].astype(object)
+    parts = rows[columns]
+    joined = parts.astype(str).agg("|".join, axis=1)
+    return joined.where(parts.notna().all(axis=1), None)

@@ -1,0 +1,67 @@
+"""The catalogue of validation rules: one place for every rule id, severity and description.
+
+Reports list these rules, and the descriptions are in French because analysts read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from migration.reading.findings import ERROR, WARNING
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A validation rule: its id, default severity and description for the report."""
+
+    rule_id: str
+    severity: str
+    description: str
+
+
+RULES: dict[str, Rule] = {
+    rule.rule_id: rule
+    for rule in [
+        Rule("structure.header", ERROR, "En-tête du fichier différent du dictionnaire de données"),
+        Rule(
+            "csv.field_count", ERROR, "Nombre de champs de l'enregistrement différent de l'en-tête"
+        ),
+        Rule("csv.quote", ERROR, "Guillemet isolé ou non fermé dans l'enregistrement"),
+        Rule("csv.nul", ERROR, "Caractère NUL dans l'enregistrement"),
+        Rule("column.required", ERROR, "Valeur absente dans une colonne obligatoire"),
+        Rule("column.length", ERROR, "Valeur plus longue que la longueur déclarée"),
+        Rule("type.date", ERROR, "Date invalide ou hors du format déclaré"),
+        Rule("type.date_placeholder", WARNING, "Date de remplissage (00/00/0000) lue comme vide"),
+        Rule("type.integer", ERROR, "Nombre entier invalide"),
+        Rule("type.decimal", ERROR, "Nombre décimal invalide (virgule décimale attendue)"),
+        Rule("code.unknown", ERROR, "Code absent de la liste de codes de la colonne"),
+        Rule("key.duplicate", ERROR, "Clé primaire déjà présente plus haut dans le fichier"),
+        Rule("fk.dangling", ERROR, "Référence vers une ligne absente de la table référencée"),
+        Rule("id.nir", WARNING, "NIR dont la clé ou le format est invalide"),
+        Rule(
+            "id.finess",
+            WARNING,
+            "Numéro FINESS dont le format ou le chiffre de contrôle est invalide",
+        ),
+        Rule("id.uai", WARNING, "Code UAI dont le format ou la lettre clé est invalide"),
+        Rule("id.insee_commune", WARNING, "Code commune INSEE invalide"),
+        Rule("id.postal_code", WARNING, "Code postal invalide"),
+        Rule("id.departement", WARNING, "Code département invalide"),
+        Rule(
+            "spreadsheet.scientific",
+            WARNING,
+            "Valeur abîmée par un tableur (notation scientifique), non réparable",
+        ),
+        Rule("mapping.unknown_code", ERROR, "Code sans traduction dans la correspondance"),
+        Rule("mapping.required", ERROR, "Colonne cible obligatoire restée vide"),
+        Rule("mapping.parent_missing", ERROR, "Ligne parente absente ou rejetée dans la cible"),
+    ]
+}
+
+
+def rule_catalogue() -> list[dict[str, str]]:
+    """Return the rules as plain dicts, in catalogue order, for reports."""
+    return [
+        {"rule_id": rule.rule_id, "severity": rule.severity, "description": rule.description}
+        for rule in RULES.values()
+    ]
