@@ -1,0 +1,150 @@
+"""Create the engine of the target database: SQLite for the demo, PostgreSQL for real use.
+
+This module is the one place that creates target engines, so every engine hides statement
+parameters in its errors (they are personal data) and, on SQLite, enforces foreign keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+
+from migration.target.errors import TargetError
+
+logger = logging.getLogger(__name__)
+
+SQLITE_BEGIN_OPTION = "mdph_sqlite_begin"
+"""Connection execution option holding the SQLite BEGIN mode ("IMMEDIATE" for loads)."""
+
+_FIX = "check --target or MDPH_TARGET_URL"
+_PASSWORD_IN_URL = re.compile(r"(?P<head>://[^/?#@]*?:)[^/?#@]*@")
+
+
+def describe_url(url: str | URL) -> str:
+    """Return `url` as text with its password replaced by ***.
+
+    A string that SQLAlchemy cannot parse is still cleaned of anything between "user:" and "@".
+    """
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # any parse failure: fall back to a textual redaction
+        return _PASSWORD_IN_URL.sub(r"\g<head>***@", str(url))
+
+
+def create_target_engine(url: str | URL) -> sa.Engine:
+    """Create an engine for the target database and check at once that it can connect.
+
+    Only SQLite (the standard `sqlite3` module) and PostgreSQL through psycopg2 are supported,
+    because the loader uses psycopg2's COPY for PostgreSQL. On SQLite, foreign keys are enforced
+    on every connection, and a connection whose `mdph_sqlite_begin` execution option is
+    "IMMEDIATE" starts its transactions with BEGIN IMMEDIATE.
+
+    Raises:
+        TargetError: the URL is invalid or names an unsupported database, the SQLite file's
+            folder does not exist, or the server is unreachable or rejects the connection. The
+            one-line message shows the URL with its password hidden.
+    """
+    display_url = describe_url(url)
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # ArgumentError, or ValueError for a bad port
+        raise TargetError(
+            f"invalid target database URL {display_url}: {_first_line(exc, url)}; {_FIX} "
+            "(for example sqlite:///output/mdph.sqlite or postgresql://user@host/database)"
+        ) from None
+
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        _check_sqlite_path(parsed, display_url)
+    elif backend == "postgresql":
+        # SQLAlchemy 2.1 picks psycopg (version 3) for a bare postgresql:// URL, but the loader
+        # needs psycopg2's copy_expert, so the driver is set explicitly.
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg2")
+        driver = parsed.get_driver_name()
+        if driver != "psycopg2":
+            raise TargetError(
+                f"unsupported PostgreSQL driver {driver!r} in target URL {display_url}: use "
+                f"postgresql:// or postgresql+psycopg2://; {_FIX}"
+            )
+    else:
+        raise TargetError(
+            f"unsupported target database {backend!r} in URL {display_url}: use sqlite:/// or "
+            f"postgresql://; {_FIX}"
+        )
+
+    options: dict = {"hide_parameters": True}
+    if backend == "postgresql":
+        options["connect_args"] = {"application_name": "mdph-reprise", "client_encoding": "utf8"}
+    try:
+        engine = sa.create_engine(parsed, **options)
+    except Exception as exc:  # NoSuchModuleError, ArgumentError on bad query options
+        raise TargetError(
+            f"cannot use target database URL {display_url}: {_first_line(exc, url)}; {_FIX}"
+        ) from None
+    if backend == "sqlite":
+        _configure_sqlite(engine)
+
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except sa.exc.DBAPIError as exc:
+        engine.dispose()
+        reason = _first_line(exc.orig, url)
+        raise TargetError(
+            f"cannot connect to the target database {display_url}: {reason}; {_FIX}"
+        ) from None
+    logger.info("connected to the target database %s", display_url)
+    return engine
+
+
+def _check_sqlite_path(parsed: URL, display_url: str) -> None:
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    folder = Path(database).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise TargetError(
+            f"the folder {folder} of the SQLite target database {display_url} does not exist; "
+            f"create it or {_FIX}"
+        )
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    # The sqlite3 module of Python 3.11 opens transactions itself, only before DML and always in
+    # DEFERRED mode. Switching it to autocommit and emitting BEGIN from the "begin" event gives
+    # SQLAlchemy control over when a transaction starts and in which mode.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "")
+        if mode not in ("", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+            raise ValueError(f"invalid SQLite BEGIN mode {mode!r}")
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def _first_line(exc: BaseException, url: str) -> str:
+    """Return the first non-empty line of an error message, without the URL's password."""
+    text = str(exc).strip()
+    line = next((part.strip() for part in text.splitlines() if part.strip()), type(exc).__name__)
+    line = _PASSWORD_IN_URL.sub(r"\g<head>***@", line)
+    try:
+        password = make_url(url).password
+    except Exception:  # the URL did not parse; describe_url already redacted what it could
+        password = None
+    if password:
+        line = line.replace(str(password), "***")
+    return line

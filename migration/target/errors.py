@@ -1,0 +1,28 @@
+"""Errors of the target step: schema files, database connections and loads."""
+
+from __future__ import annotations
+
+from migration.errors import MdphRepriseError
+
+
+class TargetError(MdphRepriseError):
+    """The target database is unreachable, its schema does not match, or a load failed.
+
+    Attributes:
+        table: the target table involved, when known.
+        constraint: the database constraint that failed, when known.
+        statement: the SQL statement that failed, without its parameters.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        table: str | None = None,
+        constraint: str | None = None,
+        statement: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.table = table
+        self.constraint = constraint
+        self.statement = statement

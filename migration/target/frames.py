@@ -1,0 +1,278 @@
+"""Turn the frames given to the loader into rows of checked Python values.
+
+Each value becomes None (for None, pandas NA, NaT or NaN) or the Python type of its column:
+str, int, decimal.Decimal, datetime.date, bool or an aware datetime.datetime (given as such or
+as ISO 8601 text with a UTC offset). A value of
+another type, a decimal that does not fit the declared precision and scale, or a code outside
+the column's code list raises TargetError before the database is touched. NOT NULL, lengths,
+keys and foreign keys are left to the database, which checks them inside the load transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import numbers
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from migration.target.errors import TargetError
+from migration.target.model import TargetColumn, TargetTable
+
+
+@dataclass
+class PreparedTable:
+    """The rows to write into one table; `columns` gives the order of the values in a row."""
+
+    table: TargetTable
+    columns: list[str]
+    rows: list[tuple]
+
+    def key_of(self, position: int) -> str | None:
+        """Return the primary key of a row as text, or None when a key column is personal."""
+        table = self.table
+        if any(table.column(name).personal for name in table.primary_key):
+            return None
+        if not all(name in self.columns for name in table.primary_key):
+            return None
+        row = self.rows[position]
+        parts = [f"{name}={row[self.columns.index(name)]!r}" for name in table.primary_key]
+        return ", ".join(parts)
+
+
+class _InvalidValue(Exception):
+    """A value that cannot be written to its column; the reason never quotes the value."""
+
+
+def prepare_frame(
+    table: TargetTable,
+    frame: pd.DataFrame,
+    code_lists: dict[str, dict[str, str]],
+    *,
+    generated: Iterable[str] = (),
+    label: str | None = None,
+) -> PreparedTable:
+    """Check a frame against its table and convert it to rows.
+
+    Args:
+        table: the table the frame is written to.
+        frame: one column per table column, in any order. Missing nullable columns become NULL.
+        code_lists: the schema's code lists, for columns that declare one.
+        generated: columns the database fills (an autoincrement key); the frame must not
+            carry them.
+        label: how error messages name the frame; defaults to "the <table> frame".
+
+    Raises:
+        TargetError: unknown, generated or missing columns, a value of the wrong type, a
+            decimal that does not fit its column, or a code outside the column's code list.
+    """
+    label = label or f"the {table.name} frame"
+    generated = set(generated)
+    writable = [column for column in table.columns if column.name not in generated]
+    carried = sorted(str(name) for name in frame.columns if name in generated)
+    if carried:
+        raise TargetError(
+            f"{label} carries the columns {', '.join(carried)}, which the database assigns; "
+            "drop them from the frame"
+        )
+    _check_frame_columns(table, frame, writable, label)
+
+    names = [column.name for column in writable]
+    count = len(frame)
+    values_by_column = []
+    for column in writable:
+        if column.name in frame.columns:
+            values = _convert_column(table, column, frame[column.name], code_lists, label)
+        else:
+            values = [None] * count
+        values_by_column.append(values)
+    rows = list(zip(*values_by_column, strict=True)) if count else []
+    return PreparedTable(table=table, columns=names, rows=rows)
+
+
+def prepare_record(
+    table: TargetTable, record: dict[str, Any], code_lists: dict[str, dict[str, str]], label: str
+) -> PreparedTable:
+    """Check a single row given as a dict (the run row) and convert it like a frame."""
+    frame = pd.DataFrame([dict(record)], dtype=object)
+    return prepare_frame(table, frame, code_lists, label=label)
+
+
+def _check_frame_columns(table, frame, writable: list[TargetColumn], label: str) -> None:
+    labels = list(frame.columns)
+    duplicated = sorted({str(name) for name in labels if labels.count(name) > 1})
+    if duplicated:
+        raise TargetError(f"{label} has duplicated columns {duplicated}; keep one of each")
+
+    known = [column.name for column in writable]
+    unknown = [str(name) for name in labels if name not in known]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=1)
+            hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+        raise TargetError(
+            f"{label} has columns that table {table.name} does not have: {', '.join(hints)}; "
+            f"its columns are {', '.join(known)}"
+        )
+
+    if len(frame) == 0:
+        return
+    missing = [
+        column.name for column in writable if not column.nullable and column.name not in labels
+    ]
+    if missing:
+        raise TargetError(
+            f"{label} lacks the NOT NULL columns {', '.join(missing)} of table {table.name}"
+        )
+
+
+def _convert_column(
+    table: TargetTable,
+    column: TargetColumn,
+    series: pd.Series,
+    code_lists: dict[str, dict[str, str]],
+    label: str,
+) -> list[Any]:
+    convert = _CONVERTERS[column.type]
+    codes = code_lists.get(column.code_list) if column.code_list else None
+    nulls = series.isna().tolist()
+    values = series.tolist()
+
+    converted: list[Any] = []
+    first_problem: tuple[int, str] | None = None
+    problem_count = 0
+    for position, (value, is_null) in enumerate(zip(values, nulls, strict=True)):
+        if is_null:
+            converted.append(None)
+            continue
+        try:
+            result = convert(value, column)
+            if codes is not None and result not in codes:
+                raise _InvalidValue(_unknown_code_reason(result, column))
+        except _InvalidValue as exc:
+            problem_count += 1
+            if first_problem is None:
+                first_problem = (position, str(exc))
+            converted.append(None)
+            continue
+        converted.append(result)
+
+    if first_problem is not None:
+        position, reason = first_problem
+        others = ""
+        if problem_count > 1:
+            others = f" ({problem_count - 1} more rows have a problem in this column)"
+        raise TargetError(
+            f"{label}, column {column.name}, row {position + 1}: {reason}{others}; "
+            f"fix the mapping that produces table {table.name}",
+            table=table.name,
+        )
+    return converted
+
+
+def _unknown_code_reason(code: str, column: TargetColumn) -> str:
+    if column.personal:
+        return f"the value is not a code of code list {column.code_list}"
+    return f"{code!r} is not a code of code list {column.code_list}"
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def _to_text(value: Any, column: TargetColumn) -> str:
+    if not isinstance(value, str):
+        raise _InvalidValue(f"expected str, got {_type_name(value)}")
+    if "\x00" in value:
+        raise _InvalidValue("the text contains a NUL character, which PostgreSQL cannot store")
+    return str(value)
+
+
+def _to_integer(value: Any, column: TargetColumn) -> int:
+    if isinstance(value, bool | np.bool_):
+        raise _InvalidValue("expected int, got bool")
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+    elif isinstance(value, float) and value.is_integer():
+        # pandas turns an integer column holding NaN into floats.
+        number = int(value)
+    else:
+        raise _InvalidValue(f"expected int, got {_type_name(value)}")
+    # INTEGER is 32 bits on PostgreSQL and 64 bits on SQLite; the narrower range applies to both.
+    if not -(2**31) <= number < 2**31:
+        raise _InvalidValue("the integer is outside the 32-bit range of an INTEGER column")
+    return number
+
+
+def _to_decimal(value: Any, column: TargetColumn) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, Decimal | numbers.Integral):
+        hint = " (a float is not exact; use decimal.Decimal)" if isinstance(value, float) else ""
+        raise _InvalidValue(f"expected decimal.Decimal, got {_type_name(value)}{hint}")
+    number = Decimal(int(value)) if isinstance(value, numbers.Integral) else value
+    if not number.is_finite():
+        raise _InvalidValue("the decimal is not finite")
+    if column.scale is None:
+        return number
+
+    # Rounding would change the amount, so a value with too many decimals is an error.
+    try:
+        quantized = number.quantize(Decimal(1).scaleb(-column.scale))
+    except InvalidOperation:
+        quantized = None
+    if quantized is None or quantized != number:
+        raise _InvalidValue(f"the decimal has more than {column.scale} digits after the point")
+    if column.precision is not None and len(quantized.as_tuple().digits) > column.precision:
+        raise _InvalidValue(
+            f"the decimal has more than {column.precision} digits "
+            f"(NUMERIC({column.precision}, {column.scale}))"
+        )
+    return quantized
+
+
+def _to_date(value: Any, column: TargetColumn) -> dt.date:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None or value.time() != dt.time(0):
+            raise _InvalidValue(
+                "expected datetime.date, got a datetime with a time of day or a time zone"
+            )
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    raise _InvalidValue(f"expected datetime.date, got {_type_name(value)}")
+
+
+def _to_boolean(value: Any, column: TargetColumn) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise _InvalidValue(f"expected bool, got {_type_name(value)}")
+
+
+def _to_timestamp(value: Any, column: TargetColumn) -> dt.datetime:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise _InvalidValue("the text is not an ISO 8601 date and time") from None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if not isinstance(value, dt.datetime):
+        raise _InvalidValue(f"expected datetime.datetime, got {_type_name(value)}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise _InvalidValue("the datetime has no time zone; use datetime.now(timezone.utc)")
+    return value
+
+
+_CONVERTERS: dict[str, Callable[[Any, TargetColumn], Any]] = {
+    "text": _to_text,
+    "integer": _to_integer,
+    "decimal": _to_decimal,
+    "date": _to_date,
+    "boolean": _to_boolean,
+    "timestamp": _to_timestamp,
+}

@@ -1,0 +1,34 @@
+"""Engines on real SQLite and PostgreSQL databases for the target tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from migration.target.engine import create_target_engine
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    """Engine on a new SQLite file."""
+    engine = create_target_engine(f"sqlite:///{tmp_path / 'target.sqlite'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_engine(postgres_url):
+    """Engine on the session's PostgreSQL test database, emptied after the test."""
+    engine = create_target_engine(postgres_url)
+    yield engine
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request):
+    """Engine on SQLite, then on PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_engine")
+    return request.getfixturevalue("postgres_engine")

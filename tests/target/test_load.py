@@ -1,0 +1,499 @@
+"""Tests of loading a run into real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+import time
+import traceback
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from migration.target import load as load_module
+from migration.target.engine import create_target_engine
+from migration.target.errors import TargetError
+from migration.target.load import LOAD_LOCK_KEY, load_run
+from migration.target.schema import load_target_schema, schema_from_dict
+from tests.target.sample_rows import (
+    PERSONAL_VALUES,
+    RUN_ID,
+    STARTED_AT,
+    lineage_frame,
+    read_tables,
+    rejects_frame,
+    run_record,
+    target_frames,
+    target_rows,
+)
+
+SCHEMA = load_target_schema()
+
+
+def load_sample(engine, run_id=RUN_ID, frames=None, **run_changes):
+    return load_run(
+        engine,
+        SCHEMA,
+        target_frames() if frames is None else frames,
+        rejects_frame(run_id),
+        lineage_frame(run_id),
+        run_record(run_id, **run_changes),
+    )
+
+
+def expected_rows(table: str) -> list[tuple]:
+    columns = SCHEMA.tables[table].column_names
+    rows = [tuple(row.get(name) for name in columns) for row in target_rows()[table]]
+    return sorted(rows, key=lambda row: tuple((v is None, str(v)) for v in row))
+
+
+def test_load_writes_every_table(engine):
+    result = load_sample(engine)
+
+    assert result.rows == {name: len(rows) for name, rows in target_rows().items()}
+    assert result.rejects == 2
+    assert result.lineage == 4
+    content = read_tables(engine, SCHEMA)
+    for table in SCHEMA.tables:
+        assert content[table] == expected_rows(table), table
+
+
+def test_load_round_trips_dates_decimals_and_text(engine):
+    load_sample(engine)
+
+    content = read_tables(engine, SCHEMA)
+    amounts = [row[4] for row in content["droit"]]
+    assert amounts == [Decimal("628.10"), Decimal("99999999.99"), Decimal("-0.50"), None]
+    assert all(isinstance(amount, Decimal) for amount in amounts[:3])
+    assert str(amounts[0]) == "628.10"
+    births = {row[0]: row[5] for row in content["individu"]}
+    assert births["I0001"] == dt.date(1964, 2, 29)
+    assert births["I0003"] is None
+    motivations = {row[0]: row[7] for row in content["decision"]}
+    assert motivations["DC0001"] == "Retard psychomoteur,\r\nsuivi CAMSP"
+    assert motivations["DC0002"] == 'avis "favorable" ; complément 2'
+    (run,) = content["reprise_run"]
+    assert run[1] == STARTED_AT
+    assert run[8] == '{"tables": 12}'
+
+
+def test_load_fills_missing_nullable_columns(engine):
+    frames = target_frames()
+    frames["individu"] = frames["individu"].drop(columns=["nom_usage", "nationalite"])
+
+    load_sample(engine, frames=frames)
+
+    content = read_tables(engine, SCHEMA)
+    assert [row[3] for row in content["individu"]] == [None, None, None]
+    assert [row[8] for row in content["individu"]] == [None, None, None]
+
+
+def test_load_without_frame_empties_table(engine):
+    load_sample(engine)
+    frames = target_frames()
+    del frames["suivi_orientation"]
+
+    result = load_sample(engine, run_id="run-0002", frames=frames)
+
+    assert result.rows["suivi_orientation"] == 0
+    assert read_tables(engine, SCHEMA)["suivi_orientation"] == []
+
+
+@pytest.mark.postgres
+def test_sqlite_and_postgresql_hold_identical_content(sqlite_engine, postgres_engine):
+    load_sample(sqlite_engine)
+    load_sample(postgres_engine)
+
+    in_sqlite = read_tables(sqlite_engine, SCHEMA)
+    in_postgresql = read_tables(postgres_engine, SCHEMA)
+
+    assert in_sqlite.keys() == in_postgresql.keys()
+    for table in in_sqlite:
+        assert in_sqlite[table] == in_postgresql[table], table
+
+
+def test_rerun_gives_identical_content(engine):
+    load_sample(engine)
+    first = read_tables(engine, SCHEMA, skip_columns=["id", "run_id"])
+
+    load_sample(engine, run_id="run-0002")
+    second = read_tables(engine, SCHEMA, skip_columns=["id", "run_id"])
+
+    for table in SCHEMA.tables:
+        assert second[table] == first[table], table
+    assert second["reprise_lignage"] == first["reprise_lignage"]
+    content = read_tables(engine, SCHEMA)
+    assert [row[0] for row in content["reprise_run"]] == ["run-0001", "run-0002"]
+    assert sorted(row[1] for row in content["reprise_rejet"]) == ["run-0001"] * 2 + ["run-0002"] * 2
+    assert {row[-1] for row in content["reprise_lignage"]} == {"run-0002"}
+
+
+def test_rerun_with_same_run_id_replaces_its_rows(engine):
+    load_sample(engine)
+    load_sample(engine, status="loaded")
+
+    content = read_tables(engine, SCHEMA)
+    assert len(content["reprise_run"]) == 1
+    assert content["reprise_run"][0][3] == "loaded"
+    assert len(content["reprise_rejet"]) == 2
+    assert len(content["reprise_lignage"]) == 4
+
+
+def assert_no_personal_value(error: TargetError) -> None:
+    text = str(error)
+    printed = "".join(traceback.format_exception(error))
+    for value in PERSONAL_VALUES:
+        assert value not in text
+        assert value not in printed
+
+
+def load_broken(engine, frames) -> TargetError:
+    """Load a good run, then a broken one; return its error after checking the rollback."""
+    load_sample(engine)
+    before = read_tables(engine, SCHEMA)
+
+    with pytest.raises(TargetError) as error:
+        load_sample(engine, run_id="run-0002", frames=frames)
+
+    assert read_tables(engine, SCHEMA) == before
+    assert_no_personal_value(error.value)
+    return error.value
+
+
+def test_missing_parent_rolls_back_everything(engine):
+    frames = target_frames()
+    frames["droit"].loc[2, "id_decision"] = "DC9999"
+
+    error = load_broken(engine, frames)
+
+    message = str(error)
+    assert error.table == "droit"
+    assert error.constraint == "fk_droit_id_decision"
+    assert "foreign key fk_droit_id_decision is violated" in message
+    assert "at row 3 of the droit frame (id_droit='DR0003')" in message
+    assert "the target database is unchanged" in message
+    assert "INSERT INTO droit (" in message or "COPY droit (" in message
+    assert "DC9999" not in message.split("Statement:")[1]
+
+
+def test_not_null_violation_rolls_back_everything(engine):
+    frames = target_frames()
+    frames["individu"].loc[1, "nom_naissance"] = None
+
+    error = load_broken(engine, frames)
+
+    message = str(error)
+    assert error.table == "individu"
+    assert "nom_naissance" in message
+    assert "at row 2 of the individu frame (id_individu='I0002')" in message
+
+
+def test_duplicate_key_message_has_no_personal_value(engine):
+    frames = target_frames()
+    individu = frames["individu"]
+    frames["individu"] = pd.concat([individu, individu.iloc[[0]]], ignore_index=True)
+
+    error = load_broken(engine, frames)
+
+    assert error.constraint == "pk_individu"
+    assert "at row 4 of the individu frame (id_individu='I0001')" in str(error)
+
+
+def test_error_in_later_chunk_names_row(engine, monkeypatch):
+    monkeypatch.setattr(load_module, "SQLITE_CHUNK_ROWS", 2)
+    monkeypatch.setattr(load_module, "POSTGRESQL_CHUNK_ROWS", 2)
+    frames = target_frames()
+    frames["individu"].loc[2, "sexe"] = None
+
+    error = load_broken(engine, frames)
+
+    assert "at row 3 of the individu frame (id_individu='I0003')" in str(error)
+
+
+def test_too_long_text_after_multiline_rows_names_row(engine):
+    frames = target_frames()
+    frames["decision"].loc[1, "motivation"] = "ligne 1\r\nligne 2\nligne 3"
+    frames["decision"].loc[2, "taux_incapacite"] = "x" * 11
+
+    error = load_broken(engine, frames)
+
+    message = str(error)
+    assert error.table == "decision"
+    assert "taux_incapacite" in message
+    assert "at row 3 of the decision frame (id_decision='DC0003')" in message
+    assert "x" * 11 not in message
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value", "expected"),
+    [
+        ("droit", "montant_mensuel", 12.5, "expected decimal.Decimal, got float"),
+        ("droit", "montant_mensuel", Decimal("1.234"), "more than 2 digits after the point"),
+        ("droit", "montant_mensuel", Decimal("123456789.00"), "more than 10 digits"),
+        ("individu", "date_naissance", "1964-02-29", "expected datetime.date, got str"),
+        ("individu", "nom_naissance", 12, "expected str, got int"),
+        ("individu", "nom_naissance", "a\x00b", "NUL character"),
+        ("individu", "sexe", "M", "'M' is not a code of code list SEXE"),
+    ],
+)
+def test_wrong_value_raises_before_database(sqlite_engine, table, column, value, expected):
+    frames = target_frames()
+    frames[table][column] = frames[table][column].astype(object)
+    frames[table].at[1, column] = value
+
+    with pytest.raises(TargetError) as error:
+        load_sample(sqlite_engine, frames=frames)
+
+    message = str(error.value)
+    assert f"the {table} frame, column {column}, row 2: " in message
+    assert expected in message
+    assert sa.inspect(sqlite_engine).get_table_names() == []
+
+
+def test_integer_outside_32_bits_raises(sqlite_engine):
+    lineage = lineage_frame()
+    lineage.at[1, "source_line"] = 2**31
+
+    with pytest.raises(TargetError) as error:
+        load_run(sqlite_engine, SCHEMA, target_frames(), rejects_frame(), lineage, run_record())
+
+    message = str(error.value)
+    assert "the lineage frame, column source_line, row 2: the integer is outside" in message
+
+
+@pytest.mark.parametrize("started_at", [dt.datetime(2008, 10, 20, 9, 30), "2008-10-20T09:30:00"])
+def test_naive_run_timestamp_raises(sqlite_engine, started_at):
+    with pytest.raises(TargetError, match="column started_at, row 1: the datetime has no time"):
+        load_sample(sqlite_engine, started_at=started_at)
+
+
+def test_run_timestamp_as_iso_text(engine):
+    load_sample(engine, started_at="2008-10-20T11:30:15+02:00")
+
+    (run,) = read_tables(engine, SCHEMA)["reprise_run"]
+    assert run[1] == STARTED_AT
+
+
+def test_unknown_column_raises(sqlite_engine):
+    frames = target_frames()
+    frames["individu"]["prenom"] = "x"
+
+    with pytest.raises(TargetError, match=r"'prenom' \(did you mean 'prenoms'\?\)"):
+        load_sample(sqlite_engine, frames=frames)
+
+
+def test_missing_not_null_column_raises(sqlite_engine):
+    frames = target_frames()
+    frames["individu"] = frames["individu"].drop(columns=["sexe"])
+
+    with pytest.raises(TargetError, match="lacks the NOT NULL columns sexe of table individu"):
+        load_sample(sqlite_engine, frames=frames)
+
+
+def test_unknown_table_raises(sqlite_engine):
+    frames = target_frames()
+    frames["personne"] = frames["individu"]
+
+    with pytest.raises(TargetError, match="frames given for tables that schema .* not have: per"):
+        load_sample(sqlite_engine, frames=frames)
+
+
+def test_reject_id_column_raises(sqlite_engine):
+    rejects = rejects_frame()
+    rejects["id"] = [1, 2]
+
+    with pytest.raises(TargetError, match="carries the columns id, which the database assigns"):
+        load_run(sqlite_engine, SCHEMA, target_frames(), rejects, lineage_frame(), run_record())
+
+
+def test_run_id_mismatch_raises(sqlite_engine):
+    with pytest.raises(TargetError, match="rejects frame has rows whose run_id is not"):
+        load_run(
+            sqlite_engine,
+            SCHEMA,
+            target_frames(),
+            rejects_frame("other"),
+            lineage_frame(),
+            run_record(),
+        )
+
+
+def test_missing_run_id_columns_are_filled(sqlite_engine):
+    load_run(
+        sqlite_engine,
+        SCHEMA,
+        target_frames(),
+        rejects_frame().drop(columns=["run_id"]),
+        lineage_frame().drop(columns=["run_id"]),
+        run_record(),
+    )
+
+    content = read_tables(sqlite_engine, SCHEMA)
+    assert {row[1] for row in content["reprise_rejet"]} == {RUN_ID}
+    assert {row[-1] for row in content["reprise_lignage"]} == {RUN_ID}
+
+
+def test_target_url_password_is_hidden(engine):
+    load_sample(engine, target_url="postgresql://reprise:s3cret@db/mdph")
+
+    (run,) = read_tables(engine, SCHEMA)["reprise_run"]
+    assert run[7] == "postgresql://reprise:***@db/mdph"
+
+
+def test_existing_table_with_other_columns_raises(sqlite_engine):
+    with sqlite_engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE individu (id_individu TEXT, nom TEXT)")
+
+    with pytest.raises(TargetError) as error:
+        load_sample(sqlite_engine)
+
+    message = str(error.value)
+    assert "table individu of the target database sqlite:///" in message
+    assert "missing columns ['commune_naissance'," in message
+    assert "unexpected columns ['nom']" in message
+    assert sa.inspect(sqlite_engine).get_table_names() == ["individu"]
+
+
+def test_sqlite_strict_table_rejects_wrong_type(sqlite_engine):
+    load_sample(sqlite_engine)
+    path = sqlite_engine.url.database
+
+    connection = sqlite3.connect(path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="cannot store TEXT value in INTEGER"):
+            connection.execute(
+                "UPDATE reprise_lignage SET source_line = 'deux' WHERE target_key = 'I0001'"
+            )
+        with pytest.raises(sqlite3.IntegrityError, match="ck_individu_date_naissance_date"):
+            connection.execute(
+                "UPDATE individu SET date_naissance = '1964-02-30' WHERE id_individu = 'I0001'"
+            )
+        with pytest.raises(sqlite3.IntegrityError, match="ck_individu_sexe_length"):
+            connection.execute("UPDATE individu SET sexe = '12' WHERE id_individu = 'I0001'")
+    finally:
+        connection.close()
+
+
+TEXTS = ["", "\\.", "a,b", '"', "NULL", "\\N", "tab\there", "ligne\r\nsuivante", None]
+TEXT_SCHEMA = {
+    "name": "texts",
+    "version": "1",
+    "tables": {
+        "note": {
+            "primary_key": ["id"],
+            "columns": [
+                {"name": "id", "type": "integer", "nullable": False},
+                {"name": "body", "type": "text"},
+            ],
+        }
+    },
+}
+
+
+def test_text_edge_cases_round_trip(engine):
+    schema = schema_from_dict(TEXT_SCHEMA)
+    frame = pd.DataFrame({"id": list(range(len(TEXTS))), "body": TEXTS}, dtype=object)
+
+    load_run(
+        engine,
+        schema,
+        {"note": frame},
+        rejects_frame().iloc[:0],
+        lineage_frame().iloc[:0],
+        run_record(),
+    )
+
+    rows = sorted(read_tables(engine, schema)["note"])
+    assert [body for _, body in rows] == TEXTS
+
+
+BOOLEAN_SCHEMA = {
+    "name": "flags",
+    "version": "1",
+    "tables": {
+        "flag": {
+            "primary_key": ["id"],
+            "columns": [
+                {"name": "id", "type": "integer", "nullable": False},
+                {"name": "active", "type": "boolean"},
+                {"name": "seen_at", "type": "timestamp"},
+            ],
+        }
+    },
+}
+
+
+def test_boolean_and_timestamp_round_trip(engine):
+    schema = schema_from_dict(BOOLEAN_SCHEMA)
+    paris = dt.timezone(dt.timedelta(hours=2))
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "active": [True, False, None],
+            "seen_at": [dt.datetime(2008, 10, 14, 22, 1, tzinfo=paris), None, None],
+        },
+        dtype=object,
+    )
+
+    load_run(
+        engine,
+        schema,
+        {"flag": frame},
+        rejects_frame().iloc[:0],
+        lineage_frame().iloc[:0],
+        run_record(),
+    )
+
+    rows = read_tables(engine, schema)["flag"]
+    assert rows[0][:2] == (1, True)
+    assert rows[0][2] == dt.datetime(2008, 10, 14, 20, 1, tzinfo=dt.UTC)
+    assert rows[1][:2] == (2, False)
+    assert rows[2] == (3, None, None)
+
+
+@pytest.mark.postgres
+def test_postgresql_loads_never_interleave(postgres_engine):
+    load_sample(postgres_engine)
+    finished = threading.Event()
+    errors = []
+
+    def second_load():
+        try:
+            load_sample(postgres_engine, run_id="run-0002")
+        except Exception as exc:  # reported by the main thread
+            errors.append(exc)
+        finished.set()
+
+    with postgres_engine.connect() as holder, holder.begin():
+        holder.execute(sa.select(sa.func.pg_advisory_xact_lock(LOAD_LOCK_KEY)))
+        thread = threading.Thread(target=second_load)
+        thread.start()
+        time.sleep(0.5)
+        assert not finished.is_set()
+    thread.join(timeout=30)
+
+    assert finished.is_set()
+    assert errors == []
+    runs = read_tables(postgres_engine, SCHEMA)["reprise_run"]
+    assert [row[0] for row in runs] == ["run-0001", "run-0002"]
+
+
+def test_sqlite_locked_database_raises(tmp_path):
+    path = tmp_path / "target.sqlite"
+    engine = create_target_engine(f"sqlite:///{path}?timeout=0.2")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(TargetError) as error:
+            load_sample(engine)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        engine.dispose()
+
+    message = str(error.value)
+    assert "starting the load transaction failed: database is locked" in message
+    assert "wait for the other run to finish and run again" in message
