@@ -1,0 +1,344 @@
+"""Read livraison.yaml, the delivery configuration (it contains no secret).
+
+Layout::
+
+    departement: "057"
+    emetteur: "..."                 # free text
+    date_extraction: "2008-10-14"
+    chiffrement:
+      format: openssl-enc           # binary or base64 (openssl enc -a), told apart by the bytes;
+                                    # none: the files are plaintext (benchmarks)
+      cipher: aes-256-cbc           # aes-{128,192,256}-{cbc,ctr}
+      kdf: pbkdf2                   # pbkdf2 | evp-bytes-to-key
+      digest: sha256
+      iterations: 10000             # PBKDF2 only
+    applications:
+      ITAC: {dossier: ITAC, dictionnaire: itac, journal: EXTRACTION_ITAC.log}
+      OPALES: {dossier: OPALES, dictionnaire: opales, journal: EXTRACTION_OPALES.log}
+
+Every key is optional. Without livraison.yaml, or without its ``applications`` key, the
+applications are the ITAC and OPALES folders found in the delivery. Inside ``chiffrement`` a
+missing key takes the value shown above. Without ``chiffrement`` (or without livraison.yaml)
+the encryption is unknown, and intake tries ``DEFAULT_ATTEMPTS`` in order on the smallest
+encrypted file, then keeps the first that fits for every file:
+
+1. aes-256-cbc, PBKDF2-HMAC-SHA256, 10000 iterations (``openssl enc -pbkdf2``, OpenSSL 1.1.1+);
+2. aes-256-cbc, EVP_BytesToKey with SHA-256 (``openssl enc`` without ``-pbkdf2``, 1.1.0+);
+3. aes-256-cbc, EVP_BytesToKey with MD5 (``openssl enc`` before OpenSSL 1.1.0).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from migration.delivery.crypto import CIPHERS, DIGESTS, KDFS, EncryptionParameters
+from migration.delivery.errors import DeliveryConfigError, DeliveryError
+
+logger = logging.getLogger(__name__)
+
+CONFIG_NAME = "livraison.yaml"
+
+# Application name -> bundled data dictionary name.
+KNOWN_APPLICATIONS = {"ITAC": "itac", "OPALES": "opales"}
+
+DEFAULT_ATTEMPTS = (
+    EncryptionParameters("aes-256-cbc", "pbkdf2", "sha256", 10000),
+    EncryptionParameters("aes-256-cbc", "evp-bytes-to-key", "sha256"),
+    EncryptionParameters("aes-256-cbc", "evp-bytes-to-key", "md5"),
+)
+
+_TOP_KEYS = ("departement", "emetteur", "date_extraction", "chiffrement", "applications")
+_ENCRYPTION_KEYS = ("format", "cipher", "kdf", "digest", "iterations")
+_APPLICATION_KEYS = ("dossier", "dictionnaire", "journal")
+PLAINTEXT_FORMAT = "none"
+_ENCRYPTION_FORMATS = ("openssl-enc", "openssl-enc-base64", PLAINTEXT_FORMAT)
+_NOT_YET_FORMATS = ("zip", "7z", "openpgp")
+_DEFAULT_ENCRYPTION = {
+    "format": "openssl-enc",
+    "cipher": "aes-256-cbc",
+    "kdf": "pbkdf2",
+    "digest": "sha256",
+    "iterations": 10000,
+}
+
+
+class _Located:
+    """Parsed YAML plus the line and column of every value, for error messages."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            self.data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = (
+                f"{path.name}, line {mark.line + 1}, column {mark.column + 1}"
+                if mark
+                else path.name
+            )
+            problem = getattr(error, "problem", None) or "invalid YAML"
+            raise DeliveryConfigError(f"{where}: {problem}; fix the YAML syntax") from None
+        self.marks: dict[tuple[str, ...], yaml.Mark] = {}
+        self.key_marks: dict[tuple[str, ...], yaml.Mark] = {}
+        if node is not None:
+            self._walk(node, ())
+
+    def _walk(self, node: yaml.Node, key_path: tuple[str, ...]) -> None:
+        self.marks[key_path] = node.start_mark
+        if not isinstance(node, yaml.MappingNode):
+            return
+        for key_node, value_node in node.value:
+            child_path = key_path + (str(key_node.value),)
+            if child_path in self.key_marks:
+                self.marks[child_path] = key_node.start_mark
+                raise self.error(child_path, "key given twice")
+            self.key_marks[child_path] = key_node.start_mark
+            self._walk(value_node, child_path)
+
+    def error(
+        self, key_path: tuple[str, ...], message: str, *, at_key: bool = False
+    ) -> DeliveryConfigError:
+        """Build an error located at the value of ``key_path``, or at the key itself."""
+        start = (self.key_marks if at_key else self.marks).get(key_path)
+        where = self.path.name
+        if start is not None:
+            where += f", line {start.line + 1}, column {start.column + 1}"
+        name = ".".join(key_path)
+        return DeliveryConfigError(f"{where}: {name + ': ' if name else ''}{message}")
+
+
+def read_delivery_config(delivery_dir: Path) -> dict[str, Any]:
+    """Read and check livraison.yaml, or build the default configuration without it.
+
+    Returns:
+        ``{"path", "departement", "emetteur", "date_extraction", "chiffrement",
+        "applications"}`` with JSON-ready values. ``path`` is the file's path as text, ``None``
+        without livraison.yaml. ``date_extraction`` is ``"YYYY-MM-DD"``. ``chiffrement`` is
+        ``None`` when not declared (intake then tries ``DEFAULT_ATTEMPTS``), else a dict with
+        the five ``chiffrement`` keys filled in. ``applications`` maps each application name to
+        ``{"dossier", "dictionnaire", "journal"}``.
+
+    Raises:
+        DeliveryConfigError: Invalid YAML, a wrong type, an unknown key or value; the message
+            gives the line and column.
+        DeliveryError: The delivery folder is missing, or no application is declared or found.
+    """
+    delivery_dir = Path(delivery_dir)
+    if not delivery_dir.is_dir():
+        raise DeliveryError(f"{delivery_dir}: delivery folder not found")
+
+    config_path = delivery_dir / CONFIG_NAME
+    if not config_path.is_file():
+        logger.info("%s has no %s: using the default configuration", delivery_dir, CONFIG_NAME)
+        return _default_config(delivery_dir)
+
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DeliveryConfigError(f"{config_path}: not UTF-8 text; save it as UTF-8") from None
+    located = _Located(config_path, text)
+    data = located.data if located.data is not None else {}
+    if not isinstance(data, dict):
+        raise located.error((), "expected a mapping of keys such as departement, applications")
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            logger.warning(
+                "%s: unknown key %r ignored%s", CONFIG_NAME, key, _did_you_mean(str(key), _TOP_KEYS)
+            )
+
+    applications = data.get("applications")
+    return {
+        "path": str(config_path),
+        "departement": _read_departement(located, data.get("departement")),
+        "emetteur": _read_optional_text(located, ("emetteur",), data.get("emetteur")),
+        "date_extraction": _read_date(located, data.get("date_extraction")),
+        "chiffrement": _read_encryption(located, data.get("chiffrement", None)),
+        "applications": (
+            _discover_applications(delivery_dir)
+            if applications is None
+            else _read_applications(located, applications)
+        ),
+    }
+
+
+def _default_config(delivery_dir: Path) -> dict[str, Any]:
+    return {
+        "path": None,
+        "departement": None,
+        "emetteur": None,
+        "date_extraction": None,
+        "chiffrement": None,
+        "applications": _discover_applications(delivery_dir),
+    }
+
+
+def _discover_applications(delivery_dir: Path) -> dict[str, dict[str, str]]:
+    folders = {child.name.upper(): child.name for child in delivery_dir.iterdir() if child.is_dir()}
+    found = {
+        name: _application_entry(name, folders[name], None, None)
+        for name in KNOWN_APPLICATIONS
+        if name in folders
+    }
+    if not found:
+        raise DeliveryError(
+            f"{delivery_dir}: no ITAC or OPALES folder found, and no {CONFIG_NAME} declaring the "
+            "application folders; check that this is the delivery folder"
+        )
+    return found
+
+
+def _application_entry(
+    name: str, folder: str | None, dictionary: str | None, journal: str | None
+) -> dict[str, str]:
+    return {
+        "dossier": folder or name,
+        "dictionnaire": dictionary or KNOWN_APPLICATIONS.get(name.upper(), ""),
+        "journal": journal or f"EXTRACTION_{name}.log",
+    }
+
+
+def _read_departement(located: _Located, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise located.error(
+            ("departement",),
+            f'expected a quoted code such as "057", found the {type(value).__name__} {value!r} '
+            "(YAML reads unquoted 057 as a number); write it in quotes",
+        )
+    if len(value) not in (2, 3) or not value.isalnum():
+        raise located.error(("departement",), f'{value!r} is not a département code like "057"')
+    return value
+
+
+def _read_optional_text(located: _Located, key_path: tuple[str, ...], value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise located.error(key_path, f"expected text, found the {type(value).__name__} {value!r}")
+
+
+def _read_date(located: _Located, value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise located.error(("date_extraction",), f"{value!r} is not a date in the form YYYY-MM-DD")
+
+
+def _read_encryption(located: _Located, value: object) -> dict[str, Any] | None:
+    key_path = ("chiffrement",)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise located.error(key_path, "expected a mapping with format, cipher, kdf, digest")
+    _check_keys(located, key_path, value, _ENCRYPTION_KEYS)
+    if value.get("format") == PLAINTEXT_FORMAT:
+        return {"format": PLAINTEXT_FORMAT}
+
+    settings = {**_DEFAULT_ENCRYPTION, **value}
+    for key in ("format", "cipher", "kdf", "digest"):
+        if not isinstance(settings[key], str):
+            raise located.error(key_path + (key,), f"expected text, found {settings[key]!r}")
+    choices = {"cipher": tuple(CIPHERS), "kdf": KDFS, "digest": tuple(DIGESTS)}
+    for key, allowed in choices.items():
+        if settings[key] not in allowed:
+            raise located.error(
+                key_path + (key,),
+                f"{settings[key]!r} is not supported; use one of {', '.join(allowed)}",
+            )
+
+    file_format = settings["format"]
+    if file_format in _NOT_YET_FORMATS:
+        raise located.error(key_path + ("format",), f"format {file_format} is not supported yet")
+    if file_format not in _ENCRYPTION_FORMATS:
+        raise located.error(
+            key_path + ("format",),
+            f"{file_format!r} is not a known format; use {', '.join(_ENCRYPTION_FORMATS)}",
+        )
+
+    iterations = settings["iterations"]
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
+        raise located.error(
+            key_path + ("iterations",),
+            f"expected a whole number of at least 1, found {iterations!r}",
+        )
+    return settings
+
+
+def _read_applications(located: _Located, value: object) -> dict[str, dict[str, str]]:
+    key_path = ("applications",)
+    if not isinstance(value, dict) or not value:
+        raise located.error(key_path, "expected a mapping such as ITAC: {dossier: ITAC}")
+
+    applications: dict[str, dict[str, str]] = {}
+    for name, entry in value.items():
+        entry_path = key_path + (str(name),)
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            raise located.error(
+                entry_path, f"application name {name!r} must be letters, digits, _ or -"
+            )
+        entry = entry if entry is not None else {}
+        if not isinstance(entry, dict):
+            raise located.error(
+                entry_path, "expected a mapping with dossier, dictionnaire, journal"
+            )
+        _check_keys(located, entry_path, entry, _APPLICATION_KEYS)
+        for key in _APPLICATION_KEYS:
+            if key in entry and not isinstance(entry[key], str):
+                raise located.error(entry_path + (key,), f"expected text, found {entry[key]!r}")
+        folder = entry.get("dossier")
+        if folder is not None and (Path(folder).is_absolute() or ".." in Path(folder).parts):
+            raise located.error(entry_path + ("dossier",), "must be a folder inside the delivery")
+        if not entry.get("dictionnaire") and name.upper() not in KNOWN_APPLICATIONS:
+            raise located.error(
+                entry_path,
+                "unknown application: give the data dictionary to read it with (dictionnaire:)",
+            )
+        applications[name] = _application_entry(
+            name, folder, entry.get("dictionnaire"), entry.get("journal")
+        )
+    return applications
+
+
+def _check_keys(
+    located: _Located, key_path: tuple[str, ...], mapping: dict[Any, Any], allowed: tuple[str, ...]
+) -> None:
+    for key in mapping:
+        if key not in allowed:
+            raise located.error(
+                key_path + (str(key),),
+                f"unknown key; expected one of {', '.join(allowed)}"
+                f"{_did_you_mean(str(key), allowed)}",
+                at_key=True,
+            )
+
+
+def _did_you_mean(word: str, choices: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def encryption_parameters(config: dict[str, Any]) -> EncryptionParameters | None:
+    """Return the declared encryption parameters, or ``None`` (undeclared or plaintext)."""
+    settings = config.get("chiffrement")
+    if settings is None or settings["format"] == PLAINTEXT_FORMAT:
+        return None
+    return EncryptionParameters(
+        settings["cipher"], settings["kdf"], settings["digest"], settings["iterations"]
+    )

@@ -1,0 +1,163 @@
+"""Private directories and files for decrypted data: folders 0700, files 0600.
+
+Decrypted files hold personal and health data, so they are only written into folders that no
+other user can list or read, and are removed when the run ends unless the user keeps them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import stat
+import tempfile
+import weakref
+from pathlib import Path
+from typing import BinaryIO
+
+from migration.delivery.errors import DeliveryError
+
+logger = logging.getLogger(__name__)
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) as a folder only its owner can use.
+
+    A missing folder is created with mode 0700; its missing parents get the usual umask modes.
+
+    Raises:
+        DeliveryError: ``path`` exists and is not a folder, or group or others have any
+            permission on it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=PRIVATE_DIR_MODE)
+    except FileExistsError:
+        check_private_dir(path)
+        return path
+    # mkdir applies the umask, which can only remove bits; chmod makes the mode exact.
+    os.chmod(path, PRIVATE_DIR_MODE)
+    return path
+
+
+def check_private_dir(path: Path) -> None:
+    """Check that ``path`` is a folder that group and others cannot use.
+
+    Raises:
+        DeliveryError: It is not a folder, or its mode has group or other bits.
+    """
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode):
+        raise DeliveryError(f"{path}: expected a folder for decrypted files, found another file")
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        raise DeliveryError(
+            f"{path}: the folder for decrypted files is accessible to group or others "
+            f"(mode {mode:04o}); run: chmod 700 {path}, or choose another folder"
+        )
+
+
+def open_private_file(path: Path, *, exclusive: bool = True) -> BinaryIO:
+    """Open ``path`` for binary writing, creating it with mode 0600.
+
+    Args:
+        path: File to create. Its folder must exist.
+        exclusive: Fail if the file exists, so that no other user's file (or a symbolic link
+            planted in its place) is written through.
+
+    Raises:
+        FileExistsError: ``exclusive`` is true and the file exists.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    if exclusive:
+        flags |= os.O_EXCL
+    fd = os.open(path, flags, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+        return os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _remove_tree(path: Path) -> None:
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        logger.warning("could not remove the private work folder %s: %s", path, error)
+    else:
+        logger.debug("private work folder %s removed", path)
+
+
+class PrivateWorkdir:
+    """A private work folder (mode 0700) for decrypted files, removed at exit by default.
+
+    The folder is created by the constructor. It is removed recursively by ``cleanup()``, at the
+    end of a ``with`` block (also when the block raises) or, as a last resort, when the object
+    is garbage-collected or the interpreter exits. With ``keep=True`` it is left in place and its
+    path is logged.
+
+    Attributes:
+        path: The folder.
+        keep: Whether the folder survives ``cleanup()``.
+    """
+
+    def __init__(
+        self, parent: Path | None = None, *, prefix: str = "mdph-reprise-", keep: bool = False
+    ) -> None:
+        parent_dir = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+        if not parent_dir.is_dir():
+            raise DeliveryError(
+                f"{parent_dir}: folder for the private work folder not found; create it or "
+                "choose another one"
+            )
+        # mkdtemp creates the folder with mode 0700 and a random name, so it cannot be planted.
+        self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent_dir))
+        os.chmod(self.path, PRIVATE_DIR_MODE)
+        self.keep = keep
+        self._finalizer = None if keep else weakref.finalize(self, _remove_tree, self.path)
+        logger.debug("private work folder %s created", self.path)
+
+    def __enter__(self) -> PrivateWorkdir:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cleanup()
+
+    def mkdir(self, relative: str | Path) -> Path:
+        """Create a private sub-folder (mode 0700, parents included) and return its path."""
+        target = self.path
+        for part in self._relative_parts(relative):
+            target = make_private_dir(target / part)
+        return target
+
+    def open(self, relative: str | Path, *, exclusive: bool = True) -> BinaryIO:
+        """Open a file inside the folder for binary writing with mode 0600.
+
+        Missing sub-folders are created with mode 0700.
+        """
+        *folders, name = self._relative_parts(relative)
+        return open_private_file(self.mkdir(Path(*folders)) / name, exclusive=exclusive)
+
+    @staticmethod
+    def _relative_parts(relative: str | Path) -> tuple[str, ...]:
+        parts = Path(relative).parts
+        if Path(relative).is_absolute() or ".." in parts:
+            raise ValueError(f"expected a path inside the work folder, got {relative}")
+        return parts
+
+    def cleanup(self) -> None:
+        """Remove the folder and everything in it, unless ``keep`` is true."""
+        if self.keep:
+            if self._finalizer is not None:
+                self._finalizer.detach()
+            logger.info("decrypted files kept in %s; delete the folder when done", self.path)
+            return
+        if self._finalizer is not None:
+            self._finalizer()

@@ -1,0 +1,84 @@
+"""Helpers of the delivery tests: fixture files and small deliveries built from them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURE_PASSWORD = "fixture-57-secret"
+WRONG_PASSWORD = "not-the-password"
+
+DOSSIER_PLAINTEXT = (FIXTURES / "DOSSIER.csv").read_bytes()
+LOG_PLAINTEXT = (FIXTURES / "EXTRACTION_ITAC.log").read_bytes()
+
+CONFIG_PBKDF2 = """\
+departement: "057"
+emetteur: "Ministère, extraction de test"
+date_extraction: "2008-10-14"
+chiffrement:
+  format: openssl-enc
+  cipher: aes-256-cbc
+  kdf: pbkdf2
+  digest: sha256
+  iterations: 10000
+applications:
+  ITAC: {dossier: ITAC, dictionnaire: itac, journal: EXTRACTION_ITAC.log}
+"""
+
+requires_openssl = pytest.mark.skipif(
+    shutil.which("openssl") is None, reason="the openssl command line is not installed"
+)
+
+
+def write_manifest(delivery: Path) -> None:
+    """Write SHA256SUMS for every file under the application folders, with sha256sum."""
+    files = sorted(
+        path.relative_to(delivery).as_posix()
+        for path in delivery.rglob("*")
+        if path.is_file() and path.parent != delivery
+    )
+    result = subprocess.run(
+        ["sha256sum", *files], cwd=delivery, check=True, capture_output=True, text=True
+    )
+    (delivery / "SHA256SUMS").write_text(result.stdout, encoding="utf-8")
+
+
+def build_delivery(
+    root: Path,
+    files: dict[str, str],
+    *,
+    config: str | None = CONFIG_PBKDF2,
+    manifest: bool = True,
+) -> Path:
+    """Build a delivery folder from fixture files.
+
+    Args:
+        root: Folder to create the delivery in.
+        files: ``{relative path in the delivery: fixture file name}``.
+        config: Text of livraison.yaml, or ``None`` for no livraison.yaml.
+        manifest: Whether to write SHA256SUMS.
+    """
+    delivery = root / "delivery"
+    delivery.mkdir(parents=True, exist_ok=True)
+    for relative, fixture in files.items():
+        target = delivery / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(FIXTURES / fixture, target)
+    if config is not None:
+        (delivery / "livraison.yaml").write_text(config, encoding="utf-8")
+    if manifest:
+        write_manifest(delivery)
+    return delivery
+
+
+def files_under(folder: Path) -> list[str]:
+    """Return the relative paths of every file under ``folder`` (empty if it is missing)."""
+    if not folder.exists():
+        return []
+    return sorted(
+        path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
+    )
