@@ -1,0 +1,197 @@
+"""Application of a mapping file to the validated tables of one application.
+
+Each target mapping takes the accepted rows of its source table (rows without an error
+finding), joins the declared tables, applies the filter and evaluates every column expression.
+Every mapped row carries its origin (application, source table, file, line, key) so lineage
+can be written for every target row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from migration.dictionary.model import Dictionary
+from migration.mapping import expressions as ex
+from migration.mapping.language import MappingFile, TargetMapping
+from migration.reading.csv_reader import LINE_COLUMN
+
+logger = logging.getLogger(__name__)
+
+ORIGIN_COLUMNS = ["_application", "_source_table", "_source_file", LINE_COLUMN, "_source_key"]
+REJECT_COLUMNS = [
+    "application",
+    "source_table",
+    "source_file",
+    "source_line",
+    "target_table",
+    "rule_id",
+    "column_name",
+    "reason",
+]
+FILTER_COLUMNS = [
+    "application",
+    "source_table",
+    "source_file",
+    "source_line",
+    "target_table",
+    "reason",
+]
+
+
+@dataclass
+class SourceTable:
+    """The accepted rows of one source table, converted to Python values, with their lines."""
+
+    application: str
+    name: str
+    file: str
+    rows: pd.DataFrame
+    primary_key: tuple[str, ...] = ()
+
+
+@dataclass
+class MappedApplication:
+    """Target rows produced by one mapping file, with the rows it rejected or filtered."""
+
+    application: str
+    frames: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+    filters: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FILTER_COLUMNS))
+
+
+def apply_mapping(
+    mapping: MappingFile, tables: dict[str, SourceTable], dictionary: Dictionary
+) -> MappedApplication:
+    """Map the accepted rows of every source table of one application to target rows."""
+    result = MappedApplication(mapping.application)
+    rejects, filters = [], []
+    for target in mapping.targets:
+        frame, target_rejects, target_filters = map_target(mapping, target, tables)
+        result.frames.setdefault(target.target, []).append(frame)
+        rejects.append(target_rejects)
+        filters.append(target_filters)
+        logger.info(
+            "mapped %s.%s -> %s: %d rows, %d rejects, %d filtered",
+            mapping.application,
+            target.source,
+            target.target,
+            len(frame),
+            len(target_rejects),
+            len(target_filters),
+        )
+    for table_name, reason in mapping.dropped_tables.items():
+        if table_name in tables:
+            filters.append(
+                _filter_records(tables[table_name], tables[table_name].rows, None, reason)
+            )
+    result.rejects = _concat(rejects, REJECT_COLUMNS)
+    result.filters = _concat(filters, FILTER_COLUMNS)
+    return result
+
+
+def map_target(
+    mapping: MappingFile, target: TargetMapping, tables: dict[str, SourceTable]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Evaluate one target mapping; return target rows, rejects and filtered rows."""
+    source = tables[target.source]
+    frame = _joined_frame(source, target, tables)
+    filters = pd.DataFrame(columns=FILTER_COLUMNS)
+    if target.filter is not None:
+        keep = target.filter.evaluate(ex.Context(frame)).fillna(False).astype(bool)
+        filters = _filter_records(source, frame[~keep], target.target, target.filter_reason)
+        frame = frame[keep]
+
+    ctx = ex.Context(frame)
+    columns = {name: expression.evaluate(ctx) for name, expression in target.columns.items()}
+    mapped = pd.DataFrame(columns, index=frame.index)
+    rejected = pd.Series(False, index=frame.index)
+    reject_frames = []
+    for description, mask in ctx.unknown_codes:
+        reject_frames.append(
+            _reject_records(
+                source,
+                frame[mask],
+                target.target,
+                "mapping.unknown_code",
+                None,
+                f"code sans traduction : {description}",
+            )
+        )
+        rejected |= mask
+    origin = _origin(source, frame)
+    mapped = pd.concat([mapped, origin], axis=1)
+    return mapped[~rejected], _concat(reject_frames, REJECT_COLUMNS), filters
+
+
+def _joined_frame(source: SourceTable, target: TargetMapping, tables) -> pd.DataFrame:
+    frame = source.rows
+    for join in target.joins:
+        right = tables[join.table].rows
+        right_columns = list(join.keys.values())
+        right = right.drop_duplicates(subset=right_columns, keep="first").drop(
+            columns=[LINE_COLUMN]
+        )
+        right = right.rename(columns={name: f"{join.table}.{name}" for name in right.columns})
+        left_on = list(join.keys)
+        right_on = [f"{join.table}.{name}" for name in right_columns]
+        merged = frame.reset_index().merge(right, how="left", left_on=left_on, right_on=right_on)
+        frame = merged.set_index("index")
+        frame.index.name = None
+    return frame
+
+
+def _origin(source: SourceTable, frame: pd.DataFrame) -> pd.DataFrame:
+    if source.primary_key:
+        key = frame[list(source.primary_key)].astype(str).agg("|".join, axis=1)
+    else:
+        key = frame[LINE_COLUMN].astype(str)
+    return pd.DataFrame(
+        {
+            "_application": source.application,
+            "_source_table": source.name,
+            "_source_file": source.file,
+            LINE_COLUMN: frame[LINE_COLUMN].astype("int64"),
+            "_source_key": key.astype(object),
+        },
+        index=frame.index,
+    )
+
+
+def _reject_records(source, rows, target_table, rule_id, column, reason) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "application": source.application,
+            "source_table": source.name,
+            "source_file": source.file,
+            "source_line": rows[LINE_COLUMN].astype("int64"),
+            "target_table": target_table,
+            "rule_id": rule_id,
+            "column_name": column,
+            "reason": reason,
+        },
+        columns=REJECT_COLUMNS,
+    )
+
+
+def _filter_records(source, rows, target_table, reason) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "application": source.application,
+            "source_table": source.name,
+            "source_file": source.file,
+            "source_line": rows[LINE_COLUMN].astype("int64"),
+            "target_table": target_table,
+            "reason": reason,
+        },
+        columns=FILTER_COLUMNS,
+    )
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]

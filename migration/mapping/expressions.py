@@ -1,0 +1,311 @@
+"""The expression language of mapping files, evaluated column-wise on pandas frames.
+
+An expression is a YAML scalar or mapping (see docs/mappings.md). A plain string names a source
+column; every other form is a one-key mapping such as `{const: "ITAC"}` or `{upper: NOM}`.
+Each expression evaluates to a Series aligned with the source frame, so a mapping runs
+vectorised, never row by row through Python `eval`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from stdnum.fr import nir
+
+UNKNOWN_POLICIES = ("reject", "default", "keep")
+
+
+@dataclass
+class Context:
+    """What an expression needs while it runs: the frame and where to report unknown codes."""
+
+    frame: pd.DataFrame
+    unknown_codes: list[tuple[str, pd.Series]] = field(default_factory=list)
+
+
+class Expr:
+    """A node of a mapping expression; `line` and `column` locate it in the YAML file."""
+
+    line: int = 0
+    column: int = 0
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        raise NotImplementedError
+
+    def source_columns(self) -> set[str]:
+        return set()
+
+    def describe(self) -> str:
+        return type(self).__name__.lower()
+
+
+def _null_series(ctx: Context) -> pd.Series:
+    return pd.Series([None] * len(ctx.frame), index=ctx.frame.index, dtype=object)
+
+
+def _clean(series: pd.Series) -> pd.Series:
+    """Make every null a Python None, the convention of mapped frames."""
+    series = series.astype(object)
+    return series.where(series.notna(), None)
+
+
+@dataclass
+class ColumnRef(Expr):
+    name: str
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        return _clean(ctx.frame[self.name])
+
+    def source_columns(self) -> set[str]:
+        return {self.name}
+
+    def describe(self) -> str:
+        return f"copie de {self.name}"
+
+
+@dataclass
+class Const(Expr):
+    value: Any
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        return pd.Series([self.value] * len(ctx.frame), index=ctx.frame.index, dtype=object)
+
+    def describe(self) -> str:
+        return f"constante {self.value!r}"
+
+
+@dataclass
+class TextFunction(Expr):
+    """A function applied to every non-null text value: upper, lower, trim, normalize."""
+
+    name: str
+    argument: Expr
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        values = self.argument.evaluate(ctx)
+        function = TEXT_FUNCTIONS[self.name]
+        return _clean(values.map(lambda value: None if value is None else function(str(value))))
+
+    def source_columns(self) -> set[str]:
+        return self.argument.source_columns()
+
+    def describe(self) -> str:
+        return f"{self.name}({self.argument.describe()})"
+
+
+def _normalize(value: str) -> str:
+    """Upper case, no accents, single spaces: the form used to compare names."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(bare.replace("-", " ").upper().split())
+
+
+def _empty_to_none(value: str) -> str | None:
+    return value or None
+
+
+TEXT_FUNCTIONS: dict[str, Callable[[str], Any]] = {
+    "upper": str.upper,
+    "lower": str.lower,
+    "trim": lambda value: _empty_to_none(" ".join(value.split())),
+    "normalize": _normalize,
+    "valid_nir": lambda value: value if nir.is_valid(value) else None,
+}
+
+
+@dataclass
+class Pad(Expr):
+    argument: Expr
+    width: int
+    fill: str = "0"
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        values = self.argument.evaluate(ctx)
+        return _clean(
+            values.map(
+                lambda value: None if value is None else str(value).rjust(self.width, self.fill)
+            )
+        )
+
+    def source_columns(self) -> set[str]:
+        return self.argument.source_columns()
+
+    def describe(self) -> str:
+        return f"complété à {self.width} caractères ({self.argument.describe()})"
+
+
+@dataclass
+class Substr(Expr):
+    argument: Expr
+    start: int
+    length: int | None
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        end = None if self.length is None else self.start + self.length
+        values = self.argument.evaluate(ctx)
+        return _clean(
+            values.map(
+                lambda value: None if value is None else (str(value)[self.start : end] or None)
+            )
+        )
+
+    def source_columns(self) -> set[str]:
+        return self.argument.source_columns()
+
+
+@dataclass
+class Coalesce(Expr):
+    arguments: list[Expr]
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        result = _null_series(ctx)
+        for argument in self.arguments:
+            values = argument.evaluate(ctx)
+            result = result.where(result.notna(), values)
+        return _clean(result)
+
+    def source_columns(self) -> set[str]:
+        return set().union(*(argument.source_columns() for argument in self.arguments))
+
+    def describe(self) -> str:
+        return "premier non vide de " + ", ".join(a.describe() for a in self.arguments)
+
+
+@dataclass
+class Concat(Expr):
+    arguments: list[Expr]
+    separator: str = ""
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        columns = [argument.evaluate(ctx).tolist() for argument in self.arguments]
+        joined = [
+            self.separator.join(str(value) for value in values if value is not None) or None
+            for values in zip(*columns, strict=True)
+        ]
+        return pd.Series(joined, index=ctx.frame.index, dtype=object)
+
+    def source_columns(self) -> set[str]:
+        return set().union(*(argument.source_columns() for argument in self.arguments))
+
+    def describe(self) -> str:
+        return "concaténation de " + ", ".join(a.describe() for a in self.arguments)
+
+
+@dataclass
+class Surrogate(Expr):
+    """A deterministic key: the first 32 hex digits of SHA-256 over a namespace and parts.
+
+    The same natural key gives the same surrogate key on every run, so reruns and foreign keys
+    between target tables agree without a lookup.
+    """
+
+    namespace: str
+    arguments: list[Expr]
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        columns = [argument.evaluate(ctx).tolist() for argument in self.arguments]
+        prefix = f"{self.namespace}\x1e"
+        keys = [
+            None
+            if any(value is None for value in values)
+            else hashlib.sha256(
+                (prefix + "\x1f".join(str(value) for value in values)).encode()
+            ).hexdigest()[:32]
+            for values in zip(*columns, strict=True)
+        ]
+        return pd.Series(keys, index=ctx.frame.index, dtype=object)
+
+    def source_columns(self) -> set[str]:
+        return set().union(*(argument.source_columns() for argument in self.arguments))
+
+    def describe(self) -> str:
+        return f"clé dérivée {self.namespace} de " + ", ".join(a.describe() for a in self.arguments)
+
+
+@dataclass
+class CodeMap(Expr):
+    """Translation of source codes through a table, with a policy for unknown codes."""
+
+    argument: Expr
+    table: dict[str, str | None]
+    unknown: str = "reject"
+    default: str | None = None
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        values = self.argument.evaluate(ctx)
+        translated = values.map(lambda value: self.table.get(value) if value is not None else None)
+        unknown = values.notna() & ~values.isin(list(self.table))
+        if unknown.any():
+            if self.unknown == "reject":
+                ctx.unknown_codes.append((self.describe(), unknown))
+            elif self.unknown == "default":
+                translated[unknown] = self.default
+            else:
+                translated[unknown] = values[unknown]
+        return _clean(translated)
+
+    def source_columns(self) -> set[str]:
+        return self.argument.source_columns()
+
+    def describe(self) -> str:
+        return f"traduction de code ({self.argument.describe()})"
+
+
+@dataclass
+class Condition:
+    """A boolean test over the frame: eq, in, is_null, not, and, or."""
+
+    operator: str
+    arguments: list[Any]
+    line: int = 0
+    column: int = 0
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        if self.operator == "eq":
+            left, right = (argument.evaluate(ctx) for argument in self.arguments)
+            return (left == right) & left.notna()
+        if self.operator == "in":
+            values = self.arguments[0].evaluate(ctx)
+            return values.isin(self.arguments[1])
+        if self.operator == "is_null":
+            return self.arguments[0].evaluate(ctx).isna()
+        if self.operator == "not":
+            return ~self.arguments[0].evaluate(ctx)
+        results = [argument.evaluate(ctx) for argument in self.arguments]
+        combined = results[0]
+        for result in results[1:]:
+            combined = (combined & result) if self.operator == "and" else (combined | result)
+        return combined
+
+    def source_columns(self) -> set[str]:
+        columns: set[str] = set()
+        for argument in self.arguments:
+            if isinstance(argument, (Expr, Condition)):
+                columns |= argument.source_columns()
+        return columns
+
+
+@dataclass
+class When(Expr):
+    branches: list[tuple[Condition, Expr]]
+    otherwise: Expr | None
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        result = self.otherwise.evaluate(ctx) if self.otherwise else _null_series(ctx)
+        for condition, value in reversed(self.branches):
+            result = value.evaluate(ctx).where(condition.evaluate(ctx), result)
+        return _clean(result)
+
+    def source_columns(self) -> set[str]:
+        columns = self.otherwise.source_columns() if self.otherwise else set()
+        for condition, value in self.branches:
+            columns |= condition.source_columns() | value.source_columns()
+        return columns
+
+    def describe(self) -> str:
+        return "valeur selon condition"

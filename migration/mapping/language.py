@@ -1,0 +1,364 @@
+"""Parsing of mapping files into target mappings and expressions.
+
+The file is composed with PyYAML's safe loader into nodes, never constructed into Python
+objects by tags, so every message can give the line and column, and a code written as a plain
+scalar (`NO`, `010`, `2024-01-31`) is rejected instead of silently becoming a boolean, an
+integer or a date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from migration.mapping import expressions as ex
+from migration.mapping.errors import MappingError
+
+STR_TAG = "tag:yaml.org,2002:str"
+TEXT_OPERATORS = tuple(ex.TEXT_FUNCTIONS)
+CONDITION_OPERATORS = ("eq", "in", "is_null", "not", "and", "or")
+OPERATORS = (
+    "const",
+    *TEXT_OPERATORS,
+    "pad",
+    "substr",
+    "coalesce",
+    "concat",
+    "surrogate",
+    "code",
+    "when",
+)
+
+
+@dataclass
+class Join:
+    """A table joined to the main source table on equal keys (left join).
+
+    `keys` maps columns of the main table to columns of the joined table. The key is not named
+    `on` because YAML 1.1 reads a plain `on` as the boolean true.
+    """
+
+    table: str
+    keys: dict[str, str]
+
+
+@dataclass
+class TargetMapping:
+    """How one target table is filled from one source table (and optional joins)."""
+
+    target: str
+    source: str
+    columns: dict[str, ex.Expr]
+    joins: list[Join] = field(default_factory=list)
+    filter: ex.Condition | None = None
+    filter_reason: str | None = None
+    line: int = 0
+
+
+@dataclass
+class MappingFile:
+    """A parsed mapping file of one application."""
+
+    path: Path
+    sha256: str
+    application: str
+    dictionary: str
+    target_schema: str
+    targets: list[TargetMapping]
+    dropped_tables: dict[str, str] = field(default_factory=dict)
+    dropped_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def load_mapping(path: str | Path) -> MappingFile:
+    """Read and parse a mapping file; raise MappingError with file, line and column."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise MappingError(
+            path, None, None, f"cannot read the mapping file ({error.strerror})"
+        ) from None
+    try:
+        root = yaml.compose(raw.decode("utf-8"), Loader=yaml.SafeLoader)
+    except UnicodeDecodeError:
+        raise MappingError(path, None, None, "the mapping file is not UTF-8") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        raise MappingError(
+            path,
+            mark.line + 1 if mark else None,
+            mark.column + 1 if mark else None,
+            f"invalid YAML: {error.problem}",
+        ) from None
+    return _Parser(path).parse_file(root, hashlib.sha256(raw).hexdigest())
+
+
+class _Parser:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, node: yaml.Node, message: str) -> MappingError:
+        return MappingError(
+            self.path, node.start_mark.line + 1, node.start_mark.column + 1, message
+        )
+
+    def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, f"{what} must be a mapping")
+        items: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            key = self.string(key_node, f"a key of {what}")
+            if key in items:
+                raise self.fail(key_node, f"duplicate key {key!r} in {what}")
+            items[key] = (key_node, value_node)
+        return items
+
+    def string(self, node: yaml.Node, what: str) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, f"{what} must be a text value")
+        if node.tag != STR_TAG:
+            raise self.fail(
+                node,
+                f"{what} {node.value!r} is read by YAML as {node.tag.rsplit(':', 1)[-1]}, not "
+                f'text; quote it ("{node.value}") so it keeps its meaning',
+            )
+        return node.value
+
+    def integer(self, node: yaml.Node, what: str) -> int:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:int":
+            raise self.fail(node, f"{what} must be an integer")
+        return int(node.value)
+
+    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail(node, f"{what} must be a list")
+        return list(node.value)
+
+    def parse_file(self, root: yaml.Node | None, sha256: str) -> MappingFile:
+        if root is None:
+            raise MappingError(self.path, None, None, "the mapping file is empty")
+        top = self.mapping(root, "the mapping file")
+        allowed = {
+            "application",
+            "dictionary",
+            "target_schema",
+            "targets",
+            "dropped_tables",
+            "dropped_columns",
+            "description",
+            "version",
+        }
+        for key, (key_node, _) in top.items():
+            if key not in allowed:
+                raise self.fail(key_node, f"unknown key {key!r}; expected one of {sorted(allowed)}")
+        for key in ("application", "targets"):
+            if key not in top:
+                raise self.fail(root, f"missing key {key!r}")
+        application = self.string(top["application"][1], "application")
+        targets = [self.parse_target(node) for node in self.sequence(top["targets"][1], "targets")]
+        dropped_tables = {}
+        if "dropped_tables" in top:
+            for table, (_, reason) in self.mapping(
+                top["dropped_tables"][1], "dropped_tables"
+            ).items():
+                dropped_tables[table] = self.string(reason, f"the reason for dropping {table}")
+        dropped_columns: dict[str, dict[str, str]] = {}
+        if "dropped_columns" in top:
+            for table, (_, columns) in self.mapping(
+                top["dropped_columns"][1], "dropped_columns"
+            ).items():
+                dropped_columns[table] = {
+                    column: self.string(reason, f"the reason for dropping {table}.{column}")
+                    for column, (_, reason) in self.mapping(
+                        columns, f"dropped_columns.{table}"
+                    ).items()
+                }
+        return MappingFile(
+            path=self.path,
+            sha256=sha256,
+            application=application,
+            dictionary=self.string(top["dictionary"][1], "dictionary")
+            if "dictionary" in top
+            else application.lower(),
+            target_schema=self.string(top["target_schema"][1], "target_schema")
+            if "target_schema" in top
+            else "mdph_reference",
+            targets=targets,
+            dropped_tables=dropped_tables,
+            dropped_columns=dropped_columns,
+        )
+
+    def parse_target(self, node: yaml.Node) -> TargetMapping:
+        items = self.mapping(node, "a target")
+        allowed = {"target", "source", "join", "filter", "filter_reason", "columns"}
+        for key, (key_node, _) in items.items():
+            if key not in allowed:
+                raise self.fail(
+                    key_node, f"unknown key {key!r} in a target; expected one of {sorted(allowed)}"
+                )
+        for key in ("target", "source", "columns"):
+            if key not in items:
+                raise self.fail(node, f"a target needs {key!r}")
+        joins = []
+        if "join" in items:
+            for join_node in self.sequence(items["join"][1], "join"):
+                join = self.mapping(join_node, "a join")
+                if "table" not in join or "keys" not in join:
+                    raise self.fail(join_node, "a join needs 'table' and 'keys'")
+                keys = {
+                    left: self.string(right, "a join column")
+                    for left, (_, right) in self.mapping(join["keys"][1], "join.keys").items()
+                }
+                joins.append(Join(self.string(join["table"][1], "join.table"), keys))
+        filter_condition = None
+        filter_reason = None
+        if "filter" in items:
+            filter_condition = self.parse_condition(items["filter"][1])
+            if "filter_reason" not in items:
+                raise self.fail(items["filter"][0], "a filter needs a filter_reason for the report")
+            filter_reason = self.string(items["filter_reason"][1], "filter_reason")
+        columns = {
+            name: self.parse_expression(value)
+            for name, (_, value) in self.mapping(items["columns"][1], "columns").items()
+        }
+        return TargetMapping(
+            target=self.string(items["target"][1], "target"),
+            source=self.string(items["source"][1], "source"),
+            columns=columns,
+            joins=joins,
+            filter=filter_condition,
+            filter_reason=filter_reason,
+            line=node.start_mark.line + 1,
+        )
+
+    def parse_expression(self, node: yaml.Node) -> ex.Expr:
+        if isinstance(node, yaml.ScalarNode):
+            expression: ex.Expr = ex.ColumnRef(self.string(node, "a column name"))
+        else:
+            items = self.mapping(node, "an expression")
+            operators = [key for key in items if key in OPERATORS]
+            if len(operators) != 1:
+                raise self.fail(
+                    node,
+                    "an expression needs exactly one of "
+                    + ", ".join(OPERATORS)
+                    + f" (found {', '.join(items) or 'nothing'})",
+                )
+            expression = self.parse_operator(operators[0], items, node)
+        expression.line = node.start_mark.line + 1
+        expression.column = node.start_mark.column + 1
+        return expression
+
+    def parse_operator(self, operator: str, items: dict, node: yaml.Node) -> ex.Expr:
+        value = items[operator][1]
+        options = {key: item[1] for key, item in items.items() if key != operator}
+        allowed_options = {
+            "pad": {"width", "fill"},
+            "substr": {"start", "length"},
+            "concat": {"sep"},
+            "surrogate": {"namespace"},
+            "code": {"map", "unknown", "default"},
+            "when": {"else"},
+        }.get(operator, set())
+        for key in options:
+            if key not in allowed_options:
+                raise self.fail(items[key][0], f"{operator!r} does not take option {key!r}")
+        if operator == "const":
+            return ex.Const(
+                None if value.tag == "tag:yaml.org,2002:null" else self.string(value, "a constant")
+            )
+        if operator in TEXT_OPERATORS:
+            return ex.TextFunction(operator, self.parse_expression(value))
+        if operator == "pad":
+            if "width" not in options:
+                raise self.fail(node, "pad needs a width")
+            fill = self.string(options["fill"], "pad fill") if "fill" in options else "0"
+            return ex.Pad(
+                self.parse_expression(value), self.integer(options["width"], "width"), fill
+            )
+        if operator == "substr":
+            start = self.integer(options["start"], "start") if "start" in options else 0
+            length = self.integer(options["length"], "length") if "length" in options else None
+            return ex.Substr(self.parse_expression(value), start, length)
+        if operator in ("coalesce", "concat", "surrogate"):
+            arguments = [self.parse_expression(item) for item in self.sequence(value, operator)]
+            if operator == "coalesce":
+                return ex.Coalesce(arguments)
+            if operator == "concat":
+                separator = self.string(options["sep"], "sep") if "sep" in options else ""
+                return ex.Concat(arguments, separator)
+            if "namespace" not in options:
+                raise self.fail(node, "surrogate needs a namespace, e.g. namespace: individu")
+            return ex.Surrogate(self.string(options["namespace"], "namespace"), arguments)
+        if operator == "code":
+            return self.parse_code(value, options, node)
+        return self.parse_when(value, options)
+
+    def parse_code(self, value: yaml.Node, options: dict, node: yaml.Node) -> ex.CodeMap:
+        if "map" not in options:
+            raise self.fail(node, "code needs a map of source code to target code")
+        table: dict[str, str | None] = {}
+        for code, (_, target_node) in self.mapping(options["map"], "a code map").items():
+            if (
+                isinstance(target_node, yaml.ScalarNode)
+                and target_node.tag == "tag:yaml.org,2002:null"
+            ):
+                table[code] = None
+            else:
+                table[code] = self.string(target_node, f"the target code of {code!r}")
+        unknown = "reject"
+        if "unknown" in options:
+            unknown = self.string(options["unknown"], "unknown")
+            if unknown not in ex.UNKNOWN_POLICIES:
+                raise self.fail(
+                    options["unknown"], f"unknown must be one of {', '.join(ex.UNKNOWN_POLICIES)}"
+                )
+        default = None
+        if unknown == "default":
+            if "default" not in options:
+                raise self.fail(node, "unknown: default needs a default code")
+            default = self.string(options["default"], "default")
+        return ex.CodeMap(self.parse_expression(value), table, unknown, default)
+
+    def parse_when(self, value: yaml.Node, options: dict) -> ex.When:
+        branches = []
+        for branch_node in self.sequence(value, "when"):
+            branch = self.mapping(branch_node, "a when branch")
+            if set(branch) != {"if", "then"}:
+                raise self.fail(branch_node, "a when branch needs exactly 'if' and 'then'")
+            branches.append(
+                (self.parse_condition(branch["if"][1]), self.parse_expression(branch["then"][1]))
+            )
+        otherwise = self.parse_expression(options["else"]) if "else" in options else None
+        return ex.When(branches, otherwise)
+
+    def parse_condition(self, node: yaml.Node) -> ex.Condition:
+        items = self.mapping(node, "a condition")
+        if len(items) != 1 or next(iter(items)) not in CONDITION_OPERATORS:
+            raise self.fail(node, "a condition is one of " + ", ".join(CONDITION_OPERATORS))
+        operator, (_, value) = next(iter(items.items()))
+        if operator == "eq":
+            arguments = [self.parse_expression(item) for item in self.sequence(value, "eq")]
+            if len(arguments) != 2:
+                raise self.fail(value, "eq compares exactly two expressions")
+        elif operator == "in":
+            parts = self.sequence(value, "in")
+            if len(parts) != 2:
+                raise self.fail(value, "in takes an expression and a list of codes")
+            codes = [self.string(code, "a code") for code in self.sequence(parts[1], "the codes")]
+            arguments = [self.parse_expression(parts[0]), codes]
+        elif operator in ("is_null", "not"):
+            inner = (
+                self.parse_expression(value)
+                if operator == "is_null"
+                else self.parse_condition(value)
+            )
+            arguments = [inner]
+        else:
+            arguments = [self.parse_condition(item) for item in self.sequence(value, operator)]
+        return ex.Condition(
+            operator, arguments, node.start_mark.line + 1, node.start_mark.column + 1
+        )

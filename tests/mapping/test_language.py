@@ -1,0 +1,110 @@
+import datetime
+
+import pandas as pd
+import pytest
+
+from migration.mapping.errors import MappingError
+from migration.mapping.expressions import Context
+from migration.mapping.language import load_mapping
+
+HEADER = "application: ITAC\ntargets:\n  - target: individu\n    source: DOSSIER\n    columns:\n"
+
+
+def _mapping(tmp_path, columns: str, header: str = HEADER):
+    path = tmp_path / "m.yaml"
+    path.write_text(header + columns, encoding="utf-8")
+    return load_mapping(path)
+
+
+def _evaluate(tmp_path, columns: str, frame: pd.DataFrame) -> dict:
+    mapping = _mapping(tmp_path, columns)
+    ctx = Context(frame)
+    values = {name: e.evaluate(ctx).tolist() for name, e in mapping.targets[0].columns.items()}
+    return values, ctx
+
+
+@pytest.mark.parametrize(
+    ("value", "tag"),
+    [("NO", "bool"), ("010", "int"), ("2024-01-31", "timestamp"), ("1.5", "float")],
+)
+def test_yaml_11_traps_rejected_with_position(tmp_path, value, tag):
+    with pytest.raises(MappingError) as caught:
+        _mapping(tmp_path, f'      sexe: {{code: SEXE, map: {{"1": {value}}}}}\n')
+    error = caught.value
+    assert (error.line, error.column) == (6, 37)
+    assert f"read by YAML as {tag}" in str(error)
+    assert f'quote it ("{value}")' in str(error)
+
+
+def test_bad_yaml_gives_line(tmp_path):
+    with pytest.raises(MappingError, match=r"m\.yaml:6:\d+: invalid YAML"):
+        _mapping(tmp_path, "      nom: [NOM, PRENOM}\n      sexe: SEXE\n")
+
+
+def test_unknown_operator_lists_choices(tmp_path):
+    with pytest.raises(MappingError, match=r"m\.yaml:6:12: an expression needs exactly one of"):
+        _mapping(tmp_path, "      nom: {capitalize: NOM}\n")
+
+
+def test_filter_needs_reason(tmp_path):
+    header = HEADER.replace("    columns:\n", "    filter: {is_null: NOM}\n    columns:\n")
+    with pytest.raises(MappingError, match="filter needs a filter_reason"):
+        _mapping(tmp_path, "      nom: NOM\n", header)
+
+
+def test_expressions_evaluate_column_wise(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "NOM": ["  Müller-Lévy ", None, "Da Silva"],
+            "SEXE": ["1", "2", "7"],
+            "DEP": ["57", "2A", None],
+            "NE": [datetime.date(1980, 1, 2), None, None],
+        },
+        dtype=object,
+    )
+    columns = (
+        "      nom: {trim: NOM}\n"
+        "      cle: {normalize: NOM}\n"
+        "      dep: {pad: DEP, width: 3}\n"
+        '      sexe: {code: SEXE, map: {"1": "1", "2": "2"}, unknown: default, default: "0"}\n'
+        '      brut: {code: SEXE, map: {"1": "M"}, unknown: keep}\n'
+        '      nul: {coalesce: [NOM, {const: "X"}]}\n'
+        '      etiquette: {concat: [DEP, SEXE], sep: "-"}\n'
+        "      ne: NE\n"
+        "      quand:\n"
+        '        when: [{if: {eq: [SEXE, {const: "1"}]}, then: {const: "H"}}]\n'
+        '        else: {const: "?"}\n'
+    )
+    values, _ = _evaluate(tmp_path, columns, frame)
+    assert values["nom"] == ["Müller-Lévy", None, "Da Silva"]
+    assert values["cle"] == ["MULLER LEVY", None, "DA SILVA"]
+    assert values["dep"] == ["057", "02A", None]
+    assert values["sexe"] == ["1", "2", "0"]
+    assert values["brut"] == ["M", "2", "7"]
+    assert values["nul"] == ["  Müller-Lévy ", "X", "Da Silva"]
+    assert values["etiquette"] == ["57-1", "2A-2", "7"]
+    assert values["ne"] == [datetime.date(1980, 1, 2), None, None]
+    assert values["quand"] == ["H", "?", "?"]
+
+
+def test_unknown_code_with_reject_policy_is_reported(tmp_path):
+    frame = pd.DataFrame({"SEXE": ["1", "9"]}, dtype=object)
+    values, ctx = _evaluate(tmp_path, '      sexe: {code: SEXE, map: {"1": "1"}}\n', frame)
+    assert values["sexe"] == ["1", None]
+    assert len(ctx.unknown_codes) == 1
+    assert ctx.unknown_codes[0][1].tolist() == [False, True]
+
+
+def test_surrogate_keys_are_stable_and_namespaced(tmp_path):
+    frame = pd.DataFrame({"NUM": ["5700000001", "5700000002", None]}, dtype=object)
+    columns = (
+        "      a: {surrogate: [NUM], namespace: individu.itac}\n"
+        "      b: {surrogate: [NUM], namespace: dossier.itac}\n"
+    )
+    first, _ = _evaluate(tmp_path, columns, frame)
+    again, _ = _evaluate(tmp_path, columns, frame)
+    assert first == again
+    assert first["a"][0] != first["a"][1]
+    assert first["a"][0] != first["b"][0]
+    assert len(first["a"][0]) == 32
+    assert first["a"][2] is None
