@@ -1,0 +1,227 @@
+"""Assembly of the mapped rows of every application into the rows to load.
+
+Steps, in order: drop every target row of a rejected source row (a source row is loaded whole
+or not at all), merge the individuals known to both applications, reject rows whose parent is
+missing from the target (repeated until no more rows fall), then merge rows that share a
+primary key (several source rows may give one target row) and write one lineage row per target
+row and source row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from migration.identity.resolve import IdentityResult, resolve_individuals
+from migration.mapping.engine import (
+    FILTER_COLUMNS,
+    ORIGIN_COLUMNS,
+    REJECT_COLUMNS,
+    MappedApplication,
+)
+from migration.reading.csv_reader import LINE_COLUMN
+
+logger = logging.getLogger(__name__)
+
+SOURCE_ROW = ["_application", "_source_table", LINE_COLUMN]
+LINEAGE_COLUMNS = [
+    "target_table",
+    "target_key",
+    "application",
+    "source_table",
+    "source_file",
+    "source_line",
+    "source_key",
+]
+
+
+@dataclass
+class Assembly:
+    """Rows ready to load, with lineage, rejects, filtered rows and identity decisions."""
+
+    frames: dict[str, pd.DataFrame]
+    lineage: pd.DataFrame
+    rejects: pd.DataFrame
+    filters: pd.DataFrame
+    identity: IdentityResult = field(default_factory=IdentityResult)
+
+
+def assemble(mapped: list[MappedApplication], schema, rejected_sources: pd.DataFrame) -> Assembly:
+    """Combine mapped applications into target rows that satisfy the target's keys.
+
+    Args:
+        mapped: the mapped rows of each application, primary application first.
+        schema: the target schema (tables, primary and foreign keys, table order).
+        rejected_sources: source rows already rejected by validation, as columns
+            application, source_table, source_line.
+    """
+    frames = _concat_frames(mapped, schema)
+    rejects = pd.concat(
+        [m.rejects for m in mapped if len(m.rejects)] or [pd.DataFrame(columns=REJECT_COLUMNS)],
+        ignore_index=True,
+    )
+    filters = pd.concat(
+        [m.filters for m in mapped if len(m.filters)] or [pd.DataFrame(columns=FILTER_COLUMNS)],
+        ignore_index=True,
+    )
+
+    fallen = _source_rows(rejects.rename(columns=_REJECT_TO_ORIGIN))
+    fallen = pd.concat([fallen, _source_rows(rejected_sources.rename(columns=_REJECT_TO_ORIGIN))])
+    frames = _drop_sources(frames, fallen)
+
+    identity = IdentityResult()
+    if "individu" in frames:
+        identity = resolve_individuals(frames["individu"])
+        frames = _apply_merges(frames, schema, identity.merges)
+
+    frames, cascade = _cascade_missing_parents(frames, schema)
+    rejects = pd.concat([rejects, cascade], ignore_index=True) if len(cascade) else rejects
+    lineage = _lineage(frames, schema)
+    merged = {name: _merge_rows(frame, schema.tables[name]) for name, frame in frames.items()}
+    return Assembly(merged, lineage, rejects, filters, identity)
+
+
+_REJECT_TO_ORIGIN = {
+    "application": "_application",
+    "source_table": "_source_table",
+    "source_line": LINE_COLUMN,
+}
+
+
+def _source_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=SOURCE_ROW)
+    rows = frame[SOURCE_ROW].drop_duplicates()
+    return rows.astype({LINE_COLUMN: "int64"})
+
+
+def _concat_frames(mapped: list[MappedApplication], schema) -> dict[str, pd.DataFrame]:
+    frames: dict[str, pd.DataFrame] = {}
+    for name in schema.table_order():
+        parts = [frame for m in mapped for frame in m.frames.get(name, [])]
+        columns = [column.name for column in schema.tables[name].columns] + ORIGIN_COLUMNS
+        if parts:
+            frame = pd.concat(parts, ignore_index=True)
+            frames[name] = frame.reindex(columns=columns).astype(object).where(frame.notna(), None)
+        else:
+            frames[name] = pd.DataFrame(columns=columns)
+    return frames
+
+
+def _drop_sources(frames: dict[str, pd.DataFrame], fallen: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Remove every target row produced by one of the fallen source rows."""
+    if fallen.empty:
+        return frames
+    keys = set(map(tuple, fallen[SOURCE_ROW].itertuples(index=False)))
+    result = {}
+    for name, frame in frames.items():
+        if frame.empty:
+            result[name] = frame
+            continue
+        origin = zip(
+            frame["_application"],
+            frame["_source_table"],
+            frame[LINE_COLUMN].astype(int),
+            strict=True,
+        )
+        keep = [key not in keys for key in origin]
+        result[name] = frame[keep].reset_index(drop=True)
+    return result
+
+
+def _apply_merges(frames, schema, merges: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Point every reference to a merged individual at the individual it merges into."""
+    if not merges:
+        return frames
+    result = dict(frames)
+    result["individu"] = frames["individu"].assign(
+        id_individu=frames["individu"]["id_individu"].replace(merges)
+    )
+    for name, table in schema.tables.items():
+        for key in table.foreign_keys:
+            if key.ref_table == "individu" and name in result:
+                column = key.columns[0]
+                result[name] = result[name].assign(**{column: result[name][column].replace(merges)})
+    return result
+
+
+def _cascade_missing_parents(frames, schema) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Reject source rows whose target rows point at a parent absent from the target."""
+    rejects = []
+    changed = True
+    while changed:
+        changed = False
+        for name in schema.table_order():
+            table = schema.tables[name]
+            frame = frames[name]
+            for key in table.foreign_keys:
+                parent = frames[key.ref_table]
+                known = set(_key(parent, list(key.ref_columns)).dropna())
+                values = _key(frame, list(key.columns))
+                missing = values.notna() & ~values.isin(known)
+                if not missing.any():
+                    continue
+                rows = frame[missing]
+                rejects.append(
+                    pd.DataFrame(
+                        {
+                            "application": rows["_application"],
+                            "source_table": rows["_source_table"],
+                            "source_file": rows["_source_file"],
+                            "source_line": rows[LINE_COLUMN].astype("int64"),
+                            "target_table": name,
+                            "rule_id": "mapping.parent_missing",
+                            "column_name": ", ".join(key.columns),
+                            "reason": f"ligne parente absente ou rejetée dans {key.ref_table}",
+                        }
+                    )
+                )
+                frames = _drop_sources(frames, _source_rows(rows))
+                frame = frames[name]
+                changed = True
+    if not rejects:
+        return frames, pd.DataFrame(columns=REJECT_COLUMNS)
+    return frames, pd.concat(rejects, ignore_index=True)[REJECT_COLUMNS]
+
+
+def _key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    if len(columns) == 1:
+        return frame[columns[0]]
+    parts = frame[columns]
+    return parts.astype(str).agg("|".join, axis=1).where(parts.notna().all(axis=1), None)
+
+
+def _lineage(frames: dict[str, pd.DataFrame], schema) -> pd.DataFrame:
+    parts = []
+    for name, frame in frames.items():
+        if frame.empty:
+            continue
+        parts.append(
+            pd.DataFrame(
+                {
+                    "target_table": name,
+                    "target_key": _key(frame, list(schema.tables[name].primary_key)).astype(str),
+                    "application": frame["_application"],
+                    "source_table": frame["_source_table"],
+                    "source_file": frame["_source_file"],
+                    "source_line": frame[LINE_COLUMN].astype("int64"),
+                    "source_key": frame["_source_key"],
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=LINEAGE_COLUMNS)
+    return pd.concat(parts, ignore_index=True).drop_duplicates()[LINEAGE_COLUMNS]
+
+
+def _merge_rows(frame: pd.DataFrame, table) -> pd.DataFrame:
+    """One row per primary key: the first non-null value of each column, in source order."""
+    columns = [column.name for column in table.columns]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    key = list(table.primary_key)
+    merged = frame[columns].groupby(key, sort=False, dropna=False).first().reset_index()
+    merged = merged[columns].astype(object)
+    return merged.where(merged.notna(), None)
