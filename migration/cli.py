@@ -1,0 +1,215 @@
+"""The `mdph-reprise` command line.
+
+Exit codes: 0 success, 1 the work ran and found a failure (blocking problem, reconciliation gap,
+invalid mapping), 2 bad usage or input that cannot be processed. Errors are printed as one line
+without a traceback; `--verbose` adds the library's log lines, which never carry personal values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from migration import __version__
+from migration.errors import MdphRepriseError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+TARGET_ENV = "MDPH_TARGET_URL"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.handler(args)
+    except MdphRepriseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: nothing was loaded by the interrupted step", file=sys.stderr)
+        return 130
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mdph-reprise",
+        description="Take over the ITAC and OPALES legacy data of an MDPH.",
+    )
+    parser.add_argument("--version", action="version", version=f"mdph-reprise {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step's details")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="decrypt, validate, map and load a delivery")
+    run.add_argument("delivery", type=Path, help="delivery folder (with livraison.yaml)")
+    run.add_argument(
+        "--output",
+        type=Path,
+        default=Path("output"),
+        help="folder for the default SQLite database and reports (default: output)",
+    )
+    run.add_argument(
+        "--target",
+        help=f"SQLAlchemy URL of the target database (default: "
+        f"${TARGET_ENV}, else sqlite:///OUTPUT/mdph_reprise.sqlite3)",
+    )
+    run.add_argument(
+        "--reports", type=Path, help="folder for the reports (default: OUTPUT/rapports)"
+    )
+    _add_password_option(run)
+    run.add_argument(
+        "--mapping",
+        action="append",
+        default=[],
+        metavar="APP=FILE",
+        help="mapping file of an application, e.g. ITAC=mappings/itac.yaml",
+    )
+    run.add_argument(
+        "--dictionary",
+        action="append",
+        default=[],
+        metavar="APP=FILE",
+        help="data dictionary of an application, e.g. OPALES=my_opales.yaml",
+    )
+    run.add_argument(
+        "--workdir",
+        type=Path,
+        help="parent of the private folder for decrypted files (default: system temp)",
+    )
+    run.add_argument(
+        "--keep-plaintext",
+        action="store_true",
+        help="keep the decrypted files after the run (in the private folder)",
+    )
+    run.add_argument("--lang", choices=["fr", "en"], default="fr", help="report language")
+    run.set_defaults(handler=_run)
+
+    decrypt = commands.add_parser("decrypt", help="decrypt and check a delivery into a folder")
+    decrypt.add_argument("delivery", type=Path)
+    decrypt.add_argument("--out", type=Path, required=True, help="folder for the plaintext files")
+    _add_password_option(decrypt)
+    decrypt.set_defaults(handler=_decrypt)
+
+    mapping = commands.add_parser("mapping", help="work with mapping files")
+    mapping_commands = mapping.add_subparsers(dest="mapping_command", required=True)
+    check = mapping_commands.add_parser("check", help="check mapping files")
+    check.add_argument("mappings", type=Path, nargs="+")
+    check.add_argument("--dictionary", help="data dictionary (default: the one the mapping names)")
+    check.set_defaults(handler=_mapping_check)
+    return parser
+
+
+def _add_password_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password-file",
+        type=Path,
+        help="file holding the delivery password (mode 600); default: $MDPH_DELIVERY_PASSWORD, "
+        "else a prompt",
+    )
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        application, separator, path = value.partition("=")
+        if not separator or not application or not path:
+            raise MdphRepriseError(f"{option} {value!r}: expected APP=FILE, e.g. ITAC=itac.yaml")
+        pairs[application.upper()] = path
+    return pairs
+
+
+def _run(args) -> int:
+    from migration.delivery.password import read_password
+    from migration.run import RunOptions, run_migration
+
+    output = args.output.resolve()
+    target = args.target or os.environ.get(TARGET_ENV)
+    if not target:
+        output.mkdir(parents=True, exist_ok=True)
+        target = f"sqlite:///{output / 'mdph_reprise.sqlite3'}"
+    reports = (args.reports or output / "rapports").resolve()
+    options = RunOptions(
+        delivery=args.delivery,
+        target_url=target,
+        reports_dir=reports,
+        mappings={app: Path(path) for app, path in _pairs(args.mapping, "--mapping").items()},
+        dictionaries=_pairs(args.dictionary, "--dictionary"),
+        workdir_parent=args.workdir,
+        keep_plaintext=args.keep_plaintext,
+        language=args.lang,
+    )
+    password = read_password(args.password_file)
+    steps = iter(range(1, 100))
+
+    def progress(step: str, message: str) -> None:
+        print(f"[{next(steps)}] {step}: {message}", file=sys.stderr, flush=True)
+
+    outcome = run_migration(options, password, progress)
+    _print_table_counts(outcome.summary)
+    if outcome.succeeded:
+        print(f"database: {outcome.summary['target']}")
+    for kind, path in outcome.reports.items():
+        print(f"{kind} report: {path}")
+    if not outcome.succeeded:
+        for problem in outcome.summary.get("blocking", []):
+            print(f"blocking: {problem}", file=sys.stderr)
+        print(f"run {outcome.status}: nothing was loaded; see the report", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _print_table_counts(summary: dict) -> None:
+    print(f"{'table':<28} {'read':>8} {'loaded':>8} {'rejected':>8} {'filtered':>8}  ok")
+    for table in summary["tables"]:
+        name = f"{table['application']}.{table['table']}"
+        mark = "yes" if table["reconciled"] else "NO"
+        print(
+            f"{name:<28} {table['read']:>8} {table['loaded']:>8} {table['rejected']:>8} "
+            f"{table['filtered']:>8}  {mark}"
+        )
+
+
+def _decrypt(args) -> int:
+    from migration.delivery.intake import decrypt_delivery
+    from migration.delivery.password import read_password
+
+    password = read_password(args.password_file)
+    delivery = decrypt_delivery(args.delivery, password, args.out)
+    for application in delivery.applications.values():
+        for decrypted in application.files.values():
+            print(f"{decrypted.plaintext_path}  sha256 {decrypted.sha256_plaintext}")
+    return EXIT_OK
+
+
+def _mapping_check(args) -> int:
+    from migration.dictionary.model import load_dictionary
+    from migration.mapping.checks import check_mapping
+    from migration.mapping.language import load_mapping
+    from migration.target.schema import load_target_schema
+
+    schema = load_target_schema()
+    failed = False
+    for path in args.mappings:
+        try:
+            mapping = load_mapping(path)
+            dictionary = load_dictionary(args.dictionary or mapping.dictionary)
+            problems = check_mapping(mapping, dictionary, schema)
+        except MdphRepriseError as error:
+            problems = [error]
+        for problem in problems:
+            print(problem)
+        failed = failed or bool(problems)
+        if not problems:
+            print(f"{path}: ok")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""A whole migration run: intake, reading, validation, mapping, loading and reports.
+
+`run_migration` chains the steps of `migration.steps` for the CLI; the Dagster assets call the
+same steps one asset at a time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migration import __version__
+from migration.delivery.intake import Delivery, open_delivery
+from migration.delivery.workdir import PrivateWorkdir
+from migration.dictionary.model import load_dictionary
+from migration.mapping.assemble import Assembly, assemble
+from migration.mapping.checks import check_mapping
+from migration.mapping.language import MappingFile, load_mapping
+from migration.steps import (
+    DEFAULT_MAPPINGS,
+    ValidatedApplication,
+    map_application,
+    read_application,
+    reconcile,
+    rejects_for_database,
+    table_findings_summary,
+    validate_application,
+)
+from migration.target.engine import create_target_engine, describe_url
+from migration.target.load import load_run
+from migration.target.schema import TargetSchema, load_target_schema
+from migration.validation.rules import rule_catalogue
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, str], None]
+STATUS_SUCCESS = "success"
+STATUS_UNRECONCILED = "reconciliation_failed"
+STATUS_BLOCKED = "blocked"
+
+
+@dataclass
+class RunOptions:
+    """What a run needs besides the password."""
+
+    delivery: Path
+    target_url: str
+    reports_dir: Path
+    mappings: dict[str, Path] = field(default_factory=dict)
+    dictionaries: dict[str, str] = field(default_factory=dict)
+    workdir_parent: Path | None = None
+    keep_plaintext: bool = False
+    language: str = "fr"
+
+
+@dataclass
+class RunOutcome:
+    """The result of a run: its status, summary and where the reports are."""
+
+    status: str
+    summary: dict
+    reports: dict[str, Path]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == STATUS_SUCCESS
+
+
+def new_run_id(now: datetime.datetime | None = None) -> str:
+    """Return a run id: the UTC start time and 6 random hex digits."""
+    now = now or datetime.datetime.now(datetime.UTC)
+    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def run_migration(
+    options: RunOptions, password: str, progress: Progress | None = None
+) -> RunOutcome:
+    """Run the whole migration of a delivery into the target database.
+
+    Raises:
+        MdphRepriseError: input that cannot be processed (wrong password, missing file,
+            invalid mapping, unreachable target); nothing is loaded then.
+    """
+    say = progress or (lambda step, message: None)
+    started = datetime.datetime.now(datetime.UTC)
+    run_id = new_run_id(started)
+    schema = load_target_schema()
+    engine = create_target_engine(options.target_url)
+    say("target", f"target database reachable: {describe_url(options.target_url)}")
+
+    with PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext) as workdir:
+        say("intake", f"decrypting {options.delivery}")
+        delivery = open_delivery(options.delivery, password, workdir.path)
+        file_count = sum(len(a.files) for a in delivery.applications.values())
+        say("intake", f"{file_count} files decrypted and checked")
+        validated, mappings = [], {}
+        for name, application in delivery.applications.items():
+            dictionary = load_dictionary(options.dictionaries.get(name, application.dictionary))
+            mapping = load_mapping(options.mappings.get(name, DEFAULT_MAPPINGS[name]))
+            check_mapping(mapping, dictionary, schema, strict=True)
+            mappings[name] = mapping
+            reads = read_application(name, application.folder, dictionary)
+            row_count = sum(read.read for read in reads.values())
+            say("reading", f"{name}: {row_count} rows read from {len(reads)} tables")
+            result = validate_application(name, dictionary, reads)
+            say("validation", f"{name}: {len(result.findings)} findings")
+            validated.append(result)
+
+    mapped = [map_application(result, mappings[result.name]) for result in validated]
+    rejected = _concat_rejected(validated)
+    assembly = assemble(mapped, schema, rejected)
+    mapped_rows = sum(len(frame) for frame in assembly.frames.values())
+    say("mapping", f"{mapped_rows} target rows in {len(assembly.frames)} tables")
+    counts = reconcile(validated, assembly)
+    blocking = [problem for result in validated for problem in result.blocking]
+    status = STATUS_SUCCESS
+    if blocking:
+        status = STATUS_BLOCKED
+    elif not all(table["reconciled"] for table in counts):
+        status = STATUS_UNRECONCILED
+
+    summary = build_summary(
+        run_id=run_id,
+        started=started,
+        delivery_path=options.delivery,
+        inventory=delivery_inventory(delivery),
+        target_url=options.target_url,
+        schema=schema,
+        validated=validated,
+        mappings=mappings,
+        assembly=assembly,
+        counts=counts,
+        status=status,
+        blocking=blocking,
+    )
+    if status == STATUS_SUCCESS:
+        rejects = rejects_for_database(run_id, validated, assembly)
+        run_row = _run_row(summary, options)
+        result = load_run(
+            engine,
+            schema,
+            assembly.frames,
+            rejects,
+            assembly.lineage.assign(run_id=run_id),
+            run_row,
+        )
+        summary["targets"] = [{"table": name, "rows": rows} for name, rows in result.rows.items()]
+        say("loading", f"{sum(result.rows.values())} rows loaded into {len(result.rows)} tables")
+    summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+    from migration.reports.report import write_reports
+
+    reports = write_reports(summary, options.reports_dir, language=options.language)
+    say("reports", f"report written to {reports['html']}")
+    return RunOutcome(status, summary, reports)
+
+
+def _concat_rejected(validated: list[ValidatedApplication]):
+    import pandas as pd
+
+    return pd.concat([result.rejected_lines() for result in validated], ignore_index=True)
+
+
+def delivery_inventory(delivery: Delivery) -> dict:
+    """Describe a decrypted delivery without its content: départment, configuration, files."""
+    files = []
+    for application in delivery.applications.values():
+        log_counts = application.log.tables if application.log else {}
+        for decrypted in application.files.values():
+            log_entry = next((c for c in log_counts.values() if c.file == decrypted.name), None)
+            files.append(
+                {
+                    "application": application.name,
+                    "file": decrypted.name,
+                    "sha256_encrypted": decrypted.sha256_encrypted,
+                    "sha256_plaintext": decrypted.sha256_plaintext,
+                    "manifest": decrypted.manifest_status,
+                    "log_records": log_entry.records if log_entry else None,
+                }
+            )
+    return {"departement": delivery.departement, "config": delivery.config, "files": files}
+
+
+def build_summary(
+    *,
+    run_id: str,
+    started: datetime.datetime,
+    delivery_path: Path | str,
+    inventory: dict,
+    target_url: str,
+    schema: TargetSchema,
+    validated: list[ValidatedApplication],
+    mappings: dict[str, MappingFile],
+    assembly: Assembly,
+    counts: list[dict],
+    status: str,
+    blocking: list[str],
+) -> dict:
+    """Build the run summary used by the JSON and HTML reports and stored with the run."""
+    findings = {result.name: table_findings_summary(result, assembly) for result in validated}
+    profiles = {result.name: result.profiles for result in validated}
+    tables = []
+    for table in counts:
+        by_rule = findings[table["application"]].get(table["table"], [])
+        table = dict(table)
+        table["warnings"] = sum(r["count"] for r in by_rule if r["severity"] == "warning")
+        table["findings_by_rule"] = by_rule
+        table["reject_reasons"] = [
+            {"rule_id": r["rule_id"], "count": r["count"]}
+            for r in by_rule
+            if r["severity"] == "error"
+        ]
+        table["profile"] = profiles[table["application"]][table["table"]]
+        tables.append(table)
+    files = []
+    for entry in inventory["files"]:
+        entry = dict(entry)
+        entry["records"] = _records_of_file(validated, entry["application"], entry["file"])
+        files.append(entry)
+    config = inventory.get("config") or {}
+    return {
+        "run_id": run_id,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": None,
+        "product_version": __version__,
+        "status": status,
+        "blocking": blocking,
+        "delivery": {
+            "path": str(delivery_path),
+            "departement": inventory.get("departement"),
+            "date_extraction": str(config.get("date_extraction", "")),
+            "files": files,
+        },
+        "target": describe_url(target_url),
+        "target_schema": {"name": schema.name, "version": schema.version},
+        "dictionaries": {
+            r.name: {"file": str(r.dictionary.path), "sha256": r.dictionary.sha256}
+            for r in validated
+        },
+        "mappings": {
+            name: {"file": str(m.path), "sha256": m.sha256} for name, m in mappings.items()
+        },
+        "tables": tables,
+        "targets": [{"table": name, "rows": len(frame)} for name, frame in assembly.frames.items()],
+        "identity": assembly.identity.summary(),
+        "rules": rule_catalogue(),
+    }
+
+
+def _records_of_file(
+    validated: list[ValidatedApplication], application: str, file: str
+) -> int | None:
+    """Records read from one file (a tagged file such as FINESS feeds several tables)."""
+    total = None
+    for result in validated:
+        if result.name != application:
+            continue
+        for read in result.reads.values():
+            if read.path.name == file:
+                total = (total or 0) + read.read
+    return total
+
+
+def _run_row(summary: dict, options: RunOptions) -> dict:
+    import json
+
+    return {
+        "run_id": summary["run_id"],
+        "started_at": summary["started_at"],
+        "finished_at": None,
+        "status": summary["status"],
+        "product_version": summary["product_version"],
+        "delivery_path": str(options.delivery),
+        "departement": summary["delivery"]["departement"],
+        "target_url": summary["target"],
+        "summary_json": json.dumps(summary, ensure_ascii=False, default=str),
+    }

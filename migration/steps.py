@@ -1,0 +1,287 @@
+"""The steps of a migration run, shared by the CLI and the Dagster assets.
+
+Each function does one step on the results of the previous ones, so the CLI can chain them with
+progress output and each Dagster asset can call one of them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from migration.dictionary.model import Dictionary
+from migration.mapping.assemble import Assembly
+from migration.mapping.engine import MappedApplication, SourceTable, apply_mapping
+from migration.mapping.language import MappingFile
+from migration.profiling.profile import profile_table
+from migration.reading.csv_reader import LINE_COLUMN, TableRead, read_table
+from migration.reading.findings import ERROR, concat_findings, mask_value
+from migration.validation.checks import check_foreign_keys, validate_table
+from migration.validation.rules import RULES
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MAPPINGS = {
+    "ITAC": PROJECT_ROOT / "mappings" / "itac.yaml",
+    "OPALES": PROJECT_ROOT / "mappings" / "opales.yaml",
+}
+REJECT_DB_COLUMNS = [
+    "run_id",
+    "application",
+    "source_table",
+    "source_file",
+    "source_line",
+    "target_table",
+    "rule_id",
+    "severity",
+    "column_name",
+    "reason",
+    "raw_values",
+]
+EXAMPLES_PER_RULE = 3
+
+
+@dataclass
+class ValidatedApplication:
+    """The tables of one application after reading, validation and profiling."""
+
+    name: str
+    dictionary: Dictionary
+    reads: dict[str, TableRead]
+    findings: pd.DataFrame
+    tables: dict[str, SourceTable]
+    profiles: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def blocking(self) -> list[str]:
+        return [problem for read in self.reads.values() for problem in read.blocking]
+
+    def rejected_lines(self) -> pd.DataFrame:
+        """Source rows with at least one error finding: application, source_table, source_line."""
+        errors = self.findings[self.findings["severity"] == ERROR]
+        return pd.DataFrame(
+            {
+                "application": errors["application"],
+                "source_table": errors["table"],
+                "source_line": errors["line"].astype("int64"),
+            }
+        ).drop_duplicates()
+
+
+def read_application(name: str, folder: Path, dictionary: Dictionary) -> dict[str, TableRead]:
+    """Read every table the dictionary declares from an application's plaintext folder."""
+    return {
+        table.name: read_table(name, table, folder / table.file)
+        for table in dictionary.tables.values()
+    }
+
+
+@dataclass
+class ValidatedTable:
+    """One table after reading, per-table validation and profiling."""
+
+    read: TableRead
+    findings: pd.DataFrame
+    typed: pd.DataFrame
+    profile: dict
+
+
+def validate_one_table(read: TableRead, dictionary: Dictionary) -> ValidatedTable:
+    """Validate and profile one table on its own (keys to other tables come later)."""
+    validation = validate_table(read, dictionary)
+    findings = concat_findings([read.findings, validation.findings])
+    profile = profile_table(read.rows, read.table, dictionary)
+    return ValidatedTable(read, findings, validation.typed, profile)
+
+
+def combine_application(
+    name: str, dictionary: Dictionary, tables: dict[str, ValidatedTable]
+) -> ValidatedApplication:
+    """Check keys between the tables of an application and keep the accepted rows."""
+    reads = {table_name: table.read for table_name, table in tables.items()}
+    found = [table.findings for table in tables.values()]
+    found.append(check_foreign_keys(reads, dictionary))
+    findings = concat_findings(found)
+
+    errors = findings[findings["severity"] == ERROR]
+    accepted_tables = {}
+    for table_name, table in tables.items():
+        bad_lines = set(errors.loc[errors["table"] == table_name, "line"])
+        rows = table.typed
+        accepted = rows[~rows[LINE_COLUMN].isin(bad_lines)]
+        accepted_tables[table_name] = SourceTable(
+            name, table_name, table.read.path.name, accepted, table.read.table.primary_key
+        )
+    profiles = {table_name: table.profile for table_name, table in tables.items()}
+    logger.info("validated %s: %d findings, %d errors", name, len(findings), len(errors))
+    return ValidatedApplication(name, dictionary, reads, findings, accepted_tables, profiles)
+
+
+def validate_application(
+    name: str, dictionary: Dictionary, reads: dict[str, TableRead]
+) -> ValidatedApplication:
+    """Validate and profile every table; keep the accepted rows, converted, for mapping."""
+    tables = {
+        table_name: validate_one_table(read, dictionary) for table_name, read in reads.items()
+    }
+    return combine_application(name, dictionary, tables)
+
+
+def map_application(validated: ValidatedApplication, mapping: MappingFile) -> MappedApplication:
+    """Apply an application's mapping file to its accepted rows."""
+    return apply_mapping(mapping, validated.tables, validated.dictionary)
+
+
+def reconcile(validated: list[ValidatedApplication], assembly: Assembly) -> list[dict]:
+    """Count, for every source table, rows read, loaded, rejected and filtered.
+
+    Each count is computed from its own records (lineage for loaded, findings and rejects for
+    rejected, filter records for filtered), never as a remainder, so a row lost by a bug makes
+    the table unreconciled.
+    """
+    loaded_by_table = assembly.lineage.groupby(["application", "source_table"])["source_line"]
+    loaded_sets = {key: set(lines) for key, lines in loaded_by_table}
+    mapping_rejects = assembly.rejects.groupby(["application", "source_table"])["source_line"]
+    mapping_reject_sets = {key: set(lines) for key, lines in mapping_rejects}
+    filtered = assembly.filters.groupby(["application", "source_table"])
+    filter_sets = {key: group for key, group in filtered}
+
+    counts = []
+    for application in validated:
+        errors = application.findings[application.findings["severity"] == ERROR]
+        for table_name, read in application.reads.items():
+            key = (application.name, table_name)
+            table_errors = errors[errors["table"] == table_name]
+            rejected = set(table_errors["line"]) | mapping_reject_sets.get(key, set())
+            loaded = loaded_sets.get(key, set()) - rejected
+            filter_rows = filter_sets.get(key)
+            filtered_lines: set[int] = set()
+            reasons: dict[str, int] = {}
+            if filter_rows is not None:
+                remaining = filter_rows[~filter_rows["source_line"].isin(loaded | rejected)]
+                remaining = remaining.drop_duplicates("source_line")
+                filtered_lines = set(remaining["source_line"])
+                reasons = remaining["reason"].value_counts().to_dict()
+            total = len(loaded) + len(rejected) + len(filtered_lines)
+            counts.append(
+                {
+                    "application": application.name,
+                    "table": table_name,
+                    "file": read.path.name,
+                    "read": read.read,
+                    "loaded": len(loaded),
+                    "rejected": len(rejected),
+                    "filtered": len(filtered_lines),
+                    "filter_reasons": [
+                        {"reason": reason, "count": int(count)} for reason, count in reasons.items()
+                    ],
+                    "reconciled": total == read.read,
+                }
+            )
+    return counts
+
+
+def rejects_for_database(
+    run_id: str, validated: list[ValidatedApplication], assembly: Assembly
+) -> pd.DataFrame:
+    """Build the rows of the rejects table: every error finding and mapping reject."""
+    parts = []
+    for application in validated:
+        errors = application.findings[application.findings["severity"] == ERROR]
+        if errors.empty:
+            continue
+        parts.append(
+            pd.DataFrame(
+                {
+                    "application": errors["application"],
+                    "source_table": errors["table"],
+                    "source_file": errors["file"],
+                    "source_line": errors["line"].astype("int64"),
+                    "target_table": None,
+                    "rule_id": errors["rule_id"],
+                    "severity": ERROR,
+                    "column_name": errors["column"],
+                    "reason": errors["rule_id"].map(lambda rule: RULES[rule].description),
+                }
+            )
+        )
+    if len(assembly.rejects):
+        parts.append(assembly.rejects.assign(severity=ERROR))
+    if not parts:
+        return pd.DataFrame(columns=REJECT_DB_COLUMNS)
+    rejects = pd.concat(parts, ignore_index=True)
+    raw = _raw_values_by_line(validated)
+    rejects["raw_values"] = [
+        raw.get((app, table, int(line)))
+        for app, table, line in zip(
+            rejects["application"], rejects["source_table"], rejects["source_line"], strict=True
+        )
+    ]
+    rejects["run_id"] = run_id
+    return rejects[REJECT_DB_COLUMNS]
+
+
+def _raw_values_by_line(validated: list[ValidatedApplication]) -> dict[tuple, str]:
+    raw = {}
+    for application in validated:
+        for table_name, read in application.reads.items():
+            columns = read.table.column_names
+            for values in read.rows[[*columns, LINE_COLUMN]].itertuples(index=False, name=None):
+                raw[(application.name, table_name, int(values[-1]))] = json.dumps(
+                    dict(zip(columns, values[:-1], strict=True)), ensure_ascii=False
+                )
+    return raw
+
+
+def table_findings_summary(application: ValidatedApplication, assembly: Assembly) -> dict:
+    """Findings per table and rule, with a few examples whose personal values are masked."""
+    summary: dict[str, list[dict]] = {}
+    findings = application.findings
+    for (table_name, rule_id), group in findings.groupby(["table", "rule_id"], sort=True):
+        table = application.dictionary.tables[table_name]
+        examples = []
+        for row in group.head(EXAMPLES_PER_RULE).itertuples():
+            personal = _is_personal(table, row.column)
+            examples.append(
+                {
+                    "line": int(row.line),
+                    "column": row.column,
+                    "value": mask_value(row.value) if personal else row.value,
+                }
+            )
+        summary.setdefault(table_name, []).append(
+            {
+                "rule_id": rule_id,
+                "severity": RULES[rule_id].severity,
+                "count": len(group),
+                "examples": examples,
+            }
+        )
+    rejects = assembly.rejects[assembly.rejects["application"] == application.name]
+    for (table_name, rule_id), group in rejects.groupby(["source_table", "rule_id"], sort=True):
+        summary.setdefault(table_name, []).append(
+            {
+                "rule_id": rule_id,
+                "severity": ERROR,
+                "count": int(group["source_line"].nunique()),
+                "examples": [
+                    {"line": int(row.source_line), "column": row.column_name, "value": None}
+                    for row in group.head(EXAMPLES_PER_RULE).itertuples()
+                ],
+            }
+        )
+    return summary
+
+
+def _is_personal(table, column_names: str | None) -> bool:
+    if not column_names:
+        return False
+    for name in column_names.split(", "):
+        if name in table.column_names and table.column(name).personal:
+            return True
+    return False
