@@ -1,0 +1,369 @@
+"""The Dagster assets of a migration: one asset per step, one per source table.
+
+Assets stay thin: each calls a step of `migration.steps` and publishes counts as metadata.
+Structural problems of a table and reconciliation gaps are blocking checks, so nothing
+downstream runs on a broken input.
+"""
+
+import datetime
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from assets.resources import DeliveryResource, TargetResource, default_resources
+from migration.delivery.intake import open_delivery
+from migration.delivery.workdir import PrivateWorkdir
+from migration.dictionary.model import Dictionary, load_dictionary
+from migration.mapping.assemble import Assembly, assemble
+from migration.mapping.checks import check_mapping
+from migration.mapping.language import load_mapping
+from migration.reading.csv_reader import read_table
+from migration.reading.findings import ERROR
+from migration.run import STATUS_SUCCESS, build_summary, delivery_inventory
+from migration.steps import (
+    DEFAULT_MAPPINGS,
+    ValidatedApplication,
+    ValidatedTable,
+    combine_application,
+    map_application,
+    reconcile,
+    rejects_for_database,
+    validate_one_table,
+)
+from migration.target.engine import create_target_engine
+from migration.target.load import load_run
+from migration.target.schema import load_target_schema
+
+APPLICATIONS = {"ITAC": "itac", "OPALES": "opales"}
+GROUP_INTAKE, GROUP_SOURCE, GROUP_TARGET = "livraison", "sources", "cible"
+
+
+def table_asset_name(application: str, table: str) -> str:
+    """Asset name of a source table, e.g. itac_dossier."""
+    return f"{application}_{table}".lower()
+
+
+@dg.asset(
+    group_name=GROUP_INTAKE,
+    check_specs=[dg.AssetCheckSpec("files_readable", asset="delivery", blocking=True)],
+    description="Livraison chiffrée : manifeste SHA-256 vérifié, fichiers déchiffrés et contrôlés.",
+)
+def delivery(context: dg.AssetExecutionContext, encrypted_delivery: DeliveryResource):
+    """Decrypt the delivery into a private folder, check it, and keep only its inventory."""
+    source = encrypted_delivery
+    with PrivateWorkdir(parent=source.workdir_parent) as workdir:
+        opened = open_delivery(Path(source.path), source.password, workdir.path)
+    inventory = delivery_inventory(opened)
+    files = inventory["files"]
+    context.log.info("delivery checked: %d files", len(files))
+    yield dg.Output(
+        inventory,
+        metadata={
+            "files": len(files),
+            "departement": opened.departement,
+            "inventory": dg.MetadataValue.md(_inventory_markdown(files)),
+        },
+    )
+    yield dg.AssetCheckResult(
+        check_name="files_readable", passed=True, metadata={"files": len(files)}
+    )
+
+
+def _inventory_markdown(inventory: list[dict]) -> str:
+    lines = ["| application | fichier | manifeste |", "| --- | --- | --- |"]
+    lines += [f"| {f['application']} | {f['file']} | {f['manifest']} |" for f in inventory]
+    return "\n".join(lines)
+
+
+def build_table_assets(application: str, dictionary: Dictionary):
+    """One multi-asset per application, with one output asset per source table."""
+    outs = {
+        table_asset_name(application, name): dg.AssetOut(
+            group_name=GROUP_SOURCE,
+            description=table.description or f"Table {name} de {application}",
+            is_required=True,
+        )
+        for name, table in dictionary.tables.items()
+    }
+    specs = []
+    for name in dictionary.tables:
+        key = table_asset_name(application, name)
+        specs.append(
+            dg.AssetCheckSpec(
+                "structure",
+                asset=key,
+                blocking=True,
+                description="fichier lisible, en-tête conforme au dictionnaire",
+            )
+        )
+        specs.append(
+            dg.AssetCheckSpec(
+                "values", asset=key, description="valeurs conformes aux types, codes et clés"
+            )
+        )
+
+    @dg.multi_asset(
+        name=f"{application.lower()}_tables",
+        outs=outs,
+        check_specs=specs,
+        deps=["delivery"],
+    )
+    def read_tables(context: dg.AssetExecutionContext, encrypted_delivery: DeliveryResource):
+        source = encrypted_delivery
+        with PrivateWorkdir(parent=source.workdir_parent) as workdir:
+            opened = open_delivery(
+                Path(source.path), source.password, workdir.path, applications=[application]
+            )
+            folder = opened.applications[application].folder
+            for name, table in dictionary.tables.items():
+                key = table_asset_name(application, name)
+                read = read_table(application, table, folder / table.file)
+                validated = validate_one_table(read, dictionary)
+                yield from _table_events(key, validated)
+                context.log.info(
+                    "%s: %d rows, %d findings", key, read.read, len(validated.findings)
+                )
+
+    return read_tables
+
+
+def _table_events(key: str, validated: ValidatedTable):
+    read = validated.read
+    findings = validated.findings
+    errors = findings[findings["severity"] == ERROR]
+    by_rule = findings.groupby("rule_id").size().to_dict()
+    columns = dg.TableSchema(
+        columns=[
+            dg.TableColumn(column.name, column.type, description=column.description or None)
+            for column in read.table.columns
+        ]
+    )
+    yield dg.Output(
+        validated,
+        output_name=key,
+        metadata={
+            "dagster/row_count": read.read,
+            "dagster/column_schema": columns,
+            "file": read.path.name,
+            "findings": len(findings),
+            "rows_with_errors": int(errors["line"].nunique()),
+            "findings_by_rule": dg.MetadataValue.json({k: int(v) for k, v in by_rule.items()}),
+        },
+    )
+    yield dg.AssetCheckResult(
+        asset_key=key,
+        check_name="structure",
+        passed=not read.blocking,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"problems": dg.MetadataValue.md("\n".join(read.blocking) or "aucun")},
+    )
+    yield dg.AssetCheckResult(
+        asset_key=key,
+        check_name="values",
+        passed=errors.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rows_with_errors": int(errors["line"].nunique())},
+    )
+
+
+def build_application_assets(application: str, dictionary: Dictionary):
+    """The validated and mapped assets of one application."""
+    prefix = application.lower()
+    ins = {
+        table_asset_name(application, name): dg.AssetIn(table_asset_name(application, name))
+        for name in dictionary.tables
+    }
+
+    @dg.asset(
+        name=f"{prefix}_validated",
+        ins=ins,
+        group_name=GROUP_SOURCE,
+        check_specs=[dg.AssetCheckSpec("foreign_keys", asset=f"{prefix}_validated")],
+        description=f"Tables {application} validées, clés entre tables contrôlées.",
+    )
+    def validated_asset(context: dg.AssetExecutionContext, **tables: ValidatedTable):
+        by_name = {table.read.table.name: table for table in tables.values()}
+        result = combine_application(application, dictionary, by_name)
+        dangling = result.findings[result.findings["rule_id"] == "fk.dangling"]
+        yield dg.Output(result, metadata={"findings": len(result.findings)})
+        yield dg.AssetCheckResult(
+            check_name="foreign_keys",
+            passed=dangling.empty,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"dangling_references": len(dangling)},
+        )
+
+    @dg.asset(
+        name=f"{prefix}_mapped",
+        ins={"validated": dg.AssetIn(f"{prefix}_validated")},
+        group_name=GROUP_TARGET,
+        description=f"Lignes cibles produites par la correspondance {application}.",
+    )
+    def mapped_asset(context: dg.AssetExecutionContext, validated: ValidatedApplication):
+        mapping = load_mapping(DEFAULT_MAPPINGS[application])
+        check_mapping(mapping, dictionary, load_target_schema(), strict=True)
+        result = map_application(validated, mapping)
+        rows = {target: sum(len(f) for f in frames) for target, frames in result.frames.items()}
+        return dg.Output(
+            {"mapped": result, "mapping": mapping},
+            metadata={
+                "rows_by_target": dg.MetadataValue.json(rows),
+                "mapping_sha256": mapping.sha256,
+                "rejects": len(result.rejects),
+            },
+        )
+
+    return [validated_asset, mapped_asset]
+
+
+@dg.asset(
+    group_name=GROUP_TARGET,
+    ins={
+        "itac_validated": dg.AssetIn("itac_validated"),
+        "opales_validated": dg.AssetIn("opales_validated"),
+        "itac_mapped": dg.AssetIn("itac_mapped"),
+        "opales_mapped": dg.AssetIn("opales_mapped"),
+    },
+    check_specs=[
+        dg.AssetCheckSpec(
+            "reconciliation",
+            asset="target_rows",
+            blocking=True,
+            description="lues = chargées + rejetées + filtrées, par table",
+        )
+    ],
+    description="Lignes cibles assemblées : identités fusionnées, clés vérifiées, lignage.",
+)
+def target_rows(context, itac_validated, opales_validated, itac_mapped, opales_mapped):
+    """Assemble the mapped rows of both applications and reconcile every source table."""
+    validated = [itac_validated, opales_validated]
+    mapped = [itac_mapped["mapped"], opales_mapped["mapped"]]
+    rejected = pd.concat([v.rejected_lines() for v in validated], ignore_index=True)
+    assembly = assemble(mapped, load_target_schema(), rejected)
+    counts = reconcile(validated, assembly)
+    gaps = [f"{c['application']}.{c['table']}" for c in counts if not c["reconciled"]]
+    yield dg.Output(
+        {
+            "assembly": assembly,
+            "counts": counts,
+            "validated": validated,
+            "mappings": {"ITAC": itac_mapped["mapping"], "OPALES": opales_mapped["mapping"]},
+        },
+        metadata={
+            "rows_by_table": dg.MetadataValue.json({n: len(f) for n, f in assembly.frames.items()}),
+            "identity": dg.MetadataValue.json(assembly.identity.summary()),
+        },
+    )
+    yield dg.AssetCheckResult(
+        check_name="reconciliation",
+        passed=not gaps,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"unreconciled_tables": dg.MetadataValue.json(gaps)},
+    )
+
+
+@dg.asset(group_name=GROUP_TARGET, description="Tables cibles chargées dans la base de la MDPH.")
+def loaded_tables(
+    context: dg.AssetExecutionContext, target_rows, delivery, target_database: TargetResource
+):
+    """Load the assembled rows, the rejects and the lineage in one transaction."""
+    assembly: Assembly = target_rows["assembly"]
+    run_id = context.run_id
+    url = target_database.resolved_url()
+    summary = build_summary(
+        run_id=run_id,
+        started=datetime.datetime.now(datetime.UTC),
+        delivery_path=target_database.delivery_path,
+        inventory=delivery,
+        target_url=url,
+        schema=load_target_schema(),
+        validated=target_rows["validated"],
+        mappings=target_rows["mappings"],
+        assembly=assembly,
+        counts=target_rows["counts"],
+        status=STATUS_SUCCESS,
+        blocking=[],
+    )
+    rejects = rejects_for_database(run_id, target_rows["validated"], assembly)
+    engine = create_target_engine(url)
+    run_row = {
+        "run_id": run_id,
+        "started_at": summary["started_at"],
+        "finished_at": None,
+        "status": STATUS_SUCCESS,
+        "product_version": summary["product_version"],
+        "delivery_path": summary["delivery"]["path"],
+        "departement": delivery["departement"],
+        "target_url": summary["target"],
+        "summary_json": None,
+    }
+    result = load_run(
+        engine,
+        load_target_schema(),
+        assembly.frames,
+        rejects,
+        assembly.lineage.assign(run_id=run_id),
+        run_row,
+    )
+    summary["targets"] = [{"table": n, "rows": r} for n, r in result.rows.items()]
+    return dg.Output(
+        summary,
+        metadata={
+            "dagster/row_count": sum(result.rows.values()),
+            "rows_by_table": dg.MetadataValue.json(result.rows),
+            "rejects": len(rejects),
+        },
+    )
+
+
+@dg.asset(group_name=GROUP_TARGET, description="Rapport qualité HTML et résumé JSON.")
+def quality_report(
+    context: dg.AssetExecutionContext, loaded_tables, target_database: TargetResource
+):
+    """Write the HTML quality report and the JSON summary of the run."""
+    from migration.reports.report import write_reports
+
+    paths = write_reports(loaded_tables, Path(target_database.reports_dir))
+    lines = ["| table | lues | chargées | rejetées | filtrées |", "| --- | --- | --- | --- | --- |"]
+    lines += [
+        f"| {t['application']}.{t['table']} | {t['read']} | {t['loaded']} | {t['rejected']} "
+        f"| {t['filtered']} |"
+        for t in loaded_tables["tables"]
+    ]
+    return dg.Output(
+        {kind: str(path) for kind, path in paths.items()},
+        metadata={"html": str(paths["html"]), "summary": dg.MetadataValue.md("\n".join(lines))},
+    )
+
+
+@dg.asset(group_name=GROUP_TARGET, description="Lignage par colonne, déduit des correspondances.")
+def lineage(context: dg.AssetExecutionContext, target_rows):
+    """Publish the column lineage of every target table and the count of row lineage records."""
+    from migration.mapping.lineage import column_lineage
+
+    per_target = column_lineage([DEFAULT_MAPPINGS["ITAC"], DEFAULT_MAPPINGS["OPALES"]])
+    assembly: Assembly = target_rows["assembly"]
+    return dg.Output(
+        per_target,
+        metadata={
+            "row_lineage_records": len(assembly.lineage),
+            "column_lineage": dg.MetadataValue.json(per_target),
+        },
+    )
+
+
+def all_assets(dictionaries: dict[str, Dictionary] | None = None) -> list:
+    """Every asset and multi-asset of a migration, for the bundled dictionaries by default."""
+    if dictionaries is None:
+        dictionaries = {app: load_dictionary(name) for app, name in APPLICATIONS.items()}
+    assets = [delivery, target_rows, loaded_tables, quality_report, lineage]
+    for application, dictionary in dictionaries.items():
+        assets.append(build_table_assets(application, dictionary))
+        assets.extend(build_application_assets(application, dictionary))
+    return assets
+
+
+def build_definitions(resources: dict | None = None) -> dg.Definitions:
+    """Build the code location: every asset, check and resource of a migration."""
+    return dg.Definitions(assets=all_assets(), resources=resources or default_resources())
