@@ -269,7 +269,7 @@ def loaded_tables(
 ):
     """Load the assembled rows, the rejects and the lineage in one transaction."""
     assembly: Assembly = target_rows["assembly"]
-    run_id = context.run_id
+    run_id = context.run.run_id
     url = target_database.resolved_url()
     summary = build_summary(
         run_id=run_id,

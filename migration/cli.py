@@ -39,15 +39,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    # Abbreviations are off so that `--password VALUE` is not taken for `--password-file`.
     parser = argparse.ArgumentParser(
         prog="mdph-reprise",
         description="Take over the ITAC and OPALES legacy data of an MDPH.",
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"mdph-reprise {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step's details")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="decrypt, validate, map and load a delivery")
+    run = commands.add_parser(
+        "run", help="decrypt, validate, map and load a delivery", allow_abbrev=False
+    )
     run.add_argument("delivery", type=Path, help="delivery folder (with livraison.yaml)")
     run.add_argument(
         "--output",
@@ -91,7 +95,9 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lang", choices=["fr", "en"], default="fr", help="report language")
     run.set_defaults(handler=_run)
 
-    decrypt = commands.add_parser("decrypt", help="decrypt and check a delivery into a folder")
+    decrypt = commands.add_parser(
+        "decrypt", help="decrypt and check a delivery into a folder", allow_abbrev=False
+    )
     decrypt.add_argument("delivery", type=Path)
     decrypt.add_argument("--out", type=Path, required=True, help="folder for the plaintext files")
     _add_password_option(decrypt)
@@ -99,7 +105,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     mapping = commands.add_parser("mapping", help="work with mapping files")
     mapping_commands = mapping.add_subparsers(dest="mapping_command", required=True)
-    check = mapping_commands.add_parser("check", help="check mapping files")
+    check = mapping_commands.add_parser("check", help="check mapping files", allow_abbrev=False)
     check.add_argument("mappings", type=Path, nargs="+")
     check.add_argument("--dictionary", help="data dictionary (default: the one the mapping names)")
     check.set_defaults(handler=_mapping_check)
