@@ -1,0 +1,107 @@
+"""The mdph-reprise command as a user runs it: exit codes and one-line errors."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DELIVERY = ROOT / "sample_data" / "delivery"
+PASSWORD = "reprise-57-demo"
+
+
+def _cli(*args: str, password: str | None = PASSWORD, cwd: Path | None = None):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
+    if password is not None:
+        env["MDPH_DELIVERY_PASSWORD"] = password
+    return subprocess.run(
+        [sys.executable, "-m", "migration.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+
+def _assert_one_line_error(result, *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert errors == lines[-1:], result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0]
+
+
+def test_run_prints_counts_and_report_paths(tmp_path):
+    result = _cli("run", str(DELIVERY), "--output", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert f"sqlite:///{tmp_path}/mdph_reprise.sqlite3" in result.stdout
+    assert (tmp_path / "mdph_reprise.sqlite3").exists()
+    assert (tmp_path / "rapports" / "rapport_qualite.html").exists()
+    assert "ITAC.DOSSIER" in result.stdout
+    assert "[1] target:" in result.stderr
+
+
+def test_wrong_password_stops_with_exit_2(tmp_path):
+    result = _cli("run", str(DELIVERY), "--output", str(tmp_path), password="not-the-password")
+    _assert_one_line_error(result, "wrong password, or the file is damaged")
+    assert not (tmp_path / "rapports").exists()
+
+
+def test_missing_delivery_stops_with_exit_2(tmp_path):
+    result = _cli("run", str(tmp_path / "absent"), "--output", str(tmp_path))
+    _assert_one_line_error(result, "absent")
+
+
+def test_unreachable_target_stops_with_exit_2(tmp_path):
+    result = _cli(
+        "run",
+        str(DELIVERY),
+        "--target",
+        "postgresql://postgres:secret@127.0.0.1:1/mdph",
+        "--output",
+        str(tmp_path),
+    )
+    _assert_one_line_error(result, "127.0.0.1:1", "MDPH_TARGET_URL")
+    assert "secret" not in result.stderr
+
+
+def test_no_password_and_no_terminal_says_how_to_give_it(tmp_path):
+    result = _cli("run", str(DELIVERY), "--output", str(tmp_path), password=None)
+    _assert_one_line_error(result, "MDPH_DELIVERY_PASSWORD")
+
+
+def test_password_file_readable_by_others_is_rejected(tmp_path):
+    secret = tmp_path / "password.txt"
+    secret.write_text(PASSWORD + "\n")
+    secret.chmod(0o644)
+    result = _cli("run", str(DELIVERY), "--password-file", str(secret), password=None)
+    _assert_one_line_error(result, "chmod 600")
+
+
+def test_password_is_not_a_command_line_option():
+    result = _cli("run", str(DELIVERY), "--password", PASSWORD)
+    assert result.returncode == 2
+    assert "unrecognized arguments" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["itac", "opales"])
+def test_mapping_check_accepts_reference_mappings(name):
+    result = _cli("mapping", "check", str(ROOT / "mappings" / f"{name}.yaml"))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.strip().endswith(": ok")
+
+
+def test_mapping_check_reports_position_and_exit_1(tmp_path):
+    broken = tmp_path / "itac.yaml"
+    text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
+    broken.write_text(text.replace('map: {"1": "1", "2": "2", "3": "3"}', 'map: {"1": 1}', 1))
+    result = _cli("mapping", "check", str(broken))
+    assert result.returncode == 1
+    assert "is read by YAML as int, not text" in result.stdout
+    assert f"{broken}:" in result.stdout

@@ -1,0 +1,140 @@
+"""End-to-end runs of the bundled sample delivery into real SQLite and PostgreSQL databases."""
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from migration.run import RunOptions, run_migration
+from migration.target.engine import create_target_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+DELIVERY = ROOT / "sample_data" / "delivery"
+EXPECTED = json.loads((ROOT / "sample_data" / "expected.json").read_text(encoding="utf-8"))
+PASSWORD = "reprise-57-demo"
+PRODUCT_TABLES = {"reprise_run", "reprise_rejet", "reprise_lignage"}
+
+
+def _run(tmp_path: Path, target_url: str):
+    options = RunOptions(
+        delivery=DELIVERY, target_url=target_url, reports_dir=tmp_path / "rapports"
+    )
+    return run_migration(options, PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def sqlite_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sqlite_run")
+    url = f"sqlite:///{folder / 'mdph.sqlite3'}"
+    return _run(folder, url), url
+
+
+@pytest.fixture(scope="module")
+def tables(sqlite_run):
+    outcome, _ = sqlite_run
+    return {f"{t['application']}.{t['table']}": t for t in outcome.summary["tables"]}
+
+
+def test_run_succeeds(sqlite_run):
+    outcome, _ = sqlite_run
+    assert outcome.status == "success"
+    assert outcome.reports["html"].exists()
+    assert outcome.reports["json"].exists()
+
+
+def test_every_source_table_reconciles(tables):
+    assert set(tables) == set(EXPECTED["tables"])
+    for name, table in tables.items():
+        assert table["read"] == table["loaded"] + table["rejected"] + table["filtered"], name
+        assert table["reconciled"], name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED["tables"]))
+def test_counts_match_sample_readme(tables, name):
+    expected = EXPECTED["tables"][name]
+    assert tables[name]["read"] == expected["read"]
+    assert tables[name]["rejected"] == expected["rejected"]
+    assert tables[name]["warnings"] == expected["warnings"]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED["tables"]))
+def test_planted_defects_found_and_nothing_else(tables, name):
+    found = {rule["rule_id"]: rule["count"] for rule in tables[name]["findings_by_rule"]}
+    assert found == EXPECTED["defects"].get(name, {})
+
+
+def test_child_also_adult_becomes_one_person(sqlite_run):
+    outcome, _ = sqlite_run
+    identity = outcome.summary["identity"]
+    for key in ("cross_application", "by_nir", "by_identity"):
+        assert identity[key] == EXPECTED["identity"][key], key
+
+
+def test_database_holds_every_target_table(sqlite_run):
+    outcome, url = sqlite_run
+    engine = create_target_engine(url)
+    with engine.connect() as connection:
+        for target in outcome.summary["targets"]:
+            count = connection.execute(sa.text(f'SELECT count(*) FROM "{target["table"]}"'))
+            assert count.scalar_one() == target["rows"] > 0, target["table"]
+    names = set(sa.inspect(engine).get_table_names())
+    assert PRODUCT_TABLES <= names
+
+
+def test_every_target_row_has_lineage(sqlite_run):
+    outcome, url = sqlite_run
+    engine = create_target_engine(url)
+    with engine.connect() as connection:
+        for target in outcome.summary["targets"]:
+            traced = connection.execute(
+                sa.text(
+                    "SELECT count(DISTINCT target_key) FROM reprise_lignage WHERE target_table = :t"
+                ),
+                {"t": target["table"]},
+            ).scalar_one()
+            assert traced == target["rows"], target["table"]
+
+
+def test_rejects_table_holds_every_rejected_row(sqlite_run, tables):
+    _, url = sqlite_run
+    engine = create_target_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT application, source_table, count(DISTINCT source_line) FROM reprise_rejet "
+                "GROUP BY application, source_table"
+            )
+        ).all()
+    rejected = {f"{app}.{table}": count for app, table, count in rows}
+    expected = {name: t["rejected"] for name, t in tables.items() if t["rejected"]}
+    assert rejected == expected
+
+
+def _content(url: str) -> dict[str, list[tuple]]:
+    engine = create_target_engine(url)
+    content = {}
+    with engine.connect() as connection:
+        for name in sorted(set(sa.inspect(engine).get_table_names()) - PRODUCT_TABLES):
+            rows = connection.execute(sa.text(f'SELECT * FROM "{name}"')).all()
+            content[name] = sorted(tuple(str(value) for value in row) for row in rows)
+    engine.dispose()
+    return content
+
+
+@pytest.mark.postgres
+def test_postgresql_gives_same_counts_and_rows(sqlite_run, postgres_url, tmp_path):
+    sqlite_outcome, sqlite_url = sqlite_run
+    outcome = _run(tmp_path, postgres_url)
+    assert outcome.status == "success"
+    assert outcome.summary["tables"] == sqlite_outcome.summary["tables"]
+    assert outcome.summary["targets"] == sqlite_outcome.summary["targets"]
+    assert _content(postgres_url) == _content(sqlite_url)
+
+
+def test_rerun_gives_identical_content(sqlite_run, tmp_path):
+    _, url = sqlite_run
+    before = _content(url)
+    outcome = _run(tmp_path, url)
+    assert outcome.status == "success"
+    assert _content(url) == before
