@@ -69,19 +69,37 @@ class TableResult:
     error_rows: set[int] = field(default_factory=set)
     warning_rows: set[int] = field(default_factory=set)
     duplicate_rows: set[int] = field(default_factory=set)
+    lines: list[int] = field(default_factory=list)
+    pending: list[tuple[int, str, str]] = field(default_factory=list)
+    located: set[tuple[int, str, str]] = field(default_factory=set)  # (line, column, rule)
+
+    def add(self, index: int, column: str, rule: str) -> None:
+        """Count a finding on the record at `index` and remember its line."""
+        self.findings[(column, rule)] += 1
+        self.located.add((self.lines[index], column, rule))
 
 
 def read_records(path: Path, table: Table) -> list[list[str]]:
     """Return the data records of a table file (after skipped lines, header and tag filter)."""
+    return [record for _, record in read_records_with_lines(path, table)]
+
+
+def read_records_with_lines(path: Path, table: Table) -> list[tuple[int, list[str]]]:
+    """Return (physical line where the record starts, record) for each data record."""
     text = path.read_bytes().decode(table.encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=table.delimiter, strict=True)
-    records = list(reader)[table.skip_lines :]
+    numbered = []
+    previous_end = 0
+    for record in reader:
+        numbered.append((previous_end + 1, record))
+        previous_end = reader.line_num
+    numbered = numbered[table.skip_lines :]
     if table.header:
-        header, records = records[0], records[1:]
+        (_, header), numbered = numbered[0], numbered[1:]
         assert header == table.column_names, f"{table.name}: header {header}"
     if table.record_tag:
-        records = [record for record in records if record and record[0] == table.record_tag]
-    return records
+        numbered = [(line, r) for line, r in numbered if r and r[0] == table.record_tag]
+    return numbered
 
 
 def load_rows(root: Path, application: str, table: Table) -> list[dict[str, str]]:
@@ -94,8 +112,12 @@ def check_delivery(root: Path, application: str, dictionary: Dictionary) -> dict
     """Check every table of one application folder; return the findings per table."""
     results = {}
     for name, table in dictionary.tables.items():
-        records = read_records(root / application / table.file, table)
-        results[name] = _check_table(table, records, dictionary)
+        numbered = read_records_with_lines(root / application / table.file, table)
+        results[name] = _check_table(table, [record for _, record in numbered], dictionary)
+        results[name].lines = [line for line, _ in numbered]
+        results[name].located = {
+            (results[name].lines[index], column, rule) for index, column, rule in results[name].pending
+        }
     for name, table in dictionary.tables.items():
         result = results[name]
         for key in table.foreign_keys:
@@ -104,7 +126,7 @@ def check_delivery(root: Path, application: str, dictionary: Dictionary) -> dict
             for index, row in enumerate(result.rows):
                 value = tuple(row[column] for column in key.columns)
                 if all(value) and value not in known:
-                    result.findings[(",".join(key.columns), "fk.dangling")] += 1
+                    result.add(index, ",".join(key.columns), "fk.dangling")
                     result.error_rows.add(index)
     return results
 
@@ -115,6 +137,7 @@ def _check_table(table: Table, records: list[list[str]], dictionary: Dictionary)
     for index, record in enumerate(records):
         if len(record) != len(table.columns):
             result.findings[("", "csv.field_count")] += 1
+            result.pending.append((index, "", "csv.field_count"))
             result.error_rows.add(index)
             result.rows.append({})
             continue
@@ -123,10 +146,12 @@ def _check_table(table: Table, records: list[list[str]], dictionary: Dictionary)
         for column in table.columns:
             for rule in _check_value(column, row[column.name], dictionary):
                 result.findings[(column.name, rule)] += 1
+                result.pending.append((index, column.name, rule))
                 (result.error_rows if rule in ERROR_RULES else result.warning_rows).add(index)
         key = tuple(row[column] for column in table.primary_key)
         if key in seen_keys:
             result.findings[(",".join(table.primary_key), "key.duplicate")] += 1
+            result.pending.append((index, ",".join(table.primary_key), "key.duplicate"))
             result.error_rows.add(index)
             result.duplicate_rows.add(index)
         seen_keys.add(key)
