@@ -82,6 +82,7 @@ def test_broken_header_blocks_downstream_assets(tmp_path):
     content = dossier.read_bytes()
     header, rest = content.split(b"\r\n", 1)
     dossier.write_bytes(header.replace(b"PRENOMS", b"PRENOM") + b"\r\n" + rest)
+    (plaintext / "SHA256SUMS").unlink()
 
     result = dg.materialize(
         all_assets(), resources=_resources(tmp_path, plaintext), raise_on_error=False
