@@ -116,7 +116,8 @@ def check_delivery(root: Path, application: str, dictionary: Dictionary) -> dict
         results[name] = _check_table(table, [record for _, record in numbered], dictionary)
         results[name].lines = [line for line, _ in numbered]
         results[name].located = {
-            (results[name].lines[index], column, rule) for index, column, rule in results[name].pending
+            (results[name].lines[index], column, rule)
+            for index, column, rule in results[name].pending
         }
     for name, table in dictionary.tables.items():
         result = results[name]

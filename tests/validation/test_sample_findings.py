@@ -18,9 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def plaintext(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("sample") / "delivery"
     subprocess.run(
-        [sys.executable, str(ROOT / "sample_data" / "generate.py"), "--plaintext-only",
-         "--out", str(folder)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            str(ROOT / "sample_data" / "generate.py"),
+            "--plaintext-only",
+            "--out",
+            str(folder),
+        ],
+        check=True,
+        capture_output=True,
     )
     return folder
 
@@ -35,7 +41,9 @@ def test_findings_have_right_rule_line_and_column(plaintext, application):
         ours = findings[findings["table"] == table]
         found = {
             (int(line), column.replace(", ", ","), rule)
-            for line, column, rule in zip(ours["line"], ours["column"], ours["rule_id"], strict=True)
+            for line, column, rule in zip(
+                ours["line"], ours["column"], ours["rule_id"], strict=True
+            )
         }
         assert found == reference[table].located, table
         assert len(ours) == len(found), f"{table}: a finding is reported twice"
