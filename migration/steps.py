@@ -21,6 +21,7 @@ from migration.profiling.profile import profile_table
 from migration.reading.csv_reader import LINE_COLUMN, TableRead, read_table
 from migration.reading.findings import ERROR, concat_findings, mask_value
 from migration.validation.checks import check_foreign_keys, validate_table
+from migration.validation.plausibility import check_plausibility
 from migration.validation.rules import RULES
 
 logger = logging.getLogger(__name__)
@@ -106,6 +107,9 @@ def combine_application(
     reads = {table_name: table.read for table_name, table in tables.items()}
     found = [table.findings for table in tables.values()]
     found.append(check_foreign_keys(reads, dictionary))
+    typed = {table_name: table.typed for table_name, table in tables.items()}
+    files = {table_name: table.read.path.name for table_name, table in tables.items()}
+    found.append(check_plausibility(name, dictionary, typed, files))
     findings = concat_findings(found)
 
     errors = findings[findings["severity"] == ERROR]

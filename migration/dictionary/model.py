@@ -49,6 +49,29 @@ class ForeignKey:
     ref_columns: tuple[str, ...]
 
 
+PLAUSIBILITY_RULES = ("date_order", "after_birth", "age_range")
+
+
+@dataclass(frozen=True)
+class PlausibilityCheck:
+    """A declared plausibility check of a table.
+
+    `date_order`: `start` must not be after `end` in the same row. `after_birth`: `date` must
+    not be before the birth date `birth` (TABLE.COLUMN) of the row its foreign key points at.
+    `age_range`: the age in whole years at `at`, computed from `birth`, must lie within
+    `min_age` and `max_age`.
+    """
+
+    rule: str
+    start: str | None = None
+    end: str | None = None
+    date: str | None = None
+    birth: str | None = None
+    at: str | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+
+
 @dataclass
 class Table:
     """One source table: its file, layout, columns and keys."""
@@ -65,6 +88,7 @@ class Table:
     primary_key: tuple[str, ...] = ()
     unique_keys: list[tuple[str, ...]] = field(default_factory=list)
     foreign_keys: list[ForeignKey] = field(default_factory=list)
+    plausibility: list[PlausibilityCheck] = field(default_factory=list)
 
     @property
     def column_names(self) -> list[str]:
@@ -151,6 +175,7 @@ def _parse_dictionary(document: Any, path: Path, sha256: str) -> Dictionary:
         sources=[str(source) for source in document.get("sources") or []],
     )
     _check_foreign_keys(dictionary)
+    _check_plausibility(dictionary)
     return dictionary
 
 
@@ -191,6 +216,7 @@ def _parse_table(name: str, spec: dict, defaults: dict, code_lists: dict, path: 
         primary_key=tuple(spec.get("primary_key") or ()),
         unique_keys=[tuple(key) for key in spec.get("unique_keys") or []],
         foreign_keys=[_parse_foreign_key(raw, where) for raw in spec.get("foreign_keys") or []],
+        plausibility=[_parse_plausibility(raw, where) for raw in spec.get("plausibility") or []],
     )
     for key in [table.primary_key, *table.unique_keys]:
         for column in key:
@@ -253,6 +279,52 @@ def _parse_foreign_key(raw: dict, where: str) -> ForeignKey:
         raise DictionaryError(
             f"{where}: a foreign key needs 'columns' and 'references: {{table, columns}}'"
         ) from None
+
+
+def _parse_plausibility(raw: dict, where: str) -> PlausibilityCheck:
+    rule = raw.get("rule") if isinstance(raw, dict) else None
+    if rule not in PLAUSIBILITY_RULES:
+        raise DictionaryError(
+            f"{where}: plausibility rule {rule!r} is unknown; use one of "
+            + ", ".join(PLAUSIBILITY_RULES)
+        )
+    needed = {
+        "date_order": ("start", "end"),
+        "after_birth": ("date", "birth"),
+        "age_range": ("birth", "at"),
+    }[rule]
+    missing = [key for key in needed if not raw.get(key)]
+    if missing:
+        raise DictionaryError(f"{where}: plausibility rule {rule} needs {', '.join(missing)}")
+    return PlausibilityCheck(
+        rule=rule,
+        start=raw.get("start"),
+        end=raw.get("end"),
+        date=raw.get("date"),
+        birth=raw.get("birth"),
+        at=raw.get("at"),
+        min_age=raw.get("min_age"),
+        max_age=raw.get("max_age"),
+    )
+
+
+def _check_plausibility(dictionary: Dictionary) -> None:
+    for table in dictionary.tables.values():
+        where = f"{dictionary.path}: table {table.name}, plausibility"
+        for check in table.plausibility:
+            for name in (check.start, check.end, check.date, check.at):
+                if name and name not in table.column_names:
+                    raise DictionaryError(f"{where} {check.rule}: {name} is not a column")
+            if check.birth and "." in check.birth:
+                ref_table, ref_column = check.birth.split(".", 1)
+                if not any(key.ref_table == ref_table for key in table.foreign_keys):
+                    raise DictionaryError(
+                        f"{where} {check.rule}: no foreign key from {table.name} to {ref_table}"
+                    )
+                if ref_column not in dictionary.tables[ref_table].column_names:
+                    raise DictionaryError(f"{where} {check.rule}: {check.birth} is not a column")
+            elif check.birth and check.birth not in table.column_names:
+                raise DictionaryError(f"{where} {check.rule}: {check.birth} is not a column")
 
 
 def _check_foreign_keys(dictionary: Dictionary) -> None:

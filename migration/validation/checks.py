@@ -45,6 +45,7 @@ def validate_table(read: TableRead, dictionary: Dictionary) -> TableValidation:
         found.extend(column_findings)
         typed[column.name] = converted
     found.append(_check_primary_key(read))
+    found.extend(_check_unique_keys(read))
     return TableValidation(concat_findings(found), typed)
 
 
@@ -160,6 +161,27 @@ def _check_primary_key(read: TableRead) -> pd.DataFrame:
         severity=RULES["key.duplicate"].severity,
         values=_key_values(read.rows.loc[duplicated], key),
     )
+
+
+def _check_unique_keys(read: TableRead) -> list[pd.DataFrame]:
+    found = []
+    for key in read.table.unique_keys:
+        columns = list(key)
+        present = read.rows[columns].notna().all(axis=1)
+        duplicated = read.rows.duplicated(subset=columns, keep="first") & present
+        found.append(
+            make_findings(
+                application=read.application,
+                table=read.table.name,
+                file=read.path.name,
+                lines=read.rows.loc[duplicated, LINE_COLUMN],
+                column=", ".join(columns),
+                rule_id="key.unique",
+                severity=RULES["key.unique"].severity,
+                values=_key_values(read.rows.loc[duplicated], columns),
+            )
+        )
+    return found
 
 
 def check_foreign_keys(reads: dict[str, TableRead], dictionary: Dictionary) -> pd.DataFrame:

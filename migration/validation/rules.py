@@ -36,7 +36,19 @@ RULES: dict[str, Rule] = {
         Rule("type.decimal", ERROR, "Nombre décimal invalide (virgule décimale attendue)"),
         Rule("code.unknown", ERROR, "Code absent de la liste de codes de la colonne"),
         Rule("key.duplicate", ERROR, "Clé primaire déjà présente plus haut dans le fichier"),
+        Rule("key.unique", ERROR, "Valeur déjà présente plus haut pour une clé déclarée unique"),
         Rule("fk.dangling", ERROR, "Référence vers une ligne absente de la table référencée"),
+        Rule(
+            "plausibility.date_order",
+            WARNING,
+            "Période dont la date de fin précède la date de début",
+        ),
+        Rule(
+            "plausibility.after_birth",
+            WARNING,
+            "Date antérieure à la date de naissance de la personne",
+        ),
+        Rule("plausibility.age", WARNING, "Âge incompatible avec l'application (enfant ou adulte)"),
         Rule("id.nir", WARNING, "NIR dont la clé ou le format est invalide"),
         Rule(
             "id.finess",

@@ -117,3 +117,18 @@ def test_dangling_foreign_key():
     }
     findings = check_foreign_keys(reads, dictionary)
     assert _rules(findings) == [(3, "P", "fk.dangling")]
+
+
+def test_unique_key_duplicate():
+    table = Table(
+        name="U",
+        file="U.csv",
+        primary_key=("ID",),
+        unique_keys=[("NIR",)],
+        columns=[Column("ID"), Column("NIR")],
+    )
+    read = _read(
+        table, [{"ID": "1", "NIR": "a"}, {"ID": "2", "NIR": "a"}, {"ID": "3"}, {"ID": "4"}]
+    )
+    findings = validate_table(read, _dictionary(table)).findings
+    assert _rules(findings) == [(3, "NIR", "key.unique")]
