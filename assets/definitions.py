@@ -34,8 +34,18 @@ from migration.steps import (
 from migration.target.engine import create_target_engine
 from migration.target.load import load_run
 from migration.target.schema import load_target_schema
+from migration.validation.rules import TABLE_FAMILIES, rule_family
 
 APPLICATIONS = {"ITAC": "itac", "OPALES": "opales"}
+APPLICATION_FAMILIES = ("foreign_keys", "plausibility")
+FAMILY_DESCRIPTIONS = {
+    "types": "valeurs présentes, de la bonne longueur et du type déclaré",
+    "codes": "codes présents dans leur liste de codes",
+    "keys": "clés primaires et uniques sans doublon",
+    "identifiers": "NIR, FINESS, UAI, codes commune, postaux et département valides",
+    "foreign_keys": "références entre tables résolues",
+    "plausibility": "dates et âges cohérents",
+}
 GROUP_INTAKE, GROUP_SOURCE, GROUP_TARGET = "livraison", "sources", "cible"
 
 
@@ -97,11 +107,10 @@ def build_table_assets(application: str, dictionary: Dictionary):
                 description="fichier lisible, en-tête conforme au dictionnaire",
             )
         )
-        specs.append(
-            dg.AssetCheckSpec(
-                "values", asset=key, description="valeurs conformes aux types, codes et clés"
+        for family in TABLE_FAMILIES:
+            specs.append(
+                dg.AssetCheckSpec(family, asset=key, description=FAMILY_DESCRIPTIONS[family])
             )
-        )
 
     @dg.multi_asset(
         name=f"{application.lower()}_tables",
@@ -158,13 +167,27 @@ def _table_events(key: str, validated: ValidatedTable):
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"problems": dg.MetadataValue.md("\n".join(read.blocking) or "aucun")},
     )
-    yield dg.AssetCheckResult(
-        asset_key=key,
-        check_name="values",
-        passed=errors.empty,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"rows_with_errors": int(errors["line"].nunique())},
-    )
+    yield from _family_checks(key, findings, TABLE_FAMILIES)
+
+
+def _family_checks(key: str, findings: pd.DataFrame, families):
+    """One check result per rule family: failed when a rule of the family found something."""
+    family = findings["rule_id"].map(rule_family)
+    for name in families:
+        in_family = findings[family == name]
+        errors = in_family[in_family["severity"] == ERROR]
+        counts = in_family.groupby("rule_id").size().to_dict()
+        yield dg.AssetCheckResult(
+            asset_key=key,
+            check_name=name,
+            passed=in_family.empty,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "findings": len(in_family),
+                "rejected_rows": int(errors["line"].nunique()),
+                "by_rule": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
+            },
+        )
 
 
 def build_application_assets(application: str, dictionary: Dictionary):

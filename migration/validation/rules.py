@@ -71,9 +71,35 @@ RULES: dict[str, Rule] = {
 }
 
 
+FAMILIES = {
+    "structure": "structure",
+    "csv": "structure",
+    "column": "types",
+    "type": "types",
+    "spreadsheet": "types",
+    "code": "codes",
+    "key": "keys",
+    "fk": "foreign_keys",
+    "id": "identifiers",
+    "plausibility": "plausibility",
+    "mapping": "mapping",
+}
+TABLE_FAMILIES = ("types", "codes", "keys", "identifiers")
+
+
+def rule_family(rule_id: str) -> str:
+    """Return the family of a rule (its id prefix grouped), e.g. `types` for `type.date`."""
+    return FAMILIES[rule_id.split(".", 1)[0]]
+
+
 def rule_catalogue() -> list[dict[str, str]]:
     """Return the rules as plain dicts, in catalogue order, for reports."""
     return [
-        {"rule_id": rule.rule_id, "severity": rule.severity, "description": rule.description}
+        {
+            "rule_id": rule.rule_id,
+            "severity": rule.severity,
+            "family": rule_family(rule.rule_id),
+            "description": rule.description,
+        }
         for rule in RULES.values()
     ]

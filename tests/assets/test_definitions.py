@@ -59,6 +59,11 @@ def test_materialize_everything_loads_the_target(tmp_path):
     }
     assert checks[("target_rows", "reconciliation")] is True
     assert checks[("itac_dossier", "structure")] is True
+    assert checks[("itac_dossier", "keys")] is False  # two duplicated dossiers
+    assert checks[("itac_dossier", "identifiers")] is False  # seven NIRs with a wrong key
+    assert checks[("itac_conclusion", "types")] is True
+    assert checks[("opales_validated", "foreign_keys")] is False  # unknown FINESS numbers
+    assert checks[("opales_validated", "plausibility")] is True
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'mdph.sqlite3'}")
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM individu")).scalar_one() > 0
