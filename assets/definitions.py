@@ -202,20 +202,19 @@ def build_application_assets(application: str, dictionary: Dictionary):
         name=f"{prefix}_validated",
         ins=ins,
         group_name=GROUP_SOURCE,
-        check_specs=[dg.AssetCheckSpec("foreign_keys", asset=f"{prefix}_validated")],
+        check_specs=[
+            dg.AssetCheckSpec(
+                family, asset=f"{prefix}_validated", description=FAMILY_DESCRIPTIONS[family]
+            )
+            for family in APPLICATION_FAMILIES
+        ],
         description=f"Tables {application} validées, clés entre tables contrôlées.",
     )
     def validated_asset(context: dg.AssetExecutionContext, **tables: ValidatedTable):
         by_name = {table.read.table.name: table for table in tables.values()}
         result = combine_application(application, dictionary, by_name)
-        dangling = result.findings[result.findings["rule_id"] == "fk.dangling"]
         yield dg.Output(result, metadata={"findings": len(result.findings)})
-        yield dg.AssetCheckResult(
-            check_name="foreign_keys",
-            passed=dangling.empty,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"dangling_references": len(dangling)},
-        )
+        yield from _family_checks(f"{prefix}_validated", result.findings, APPLICATION_FAMILIES)
 
     @dg.asset(
         name=f"{prefix}_mapped",
