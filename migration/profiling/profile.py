@@ -23,8 +23,9 @@ def profile_table(rows: pd.DataFrame, table: Table, dictionary: Dictionary) -> d
 
 def _profile_column(values: pd.Series, column, dictionary: Dictionary) -> dict[str, Any]:
     present = values.dropna()
-    lengths = present.str.len()
-    counts = present.value_counts().head(TOP_VALUES)
+    counts_all = present.value_counts()
+    lengths = pd.Series(counts_all.index, dtype=object).str.len()
+    counts = counts_all.head(TOP_VALUES)
     top = [
         {"value": mask_value(value) if column.personal else value, "count": int(count)}
         for value, count in counts.items()
@@ -34,7 +35,7 @@ def _profile_column(values: pd.Series, column, dictionary: Dictionary) -> dict[s
         "type": column.type,
         "personal": column.personal,
         "nulls": int(values.isna().sum()),
-        "distinct": int(present.nunique()),
+        "distinct": len(counts_all),
         "min_length": int(lengths.min()) if len(present) else None,
         "max_length": int(lengths.max()) if len(present) else None,
         "declared_length": column.length,
@@ -44,10 +45,11 @@ def _profile_column(values: pd.Series, column, dictionary: Dictionary) -> dict[s
         "code_coverage": None,
     }
     if not column.personal and len(present) and column.type in ("text", "code", "integer"):
-        profile["min"], profile["max"] = str(present.min()), str(present.max())
+        distinct = pd.Series(counts_all.index, dtype=object)
+        profile["min"], profile["max"] = str(distinct.min()), str(distinct.max())
     if column.type == "code":
         codes = dictionary.codes(column)
-        used = set(present.unique())
+        used = set(counts_all.index)
         profile["code_coverage"] = {
             "declared": len(codes),
             "used": len(used & set(codes)),

@@ -71,13 +71,14 @@ def _check_column(
             )
 
     present = values.notna()
+    distinct = pd.Series(values[present].unique(), dtype=object)
     if not column.nullable:
         add(~present, "column.required")
     if column.length is not None:
-        add(present & (values.str.len() > column.length), "column.length")
+        too_long = distinct[distinct.str.len() > column.length]
+        add(values.isin(too_long), "column.length")
     if column.type in ("text", "code", "integer"):
-        scientific = values.str.match(_SCIENTIFIC).fillna(False).astype(bool)
-        add(present & scientific, "spreadsheet.scientific")
+        add(values.isin(distinct[distinct.map(_looks_scientific)]), "spreadsheet.scientific")
 
     converted = values
     if column.type == "date":
@@ -105,23 +106,32 @@ def _check_column(
     return found, converted.astype(object)
 
 
+def _looks_scientific(value: str) -> bool:
+    return ("E" in value or "e" in value) and _SCIENTIFIC.match(value) is not None
+
+
 def _convert_dates(values: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Parse dates in the declared formats, strictly: the value must round-trip exactly."""
+    """Parse dates in the declared formats, strictly: the value must round-trip exactly.
+
+    Dates repeat a lot (a few thousand distinct days in a million rows), so each distinct
+    value is parsed once and the results are mapped back onto the column.
+    """
     present = values.notna()
     placeholder = present & values.isin(list(column.date_placeholders))
-    parsed = pd.Series([None] * len(values), index=values.index, dtype=object)
-    remaining = present & ~placeholder
+    candidates = pd.Series(values[present & ~placeholder].unique(), dtype=object)
+    dates: dict[str, datetime.date] = {}
     for date_format in column.date_formats:
-        if not remaining.any():
+        remaining = candidates[~candidates.isin(list(dates))]
+        if remaining.empty:
             break
-        candidates = values[remaining]
-        stamps = pd.to_datetime(candidates, format=date_format, errors="coerce")
-        exact = stamps.notna() & (stamps.dt.strftime(date_format) == candidates)
-        parsed[exact[exact].index] = [
-            datetime.date(stamp.year, stamp.month, stamp.day) for stamp in stamps[exact]
-        ]
-        remaining = remaining & ~exact.reindex(values.index, fill_value=False)
-    return parsed, remaining, placeholder
+        stamps = pd.to_datetime(remaining, format=date_format, errors="coerce")
+        exact = stamps.notna() & (stamps.dt.strftime(date_format) == remaining)
+        for text, stamp in zip(remaining[exact], stamps[exact], strict=True):
+            dates[text] = datetime.date(stamp.year, stamp.month, stamp.day)
+    parsed = values.map(dates).astype(object)
+    parsed = parsed.where(parsed.notna(), None)
+    invalid = present & ~placeholder & parsed.isna()
+    return parsed, invalid, placeholder
 
 
 def _is_decimal(value: str | None, column: Column) -> bool:
