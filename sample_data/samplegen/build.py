@@ -15,7 +15,15 @@ from samplegen.layouts import ITAC_TABLES, OPALES_TABLES
 from samplegen.opales import FINESS_FILE, RAMSESE_FILE, OpalesGenerator
 from samplegen.output import DeliveryWriter
 from samplegen.people import IdentitySpace, NirAllocator
-from samplegen.plan import CROSS_PEOPLE, Tally, plan_itac, plan_opales
+from samplegen.plan import (
+    CROSS_BY_IDENTITY,
+    CROSS_BY_NIR,
+    CROSS_CAPITALS,
+    CROSS_PEOPLE,
+    Tally,
+    plan_itac,
+    plan_opales,
+)
 from samplegen.report import expected_numbers
 
 logger = logging.getLogger(__name__)
@@ -159,7 +167,15 @@ def _cross_people(seed: int, nirs: NirAllocator) -> list[PersonIdentity]:
         ref.ADULT_FEMALE_NAMES,
         *_CROSS_BIRTHS,
     )
-    birthplaces = ["2A004", "57463", rng.choice(ref.MOSELLE_COMMUNES).insee, "99127"]
+    birthplaces = [
+        "2A004",
+        "57463",
+        rng.choice(ref.MOSELLE_COMMUNES).insee,
+        "99127",
+        "57672",
+        "57606",
+    ]
+    surnames = {CROSS_CAPITALS: "Lefèvre", CROSS_BY_NIR + CROSS_BY_IDENTITY: "Schmitt"}
     people = []
     for number in range(CROSS_PEOPLE):
         identity = space.identity(number)
@@ -171,7 +187,7 @@ def _cross_people(seed: int, nirs: NirAllocator) -> list[PersonIdentity]:
         people.append(
             PersonIdentity(
                 sex=identity.sex,
-                surname=identity.surname,
+                surname=surnames.get(number, identity.surname),
                 first_names=first_names,
                 born=identity.born,
                 birthplace=birthplaces[number],

@@ -7,6 +7,7 @@ decisions, orientations, allowances and schooling. Planted defects come from an 
 from __future__ import annotations
 
 import random
+import unicodedata
 from datetime import date, timedelta
 
 from samplegen import referentials as ref
@@ -28,7 +29,14 @@ from samplegen.people import (
     first_of_next_month,
     random_day,
 )
-from samplegen.plan import CROSS_BY_NIR, UNKNOWN_COMPLEMENT, OpalesPlan, Tally
+from samplegen.plan import (
+    CROSS_BY_NIR,
+    CROSS_CAPITALS,
+    OPALES_SPELLINGS,
+    UNKNOWN_COMPLEMENT,
+    OpalesPlan,
+    Tally,
+)
 
 APPLICATION = "OPALES"
 FINESS_FILE = "FINESS.csv"
@@ -211,6 +219,9 @@ class OpalesGenerator:
             person = self._cross_people[cross_number]
             sex = "M" if person.sex == "1" else "F"
             surname, first_names, born = person.surname, person.first_names, person.born
+            if cross_number == CROSS_CAPITALS:
+                surname, first_names = _capitals(surname), _capitals(first_names)
+            surname = OPALES_SPELLINGS.get(surname, surname)
             birthplace = person.birthplace
             child_nir = person.nir if cross_number < CROSS_BY_NIR else ""
             self.cross_children[cross_number] = number
@@ -563,3 +574,9 @@ def _level(age: int) -> str:
     if age <= 14:
         return "COL"
     return "LYC"
+
+
+def _capitals(text: str) -> str:
+    """Write a name as old systems often did: capitals, no accents."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).upper()

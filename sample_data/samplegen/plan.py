@@ -141,12 +141,17 @@ IMPOSSIBLE_SCHOOL_STARTS = ("31/02/2003", "31/06/2004")
 UNKNOWN_DEMAND_TYPE = "99"
 UNKNOWN_COMPLEMENT = "7"
 
-# People present in both applications: 2 found by NIR (NIR_ENFANT equals the ITAC NIR) and
-# 2 found by identity only (no NIR_ENFANT, same birth name, first names, birth date, sex and
-# birthplace).
+# People present in both applications: 2 found by NIR (NIR_ENFANT equals the ITAC NIR);
+# 3 found by identity only (no NIR_ENFANT, same birth name, first names, birth date, sex and
+# birthplace once case, accents and hyphens are normalised; the last of them is written in
+# capitals without accents in OPALES); 1 whose surname OPALES spells differently
+# (Schmitt / Schmidt), which must go to the review list, not be merged.
 CROSS_BY_NIR = 2
-CROSS_BY_IDENTITY = 2
-CROSS_PEOPLE = CROSS_BY_NIR + CROSS_BY_IDENTITY
+CROSS_BY_IDENTITY = 3
+CROSS_FOR_REVIEW = 1
+CROSS_PEOPLE = CROSS_BY_NIR + CROSS_BY_IDENTITY + CROSS_FOR_REVIEW
+CROSS_CAPITALS = CROSS_BY_NIR + CROSS_BY_IDENTITY - 1  # number of the person written in capitals
+OPALES_SPELLINGS = {"Schmitt": "Schmidt"}
 
 
 @dataclass
@@ -201,7 +206,7 @@ def plan_itac(
     # The DOSSIER rows with a defect, the cross-application people and the copied dossiers
     # are all distinct rows, so no row has two findings and no copy repeats a warning.
     used: set[int] = set()
-    cross = {index: number for number, index in enumerate(_sample(rng, adults, 4, used))}
+    cross = {index: number for number, index in enumerate(_sample(rng, adults, CROSS_PEOPLE, used))}
     wrong_nir = frozenset(_sample(rng, adults, 7, used))
     placeholders = frozenset(_sample(rng, adults, 5, used))
     copies_after: dict[int, list[int]] = {}
@@ -242,7 +247,9 @@ def plan_opales(
     """Choose the children that carry the OPALES defects and the cross-application people."""
     rng = random.Random(f"{seed}-plan-OPALES")
     used: set[int] = set()
-    cross = {index: number for number, index in enumerate(_sample(rng, children, 4, used))}
+    cross = {
+        index: number for number, index in enumerate(_sample(rng, children, CROSS_PEOPLE, used))
+    }
     wrong_nir_assure = frozenset(_sample(rng, children, 3, used))
     demand_copies_after: dict[int, list[int]] = {}
     for original in _sample(rng, int(children * 0.6), 2, used):
