@@ -67,8 +67,41 @@ def test_planted_defects_found_and_nothing_else(tables, name):
 def test_child_also_adult_becomes_one_person(sqlite_run):
     outcome, _ = sqlite_run
     identity = outcome.summary["identity"]
-    for key in ("cross_application", "by_nir", "by_identity"):
+    for key in ("cross_application", "by_nir", "by_identity", "for_review"):
         assert identity[key] == EXPECTED["identity"][key], key
+
+
+def test_spelling_variant_goes_to_review_not_merged(sqlite_run):
+    outcome, url = sqlite_run
+    expected = [
+        (pair["itac_num_dossier"], pair["opales_num_enfant"])
+        for pair in EXPECTED["cross_application_pairs"]
+        if pair["match"] == "review"
+    ]
+    review = outcome.summary["identity"]["review"]
+    assert [(c["source_itac"], c["source_opales"]) for c in review] == expected
+    engine = create_target_engine(url)
+    with engine.connect() as connection:
+        individuals = connection.execute(
+            sa.text("SELECT count(*) FROM individu WHERE id_individu IN (:a, :b)"),
+            {"a": review[0]["id_individu_itac"], "b": review[0]["id_individu_opales"]},
+        ).scalar_one()
+    assert individuals == 2
+
+
+def test_merged_person_keeps_both_dossiers(sqlite_run):
+    _, url = sqlite_run
+    engine = create_target_engine(url)
+    merged = [p for p in EXPECTED["cross_application_pairs"] if p["match"] != "review"]
+    with engine.connect() as connection:
+        for pair in merged:
+            owners = connection.execute(
+                sa.text(
+                    "SELECT DISTINCT id_individu FROM dossier WHERE numero_origine IN (:a, :b)"
+                ),
+                {"a": pair["itac_num_dossier"], "b": pair["opales_num_enfant"]},
+            ).all()
+            assert len(owners) == 1, pair
 
 
 def test_database_holds_every_target_table(sqlite_run):

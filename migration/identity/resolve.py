@@ -1,9 +1,16 @@
 """Identity resolution: one target individual for a person known to both applications.
 
 A child of OPALES may be an adult of ITAC today, with no identifier shared by the two
-applications. Two individuals are the same person when they have the same valid NIR, or,
-when the OPALES side has no NIR, the same normalised birth name, first names, birth date, sex
-and birthplace. A candidate that matches several individuals is not merged.
+applications. An OPALES individual is merged into an ITAC individual automatically when:
+- both have the same valid NIR; or
+- no NIR contradicts it and the normalised birth name (or the ITAC usage name), first names,
+  birth date, sex and birthplace are equal. Normalised means upper case, no accents, hyphens
+  as spaces and single spaces.
+
+Other candidates (same birth date and sex, or same names) get a score from 0 to 1; those at or
+above `REVIEW_THRESHOLD` go to a review list and are never merged automatically. A candidate
+that matches several individuals is not merged either, and goes to review. A decision recorded
+by a person (merge or separate) overrides all of this on every rerun.
 """
 
 from __future__ import annotations
@@ -11,88 +18,219 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+from rapidfuzz.distance import JaroWinkler
 
 from migration.mapping.expressions import _normalize
 
-IDENTITY_COLUMNS = ["nom_naissance", "prenoms", "date_naissance", "sexe", "commune_naissance"]
+REVIEW_THRESHOLD = 0.85
+MERGE, SEPARATE = "merge", "separate"
+WEIGHTS = {"nom": 0.35, "prenoms": 0.25, "date_naissance": 0.2, "sexe": 0.1, "lieu": 0.1}
+
+
+@dataclass
+class Candidate:
+    """A pair of individuals that may be the same person, with its score and reasons."""
+
+    primary: str
+    secondary: str
+    score: float
+    method: str  # nir, identity, decision, review
+    reasons: list[str] = field(default_factory=list)
+    primary_source: str | None = None  # source key of the individual, e.g. a NUM_DOSSIER
+    secondary_source: str | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "id_individu_itac": self.primary,
+            "id_individu_opales": self.secondary,
+            "source_itac": self.primary_source,
+            "source_opales": self.secondary_source,
+            "score": self.score,
+            "reasons": self.reasons,
+        }
 
 
 @dataclass
 class IdentityResult:
-    """Pairs of individual keys to merge (OPALES key -> ITAC key) and their counts."""
+    """Merges (secondary key -> primary key), the review list and the counts of the report."""
 
     merges: dict[str, str] = field(default_factory=dict)
+    review: list[Candidate] = field(default_factory=list)
     by_nir: int = 0
     by_identity: int = 0
-    ambiguous: int = 0
+    by_decision: int = 0
+    separated_by_decision: int = 0
+    primary_only: int = 0
+    secondary_only: int = 0
 
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> dict:
         return {
             "cross_application": len(self.merges),
             "by_nir": self.by_nir,
             "by_identity": self.by_identity,
-            "ambiguous": self.ambiguous,
+            "by_decision": self.by_decision,
+            "separated_by_decision": self.separated_by_decision,
+            "for_review": len(self.review),
+            "review": [candidate.as_dict() for candidate in self.review],
+            "only_itac": self.primary_only,
+            "only_opales": self.secondary_only,
         }
 
 
 def resolve_individuals(
-    individuals: pd.DataFrame, primary: str = "ITAC", secondary: str = "OPALES"
+    individuals: pd.DataFrame,
+    decisions: dict[tuple[str, str], str] | None = None,
+    primary: str = "ITAC",
+    secondary: str = "OPALES",
 ) -> IdentityResult:
     """Find the individuals of `secondary` that are also individuals of `primary`.
 
-    `individuals` holds the mapped `individu` rows of both applications with their
-    `_application` column.
+    Args:
+        individuals: the mapped `individu` rows of both applications, with `_application`.
+        decisions: recorded decisions, (primary key, secondary key) -> "merge" or "separate".
     """
-    # NOTE: matching is exact on normalised values; spelling variants and scored candidates
-    # for a review list are not handled yet.
+    decisions = decisions or {}
+    left = _prepared(individuals[individuals["_application"] == primary])
+    right = _prepared(individuals[individuals["_application"] == secondary])
     result = IdentityResult()
-    left = individuals[individuals["_application"] == primary]
-    right = individuals[individuals["_application"] == secondary]
-    if left.empty or right.empty:
-        return result
+    candidates = _score_candidates(left, right) if len(left) and len(right) else []
 
-    by_nir = left[left["nir"].notna()].drop_duplicates("id_individu")
-    nir_owners = by_nir.groupby("nir")["id_individu"].agg(list)
-    matched: set[str] = set()
-    for row in right[right["nir"].notna()].itertuples():
-        owners = nir_owners.get(row.nir, [])
-        if len(owners) == 1:
-            result.merges[row.id_individu] = owners[0]
-            result.by_nir += 1
-            matched.add(row.id_individu)
-        elif len(owners) > 1:
-            result.ambiguous += 1
+    by_secondary: dict[str, list[Candidate]] = {}
+    automatic_by_primary: dict[str, int] = {}
+    for candidate in candidates:
+        by_secondary.setdefault(candidate.secondary, []).append(candidate)
+        if candidate.method in ("nir", "identity"):
+            automatic_by_primary[candidate.primary] = (
+                automatic_by_primary.get(candidate.primary, 0) + 1
+            )
 
-    left_keys = _identity_keys(left.drop_duplicates("id_individu"))
-    owners_by_key = left_keys.groupby(left_keys.values).apply(lambda keys: list(keys.index))
-    left_ids = left.drop_duplicates("id_individu")["id_individu"]
-    right_unique = right.drop_duplicates("id_individu")
-    right_keys = _identity_keys(right_unique)
-    for position, key in zip(right_unique["id_individu"], right_keys, strict=True):
-        if position in matched or key is None:
+    for secondary_key, options in by_secondary.items():
+        decided = [c for c in options if decisions.get((c.primary, c.secondary)) == MERGE]
+        separated = [c for c in options if decisions.get((c.primary, c.secondary)) == SEPARATE]
+        result.separated_by_decision += len(separated)
+        options = [c for c in options if c not in separated]
+        if len(decided) == 1:
+            result.merges[secondary_key] = decided[0].primary
+            result.by_decision += 1
             continue
-        owners = owners_by_key.get(key, [])
-        if len(owners) == 1:
-            result.merges[position] = left_ids.loc[owners[0]]
-            result.by_identity += 1
-        elif len(owners) > 1:
-            result.ambiguous += 1
+        automatic = [c for c in options if c.method in ("nir", "identity")]
+        contested = len(automatic) == 1 and automatic_by_primary[automatic[0].primary] > 1
+        if len(automatic) == 1 and not contested:
+            result.merges[secondary_key] = automatic[0].primary
+            if automatic[0].method == "nir":
+                result.by_nir += 1
+            else:
+                result.by_identity += 1
+            continue
+        for candidate in options:
+            if candidate.method in ("nir", "identity"):
+                candidate.reasons.append("plusieurs candidats possibles")
+            candidate.method = "review"
+            result.review.append(candidate)
+
+    # A decision to merge a pair the scoring did not propose (a spelling too far apart).
+    for (primary_key, secondary_key), decision in decisions.items():
+        if decision != MERGE or secondary_key in result.merges:
+            continue
+        if primary_key in set(left["id_individu"]) and secondary_key in set(right["id_individu"]):
+            result.merges[secondary_key] = primary_key
+            result.by_decision += 1
+            result.review = [c for c in result.review if c.secondary != secondary_key]
+
+    merged_primary = set(result.merges.values())
+    result.primary_only = int((~left["id_individu"].isin(merged_primary)).sum())
+    result.secondary_only = int((~right["id_individu"].isin(set(result.merges))).sum())
     return result
 
 
-def _identity_keys(rows: pd.DataFrame) -> pd.Series:
-    """One comparable key per individual, or None when a part of the identity is missing."""
-    parts = rows[IDENTITY_COLUMNS]
-    complete = parts.notna().all(axis=1)
-    keys = (
-        parts.apply(
-            lambda row: "|".join(
-                _normalize(str(value)) if name in ("nom_naissance", "prenoms") else str(value)
-                for name, value in row.items()
-            ),
-            axis=1,
+def _prepared(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per individual, with normalised names for comparison."""
+    rows = rows.drop_duplicates("id_individu").copy()
+    for column in ("nom_naissance", "nom_usage", "prenoms"):
+        source = rows[column] if column in rows else pd.Series(None, index=rows.index)
+        rows[f"_{column}"] = source.map(lambda value: _normalize(value) if value else None)
+    rows["_prenom"] = rows["_prenoms"].map(lambda value: value.split()[0] if value else None)
+    return rows.reset_index(drop=True)
+
+
+def _score_candidates(left: pd.DataFrame, right: pd.DataFrame) -> list[Candidate]:
+    """Pairs that share a valid NIR, a birth date and sex, or a birth name and first name."""
+    blocks = [["nir"], ["date_naissance", "sexe"], ["_nom_naissance", "_prenom"]]
+    pairs = set()
+    for block in blocks:
+        left_part = left.dropna(subset=block)
+        right_part = right.dropna(subset=block)
+        joined = left_part[["id_individu", *block]].merge(
+            right_part[["id_individu", *block]], on=block, suffixes=("_p", "_s")
         )
-        if len(parts)
-        else pd.Series(dtype=object)
+        pairs.update(zip(joined["id_individu_p"], joined["id_individu_s"], strict=True))
+    left_rows = left.set_index("id_individu")
+    right_rows = right.set_index("id_individu")
+    candidates = []
+    for primary_key, secondary_key in sorted(pairs):
+        person, other = left_rows.loc[primary_key], right_rows.loc[secondary_key]
+        candidate = _score(person, other)
+        if candidate is not None:
+            candidate.primary, candidate.secondary = primary_key, secondary_key
+            candidate.primary_source = person.get("_source_key")
+            candidate.secondary_source = other.get("_source_key")
+            candidates.append(candidate)
+    return candidates
+
+
+def _present(value) -> bool:
+    return value is not None and not (isinstance(value, float) and pd.isna(value)) and value != ""
+
+
+def _score(person, other) -> Candidate | None:
+    if _present(person["nir"]) and _present(other["nir"]):
+        if person["nir"] == other["nir"]:
+            return Candidate("", "", 1.0, "nir", ["même NIR"])
+        return None
+    names = [name for name in (person["_nom_naissance"], person["_nom_usage"]) if name]
+    surname = max((_similarity(name, other["_nom_naissance"]) for name in names), default=0.0)
+    first_names = _similarity(person["_prenoms"], other["_prenoms"])
+    same_date = person["date_naissance"] == other["date_naissance"]
+    same_year = (
+        _present(person["date_naissance"])
+        and _present(other["date_naissance"])
+        and (person["date_naissance"].year == other["date_naissance"].year)
     )
-    return keys.where(complete, None)
+    sex_known = person["sexe"] in ("1", "2") and other["sexe"] in ("1", "2")
+    if sex_known and person["sexe"] != other["sexe"]:
+        return None
+    same_place = person["commune_naissance"] == other["commune_naissance"]
+    place_known = _present(person["commune_naissance"]) and _present(other["commune_naissance"])
+
+    score = (
+        WEIGHTS["nom"] * surname
+        + WEIGHTS["prenoms"] * first_names
+        + WEIGHTS["date_naissance"] * (1.0 if same_date else 0.5 if same_year else 0.0)
+        + WEIGHTS["sexe"] * (1.0 if sex_known else 0.5)
+        + WEIGHTS["lieu"] * (1.0 if same_place else 0.0 if place_known else 0.5)
+    )
+    reasons = _reasons(surname, first_names, same_date, same_place, place_known)
+    exact = surname == 1.0 and first_names == 1.0 and same_date and sex_known
+    if exact and (same_place or not place_known):
+        return Candidate("", "", round(score, 3), "identity", reasons)
+    if score >= REVIEW_THRESHOLD:
+        return Candidate("", "", round(score, 3), "review", reasons)
+    return None
+
+
+def _similarity(left: str | None, right: str | None) -> float:
+    if not left or not right:
+        return 0.0
+    return 1.0 if left == right else JaroWinkler.similarity(left, right)
+
+
+def _reasons(surname, first_names, same_date, same_place, place_known) -> list[str]:
+    reasons = []
+    reasons.append("nom identique" if surname == 1.0 else f"nom proche ({surname:.2f})")
+    reasons.append(
+        "prénoms identiques" if first_names == 1.0 else f"prénoms proches ({first_names:.2f})"
+    )
+    reasons.append("même date de naissance" if same_date else "date de naissance différente")
+    if place_known:
+        reasons.append("même lieu de naissance" if same_place else "lieu de naissance différent")
+    return reasons

@@ -48,7 +48,12 @@ class Assembly:
     identity: IdentityResult = field(default_factory=IdentityResult)
 
 
-def assemble(mapped: list[MappedApplication], schema, rejected_sources: pd.DataFrame) -> Assembly:
+def assemble(
+    mapped: list[MappedApplication],
+    schema,
+    rejected_sources: pd.DataFrame,
+    identity_decisions: dict[tuple[str, str], str] | None = None,
+) -> Assembly:
     """Combine mapped applications into target rows that satisfy the target's keys.
 
     Args:
@@ -56,6 +61,8 @@ def assemble(mapped: list[MappedApplication], schema, rejected_sources: pd.DataF
         schema: the target schema (tables, primary and foreign keys, table order).
         rejected_sources: source rows already rejected by validation, as columns
             application, source_table, source_line.
+        identity_decisions: decisions recorded by a person on candidate pairs of individuals,
+            (ITAC key, OPALES key) -> "merge" or "separate".
     """
     frames = _concat_frames(mapped, schema)
     rejects = pd.concat(
@@ -73,7 +80,7 @@ def assemble(mapped: list[MappedApplication], schema, rejected_sources: pd.DataF
 
     identity = IdentityResult()
     if "individu" in frames:
-        identity = resolve_individuals(frames["individu"])
+        identity = resolve_individuals(frames["individu"], identity_decisions)
         frames = _apply_merges(frames, schema, identity.merges)
 
     frames, cascade = _cascade_missing_parents(frames, schema)
