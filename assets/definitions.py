@@ -224,8 +224,9 @@ def build_application_assets(application: str, dictionary: Dictionary):
     )
     def mapped_asset(context: dg.AssetExecutionContext, validated: ValidatedApplication):
         mapping = load_mapping(DEFAULT_MAPPINGS[application])
-        check_mapping(mapping, dictionary, load_target_schema(), strict=True)
-        result = map_application(validated, mapping)
+        schema = load_target_schema()
+        check_mapping(mapping, dictionary, schema, strict=True)
+        result = map_application(validated, mapping, schema)
         rows = {target: sum(len(f) for f in frames) for target, frames in result.frames.items()}
         return dg.Output(
             {"mapped": result, "mapping": mapping},

@@ -110,7 +110,7 @@ def run_migration(
             say("validation", f"{name}: {len(result.findings)} findings")
             validated.append(result)
 
-    mapped = [map_application(result, mappings[result.name]) for result in validated]
+    mapped = [map_application(result, mappings[result.name], schema) for result in validated]
     rejected = _concat_rejected(validated)
     assembly = assemble(mapped, schema, rejected)
     mapped_rows = sum(len(frame) for frame in assembly.frames.values())

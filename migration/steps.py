@@ -136,9 +136,11 @@ def validate_application(
     return combine_application(name, dictionary, tables)
 
 
-def map_application(validated: ValidatedApplication, mapping: MappingFile) -> MappedApplication:
+def map_application(
+    validated: ValidatedApplication, mapping: MappingFile, schema=None
+) -> MappedApplication:
     """Apply an application's mapping file to its accepted rows."""
-    return apply_mapping(mapping, validated.tables, validated.dictionary)
+    return apply_mapping(mapping, validated.tables, validated.dictionary, schema)
 
 
 def reconcile(validated: list[ValidatedApplication], assembly: Assembly) -> list[dict]:

@@ -60,16 +60,33 @@ class MappedApplication:
     frames: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
     filters: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FILTER_COLUMNS))
+    unknown_codes: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def apply_mapping(
-    mapping: MappingFile, tables: dict[str, SourceTable], dictionary: Dictionary
+    mapping: MappingFile, tables: dict[str, SourceTable], dictionary: Dictionary, schema=None
 ) -> MappedApplication:
-    """Map the accepted rows of every source table of one application to target rows."""
+    """Map the accepted rows of every source table of one application to target rows.
+
+    With a target schema, a row that leaves a required target column empty is rejected with
+    the rule mapping.required instead of failing the load.
+    """
     result = MappedApplication(mapping.application)
     rejects, filters = [], []
+    lookups: dict[str, pd.DataFrame] = {name: table.rows for name, table in tables.items()}
     for target in mapping.targets:
-        frame, target_rejects, target_filters = map_target(mapping, target, tables)
+        required = _required_columns(schema, target.target)
+        frame, target_rejects, target_filters, unknown = map_target(
+            mapping, target, tables, lookups, required
+        )
+        previous = lookups.get(f"target:{target.target}")
+        lookups[f"target:{target.target}"] = (
+            frame if previous is None else pd.concat([previous, frame], ignore_index=True)
+        )
+        for description, counts in unknown.items():
+            bucket = result.unknown_codes.setdefault(f"{target.target}: {description}", {})
+            for code, count in counts.items():
+                bucket[code] = bucket.get(code, 0) + count
         result.frames.setdefault(target.target, []).append(frame)
         rejects.append(target_rejects)
         filters.append(target_filters)
@@ -93,9 +110,14 @@ def apply_mapping(
 
 
 def map_target(
-    mapping: MappingFile, target: TargetMapping, tables: dict[str, SourceTable]
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Evaluate one target mapping; return target rows, rejects and filtered rows."""
+    mapping: MappingFile,
+    target: TargetMapping,
+    tables: dict[str, SourceTable],
+    lookups: dict[str, pd.DataFrame] | None = None,
+    required: list[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, dict[str, int]]]:
+    """Evaluate one target mapping; return target rows, rejects, filtered rows and the count
+    of each unknown code per code translation."""
     source = tables[target.source]
     frame = _joined_frame(source, target, tables)
     filters = pd.DataFrame(columns=FILTER_COLUMNS)
@@ -104,26 +126,46 @@ def map_target(
         filters = _filter_records(source, frame[~keep], target.target, target.filter_reason)
         frame = frame[keep]
 
-    ctx = ex.Context(frame)
+    ctx = ex.Context(frame, lookups or {})
     columns = {name: expression.evaluate(ctx) for name, expression in target.columns.items()}
     mapped = pd.DataFrame(columns, index=frame.index)
     rejected = pd.Series(False, index=frame.index)
     reject_frames = []
-    for description, mask in ctx.unknown_codes:
+    for rule_id, description, mask in ctx.rejections:
+        label = (
+            "code sans traduction" if rule_id == "mapping.unknown_code" else "conversion impossible"
+        )
         reject_frames.append(
             _reject_records(
-                source,
-                frame[mask],
-                target.target,
-                "mapping.unknown_code",
-                None,
-                f"code sans traduction : {description}",
+                source, frame[mask], target.target, rule_id, None, f"{label} : {description}"
             )
         )
         rejected |= mask
+    for name in required or []:
+        empty = (
+            mapped[name].isna() if name in mapped else pd.Series(True, index=frame.index)
+        ) & ~rejected
+        if empty.any():
+            reject_frames.append(
+                _reject_records(
+                    source,
+                    frame[empty],
+                    target.target,
+                    "mapping.required",
+                    name,
+                    f"colonne cible obligatoire {name} vide",
+                )
+            )
+            rejected |= empty
     origin = _origin(source, frame)
     mapped = pd.concat([mapped, origin], axis=1)
-    return mapped[~rejected], _concat(reject_frames, REJECT_COLUMNS), filters
+    return mapped[~rejected], _concat(reject_frames, REJECT_COLUMNS), filters, ctx.unknown_counts
+
+
+def _required_columns(schema, target_name: str) -> list[str]:
+    if schema is None or target_name not in schema.tables:
+        return []
+    return [column.name for column in schema.tables[target_name].columns if not column.nullable]
 
 
 def _joined_frame(source: SourceTable, target: TargetMapping, tables) -> pd.DataFrame:

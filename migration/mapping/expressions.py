@@ -8,10 +8,12 @@ vectorised, never row by row through Python `eval`.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -22,10 +24,18 @@ UNKNOWN_POLICIES = ("reject", "default", "keep")
 
 @dataclass
 class Context:
-    """What an expression needs while it runs: the frame and where to report unknown codes."""
+    """What an expression needs while it runs.
+
+    `frame` holds the source rows; `tables` the accepted rows of every source table of the
+    application and the target rows mapped so far (keyed `target:NAME`), for lookups.
+    Expressions append the rows they reject to `rejections` as (rule id, description, mask)
+    and count every unknown code in `unknown_counts`.
+    """
 
     frame: pd.DataFrame
-    unknown_codes: list[tuple[str, pd.Series]] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    rejections: list[tuple[str, str, pd.Series]] = field(default_factory=list)
+    unknown_counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class Expr:
@@ -109,9 +119,15 @@ def _empty_to_none(value: str) -> str | None:
     return value or None
 
 
+def _unaccent(value: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", value)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
 TEXT_FUNCTIONS: dict[str, Callable[[str], Any]] = {
     "upper": str.upper,
     "lower": str.lower,
+    "unaccent": _unaccent,
     "trim": lambda value: _empty_to_none(" ".join(value.split())),
     "normalize": _normalize,
     "valid_nir": lambda value: value if nir.is_valid(value) else None,
@@ -241,8 +257,11 @@ class CodeMap(Expr):
         translated = values.map(lambda value: self.table.get(value) if value is not None else None)
         unknown = values.notna() & ~values.isin(list(self.table))
         if unknown.any():
+            counts = ctx.unknown_counts.setdefault(self.describe(), {})
+            for code, count in values[unknown].value_counts().items():
+                counts[str(code)] = counts.get(str(code), 0) + int(count)
             if self.unknown == "reject":
-                ctx.unknown_codes.append((self.describe(), unknown))
+                ctx.rejections.append(("mapping.unknown_code", self.describe(), unknown))
             elif self.unknown == "default":
                 translated[unknown] = self.default
             else:
@@ -309,3 +328,105 @@ class When(Expr):
 
     def describe(self) -> str:
         return "valeur selon condition"
+
+
+@dataclass
+class Split(Expr):
+    """One part of a text split on a separator; `index` counts from 0, negative from the end."""
+
+    argument: Expr
+    separator: str
+    index: int
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        def part(value):
+            if value is None:
+                return None
+            pieces = str(value).split(self.separator)
+            try:
+                return pieces[self.index].strip() or None
+            except IndexError:
+                return None
+
+        return _clean(self.argument.evaluate(ctx).map(part))
+
+    def source_columns(self) -> set[str]:
+        return self.argument.source_columns()
+
+    def describe(self) -> str:
+        return f"partie {self.index} de {self.argument.describe()} coupé sur {self.separator!r}"
+
+
+@dataclass
+class Convert(Expr):
+    """A type conversion: to_text, to_integer, to_decimal, to_date (from text) or format_date.
+
+    A value that does not convert makes the row a reject with the rule mapping.conversion.
+    """
+
+    kind: str
+    argument: Expr
+    date_format: str | None = None
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        values = self.argument.evaluate(ctx)
+        converted = values.map(self._convert)
+        failed = values.notna() & converted.isna()
+        if failed.any():
+            ctx.rejections.append(("mapping.conversion", self.describe(), failed))
+        return _clean(converted)
+
+    def _convert(self, value):
+        if value is None:
+            return None
+        try:
+            if self.kind == "to_text":
+                return value.isoformat() if isinstance(value, datetime.date) else str(value)
+            if self.kind == "to_integer":
+                return int(str(value))
+            if self.kind == "to_decimal":
+                return Decimal(str(value).replace(",", "."))
+            if self.kind == "to_date":
+                if isinstance(value, datetime.date):
+                    return value
+                return datetime.datetime.strptime(str(value), self.date_format).date()
+            return value.strftime(self.date_format)
+        except (ValueError, ArithmeticError, AttributeError, TypeError):
+            return None
+
+    def source_columns(self) -> set[str]:
+        return self.argument.source_columns()
+
+    def describe(self) -> str:
+        suffix = f" ({self.date_format})" if self.date_format else ""
+        return f"{self.kind}{suffix} de {self.argument.describe()}"
+
+
+@dataclass
+class Lookup(Expr):
+    """A value looked up in another table: a source table of the application (a reference
+    file such as RAMSESE) or a target table mapped earlier in the same file (`target:NAME`).
+
+    The first row of the looked-up table whose `match` column equals the key gives `value`;
+    a key with no match gives null.
+    """
+
+    key: Expr
+    table: str
+    match: str
+    value: str
+
+    def evaluate(self, ctx: Context) -> pd.Series:
+        if self.table not in ctx.tables:
+            raise KeyError(f"lookup table {self.table} is not available")
+        other = ctx.tables[self.table]
+        index = other.dropna(subset=[self.match]).drop_duplicates(self.match, keep="first")
+        lookup = index.set_index(self.match)[self.value]
+        keys = self.key.evaluate(ctx)
+        return _clean(keys.map(lookup))
+
+    def source_columns(self) -> set[str]:
+        return self.key.source_columns()
+
+    def describe(self) -> str:
+        return f"recherche de {self.value} dans {self.table} par {self.match}"

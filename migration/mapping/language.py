@@ -8,7 +8,9 @@ integer or a date.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,18 +20,23 @@ from migration.mapping import expressions as ex
 from migration.mapping.errors import MappingError
 
 STR_TAG = "tag:yaml.org,2002:str"
+NULL_TAG = "tag:yaml.org,2002:null"
 TEXT_OPERATORS = tuple(ex.TEXT_FUNCTIONS)
 CONDITION_OPERATORS = ("eq", "in", "is_null", "not", "and", "or")
+CONVERSIONS = ("to_text", "to_integer", "to_decimal", "to_date", "format_date")
 OPERATORS = (
     "const",
     *TEXT_OPERATORS,
     "pad",
     "substr",
+    "split",
     "coalesce",
     "concat",
     "surrogate",
     "code",
     "when",
+    "lookup",
+    *CONVERSIONS,
 )
 
 
@@ -170,6 +177,9 @@ class _Parser:
             for table, (_, columns) in self.mapping(
                 top["dropped_columns"][1], "dropped_columns"
             ).items():
+                if isinstance(columns, yaml.ScalarNode) and columns.tag == NULL_TAG:
+                    dropped_columns[table] = {}
+                    continue
                 dropped_columns[table] = {
                     column: self.string(reason, f"the reason for dropping {table}.{column}")
                     for column, (_, reason) in self.mapping(
@@ -258,10 +268,14 @@ class _Parser:
         allowed_options = {
             "pad": {"width", "fill"},
             "substr": {"start", "length"},
+            "split": {"sep", "index"},
             "concat": {"sep"},
             "surrogate": {"namespace"},
-            "code": {"map", "unknown", "default"},
+            "code": {"map", "map_file", "unknown", "default"},
             "when": {"else"},
+            "lookup": {"key"},
+            "to_date": {"format"},
+            "format_date": {"format"},
         }.get(operator, set())
         for key in options:
             if key not in allowed_options:
@@ -295,13 +309,52 @@ class _Parser:
             return ex.Surrogate(self.string(options["namespace"], "namespace"), arguments)
         if operator == "code":
             return self.parse_code(value, options, node)
+        if operator == "split":
+            separator = self.string(options["sep"], "sep") if "sep" in options else " "
+            index = self.integer(options["index"], "index") if "index" in options else 0
+            return ex.Split(self.parse_expression(value), separator, index)
+        if operator in CONVERSIONS:
+            date_format = None
+            if operator in ("to_date", "format_date"):
+                if "format" not in options:
+                    raise self.fail(node, f'{operator} needs a format, e.g. format: "%d/%m/%Y"')
+                date_format = self.string(options["format"], "format")
+            return ex.Convert(operator, self.parse_expression(value), date_format)
+        if operator == "lookup":
+            return self.parse_lookup(value, options, node)
         return self.parse_when(value, options)
 
+    def parse_lookup(self, value: yaml.Node, options: dict, node: yaml.Node) -> ex.Lookup:
+        spec = self.mapping(value, "a lookup")
+        if "key" not in options:
+            raise self.fail(node, "lookup needs a key: the expression to look up")
+        sources = [name for name in ("table", "target") if name in spec]
+        if len(sources) != 1 or "match" not in spec or "value" not in spec:
+            raise self.fail(
+                value,
+                "lookup needs either table (a source table) or target (a mapped target "
+                "table), plus match and value",
+            )
+        table = self.string(spec[sources[0]][1], sources[0])
+        if sources[0] == "target":
+            table = f"target:{table}"
+        lookup = ex.Lookup(
+            self.parse_expression(options["key"]),
+            table,
+            self.string(spec["match"][1], "match"),
+            self.string(spec["value"][1], "value"),
+        )
+        lookup.table_line = value.start_mark.line + 1
+        return lookup
+
     def parse_code(self, value: yaml.Node, options: dict, node: yaml.Node) -> ex.CodeMap:
-        if "map" not in options:
-            raise self.fail(node, "code needs a map of source code to target code")
+        if "map" not in options and "map_file" not in options:
+            raise self.fail(node, "code needs a map of source code to target code, or a map_file")
         table: dict[str, str | None] = {}
-        for code, (_, target_node) in self.mapping(options["map"], "a code map").items():
+        if "map_file" in options:
+            table.update(self.read_code_file(options["map_file"]))
+        map_items = self.mapping(options["map"], "a code map").items() if "map" in options else []
+        for code, (_, target_node) in map_items:
             if (
                 isinstance(target_node, yaml.ScalarNode)
                 and target_node.tag == "tag:yaml.org,2002:null"
@@ -322,6 +375,27 @@ class _Parser:
                 raise self.fail(node, "unknown: default needs a default code")
             default = self.string(options["default"], "default")
         return ex.CodeMap(self.parse_expression(value), table, unknown, default)
+
+    def read_code_file(self, node: yaml.Node) -> dict[str, str | None]:
+        """Read a code table CSV (UTF-8, `;`, header `source;target`) next to the mapping."""
+        path = self.path.parent / self.string(node, "map_file")
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as error:
+            raise self.fail(node, f"cannot read the code table {path} ({error})") from None
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+        if not rows or [cell.strip() for cell in rows[0][:2]] != ["source", "target"]:
+            raise self.fail(node, f"{path}: the first line must be the header source;target")
+        table: dict[str, str | None] = {}
+        for number, row in enumerate(rows[1:], start=2):
+            if not row:
+                continue
+            if len(row) != 2:
+                raise self.fail(node, f"{path}, line {number}: expected 2 fields, got {len(row)}")
+            if row[0] in table:
+                raise self.fail(node, f"{path}, line {number}: code {row[0]!r} is listed twice")
+            table[row[0]] = row[1] or None
+        return table
 
     def parse_when(self, value: yaml.Node, options: dict) -> ex.When:
         branches = []

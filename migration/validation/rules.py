@@ -65,6 +65,7 @@ RULES: dict[str, Rule] = {
             "Valeur abîmée par un tableur (notation scientifique), non réparable",
         ),
         Rule("mapping.unknown_code", ERROR, "Code sans traduction dans la correspondance"),
+        Rule("mapping.conversion", ERROR, "Valeur impossible à convertir dans la correspondance"),
         Rule("mapping.required", ERROR, "Colonne cible obligatoire restée vide"),
         Rule("mapping.parent_missing", ERROR, "Ligne parente absente ou rejetée dans la cible"),
     ]

@@ -91,8 +91,11 @@ def test_unknown_code_with_reject_policy_is_reported(tmp_path):
     frame = pd.DataFrame({"SEXE": ["1", "9"]}, dtype=object)
     values, ctx = _evaluate(tmp_path, '      sexe: {code: SEXE, map: {"1": "1"}}\n', frame)
     assert values["sexe"] == ["1", None]
-    assert len(ctx.unknown_codes) == 1
-    assert ctx.unknown_codes[0][1].tolist() == [False, True]
+    assert len(ctx.rejections) == 1
+    rule_id, _, mask = ctx.rejections[0]
+    assert rule_id == "mapping.unknown_code"
+    assert mask.tolist() == [False, True]
+    assert list(ctx.unknown_counts.values()) == [{"9": 1}]
 
 
 def test_surrogate_keys_are_stable_and_namespaced(tmp_path):
@@ -108,3 +111,60 @@ def test_surrogate_keys_are_stable_and_namespaced(tmp_path):
     assert first["a"][0] != first["b"][0]
     assert len(first["a"][0]) == 32
     assert first["a"][2] is None
+
+
+def test_split_conversions_and_date_format(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "PRENOMS": ["Jean Paul", "Anne", None],
+            "RANG": ["02", "x", None],
+            "NE": [datetime.date(1980, 1, 2), None, None],
+            "TEXTE": ["03/04/2005", "31/02/2005", None],
+        },
+        dtype=object,
+    )
+    columns = (
+        "      premier: {split: PRENOMS}\n"
+        "      second: {split: PRENOMS, sep: ' ', index: 1}\n"
+        "      rang: {to_integer: RANG}\n"
+        '      mois: {format_date: NE, format: "%Y-%m"}\n'
+        '      date: {to_date: TEXTE, format: "%d/%m/%Y"}\n'
+    )
+    values, ctx = _evaluate(tmp_path, columns, frame)
+    assert values["premier"] == ["Jean", "Anne", None]
+    assert values["second"] == ["Paul", None, None]
+    assert values["rang"] == [2, None, None]
+    assert values["mois"] == ["1980-01", None, None]
+    assert values["date"] == [datetime.date(2005, 4, 3), None, None]
+    rejected = {rule: mask.tolist() for rule, _, mask in ctx.rejections}
+    assert list(rejected) == ["mapping.conversion"]
+    assert [mask.tolist() for rule, _, mask in ctx.rejections] == [
+        [False, True, False],
+        [False, True, False],
+    ]
+
+
+def test_code_map_file_next_to_mapping(tmp_path):
+    (tmp_path / "codes").mkdir()
+    (tmp_path / "codes" / "sexe.csv").write_text("source;target\nM;1\nF;2\nX;\n", encoding="utf-8")
+    frame = pd.DataFrame({"SEXE": ["M", "F", "X", "Z"]}, dtype=object)
+    columns = '      sexe: {code: SEXE, map_file: codes/sexe.csv, map: {"Z": "9"}}\n'
+    values, ctx = _evaluate(tmp_path, columns, frame)
+    assert values["sexe"] == ["1", "2", None, "9"]
+    assert ctx.rejections == []
+
+
+def test_code_map_file_with_bad_header(tmp_path):
+    (tmp_path / "sexe.csv").write_text("code;cible\nM;1\n", encoding="utf-8")
+    with pytest.raises(MappingError, match="the first line must be the header source;target"):
+        _mapping(tmp_path, "      sexe: {code: SEXE, map_file: sexe.csv}\n")
+
+
+def test_lookup_in_reference_table(tmp_path):
+    frame = pd.DataFrame({"UAI": ["0750654D", "0570001A", None]}, dtype=object)
+    schools = pd.DataFrame({"CODE": ["0750654D"], "NOM": ["Lycée Hoche"]}, dtype=object)
+    mapping = _mapping(
+        tmp_path, "      ecole: {lookup: {table: ECOLES, match: CODE, value: NOM}, key: UAI}\n"
+    )
+    ctx = Context(frame, {"ECOLES": schools})
+    assert mapping.targets[0].columns["ecole"].evaluate(ctx).tolist() == ["Lycée Hoche", None, None]
