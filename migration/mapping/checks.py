@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from migration.dictionary.model import Dictionary
 from migration.mapping import expressions as ex
 from migration.mapping.errors import MappingError
+from migration.mapping.inference import output_type
 from migration.mapping.language import MappingFile, TargetMapping
 
 
@@ -20,9 +21,36 @@ def check_mapping(
 ) -> list[MappingError]:
     """Return every problem of a mapping; with strict, raise the first one instead."""
     problems = list(_problems(mapping, dictionary, schema))
+    if not problems:
+        problems = list(_coverage_problems(mapping, dictionary, schema))
     if strict and problems:
         raise problems[0]
     return problems
+
+
+def _coverage_problems(mapping: MappingFile, dictionary: Dictionary, schema):
+    from migration.mapping.coverage import mapping_coverage
+
+    coverage = mapping_coverage(mapping, dictionary, schema)
+    for name in coverage["unmapped_tables"]:
+        yield MappingError(
+            mapping.path,
+            None,
+            None,
+            f"source table {name} feeds no target; map it or list it under dropped_tables "
+            "with a reason",
+        )
+    for name, table in coverage["source_tables"].items():
+        if name in coverage["unmapped_tables"]:
+            continue
+        for column in table["unused"]:
+            yield MappingError(
+                mapping.path,
+                None,
+                None,
+                f"source column {name}.{column} is neither mapped nor listed under "
+                "dropped_columns with a reason",
+            )
 
 
 def _did_you_mean(name: str, known) -> str:
@@ -112,6 +140,10 @@ def _check_target(mapping, target: TargetMapping, dictionary: Dictionary, schema
                     f"filter: source table {target.source} has no column {reference.name!r}"
                     + _did_you_mean(reference.name, available),
                 )
+    for name, expression in target.columns.items():
+        if name in target_columns:
+            yield from _check_types(mapping, target, name, expression, dictionary, schema)
+        yield from _check_lookups(mapping, target, expression, dictionary, schema)
     for column in table.columns:
         if not column.nullable and column.name not in target.columns:
             yield MappingError(
@@ -120,6 +152,152 @@ def _check_target(mapping, target: TargetMapping, dictionary: Dictionary, schema
                 1,
                 f"target {target.target}: required column {column.name!r} is not mapped",
             )
+
+
+def _check_types(mapping, target, name, expression, dictionary, schema):
+    """Type mismatches, and code translations that miss source or target codes."""
+    path = mapping.path
+    column = schema.tables[target.target].column(name)
+    produced = output_type(expression, dictionary, target.source)
+    if produced is not None and produced != column.type:
+        hint = {
+            ("date", "text"): "; use format_date to write it as text",
+            ("text", "date"): '; use to_date with its format, e.g. format: "%d/%m/%Y"',
+            ("text", "integer"): "; use to_integer",
+            ("text", "decimal"): "; use to_decimal",
+        }.get((produced, column.type), "")
+        yield MappingError(
+            path,
+            expression.line,
+            expression.column,
+            f"target {target.target}.{name} is {column.type} but the expression gives "
+            f"{produced}{hint}",
+        )
+    for code_map in _code_maps(expression):
+        yield from _check_code_map(mapping, target, name, code_map, dictionary, schema)
+
+
+def _check_code_map(mapping, target, name, code_map: ex.CodeMap, dictionary, schema):
+    path = mapping.path
+    argument = code_map.argument
+    if isinstance(argument, ex.ColumnRef):
+        table_name, _, column_name = argument.name.rpartition(".")
+        table = dictionary.tables.get(table_name or target.source)
+        if table is not None and column_name in table.column_names:
+            source_column = table.column(column_name)
+            expected = set(dictionary.codes(source_column))
+            kept = _codes_kept_by_filter(target.filter, argument.name)
+            if kept is not None:
+                expected &= kept
+            missing = sorted(expected - set(code_map.table))
+            if missing and code_map.unknown == "reject":
+                yield MappingError(
+                    path,
+                    code_map.line,
+                    code_map.column,
+                    f"code map of {argument.name} does not translate {', '.join(missing)} "
+                    f"from code list {source_column.code_list}; add them or set unknown: "
+                    "default or keep",
+                )
+    target_column = schema.tables[target.target].column(name)
+    if target_column.code_list and target_column.code_list in schema.code_lists:
+        allowed = set(schema.code_lists[target_column.code_list])
+        produced = {code for code in code_map.table.values() if code is not None}
+        if code_map.default is not None:
+            produced.add(code_map.default)
+        outside = sorted(produced - allowed)
+        if outside:
+            yield MappingError(
+                path,
+                code_map.line,
+                code_map.column,
+                f"{target.target}.{name} takes codes of {target_column.code_list}; "
+                f"{', '.join(outside)} is not one of them",
+            )
+
+
+def _codes_kept_by_filter(condition: ex.Condition | None, column: str) -> set[str] | None:
+    """The codes of `column` a filter lets through, when it says so (in, eq, and); else None."""
+    if condition is None:
+        return None
+    if condition.operator == "in" and _is_column(condition.arguments[0], column):
+        return set(condition.arguments[1])
+    if condition.operator == "eq":
+        left, right = condition.arguments
+        if _is_column(left, column) and isinstance(right, ex.Const):
+            return {right.value}
+    if condition.operator == "and":
+        kept = None
+        for part in condition.arguments:
+            codes = _codes_kept_by_filter(part, column)
+            if codes is not None:
+                kept = codes if kept is None else kept & codes
+        return kept
+    return None
+
+
+def _is_column(expression, column: str) -> bool:
+    return isinstance(expression, ex.ColumnRef) and expression.name == column
+
+
+def _check_lookups(mapping, target, expression, dictionary, schema):
+    path = mapping.path
+    earlier = set()
+    for other in mapping.targets:
+        if other is target:
+            break
+        earlier.add(other.target)
+    for lookup in _lookups(expression):
+        if lookup.table.startswith("target:"):
+            name = lookup.table.removeprefix("target:")
+            if name not in earlier:
+                yield MappingError(
+                    path,
+                    lookup.line,
+                    lookup.column,
+                    f"lookup: target {name!r} must be mapped earlier in this file",
+                )
+                continue
+            columns = schema.tables[name].column_names
+        elif lookup.table in dictionary.tables:
+            columns = dictionary.tables[lookup.table].column_names
+        else:
+            yield MappingError(
+                path,
+                lookup.line,
+                lookup.column,
+                f"lookup: unknown source table {lookup.table!r}"
+                + _did_you_mean(lookup.table, dictionary.tables),
+            )
+            continue
+        for column in (lookup.match, lookup.value):
+            if column not in columns:
+                yield MappingError(
+                    path,
+                    lookup.line,
+                    lookup.column,
+                    f"lookup: {lookup.table} has no column {column!r}"
+                    + _did_you_mean(column, columns),
+                )
+
+
+def _walk(expression) -> Iterator:
+    yield expression
+    for value in vars(expression).values():
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            parts = item if isinstance(item, tuple) else (item,)
+            for part in parts:
+                if isinstance(part, (ex.Expr, ex.Condition)):
+                    yield from _walk(part)
+
+
+def _code_maps(expression) -> Iterator[ex.CodeMap]:
+    return (node for node in _walk(expression) if isinstance(node, ex.CodeMap))
+
+
+def _lookups(expression) -> Iterator[ex.Lookup]:
+    return (node for node in _walk(expression) if isinstance(node, ex.Lookup))
 
 
 def _column_refs(expression) -> Iterator[ex.ColumnRef]:

@@ -1,0 +1,117 @@
+"""A set of broken mappings, each made from the reference ITAC mapping by one change, and the
+precise message `mapping check` gives for it."""
+
+from pathlib import Path
+
+import pytest
+
+from migration.dictionary.model import load_dictionary
+from migration.mapping.checks import check_mapping
+from migration.mapping.errors import MappingError
+from migration.mapping.language import load_mapping
+from migration.target.schema import load_target_schema
+
+REFERENCE = Path(__file__).resolve().parents[2] / "mappings" / "itac.yaml"
+TEXT = REFERENCE.read_text(encoding="utf-8")
+NATIONALITE = '      nationalite: {code: NATIONALITE, map: {"1": "1", "2": "2", "3": "3"}}'
+
+
+def _line_of(fragment: str) -> int:
+    return TEXT.splitlines().index(fragment) + 1
+
+
+CASES = [
+    pytest.param(
+        "      date_naissance: DATE_NAISSANCE",
+        "      date_naissance: DATE_NAISANCE",
+        "source table DOSSIER has no column 'DATE_NAISANCE'; did you mean 'DATE_NAISSANCE'?",
+        id="unknown-column",
+    ),
+    pytest.param(
+        "      nom_usage: {trim: NOM_MARITAL}",
+        "      nom_usage: DATE_NAISSANCE",
+        "target individu.nom_usage is text but the expression gives date; use format_date",
+        id="wrong-type",
+    ),
+    pytest.param(
+        NATIONALITE,
+        '      nationalite: {code: NATIONALITE, map: {"1": "1", "2": "2"}}',
+        "code map of NATIONALITE does not translate 3 from code list NATIONALITE_ITAC",
+        id="code-not-translated",
+    ),
+    pytest.param(
+        NATIONALITE,
+        '      nationalite: {code: NATIONALITE, map: {"1": "1", "2": "2", "3": "4"}}',
+        "individu.nationalite takes codes of NATIONALITE; 4 is not one of them",
+        id="unknown-target-code",
+    ),
+    pytest.param(
+        NATIONALITE,
+        '      nationalite: {code: NATIONALITE, map: {"1": "1", "2": "2", "3": 3}}',
+        "the target code of '3' '3' is read by YAML as int, not text; quote it (\"3\")",
+        id="yaml-int-trap",
+    ),
+    pytest.param(
+        NATIONALITE,
+        '      nationalite: {code: NATIONALITE, map: {"1": "1", NO: "2", "3": "3"}}',
+        "a key of a code map 'NO' is read by YAML as bool, not text",
+        id="yaml-norway-trap",
+    ),
+    pytest.param(
+        NATIONALITE,
+        '      nationalite: {code: NATIONALITE, map: {"1": "1", "2": "2", "3": "3"}',
+        "invalid YAML",
+        id="bad-yaml",
+    ),
+    pytest.param(
+        "  - target: adresse",
+        "  - target: adresses",
+        "unknown target table 'adresses'; did you mean 'adresse'?",
+        id="unknown-target",
+    ),
+    pytest.param(
+        "      nom_naissance: {trim: NOM_NAISSANCE}",
+        "      nom_naissance: {strip: NOM_NAISSANCE}",
+        "an expression needs exactly one of const, upper",
+        id="unknown-operator",
+    ),
+]
+
+
+@pytest.mark.parametrize(("original", "broken", "message"), CASES)
+def test_broken_mapping_gives_precise_message(tmp_path, original, broken, message):
+    assert original in TEXT
+    path = tmp_path / "itac.yaml"
+    path.write_text(TEXT.replace(original, broken, 1), encoding="utf-8")
+    try:
+        problems = check_mapping(load_mapping(path), load_dictionary("itac"), load_target_schema())
+    except MappingError as error:
+        problems = [error]
+    assert len(problems) == 1, [str(p) for p in problems]
+    problem = problems[0]
+    assert message in str(problem)
+    assert str(problem).startswith(f"{path}:")
+    # A YAML syntax error is detected on the first line after the faulty one that is not blank.
+    assert _line_of(original) <= problem.line <= _line_of(original) + 2
+
+
+def test_undropped_source_column_is_reported(tmp_path):
+    path = tmp_path / "itac.yaml"
+    line = "    NUM_AGENT: numéro d'agent de la COTOREP, sans objet dans la MDPH\n"
+    assert line in TEXT
+    path.write_text(TEXT.replace(line, "", 1), encoding="utf-8")
+    problems = check_mapping(load_mapping(path), load_dictionary("itac"), load_target_schema())
+    assert [p.detail for p in problems] == [
+        "source column DEMANDE.NUM_AGENT is neither mapped nor listed under dropped_columns "
+        "with a reason"
+    ]
+
+
+def test_unmapped_source_table_is_reported(tmp_path):
+    text = (REFERENCE.parent / "opales.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "opales.yaml"
+    dropped = "  FINESS_GEOLOCALISATION: les coordonnées des établissements ne sont pas dans le"
+    assert dropped in text
+    path.write_text(text.replace(dropped, "  RAMSESE_X: x", 1), encoding="utf-8")
+    problems = check_mapping(load_mapping(path), load_dictionary("opales"), load_target_schema())
+    assert any("unknown source table 'RAMSESE_X'" in str(p) for p in problems)
