@@ -109,6 +109,24 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("mappings", type=Path, nargs="+")
     check.add_argument("--dictionary", help="data dictionary (default: the one the mapping names)")
     check.set_defaults(handler=_mapping_check)
+    preview = mapping_commands.add_parser(
+        "preview", help="run a mapping on the first rows of a delivery", allow_abbrev=False
+    )
+    preview.add_argument("mapping", type=Path)
+    preview.add_argument("delivery", type=Path)
+    preview.add_argument("--rows", type=int, default=5, help="source rows per target (default 5)")
+    preview.add_argument(
+        "--show-personal-data",
+        action="store_true",
+        help="show personal values in clear (for use inside the MDPH only)",
+    )
+    _add_password_option(preview)
+    preview.set_defaults(handler=_mapping_preview)
+    coverage = mapping_commands.add_parser(
+        "coverage", help="list the source columns and codes a mapping uses", allow_abbrev=False
+    )
+    coverage.add_argument("mapping", type=Path)
+    coverage.set_defaults(handler=_mapping_coverage)
     return parser
 
 
@@ -216,6 +234,35 @@ def _mapping_check(args) -> int:
         if not problems:
             print(f"{path}: ok")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _mapping_preview(args) -> int:
+    from migration.delivery.password import read_password
+    from migration.mapping.preview import format_preview, preview_mapping
+
+    if args.rows < 1:
+        raise MdphRepriseError(f"--rows {args.rows}: give a number of rows of 1 or more")
+    password = read_password(args.password_file)
+    previews = preview_mapping(
+        args.mapping, args.delivery, password, args.rows, args.show_personal_data
+    )
+    print(format_preview(previews))
+    return EXIT_OK
+
+
+def _mapping_coverage(args) -> int:
+    import json
+
+    from migration.dictionary.model import load_dictionary
+    from migration.mapping.coverage import mapping_coverage
+    from migration.mapping.language import load_mapping
+    from migration.target.schema import load_target_schema
+
+    mapping = load_mapping(args.mapping)
+    coverage = mapping_coverage(mapping, load_dictionary(mapping.dictionary), load_target_schema())
+    print(json.dumps(coverage, ensure_ascii=False, indent=2))
+    unused = any(table["unused"] for table in coverage["source_tables"].values())
+    return EXIT_FAILED if unused or coverage["unmapped_tables"] else EXIT_OK
 
 
 if __name__ == "__main__":
