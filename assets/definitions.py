@@ -87,7 +87,7 @@ def _inventory_markdown(inventory: list[dict]) -> str:
 
 
 def build_table_assets(application: str, dictionary: Dictionary):
-    """One multi-asset per application, with one output asset per source table."""
+    """Build the multi-asset of an application, with one output asset per source table."""
     outs = {
         table_asset_name(application, name): dg.AssetOut(
             group_name=GROUP_SOURCE,
@@ -171,7 +171,7 @@ def _table_events(key: str, validated: ValidatedTable):
 
 
 def _family_checks(key: str, findings: pd.DataFrame, families):
-    """One check result per rule family: failed when a rule of the family found something."""
+    """Yield one check result per rule family, failed when a rule of the family found a row."""
     family = findings["rule_id"].map(rule_family)
     for name in families:
         in_family = findings[family == name]
@@ -191,7 +191,7 @@ def _family_checks(key: str, findings: pd.DataFrame, families):
 
 
 def build_application_assets(application: str, dictionary: Dictionary):
-    """The validated and mapped assets of one application."""
+    """Build the validated and mapped assets of one application."""
     prefix = application.lower()
     ins = {
         table_asset_name(application, name): dg.AssetIn(table_asset_name(application, name))
@@ -377,7 +377,7 @@ def lineage(context: dg.AssetExecutionContext, target_rows):
 
 
 def all_assets(dictionaries: dict[str, Dictionary] | None = None) -> list:
-    """Every asset and multi-asset of a migration, for the bundled dictionaries by default."""
+    """Return every asset and multi-asset of a migration, for the bundled dictionaries by default."""
     if dictionaries is None:
         dictionaries = {app: load_dictionary(name) for app, name in APPLICATIONS.items()}
     assets = [delivery, target_rows, loaded_tables, quality_report, lineage]

@@ -156,7 +156,7 @@ def _run(args) -> int:
     output = args.output.resolve()
     target = args.target or os.environ.get(TARGET_ENV)
     if not target:
-        # The default database holds personal data, so its folder is private to the user.
+        # The default database contains personal data, so its folder is private to the user.
         output.mkdir(mode=0o700, parents=True, exist_ok=True)
         target = f"sqlite:///{output / 'mdph_reprise.sqlite3'}"
     reports = (args.reports or output / "rapports").resolve()

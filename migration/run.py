@@ -45,7 +45,7 @@ STATUS_BLOCKED = "blocked"
 
 @dataclass
 class RunOptions:
-    """What a run needs besides the password."""
+    """Options of a run: delivery, target, reports and overrides; the password comes apart."""
 
     delivery: Path
     target_url: str

@@ -217,7 +217,7 @@ def _check_code_map(mapping, target, name, code_map: ex.CodeMap, dictionary, sch
 
 
 def _codes_kept_by_filter(condition: ex.Condition | None, column: str) -> set[str] | None:
-    """The codes of `column` a filter lets through, when it says so (in, eq, and); else None."""
+    """Return the codes of `column` that a filter of in, eq or and lets through, or None."""
     if condition is None:
         return None
     if condition.operator == "in" and _is_column(condition.arguments[0], column):

@@ -1,7 +1,7 @@
 """Coverage of a mapping: what it uses of the source and fills of the target.
 
-Every source column must be mapped or listed under `dropped_columns` with a reason, and every
-source table must feed a target or be listed under `dropped_tables`; `mapping check` reports
+Every source column must be mapped or listed under `dropped_columns` with a reason. Every
+source table must feed a target or be listed under `dropped_tables`. `mapping check` reports
 the others. Target columns that no target mapping fills are listed for information, since
 another application's mapping may fill them.
 """

@@ -1,9 +1,9 @@
 """Parsing of mapping files into target mappings and expressions.
 
-The file is composed with PyYAML's safe loader into nodes, never constructed into Python
-objects by tags, so every message can give the line and column, and a code written as a plain
-scalar (`NO`, `010`, `2024-01-31`) is rejected instead of silently becoming a boolean, an
-integer or a date.
+The file is composed with PyYAML's safe loader into nodes and never constructed into Python
+objects by tags. Every message can therefore give the line and column. A code written as a
+plain scalar (`NO`, `010`, `2024-01-31`) is rejected instead of silently becoming a boolean,
+an integer or a date.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Join:
 
 @dataclass
 class TargetMapping:
-    """How one target table is filled from one source table (and optional joins)."""
+    """The filling of one target table from one source table, with optional joins."""
 
     target: str
     source: str

@@ -1,9 +1,9 @@
 """Preview of a mapping on the first rows of each source table, for vendors.
 
-The preview runs the same steps as a full run (intake, reading, validation, mapping, and the
-assembly of one application), so the target rows it shows are the ones a run would load for
-those source rows, except for merges of individuals known to both applications, which need
-the other application.
+The preview runs the same steps as a full run: intake, reading, validation, mapping and the
+assembly of one application. The target rows it shows are therefore the ones a run would load
+for those source rows. Only the merge of an individual known to both applications is missing,
+because it needs the other application.
 """
 
 from __future__ import annotations
