@@ -377,7 +377,7 @@ def lineage(context: dg.AssetExecutionContext, target_rows):
 
 
 def all_assets(dictionaries: dict[str, Dictionary] | None = None) -> list:
-    """Return every asset and multi-asset of a migration, for the bundled dictionaries by default."""
+    """Return every asset of a migration, for the bundled dictionaries by default."""
     if dictionaries is None:
         dictionaries = {app: load_dictionary(name) for app, name in APPLICATIONS.items()}
     assets = [delivery, target_rows, loaded_tables, quality_report, lineage]
