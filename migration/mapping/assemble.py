@@ -20,6 +20,7 @@ from migration.mapping.engine import (
     ORIGIN_COLUMNS,
     REJECT_COLUMNS,
     MappedApplication,
+    join_key,
 )
 from migration.reading.csv_reader import LINE_COLUMN
 
@@ -197,7 +198,7 @@ def _key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     if len(columns) == 1:
         return frame[columns[0]]
     parts = frame[columns]
-    return parts.astype(str).agg("|".join, axis=1).where(parts.notna().all(axis=1), None)
+    return join_key(frame, columns).where(parts.notna().all(axis=1), None)
 
 
 def _lineage(frames: dict[str, pd.DataFrame], schema) -> pd.DataFrame:

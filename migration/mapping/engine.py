@@ -187,7 +187,7 @@ def _joined_frame(source: SourceTable, target: TargetMapping, tables) -> pd.Data
 
 def _origin(source: SourceTable, frame: pd.DataFrame) -> pd.DataFrame:
     if source.primary_key:
-        key = frame[list(source.primary_key)].astype(str).agg("|".join, axis=1)
+        key = join_key(frame, list(source.primary_key))
     else:
         key = frame[LINE_COLUMN].astype(str)
     return pd.DataFrame(
@@ -200,6 +200,17 @@ def _origin(source: SourceTable, frame: pd.DataFrame) -> pd.DataFrame:
         },
         index=frame.index,
     )
+
+
+def join_key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One text key per row: the value of a single column, or the values joined by '|'.
+
+    Built column by column, because a row-wise join is orders of magnitude slower.
+    """
+    key = frame[columns[0]].astype(str)
+    for column in columns[1:]:
+        key = key + "|" + frame[column].astype(str)
+    return key.astype(object)
 
 
 def _reject_records(source, rows, target_table, rule_id, column, reason) -> pd.DataFrame:

@@ -224,17 +224,17 @@ class Surrogate(Expr):
     arguments: list[Expr]
 
     def evaluate(self, ctx: Context) -> pd.Series:
-        columns = [argument.evaluate(ctx).tolist() for argument in self.arguments]
-        prefix = f"{self.namespace}\x1e"
-        keys = [
-            None
-            if any(value is None for value in values)
-            else hashlib.sha256(
-                (prefix + "\x1f".join(str(value) for value in values)).encode()
-            ).hexdigest()[:32]
-            for values in zip(*columns, strict=True)
-        ]
-        return pd.Series(keys, index=ctx.frame.index, dtype=object)
+        parts = [argument.evaluate(ctx) for argument in self.arguments]
+        complete = pd.Series(True, index=ctx.frame.index)
+        text = pd.Series(f"{self.namespace}\x1e", index=ctx.frame.index, dtype=object)
+        for position, part in enumerate(parts):
+            complete &= part.notna()
+            separator = "\x1f" if position else ""
+            text = text + separator + part.astype(str)
+        # Natural keys repeat (a dossier number on each of its demands): hash each one once.
+        distinct = text[complete].unique()
+        hashes = {value: hashlib.sha256(value.encode()).hexdigest()[:32] for value in distinct}
+        return _clean(text.map(hashes).where(complete, None))
 
     def source_columns(self) -> set[str]:
         return set().union(*(argument.source_columns() for argument in self.arguments))
@@ -254,7 +254,7 @@ class CodeMap(Expr):
 
     def evaluate(self, ctx: Context) -> pd.Series:
         values = self.argument.evaluate(ctx)
-        translated = values.map(lambda value: self.table.get(value) if value is not None else None)
+        translated = values.map(self.table)
         unknown = values.notna() & ~values.isin(list(self.table))
         if unknown.any():
             counts = ctx.unknown_counts.setdefault(self.describe(), {})

@@ -16,7 +16,7 @@ from migration.delivery.workdir import PrivateWorkdir
 from migration.dictionary.model import load_dictionary
 from migration.mapping.assemble import assemble
 from migration.mapping.checks import check_mapping
-from migration.mapping.engine import apply_mapping
+from migration.mapping.engine import apply_mapping, join_key
 from migration.mapping.language import load_mapping
 from migration.reading.csv_reader import LINE_COLUMN
 from migration.reading.findings import ERROR, mask_value
@@ -79,9 +79,7 @@ def preview_mapping(
             & (assembly.lineage["source_table"] == target.source)
         ]
         key_columns = list(schema.tables[target.target].primary_key)
-        keyed = frame.set_index(
-            frame[key_columns].astype(str).agg("|".join, axis=1) if len(frame) else frame.index
-        )
+        keyed = frame.set_index(join_key(frame, key_columns) if len(frame) else frame.index)
         preview_rows = []
         for record in read.rows.head(rows).to_dict("records"):
             line = int(record.pop(LINE_COLUMN))

@@ -226,5 +226,7 @@ def _key_values(rows: pd.DataFrame, columns: list[str]) -> pd.Series:
     if len(columns) == 1:
         return rows[columns[0]].astype(object)
     parts = rows[columns]
-    joined = parts.astype(str).agg("|".join, axis=1)
-    return joined.where(parts.notna().all(axis=1), None)
+    joined = parts[columns[0]].astype(str)
+    for column in columns[1:]:
+        joined = joined + "|" + parts[column].astype(str)
+    return joined.astype(object).where(parts.notna().all(axis=1), None)
