@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from migration import __version__
+from migration.dictionary.commands import add_dictionary_parser
 from migration.errors import MdphRepriseError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -102,6 +103,8 @@ def _build_parser() -> argparse.ArgumentParser:
     decrypt.add_argument("--out", type=Path, required=True, help="folder for the plaintext files")
     _add_password_option(decrypt)
     decrypt.set_defaults(handler=_decrypt)
+
+    add_dictionary_parser(commands)
 
     mapping = commands.add_parser("mapping", help="work with mapping files")
     mapping_commands = mapping.add_subparsers(dest="mapping_command", required=True)
