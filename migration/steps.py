@@ -136,6 +136,36 @@ def validate_application(
     return combine_application(name, dictionary, tables)
 
 
+def check_extraction_log(application, reads: dict[str, TableRead]) -> list[str]:
+    """Compare the records read from each file with the count its extraction log announces.
+
+    A file with fewer or more records than the log says, or a log whose batch did not end with
+    return code 0, is a blocking problem: the delivery is incomplete and the MDPH must claim
+    a new one within its deadline.
+    """
+    log = application.log
+    if log is None:
+        return []
+    problems = []
+    if log.return_code not in (None, 0):
+        problems.append(
+            f"{application.name}: the extraction log ends with return code {log.return_code}; "
+            "the extraction batch failed, claim a new delivery"
+        )
+    read_by_file: dict[str, int] = {}
+    for read in reads.values():
+        read_by_file[read.path.name] = read_by_file.get(read.path.name, 0) + read.read
+    for entry in log.tables.values():
+        read_count = read_by_file.get(entry.file)
+        if read_count is not None and read_count != entry.records:
+            problems.append(
+                f"{application.name}/{entry.file}: {read_count} records read, the extraction "
+                f"log announces {entry.records}; the delivery is incomplete or damaged, claim a "
+                "new one (mdph-reprise accept writes the claim)"
+            )
+    return problems
+
+
 def map_application(
     validated: ValidatedApplication, mapping: MappingFile, schema=None
 ) -> MappedApplication:
