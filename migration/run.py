@@ -8,21 +8,27 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from migration import __version__
 from migration.delivery.intake import Delivery, open_delivery
 from migration.delivery.workdir import PrivateWorkdir
 from migration.dictionary.model import load_dictionary
+from migration.errors import MdphRepriseError
+from migration.identity.decisions import read_identity_decisions
 from migration.mapping.assemble import Assembly, assemble
 from migration.mapping.checks import check_mapping
 from migration.mapping.language import MappingFile, load_mapping
 from migration.steps import (
     DEFAULT_MAPPINGS,
     ValidatedApplication,
+    check_extraction_log,
     map_application,
     read_application,
     reconcile,
@@ -89,34 +95,28 @@ def run_migration(
     started = datetime.datetime.now(datetime.UTC)
     run_id = new_run_id(started)
     schema = load_target_schema()
+    _check_overrides(options)
+    sqlite_file = create_private_sqlite_file(options.target_url)
     engine = create_target_engine(options.target_url)
     say("target", f"target database reachable: {describe_url(options.target_url)}")
-
-    with PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext) as workdir:
-        say("intake", f"decrypting {options.delivery}")
-        delivery = open_delivery(options.delivery, password, workdir.path)
-        file_count = sum(len(a.files) for a in delivery.applications.values())
-        say("intake", f"{file_count} files decrypted and checked")
-        validated, mappings = [], {}
-        for name, application in delivery.applications.items():
-            dictionary = load_dictionary(options.dictionaries.get(name, application.dictionary))
-            mapping = load_mapping(options.mappings.get(name, DEFAULT_MAPPINGS[name]))
-            check_mapping(mapping, dictionary, schema, strict=True)
-            mappings[name] = mapping
-            reads = read_application(name, application.folder, dictionary)
-            row_count = sum(read.read for read in reads.values())
-            say("reading", f"{name}: {row_count} rows read from {len(reads)} tables")
-            result = validate_application(name, dictionary, reads)
-            say("validation", f"{name}: {len(result.findings)} findings")
-            validated.append(result)
+    try:
+        delivery, validated, mappings, delivery_problems = _read_delivery(
+            options, password, schema, say
+        )
+    except BaseException:
+        # A run stopped before loading leaves no empty database file behind it.
+        engine.dispose()
+        if sqlite_file is not None and sqlite_file.exists() and sqlite_file.stat().st_size == 0:
+            sqlite_file.unlink()
+        raise
 
     mapped = [map_application(result, mappings[result.name], schema) for result in validated]
     rejected = _concat_rejected(validated)
-    assembly = assemble(mapped, schema, rejected)
+    assembly = assemble(mapped, schema, rejected, read_identity_decisions(engine))
     mapped_rows = sum(len(frame) for frame in assembly.frames.values())
     say("mapping", f"{mapped_rows} target rows in {len(assembly.frames)} tables")
     counts = reconcile(validated, assembly)
-    blocking = [problem for result in validated for problem in result.blocking]
+    blocking = delivery_problems + [p for result in validated for p in result.blocking]
     status = STATUS_SUCCESS
     if blocking:
         status = STATUS_BLOCKED
@@ -138,18 +138,9 @@ def run_migration(
         blocking=blocking,
     )
     if status == STATUS_SUCCESS:
-        rejects = rejects_for_database(run_id, validated, assembly)
-        run_row = _run_row(summary, options)
-        result = load_run(
-            engine,
-            schema,
-            assembly.frames,
-            rejects,
-            assembly.lineage.assign(run_id=run_id),
-            run_row,
-        )
-        summary["targets"] = [{"table": name, "rows": rows} for name, rows in result.rows.items()]
-        say("loading", f"{sum(result.rows.values())} rows loaded into {len(result.rows)} tables")
+        _load(engine, schema, run_id, validated, assembly, summary, options, say)
+    else:
+        _mark_not_loaded(summary)
     summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
     from migration.reports.report import write_reports
@@ -157,6 +148,95 @@ def run_migration(
     reports = write_reports(summary, options.reports_dir, language=options.language)
     say("reports", f"report written to {reports['html']}")
     return RunOutcome(status, summary, reports)
+
+
+def _check_overrides(options: RunOptions) -> None:
+    for option, overrides in (
+        ("--mapping", options.mappings),
+        ("--dictionary", options.dictionaries),
+    ):
+        unknown = sorted(set(overrides) - set(DEFAULT_MAPPINGS))
+        if unknown:
+            raise MdphRepriseError(
+                f"{option} {', '.join(unknown)}=...: unknown application; use "
+                + " or ".join(DEFAULT_MAPPINGS)
+            )
+
+
+def create_private_sqlite_file(url: str) -> Path | None:
+    """Create a missing SQLite target file with mode 0600 and return its path, else None.
+
+    The target holds personal data, so a new SQLite file is created with mode 0600 before
+    SQLite opens it.
+    """
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    if path.exists() or not path.parent.is_dir():
+        return None
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return path
+
+
+def _read_delivery(options: RunOptions, password: str, schema, say):
+    """Decrypt, read and validate every application; return them with delivery problems."""
+    with PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext) as workdir:
+        say("intake", f"decrypting {options.delivery}")
+        delivery = open_delivery(options.delivery, password, workdir.path)
+        say("intake", _intake_message(delivery))
+        if options.keep_plaintext:
+            say("intake", f"decrypted files kept in {workdir.path}")
+        validated, mappings, problems = [], {}, []
+        for name, application in delivery.applications.items():
+            dictionary = load_dictionary(options.dictionaries.get(name, application.dictionary))
+            mapping = load_mapping(options.mappings.get(name, DEFAULT_MAPPINGS[name]))
+            check_mapping(mapping, dictionary, schema, strict=True)
+            mappings[name] = mapping
+            reads = read_application(name, application.folder, dictionary)
+            row_count = sum(read.read for read in reads.values())
+            say("reading", f"{name}: {row_count} rows read from {len(reads)} tables")
+            problems += check_extraction_log(application, reads)
+            result = validate_application(name, dictionary, reads)
+            say("validation", f"{name}: {len(result.findings)} findings")
+            validated.append(result)
+    return delivery, validated, mappings, problems
+
+
+def _intake_message(delivery: Delivery) -> str:
+    files = [
+        f for application in delivery.applications.values() for f in application.files.values()
+    ]
+    listed = sum(1 for f in files if f.manifest_status == "ok")
+    if listed == len(files):
+        return f"{len(files)} files decrypted, all matching SHA256SUMS"
+    return (
+        f"{len(files)} files decrypted; WARNING: {len(files) - listed} not checked against "
+        "SHA256SUMS (not listed, or no manifest), see the delivery section of the report"
+    )
+
+
+def _load(engine, schema, run_id, validated, assembly, summary, options, say) -> None:
+    rejects = rejects_for_database(run_id, validated, assembly)
+    summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    run_row = _run_row(summary, options)
+    result = load_run(
+        engine, schema, assembly.frames, rejects, assembly.lineage.assign(run_id=run_id), run_row
+    )
+    summary["loaded"] = True
+    summary["targets"] = [{"table": name, "rows": rows} for name, rows in result.rows.items()]
+    say("loading", f"{sum(result.rows.values())} rows loaded into {len(result.rows)} tables")
+
+
+def _mark_not_loaded(summary: dict) -> None:
+    """Show in the summary that nothing reached the target: loaded counts become 0."""
+    summary["loaded"] = False
+    for table in summary["tables"]:
+        table["would_load"] = table["loaded"]
+        table["loaded"] = 0
+    for target in summary["targets"]:
+        target["would_load"] = target["rows"]
+        target["rows"] = 0
 
 
 def _concat_rejected(validated: list[ValidatedApplication]):
@@ -271,7 +351,7 @@ def _run_row(summary: dict, options: RunOptions) -> dict:
     return {
         "run_id": summary["run_id"],
         "started_at": summary["started_at"],
-        "finished_at": None,
+        "finished_at": summary["finished_at"],
         "status": summary["status"],
         "product_version": summary["product_version"],
         "delivery_path": str(options.delivery),
