@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -21,8 +22,31 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 TARGET_ENV = "MDPH_TARGET_URL"
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors never repeat the values typed after an option.
+
+    A user who types `--password SECRET` must not see the secret echoed back in the error.
+    """
+
+    def error(self, message: str):
+        if message.startswith("unrecognized arguments:"):
+            words = message.removeprefix("unrecognized arguments:").split()
+            options = [word.split("=", 1)[0] for word in words if word.startswith("-")]
+            message = "unrecognized arguments: " + (" ".join(options) or "(values not shown)")
+        super().error(message)
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    """Turn SIGTERM into an exit that runs cleanups, so no decrypted file is left behind."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
+    # Files the product writes (database, reports, decrypted tables) hold personal data or
+    # figures about it, so they are private to the user unless the user copies them.
+    os.umask(0o077)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -41,14 +65,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _build_parser() -> argparse.ArgumentParser:
     # Abbreviations are off so that `--password VALUE` is not taken for `--password-file`.
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mdph-reprise",
         description="Take over the ITAC and OPALES legacy data of an MDPH.",
         allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"mdph-reprise {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step's details")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     run = commands.add_parser(
         "run", help="decrypt, validate, map and load a delivery", allow_abbrev=False
@@ -194,12 +220,15 @@ def _run(args) -> int:
 
 
 def _print_table_counts(summary: dict) -> None:
-    print(f"{'table':<28} {'read':>8} {'loaded':>8} {'rejected':>8} {'filtered':>8}  ok")
+    loaded = summary.get("loaded", True)
+    header = "loaded" if loaded else "to load"
+    print(f"{'table':<28} {'read':>8} {header:>8} {'rejected':>8} {'filtered':>8}  ok")
     for table in summary["tables"]:
         name = f"{table['application']}.{table['table']}"
         mark = "yes" if table["reconciled"] else "NO"
+        count = table["loaded"] if loaded else table.get("would_load", 0)
         print(
-            f"{name:<28} {table['read']:>8} {table['loaded']:>8} {table['rejected']:>8} "
+            f"{name:<28} {table['read']:>8} {count:>8} {table['rejected']:>8} "
             f"{table['filtered']:>8}  {mark}"
         )
 

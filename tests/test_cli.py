@@ -1,6 +1,7 @@
 """The mdph-reprise command as a user runs it: exit codes and one-line errors."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,107 @@ def test_mapping_check_reports_position_and_exit_1(tmp_path):
     assert result.returncode == 1
     assert "is read by YAML as int, not text" in result.stdout
     assert f"{broken}:" in result.stdout
+
+
+def _plaintext_delivery(folder: Path, persons: int = 650) -> Path:
+    delivery = folder / "delivery"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "sample_data" / "generate.py"),
+            "--plaintext-only",
+            "--persons",
+            str(persons),
+            "--out",
+            str(delivery),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return delivery
+
+
+def test_table_shorter_than_its_log_blocks_the_run(tmp_path):
+    delivery = _plaintext_delivery(tmp_path)
+    suivi = delivery / "ITAC" / "SUIVI.csv"
+    records = suivi.read_bytes().split(b"\r\n")
+    suivi.write_bytes(b"\r\n".join(records[:-2] + [b""]))
+    (delivery / "SHA256SUMS").unlink()
+    result = _cli("run", str(delivery), "--output", str(tmp_path / "out"))
+    assert result.returncode == 1, result.stderr
+    counts = re.search(
+        r"ITAC/SUIVI\.csv: (\d+) records read, the extraction log announces (\d+)", result.stderr
+    )
+    assert counts, result.stderr
+    assert int(counts[1]) + 1 == int(counts[2])
+    assert "nothing was loaded" in result.stderr
+    assert "to load" in result.stdout
+
+
+def test_unknown_application_in_override_is_rejected(tmp_path):
+    result = _cli(
+        "run",
+        str(DELIVERY),
+        "--mapping",
+        f"FOO={ROOT / 'mappings' / 'itac.yaml'}",
+        "--output",
+        str(tmp_path),
+    )
+    _assert_one_line_error(result, "--mapping FOO=...: unknown application")
+
+
+def test_database_and_reports_are_private(tmp_path):
+    output = tmp_path / "out"
+    output.mkdir(mode=0o755)
+    result = _cli("run", str(DELIVERY), "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    assert (output / "mdph_reprise.sqlite3").stat().st_mode & 0o077 == 0
+    assert (output / "rapports" / "resume.json").stat().st_mode & 0o077 == 0
+
+
+def test_wrong_password_leaves_no_empty_database(tmp_path):
+    result = _cli("run", str(DELIVERY), "--output", str(tmp_path), password="wrong")
+    assert result.returncode == 2
+    assert not (tmp_path / "mdph_reprise.sqlite3").exists()
+
+
+def _has_plaintext(folder: Path) -> bool:
+    try:
+        return any(path.suffix == ".csv" for path in folder.rglob("*"))
+    except FileNotFoundError:
+        return False
+
+
+def test_sigterm_removes_decrypted_files(tmp_path):
+    import signal
+    import time
+
+    workdir = tmp_path / "work"
+    workdir.mkdir(mode=0o700)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
+    env["MDPH_DELIVERY_PASSWORD"] = PASSWORD
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "migration.cli",
+            "run",
+            str(DELIVERY),
+            "--workdir",
+            str(workdir),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not _has_plaintext(workdir) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _has_plaintext(workdir), "the run never decrypted a file"
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert list(workdir.iterdir()) == []

@@ -148,7 +148,8 @@ def _content(url: str) -> dict[str, list[tuple]]:
     engine = create_target_engine(url)
     content = {}
     with engine.connect() as connection:
-        for name in sorted(set(sa.inspect(engine).get_table_names()) - PRODUCT_TABLES):
+        names = sa.inspect(engine).get_table_names()
+        for name in sorted(name for name in names if not name.startswith("reprise_")):
             rows = connection.execute(sa.text(f'SELECT * FROM "{name}"')).all()
             content[name] = sorted(tuple(str(value) for value in row) for row in rows)
     engine.dispose()
