@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check migration assets tests sample_data bench
 
 dagster: $(STAMP)
+	mkdir -p -m 700 .dagster_home
 	MDPH_DELIVERY_PASSWORD=$(DEMO_PASSWORD) DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev
 
 clean:

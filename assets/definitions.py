@@ -20,7 +20,12 @@ from migration.mapping.checks import check_mapping
 from migration.mapping.language import load_mapping
 from migration.reading.csv_reader import read_table
 from migration.reading.findings import ERROR
-from migration.run import STATUS_SUCCESS, build_summary, delivery_inventory
+from migration.run import (
+    STATUS_SUCCESS,
+    build_summary,
+    create_private_sqlite_file,
+    delivery_inventory,
+)
 from migration.steps import (
     DEFAULT_MAPPINGS,
     ValidatedApplication,
@@ -309,6 +314,7 @@ def loaded_tables(
         blocking=[],
     )
     rejects = rejects_for_database(run_id, target_rows["validated"], assembly)
+    create_private_sqlite_file(url)
     engine = create_target_engine(url)
     run_row = {
         "run_id": run_id,

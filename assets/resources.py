@@ -44,8 +44,10 @@ def default_resources() -> dict:
         "encrypted_delivery": DeliveryResource(
             path=delivery_path, password=dg.EnvVar("MDPH_DELIVERY_PASSWORD")
         ),
+        # The URL may carry a database password, so it goes through EnvVar like the delivery
+        # password and the Dagster UI never shows it.
         "target_database": TargetResource(
-            url=os.environ.get("MDPH_TARGET_URL", ""),
+            url=dg.EnvVar("MDPH_TARGET_URL") if os.environ.get("MDPH_TARGET_URL") else "",
             reports_dir=os.environ.get("MDPH_REPORTS_DIR", str(DEFAULT_OUTPUT / "rapports")),
             delivery_path=delivery_path,
         ),
