@@ -7,6 +7,7 @@ never by inference.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -117,6 +118,73 @@ class Dictionary:
         return self.code_lists[column.code_list] if column.code_list else {}
 
 
+TOP_KEYS = {"application", "version", "sources", "defaults", "code_lists", "tables", "description"}
+TABLE_KEYS = {
+    "file",
+    "description",
+    "header",
+    "record_tag",
+    "skip_lines",
+    "encoding",
+    "delimiter",
+    "primary_key",
+    "unique_keys",
+    "foreign_keys",
+    "plausibility",
+    "columns",
+}
+COLUMN_KEYS = {
+    "name",
+    "type",
+    "length",
+    "nullable",
+    "personal",
+    "identifier",
+    "code_list",
+    "precision",
+    "scale",
+    "date_formats",
+    "date_placeholders",
+    "description",
+}
+
+
+def _check_keys(raw: dict, allowed: set[str], where: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise DictionaryError(f"{where}: unknown key {key!r}{hint}")
+
+
+def _bool(raw: dict, key: str, default: bool, where: str) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise DictionaryError(f"{where}: {key} must be true or false, not {value!r}")
+    return value
+
+
+def _integer(raw: dict, key: str, where: str, default: int | None = None) -> int | None:
+    value = raw.get(key, default)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise DictionaryError(f"{where}: {key} must be a whole number of 0 or more, not {value!r}")
+    return value
+
+
+def _text(raw: dict, key: str, where: str, default: str | None = None) -> str | None:
+    value = raw.get(key, default)
+    if value is not None and not isinstance(value, str):
+        raise DictionaryError(f"{where}: {key} must be text, not {value!r}; quote it in the YAML")
+    return value
+
+
+def _names(raw: dict, key: str, where: str) -> tuple[str, ...]:
+    value = raw.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise DictionaryError(f"{where}: {key} must be a list of names, not {value!r}")
+    return tuple(value)
+
+
 def bundled_dictionary_path(name: str) -> Path:
     """Return the path of a dictionary shipped with the product (`itac` or `opales`)."""
     try:
@@ -157,9 +225,16 @@ def load_dictionary(path_or_name: str | Path) -> Dictionary:
 def _parse_dictionary(document: Any, path: Path, sha256: str) -> Dictionary:
     if not isinstance(document, dict):
         raise DictionaryError(f"{path}: a data dictionary must be a YAML mapping")
+    _check_keys(document, TOP_KEYS, str(path))
     for key in ("application", "tables"):
         if key not in document:
             raise DictionaryError(f"{path}: missing top-level key {key!r}")
+    for key in ("tables", "code_lists", "defaults"):
+        if document.get(key) is not None and not isinstance(document[key], dict):
+            raise DictionaryError(f"{path}: {key} must be a mapping")
+    _text(document, "application", str(path))
+    _text(document, "version", str(path))
+    _names(document, "sources", str(path))
     defaults = document.get("defaults") or {}
     code_lists = _parse_code_lists(document.get("code_lists") or {}, path)
     tables = {}
@@ -198,6 +273,11 @@ def _parse_table(name: str, spec: dict, defaults: dict, code_lists: dict, path: 
     where = f"{path}: table {name}"
     if not isinstance(spec, dict) or "file" not in spec or "columns" not in spec:
         raise DictionaryError(f"{where}: a table needs 'file' and 'columns'")
+    _check_keys(spec, TABLE_KEYS, where)
+    if not isinstance(spec["columns"], list) or not spec["columns"]:
+        raise DictionaryError(f"{where}: columns must be a non-empty list")
+    for key in ("file", "description", "record_tag", "encoding", "delimiter"):
+        _text(spec, key, where)
     columns = [_parse_column(raw, defaults, code_lists, where) for raw in spec["columns"]]
     names = [column.name for column in columns]
     duplicates = sorted({column for column in names if names.count(column) > 1})
@@ -208,12 +288,12 @@ def _parse_table(name: str, spec: dict, defaults: dict, code_lists: dict, path: 
         file=str(spec["file"]),
         columns=columns,
         description=str(spec.get("description", "")),
-        header=bool(spec.get("header", True)),
+        header=_bool(spec, "header", True, where),
         record_tag=spec.get("record_tag"),
-        skip_lines=int(spec.get("skip_lines", 0)),
+        skip_lines=_integer(spec, "skip_lines", where, 0),
         encoding=str(spec.get("encoding", defaults.get("encoding", "cp1252"))),
         delimiter=str(spec.get("delimiter", defaults.get("delimiter", ";"))),
-        primary_key=tuple(spec.get("primary_key") or ()),
+        primary_key=_names(spec, "primary_key", where),
         unique_keys=[tuple(key) for key in spec.get("unique_keys") or []],
         foreign_keys=[_parse_foreign_key(raw, where) for raw in spec.get("foreign_keys") or []],
         plausibility=[_parse_plausibility(raw, where) for raw in spec.get("plausibility") or []],
@@ -228,42 +308,46 @@ def _parse_table(name: str, spec: dict, defaults: dict, code_lists: dict, path: 
 def _parse_column(raw: dict, defaults: dict, code_lists: dict, where: str) -> Column:
     if not isinstance(raw, dict) or "name" not in raw:
         raise DictionaryError(f"{where}: every column needs a 'name'")
-    name = str(raw["name"])
+    name = _text(raw, "name", where)
+    where = f"{where}, column {name}"
+    _check_keys(raw, COLUMN_KEYS, where)
     column_type = raw.get("type", "text")
     if column_type not in COLUMN_TYPES:
         raise DictionaryError(
-            f"{where}, column {name}: unknown type {column_type!r}; use one of "
-            + ", ".join(COLUMN_TYPES)
+            f"{where}: unknown type {column_type!r}; use one of " + ", ".join(COLUMN_TYPES)
         )
     identifier = raw.get("identifier")
     if identifier is not None and identifier not in IDENTIFIER_KINDS:
         raise DictionaryError(
-            f"{where}, column {name}: unknown identifier kind {identifier!r}; use one of "
+            f"{where}: unknown identifier kind {identifier!r}; use one of "
             + ", ".join(IDENTIFIER_KINDS)
         )
-    code_list = raw.get("code_list")
+    code_list = _text(raw, "code_list", where)
     if column_type == "code" and code_list not in code_lists:
         raise DictionaryError(
-            f"{where}, column {name}: type code needs a code_list defined under code_lists "
-            f"(got {code_list!r})"
+            f"{where}: type code needs a code_list defined under code_lists (got {code_list!r})"
         )
+    if code_list is not None and code_list not in code_lists:
+        raise DictionaryError(f"{where}: code list {code_list!r} is not under code_lists")
+    if column_type != "date" and ("date_formats" in raw or "date_placeholders" in raw):
+        raise DictionaryError(f"{where}: date_formats and date_placeholders need type date")
     formats = raw.get("date_formats") or defaults.get("date_formats") or ["%d/%m/%Y"]
     placeholders = raw.get("date_placeholders", defaults.get("date_placeholders")) or []
     return Column(
         name=name,
         type=column_type,
-        length=raw.get("length"),
-        nullable=bool(raw.get("nullable", True)),
-        personal=bool(raw.get("personal", False)),
+        length=_integer(raw, "length", where),
+        nullable=_bool(raw, "nullable", True, where),
+        personal=_bool(raw, "personal", False, where),
         identifier=identifier,
         code_list=code_list,
-        precision=raw.get("precision"),
-        scale=raw.get("scale"),
+        precision=_integer(raw, "precision", where),
+        scale=_integer(raw, "scale", where),
         date_formats=tuple(str(item) for item in formats) if column_type == "date" else (),
         date_placeholders=tuple(str(item) for item in placeholders)
         if column_type == "date"
         else (),
-        description=str(raw.get("description", "")),
+        description=_text(raw, "description", where, "") or "",
     )
 
 
