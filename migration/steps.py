@@ -251,7 +251,7 @@ def rejects_for_database(
     if not parts:
         return pd.DataFrame(columns=REJECT_DB_COLUMNS)
     rejects = pd.concat(parts, ignore_index=True)
-    raw = _raw_values_by_line(validated)
+    raw = _raw_values_of_rejects(validated, rejects)
     rejects["raw_values"] = [
         raw.get((app, table, int(line)))
         for app, table, line in zip(
@@ -262,12 +262,22 @@ def rejects_for_database(
     return rejects[REJECT_DB_COLUMNS]
 
 
-def _raw_values_by_line(validated: list[ValidatedApplication]) -> dict[tuple, str]:
+def _raw_values_of_rejects(
+    validated: list[ValidatedApplication], rejects: pd.DataFrame
+) -> dict[tuple, str]:
+    """The raw values of each rejected source row, as JSON, keyed by (app, table, line)."""
     raw = {}
     for application in validated:
         for table_name, read in application.reads.items():
+            mine = rejects[
+                (rejects["application"] == application.name)
+                & (rejects["source_table"] == table_name)
+            ]
+            if mine.empty:
+                continue
             columns = read.table.column_names
-            for values in read.rows[[*columns, LINE_COLUMN]].itertuples(index=False, name=None):
+            rows = read.rows[read.rows[LINE_COLUMN].isin(set(mine["source_line"]))]
+            for values in rows[[*columns, LINE_COLUMN]].itertuples(index=False, name=None):
                 raw[(application.name, table_name, int(values[-1]))] = json.dumps(
                     dict(zip(columns, values[:-1], strict=True)), ensure_ascii=False
                 )
