@@ -1,0 +1,255 @@
+"""Benchmark: the whole migration into PostgreSQL against the floor and the usual tools.
+
+For each size, on the same generated encrypted delivery, it measures side by side:
+- the full pipeline (`mdph-reprise run` into a fresh PostgreSQL database);
+- the floor: `openssl enc -d` of every file, then `psql \\copy` of the already-mapped target
+  rows (CSV) into the same empty tables;
+- pandas `DataFrame.to_sql` of the same mapped rows;
+- pgloader on the same CSV files, when the `pgloader` command is installed;
+and prints wall time, ratio to the floor, peak resident memory and source rows per second.
+
+Usage:
+  .venv/bin/python bench/run.py --persons 10000 100000 [--admin-url postgresql://postgres@127.0.0.1/test]
+Each size creates and drops its own databases on the server of --admin-url.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PASSWORD = "reprise-57-demo"
+PYTHON = sys.executable
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--admin-url", default="postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    for persons in args.persons:
+        with tempfile.TemporaryDirectory() as folder:
+            measure(persons, Path(folder), args.admin_url)
+
+
+def measure(persons: int, folder: Path, admin_url: str) -> None:
+    delivery = folder / "delivery"
+    _run(
+        [
+            PYTHON,
+            str(ROOT / "sample_data" / "generate.py"),
+            "--persons",
+            str(persons),
+            "--out",
+            str(delivery),
+        ]
+    )
+    rows_csv = folder / "mapped"
+    source_rows = _export_mapped_rows(delivery, rows_csv)
+    results = {}
+
+    with _database(admin_url) as url:
+        env = dict(os.environ, MDPH_DELIVERY_PASSWORD=PASSWORD)
+        results["pipeline"] = _timed(
+            [
+                PYTHON,
+                "-m",
+                "migration.cli",
+                "run",
+                str(delivery),
+                "--target",
+                url,
+                "--output",
+                str(folder / "out"),
+            ],
+            env=env,
+        )
+    with _database(admin_url) as url:
+        results["floor"] = _floor(delivery, folder / "plain", rows_csv, url)
+    with _database(admin_url) as url:
+        results["to_sql"] = _timed([PYTHON, __file__, "--to-sql", str(rows_csv), url])
+    if shutil.which("pgloader"):
+        with _database(admin_url) as url:
+            results["pgloader"] = _pgloader(rows_csv, url)
+    else:
+        print("pgloader: not installed, skipped")
+
+    floor = results["floor"][0]
+    print(f"\n{persons} persons, {source_rows} source rows")
+    print(f"{'method':<10} {'seconds':>8} {'x floor':>8} {'peak MB':>8} {'rows/s':>10}")
+    for name, (seconds, peak) in results.items():
+        print(
+            f"{name:<10} {seconds:8.1f} {seconds / floor:8.2f} {peak / 1024:8.0f} "
+            f"{source_rows / seconds:10.0f}"
+        )
+
+
+def _export_mapped_rows(delivery: Path, out: Path) -> int:
+    """Run the pipeline up to the load and write each target table as CSV for the floor."""
+    import pandas as pd
+
+    from migration.delivery.intake import open_delivery
+    from migration.delivery.workdir import PrivateWorkdir
+    from migration.dictionary.model import load_dictionary
+    from migration.mapping.assemble import assemble
+    from migration.mapping.language import load_mapping
+    from migration.steps import (
+        DEFAULT_MAPPINGS,
+        map_application,
+        read_application,
+        validate_application,
+    )
+    from migration.target.schema import load_target_schema
+
+    schema = load_target_schema()
+    validated = []
+    with PrivateWorkdir() as workdir:
+        opened = open_delivery(delivery, PASSWORD, workdir.path)
+        for name, application in opened.applications.items():
+            dictionary = load_dictionary(application.dictionary)
+            reads = read_application(name, application.folder, dictionary)
+            validated.append(validate_application(name, dictionary, reads))
+    mapped = [map_application(v, load_mapping(DEFAULT_MAPPINGS[v.name]), schema) for v in validated]
+    rejected = pd.concat([v.rejected_lines() for v in validated], ignore_index=True)
+    assembly = assemble(mapped, schema, rejected)
+    out.mkdir(mode=0o700)
+    for name in schema.table_order():
+        assembly.frames[name].to_csv(out / f"{name}.csv", index=False, na_rep="")
+    return sum(read.read for v in validated for read in v.reads.values())
+
+
+def _floor(delivery: Path, plain: Path, rows_csv: Path, url: str) -> tuple[float, int]:
+    """openssl enc -d of every file, then psql \\copy of the mapped rows into empty tables."""
+    from migration.target.engine import create_target_engine
+    from migration.target.schema import build_metadata, load_target_schema
+
+    schema = load_target_schema()
+    engine = create_target_engine(url)
+    build_metadata(schema).create_all(engine)
+    engine.dispose()
+    started = time.perf_counter()
+    peak = 0
+    env = dict(os.environ, MDPH_DELIVERY_PASSWORD=PASSWORD)
+    for encrypted in sorted(delivery.rglob("*.enc")):
+        target = plain / encrypted.relative_to(delivery).with_suffix("")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _, used = _timed(
+            [
+                "openssl",
+                "enc",
+                "-d",
+                "-aes-256-cbc",
+                "-pbkdf2",
+                "-in",
+                str(encrypted),
+                "-out",
+                str(target),
+                "-pass",
+                "env:MDPH_DELIVERY_PASSWORD",
+            ],
+            env=env,
+        )
+        peak = max(peak, used)
+    psql_url = url.replace("postgresql+psycopg2://", "postgresql://")
+    for name in schema.table_order():
+        command = (
+            f"\\copy \"{name}\" FROM '{rows_csv / (name + '.csv')}' WITH (FORMAT csv, HEADER true)"
+        )
+        _, used = _timed(["psql", psql_url, "-q", "-v", "ON_ERROR_STOP=1", "-c", command])
+        peak = max(peak, used)
+    return time.perf_counter() - started, peak
+
+
+def _pgloader(rows_csv: Path, url: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    peak = 0
+    for csv_file in sorted(rows_csv.glob("*.csv")):
+        _, used = _timed(
+            [
+                "pgloader",
+                "--type",
+                "csv",
+                "--with",
+                "skip header = 1",
+                "--with",
+                "fields terminated by ','",
+                str(csv_file),
+                f"{url.replace('+psycopg2', '')}?tablename={csv_file.stem}",
+            ]
+        )
+        peak = max(peak, used)
+    return time.perf_counter() - started, peak
+
+
+def _timed(command: list[str], env: dict | None = None) -> tuple[float, int]:
+    """Run a command under /usr/bin/time; return wall seconds and peak RSS in kB."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        ["/usr/bin/time", "-v", *command], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{command[0]} failed:\n{result.stderr[-2000:]}")
+    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)[1])
+    return seconds, peak
+
+
+def _run(command: list[str]) -> None:
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+
+
+class _database:
+    """A fresh PostgreSQL database on the admin server, dropped on exit."""
+
+    def __init__(self, admin_url: str):
+        self.admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.name = f"mdph_bench_{uuid.uuid4().hex[:10]}"
+        self.url = sa.engine.make_url(admin_url).set(database=self.name)
+
+    def __enter__(self) -> str:
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{self.name}"')
+        return self.url.render_as_string(hide_password=False)
+
+    def __exit__(self, *exc) -> None:
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self.admin.dispose()
+
+
+def _to_sql(rows_csv: Path, url: str) -> None:
+    """Load the mapped CSV files with pandas DataFrame.to_sql, as the usual alternative."""
+    import pandas as pd
+
+    from migration.target.engine import create_target_engine
+    from migration.target.schema import build_metadata, load_target_schema
+
+    schema = load_target_schema()
+    engine = create_target_engine(url)
+    build_metadata(schema).create_all(engine)
+    for name in schema.table_order():
+        frame = pd.read_csv(rows_csv / f"{name}.csv", dtype=str, keep_default_na=False)
+        frame = frame.replace("", None)
+        frame.to_sql(
+            name, engine, if_exists="append", index=False, chunksize=10_000, method="multi"
+        )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--to-sql":
+        _to_sql(Path(sys.argv[2]), sys.argv[3])
+    else:
+        main()
