@@ -6,25 +6,40 @@ Layout::
     emetteur: "..."                 # free text
     date_extraction: "2008-10-14"
     chiffrement:
-      format: openssl-enc           # binary or base64 (openssl enc -a), told apart by the bytes;
-                                    # none: the files are plaintext (benchmarks)
-      cipher: aes-256-cbc           # aes-{128,192,256}-{cbc,ctr}
-      kdf: pbkdf2                   # pbkdf2 | evp-bytes-to-key
-      digest: sha256
-      iterations: 10000             # PBKDF2 only
+      format: openssl-enc           # auto (default), openssl-enc, openssl-enc-base64, zip, 7z,
+                                    # openpgp; none: the files are plaintext (benchmarks)
+      cipher: aes-256-cbc           # openssl enc only: aes-{128,192,256}-{cbc,ctr,cfb,ofb},
+                                    # camellia-{128,192,256}-cbc, des-ede3-cbc, chacha20
+      kdf: pbkdf2                   # openssl enc only: pbkdf2 | evp-bytes-to-key
+      digest: sha256                # openssl enc only
+      iterations: 10000             # openssl enc with PBKDF2 only
     applications:
       ITAC: {dossier: ITAC, dictionnaire: itac, journal: EXTRACTION_ITAC.log}
       OPALES: {dossier: OPALES, dictionnaire: opales, journal: EXTRACTION_OPALES.log}
 
 Every key is optional. Without livraison.yaml, or without its ``applications`` key, the
-applications are the ITAC and OPALES folders found in the delivery. Inside ``chiffrement`` a
-missing key takes the value shown above. Without ``chiffrement`` (or without livraison.yaml)
-the encryption is unknown, and intake tries ``DEFAULT_ATTEMPTS`` in order on the smallest
-encrypted file, then keeps the first that fits for every file:
+applications are the ITAC and OPALES folders (or top-level files such as ``ITAC.7z``) found in
+the delivery.
+
+Intake always recognises the format of each file from its bytes. ZIP, 7-Zip and OpenPGP files
+carry their own cipher and key derivation, so only the password is needed. An ``openssl enc``
+file carries only its salt: the cipher, the key derivation, its digest and the PBKDF2
+iterations come from ``chiffrement``. Intake tries the candidates of ``DEFAULT_ATTEMPTS`` in
+order on the smallest ``openssl enc`` file, and keeps the first that decrypts it for every
+file. A key declared under ``chiffrement`` narrows the candidates (see
+``encryption_attempts``):
 
 1. aes-256-cbc, PBKDF2-HMAC-SHA256, 10000 iterations (``openssl enc -pbkdf2``, OpenSSL 1.1.1+);
 2. aes-256-cbc, EVP_BytesToKey with SHA-256 (``openssl enc`` without ``-pbkdf2``, 1.1.0+);
-3. aes-256-cbc, EVP_BytesToKey with MD5 (``openssl enc`` before OpenSSL 1.1.0).
+3. aes-256-cbc, EVP_BytesToKey with MD5 (``openssl enc`` before OpenSSL 1.1.0);
+4. aes-256-cbc, PBKDF2-HMAC-SHA512, 10000 iterations;
+5. aes-256-cbc, PBKDF2-HMAC-SHA1, 10000 iterations;
+6. aes-256-cbc, EVP_BytesToKey with SHA-1.
+
+So a fully declared ``chiffrement`` gives one attempt, ``chiffrement: {cipher: aes-128-cbc}``
+gives the six candidates with AES-128, and ``{kdf: pbkdf2, iterations: 1000}`` gives the three
+PBKDF2 candidates with 1000 iterations. An iteration count other than 10000 cannot be guessed:
+declare it.
 """
 
 from __future__ import annotations
@@ -52,21 +67,25 @@ DEFAULT_ATTEMPTS = (
     EncryptionParameters("aes-256-cbc", "pbkdf2", "sha256", 10000),
     EncryptionParameters("aes-256-cbc", "evp-bytes-to-key", "sha256"),
     EncryptionParameters("aes-256-cbc", "evp-bytes-to-key", "md5"),
+    EncryptionParameters("aes-256-cbc", "pbkdf2", "sha512", 10000),
+    EncryptionParameters("aes-256-cbc", "pbkdf2", "sha1", 10000),
+    EncryptionParameters("aes-256-cbc", "evp-bytes-to-key", "sha1"),
 )
 
 _TOP_KEYS = ("departement", "emetteur", "date_extraction", "chiffrement", "applications")
 _ENCRYPTION_KEYS = ("format", "cipher", "kdf", "digest", "iterations")
 _APPLICATION_KEYS = ("dossier", "dictionnaire", "journal")
 PLAINTEXT_FORMAT = "none"
-_ENCRYPTION_FORMATS = ("openssl-enc", "openssl-enc-base64", PLAINTEXT_FORMAT)
-_NOT_YET_FORMATS = ("zip", "7z", "openpgp")
-_DEFAULT_ENCRYPTION = {
-    "format": "openssl-enc",
-    "cipher": "aes-256-cbc",
-    "kdf": "pbkdf2",
-    "digest": "sha256",
-    "iterations": 10000,
-}
+AUTO_FORMAT = "auto"
+_ENCRYPTION_FORMATS = (
+    AUTO_FORMAT,
+    "openssl-enc",
+    "openssl-enc-base64",
+    "zip",
+    "7z",
+    "openpgp",
+    PLAINTEXT_FORMAT,
+)
 
 
 class _Located:
@@ -122,8 +141,9 @@ def read_delivery_config(delivery_dir: Path) -> dict[str, Any]:
         ``{"path", "departement", "emetteur", "date_extraction", "chiffrement",
         "applications"}`` with JSON-ready values. ``path`` is the file's path as text, ``None``
         without livraison.yaml. ``date_extraction`` is ``"YYYY-MM-DD"``. ``chiffrement`` is
-        ``None`` when not declared (intake then tries ``DEFAULT_ATTEMPTS``), else a dict with
-        the five ``chiffrement`` keys filled in. ``applications`` maps each application name to
+        ``None`` when not declared (intake then tries ``DEFAULT_ATTEMPTS``), else a dict of the
+        declared keys, with ``format`` defaulting to ``auto``. ``encryption_attempts`` turns it
+        into the parameters to try. ``applications`` maps each application name to
         ``{"dossier", "dictionnaire", "journal"}``.
 
     Raises:
@@ -182,7 +202,13 @@ def _default_config(delivery_dir: Path) -> dict[str, Any]:
 
 
 def _discover_applications(delivery_dir: Path) -> dict[str, dict[str, str]]:
-    folders = {child.name.upper(): child.name for child in delivery_dir.iterdir() if child.is_dir()}
+    children = sorted(delivery_dir.iterdir())
+    folders = {child.name.upper(): child.name for child in children if child.is_dir()}
+    # An application may also come as one top-level archive, such as ITAC.7z or ITAC.tar.gpg.
+    for child in children:
+        stem = child.name.split(".", 1)[0]
+        if child.is_file() and "." in child.name and stem.upper() not in folders:
+            folders[stem.upper()] = stem
     found = {
         name: _application_entry(name, folders[name], None, None)
         for name in KNOWN_APPLICATIONS
@@ -190,8 +216,9 @@ def _discover_applications(delivery_dir: Path) -> dict[str, dict[str, str]]:
     }
     if not found:
         raise DeliveryError(
-            f"{delivery_dir}: no ITAC or OPALES folder found, and no {CONFIG_NAME} declaring the "
-            "application folders; check that this is the delivery folder"
+            f"{delivery_dir}: no ITAC or OPALES folder (or ITAC.* or OPALES.* archive) found, and "
+            f"no {CONFIG_NAME} declaring the application folders; check that this is the "
+            "delivery folder"
         )
     return found
 
@@ -251,33 +278,32 @@ def _read_encryption(located: _Located, value: object) -> dict[str, Any] | None:
     if value.get("format") == PLAINTEXT_FORMAT:
         return {"format": PLAINTEXT_FORMAT}
 
-    settings = {**_DEFAULT_ENCRYPTION, **value}
+    settings = {"format": AUTO_FORMAT, **value}
     for key in ("format", "cipher", "kdf", "digest"):
-        if not isinstance(settings[key], str):
+        if key in settings and not isinstance(settings[key], str):
             raise located.error(key_path + (key,), f"expected text, found {settings[key]!r}")
     choices = {"cipher": tuple(CIPHERS), "kdf": KDFS, "digest": tuple(DIGESTS)}
     for key, allowed in choices.items():
-        if settings[key] not in allowed:
+        if key in settings and settings[key] not in allowed:
             raise located.error(
                 key_path + (key,),
                 f"{settings[key]!r} is not supported; use one of {', '.join(allowed)}",
             )
 
     file_format = settings["format"]
-    if file_format in _NOT_YET_FORMATS:
-        raise located.error(key_path + ("format",), f"format {file_format} is not supported yet")
     if file_format not in _ENCRYPTION_FORMATS:
         raise located.error(
             key_path + ("format",),
             f"{file_format!r} is not a known format; use {', '.join(_ENCRYPTION_FORMATS)}",
         )
 
-    iterations = settings["iterations"]
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
-        raise located.error(
-            key_path + ("iterations",),
-            f"expected a whole number of at least 1, found {iterations!r}",
-        )
+    if "iterations" in settings:
+        iterations = settings["iterations"]
+        if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
+            raise located.error(
+                key_path + ("iterations",),
+                f"expected a whole number of at least 1, found {iterations!r}",
+            )
     return settings
 
 
@@ -334,11 +360,50 @@ def _did_you_mean(word: str, choices: tuple[str, ...]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
-def encryption_parameters(config: dict[str, Any]) -> EncryptionParameters | None:
-    """Return the declared encryption parameters, or ``None`` (undeclared or plaintext)."""
+def encryption_attempts(config: dict[str, Any]) -> tuple[EncryptionParameters, ...]:
+    """Return the ``openssl enc`` parameters to try, in order (see the module documentation).
+
+    A declared ``kdf`` or ``digest`` keeps the candidates that have it, or is set on every
+    candidate when none has it. A declared ``cipher`` or ``iterations`` is set on every
+    candidate. Returns an empty tuple when ``chiffrement`` declares the files plaintext.
+    """
     settings = config.get("chiffrement")
-    if settings is None or settings["format"] == PLAINTEXT_FORMAT:
+    if settings is None:
+        return DEFAULT_ATTEMPTS
+    if settings.get("format") == PLAINTEXT_FORMAT:
+        return ()
+    candidates = [
+        (candidate.cipher, candidate.kdf, candidate.digest, candidate.iterations)
+        for candidate in DEFAULT_ATTEMPTS
+    ]
+    for position, key in ((1, "kdf"), (2, "digest")):
+        if key not in settings:
+            continue
+        kept = [candidate for candidate in candidates if candidate[position] == settings[key]]
+        candidates = kept or [
+            (*candidate[:position], settings[key], *candidate[position + 1 :])
+            for candidate in candidates
+        ]
+    attempts: list[EncryptionParameters] = []
+    for cipher, kdf, digest, iterations in candidates:
+        params = EncryptionParameters(
+            settings.get("cipher", cipher),
+            kdf,
+            digest,
+            # EVP_BytesToKey runs once: its candidates keep the default iteration count.
+            settings.get("iterations", iterations) if kdf == "pbkdf2" else iterations,
+        )
+        if params not in attempts:
+            attempts.append(params)
+    return tuple(attempts)
+
+
+def encryption_parameters(config: dict[str, Any]) -> EncryptionParameters | None:
+    """Return the declared ``openssl enc`` parameters when they leave a single attempt, else None.
+
+    ``None`` also means undeclared or plaintext; ``encryption_attempts`` gives the candidates.
+    """
+    if config.get("chiffrement") is None:
         return None
-    return EncryptionParameters(
-        settings["cipher"], settings["kdf"], settings["digest"], settings["iterations"]
-    )
+    attempts = encryption_attempts(config)
+    return attempts[0] if len(attempts) == 1 else None

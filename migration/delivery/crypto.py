@@ -8,10 +8,14 @@ The key and IV are derived from the password and the salt by one of two function
 - ``EVP_BytesToKey`` with one round (``openssl enc`` without ``-pbkdf2``; the digest is MD5 up
   to OpenSSL 1.0.2 and SHA-256 from 1.1.0 on).
 
+The file carries neither the cipher nor the key derivation: they come from the delivery
+configuration or from trial (see ``migration.delivery.config``).
+
 CBC ciphertext carries PKCS#7 padding, which is the only check a wrong password fails: openssl
-``enc`` has no authentication tag. CTR ciphertext has no padding at all, so a wrong password or a
-damaged byte cannot be detected here. Callers check the SHA-256 manifest before decrypting and
-the plaintext afterwards (see ``looks_like_text``).
+``enc`` has no authentication tag. The stream modes (CTR, CFB, OFB, ChaCha20) have no padding at
+all, so a wrong password or a damaged byte cannot be detected here. Callers check the SHA-256
+manifest before decrypting and the plaintext afterwards (see ``looks_like_text`` and
+``migration.delivery.inventory``).
 
 ``openssl enc -a`` writes the same bytes in base64, 64 characters a line. It is recognised from
 its first characters (``U2FsdGVkX1`` is the base64 form of ``Salted__``), not from the file name.
@@ -23,7 +27,7 @@ import base64
 import binascii
 import io
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -32,22 +36,60 @@ from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from migration.delivery.errors import DecryptionError, DeliveryError
+from migration.delivery.errors import DecryptionError, DeliveryError, TruncatedFileError
+
+try:  # cryptography 43 and later keep these among the "decrepit" (legacy) primitives.
+    from cryptography.hazmat.decrepit.ciphers.algorithms import Camellia, TripleDES
+    from cryptography.hazmat.decrepit.ciphers.modes import CFB, OFB
+except ImportError:  # pragma: no cover - older cryptography
+    Camellia, TripleDES = algorithms.Camellia, algorithms.TripleDES
+    CFB, OFB = modes.CFB, modes.OFB
 
 SALT_MAGIC = b"Salted__"
 BASE64_SALT_MAGIC = b"U2FsdGVkX1"
 HEADER_SIZE = 16
+# AES block size; also the size of the Salted__ header. 3DES has 8-byte blocks (CipherSpec).
 BLOCK_SIZE = 16
 DEFAULT_CHUNK_SIZE = 1 << 20
 
-# cipher name -> (key length in bytes, block mode)
-CIPHERS: dict[str, tuple[int, str]] = {
-    "aes-128-cbc": (16, "cbc"),
-    "aes-192-cbc": (24, "cbc"),
-    "aes-256-cbc": (32, "cbc"),
-    "aes-128-ctr": (16, "ctr"),
-    "aes-192-ctr": (24, "ctr"),
-    "aes-256-ctr": (32, "ctr"),
+
+@dataclass(frozen=True)
+class CipherSpec:
+    """Parameters of one ``openssl enc`` cipher: key and IV sizes, block mode and block size.
+
+    ``mode`` is ``"cbc"`` (PKCS#7 padded) or a stream mode: ``"ctr"``, ``"cfb"``, ``"ofb"`` or
+    ``"stream"`` (ChaCha20, whose 16-byte IV is a 4-byte little-endian counter and a 12-byte
+    nonce, the layout ``cryptography`` expects).
+    """
+
+    key_size: int
+    iv_size: int
+    mode: str
+    algorithm: Callable[[bytes], object]
+    block_size: int = 16
+
+    def __getitem__(self, index: int) -> object:
+        # Earlier versions stored (key size, mode) tuples; keep indexing working.
+        return (self.key_size, self.mode)[index]
+
+
+def _aes(key_size: int, mode: str) -> CipherSpec:
+    return CipherSpec(key_size, 16, mode, algorithms.AES)
+
+
+# Ciphers of ``openssl enc`` (OpenSSL 3 default provider) that this module decrypts.
+CIPHERS: dict[str, CipherSpec] = {
+    **{
+        f"aes-{bits}-{mode}": _aes(bits // 8, mode)
+        for mode in ("cbc", "ctr", "cfb", "ofb")
+        for bits in (128, 192, 256)
+    },
+    **{
+        f"camellia-{bits}-cbc": CipherSpec(bits // 8, 16, "cbc", Camellia)
+        for bits in (128, 192, 256)
+    },
+    "des-ede3-cbc": CipherSpec(24, 8, "cbc", TripleDES, block_size=8),
+    "chacha20": CipherSpec(32, 16, "stream", algorithms.ChaCha20),
 }
 DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {
     "md5": hashes.MD5,
@@ -60,6 +102,10 @@ DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {
 KDFS = ("pbkdf2", "evp-bytes-to-key")
 
 OPENSSL_FORMATS = ("openssl-enc", "openssl-enc-base64")
+OPENPGP_FORMATS = ("openpgp", "openpgp-armored")
+ARCHIVE_FORMATS = ("zip", "7z", "tar", "gzip")
+# Formats intake can open: decrypt, or unpack (archives may be password-protected or not).
+SUPPORTED_FORMATS = (*OPENSSL_FORMATS, *OPENPGP_FORMATS, *ARCHIVE_FORMATS)
 
 # Bytes that do not occur in text: the C0 controls except TAB, LF, VT, FF and CR, plus DEL.
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
@@ -104,8 +150,18 @@ class EncryptionParameters:
 
     @property
     def mode(self) -> str:
-        """Block mode, ``"cbc"`` or ``"ctr"``."""
-        return CIPHERS[self.cipher][1]
+        """Block mode: ``"cbc"``, or ``"ctr"``, ``"cfb"``, ``"ofb"``, ``"stream"`` (no padding)."""
+        return CIPHERS[self.cipher].mode
+
+    @property
+    def padded(self) -> bool:
+        """Whether the ciphertext carries PKCS#7 padding, the only check of a wrong password."""
+        return self.mode == "cbc"
+
+    @property
+    def block_size(self) -> int:
+        """Cipher block size in bytes (the padding unit in CBC)."""
+        return CIPHERS[self.cipher].block_size
 
     def describe(self) -> str:
         """Return the parameters as a short text for logs and messages."""
@@ -121,8 +177,9 @@ def derive_key_iv(password: str, salt: bytes, params: EncryptionParameters) -> t
     # surrogateescape gives back the original bytes of a password read from a non-UTF-8
     # environment, which are the bytes openssl used.
     secret = password.encode("utf-8", "surrogateescape")
-    key_size = CIPHERS[params.cipher][0]
-    size = key_size + BLOCK_SIZE
+    spec = CIPHERS[params.cipher]
+    key_size = spec.key_size
+    size = key_size + spec.iv_size
     digest = DIGESTS[params.digest]()
 
     if params.kdf == "pbkdf2":
@@ -234,7 +291,8 @@ def decrypt_openssl_enc_stream(
     salt, body = _open_body(source, label, chunk_size)
     key, iv = derive_key_iv(password, salt, params)
     decryptor = _cipher(params, key, iv).decryptor()
-    unpadder = padding.PKCS7(BLOCK_SIZE * 8).unpadder() if params.mode == "cbc" else None
+    block = params.block_size
+    unpadder = padding.PKCS7(block * 8).unpadder() if params.padded else None
 
     ciphertext_size = 0
     written = 0
@@ -246,10 +304,10 @@ def decrypt_openssl_enc_stream(
         destination.write(plain)
         written += len(plain)
 
-    if params.mode == "cbc" and (ciphertext_size == 0 or ciphertext_size % BLOCK_SIZE):
-        raise DecryptionError(
+    if params.padded and (ciphertext_size == 0 or ciphertext_size % block):
+        raise TruncatedFileError(
             f"{label}: the file is truncated or damaged: its encrypted data "
-            f"({ciphertext_size} bytes) is not a whole number of {BLOCK_SIZE}-byte blocks; "
+            f"({ciphertext_size} bytes) is not a whole number of {block}-byte blocks; "
             "ask the sender for a new copy"
         )
     plain = decryptor.finalize()
@@ -272,22 +330,24 @@ def probe_openssl_enc(
     wrong guess passes about 1 time in 1600 (1 in 256 without ``expect_text``), so the full
     decryption must still check its result.
     """
+    block = params.block_size
     with source.open("rb") as stream:
         salt, body = _open_body(stream, str(source), DEFAULT_CHUNK_SIZE)
-        first, before_last, last, size = _first_and_last_blocks(body)
-    if size < BLOCK_SIZE or (params.mode == "cbc" and size % BLOCK_SIZE):
+        first, before_last, last, size = _first_and_last_blocks(body, block)
+    if size < block or (params.padded and size % block):
         return False
 
     key, iv = derive_key_iv(password, salt, params)
     first_plain = _cipher(params, key, iv).decryptor().update(first)
     if expect_text and not looks_like_text(first_plain, max_ratio=0.0):
         return False
-    if params.mode != "cbc":
+    if not params.padded:
         return True
 
-    chain = before_last if size > BLOCK_SIZE else iv
-    last_plain = Cipher(algorithms.AES(key), modes.CBC(chain)).decryptor().update(last)
-    unpadder = padding.PKCS7(BLOCK_SIZE * 8).unpadder()
+    # In CBC the last block decrypts alone: its IV is the ciphertext block before it.
+    chain = before_last if size > block else iv
+    last_plain = _cipher(params, key, chain).decryptor().update(last)
+    unpadder = padding.PKCS7(block * 8).unpadder()
     try:
         unpadder.update(last_plain)
         unpadder.finalize()
@@ -296,21 +356,24 @@ def probe_openssl_enc(
     return True
 
 
-def _first_and_last_blocks(body: Iterable[bytes]) -> tuple[bytes, bytes, bytes, int]:
+def _first_and_last_blocks(body: Iterable[bytes], block: int) -> tuple[bytes, bytes, bytes, int]:
     head = b""
     tail = b""
     size = 0
     for chunk in body:
         size += len(chunk)
-        if len(head) < BLOCK_SIZE:
-            head = (head + chunk)[:BLOCK_SIZE]
-        tail = (tail + chunk)[-2 * BLOCK_SIZE :]
-    return head, tail[:-BLOCK_SIZE], tail[-BLOCK_SIZE:], size
+        if len(head) < block:
+            head = (head + chunk)[:block]
+        tail = (tail + chunk)[-2 * block :]
+    return head, tail[:-block], tail[-block:], size
 
 
 def _cipher(params: EncryptionParameters, key: bytes, iv: bytes) -> Cipher:
-    mode = modes.CBC(iv) if params.mode == "cbc" else modes.CTR(iv)
-    return Cipher(algorithms.AES(key), mode)
+    spec = CIPHERS[params.cipher]
+    if spec.mode == "stream":
+        return Cipher(spec.algorithm(key, iv), mode=None)
+    mode_classes = {"cbc": modes.CBC, "ctr": modes.CTR, "cfb": CFB, "ofb": OFB}
+    return Cipher(spec.algorithm(key), mode_classes[spec.mode](iv))
 
 
 def _open_body(source: BinaryIO, label: str, chunk_size: int) -> tuple[bytes, Iterator[bytes]]:
@@ -340,7 +403,7 @@ def _open_body(source: BinaryIO, label: str, chunk_size: int) -> tuple[bytes, It
             "check the file, or the format declared in livraison.yaml"
         )
     if len(header) < HEADER_SIZE:
-        raise DecryptionError(
+        raise TruncatedFileError(
             f"{label}: the file is truncated: {len(header)} bytes, shorter than the "
             f"{HEADER_SIZE}-byte OpenSSL header; ask the sender for a new copy"
         )
@@ -356,7 +419,7 @@ def _decode_base64(chunks: Iterable[bytes], label: str) -> Iterator[bytes]:
             yield _b64decode(pending[:usable], label)
             pending = pending[usable:]
     if pending:
-        raise DecryptionError(
+        raise TruncatedFileError(
             f"{label}: the base64 text is truncated or damaged (its length is not a multiple "
             "of 4 characters); ask the sender for a new copy"
         )
@@ -396,8 +459,10 @@ def detect_format(path: Path) -> str:
 
     Returns:
         One of ``"openssl-enc"``, ``"openssl-enc-base64"``, ``"zip"``, ``"7z"``, ``"gzip"``,
-        ``"openpgp"``, ``"openpgp-armored"``, ``"plaintext"``, ``"empty"`` or ``"unknown"``
-        (which includes ``openssl enc -nosalt`` output: it has no header to recognise).
+        ``"tar"``, ``"openpgp"`` (binary, password-encrypted as by ``gpg -c``),
+        ``"openpgp-armored"``, ``"openpgp-public-key"`` (encrypted for a key pair),
+        ``"plaintext"``, ``"empty"`` or ``"unknown"`` (which includes ``openssl enc -nosalt``
+        output: it has no header to recognise).
     """
     with Path(path).open("rb") as stream:
         head = stream.read(4096)
@@ -418,41 +483,91 @@ def detect_format_bytes(head: bytes) -> str:
         return "7z"
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
+    # POSIX (ustar\0) and GNU (ustar  \0) tar headers carry their magic at offset 257.
+    if head[257:262] == b"ustar":
+        return "tar"
     if head.lstrip(_WHITESPACE).startswith(b"-----BEGIN PGP MESSAGE-----"):
         return "openpgp-armored"
-    # First packet of an OpenPGP message: public-key or symmetric-key encrypted session key
-    # (tags 1 and 3), in the old (0x84-0x87, 0x8C-0x8F) or new (0xC1, 0xC3) header format.
-    if head[0] in {0x84, 0x85, 0x86, 0x87, 0x8C, 0x8D, 0x8E, 0x8F, 0xC1, 0xC3}:
+    packet = _openpgp_first_packet(head)
+    if packet == 3:
         return "openpgp"
+    if packet == 1:
+        return "openpgp-public-key"
     if looks_like_text(head):
         return "plaintext"
     return "unknown"
 
 
+def _openpgp_first_packet(head: bytes) -> int | None:
+    """Return the tag of the first OpenPGP packet when it is a session key packet, else None.
+
+    A message encrypted with ``gpg -c`` starts with a symmetric-key encrypted session key
+    packet (tag 3, versions 4 to 6). One encrypted for a key pair starts with a public-key
+    encrypted session key packet (tag 1, versions 3 or 6). The header byte is 0x84-0x87 or
+    0x8C-0x8F in the old format and 0xC1 or 0xC3 in the new one. The version byte after the
+    length is also checked, because 0x8C, 0xC1 and 0xC3 are also letters in Windows-1252.
+    """
+    if len(head) < 3:
+        return None
+    first = head[0]
+    if first in (0xC1, 0xC3):
+        tag = first & 0x3F
+        length_octet = head[1]
+        if length_octet < 192:
+            offset = 2
+        elif length_octet < 224:
+            offset = 3
+        else:
+            return None
+    elif first & 0xC0 == 0x80:
+        tag = (first >> 2) & 0x0F
+        offset = 1 + {0: 1, 1: 2, 2: 4, 3: 0}[first & 0x03]
+    else:
+        return None
+    if len(head) <= offset:
+        return None
+    version = head[offset]
+    if tag == 3 and version in (4, 5, 6):
+        return 3
+    if tag == 1 and version in (3, 6):
+        return 1
+    return None
+
+
 def ensure_decryptable(file_format: str, label: str) -> None:
-    """Raise unless ``file_format`` is an ``openssl enc`` format this module decrypts.
+    """Raise unless intake can open ``file_format`` (decrypt it or unpack it).
 
     Raises:
-        DeliveryError: The format is another archive or encryption format, plain text, empty
-            or unknown.
+        DeliveryError: The file is plain text, empty, of an unknown format, or encrypted for an
+            OpenPGP key pair.
     """
-    if file_format in OPENSSL_FORMATS:
+    if file_format in SUPPORTED_FORMATS:
         return
     if file_format == "plaintext":
+        suffix = Path(label).suffix or ".enc"
         raise DeliveryError(
             f"{label}: the file is not encrypted (it is plain text) although its name ends in "
-            ".enc; rename it without .enc or ask the sender for the encrypted file"
+            f"{suffix}; rename it without {suffix} or ask the sender for the encrypted file"
         )
     if file_format == "empty":
         raise DeliveryError(f"{label}: the file is empty; ask the sender for a new copy")
-    if file_format == "unknown":
+    if file_format == "openpgp-public-key":
         raise DeliveryError(
-            f"{label}: unknown file format (no OpenSSL Salted__ header, not zip, 7z, gzip or "
-            "OpenPGP); files written with openssl enc -nosalt cannot be recognised"
+            f"{label}: the OpenPGP file is encrypted for a key pair, not with a password; "
+            "ask the sender for a file encrypted with the delivery password (gpg -c)"
         )
-    # TODO: decrypt zip (pyzipper), 7z (py7zr) and OpenPGP deliveries once a real delivery in
-    # one of these formats is available to test against.
     raise DeliveryError(
-        f"{label}: format {file_format} is not supported yet; only openssl enc files "
-        "(binary or base64) can be decrypted"
+        f"{label}: unknown file format (no OpenSSL Salted__ header, not zip, 7z, tar, gzip or "
+        "OpenPGP); files written with openssl enc -nosalt cannot be recognised"
     )
+
+
+def ensure_openssl(file_format: str, label: str) -> None:
+    """Raise unless ``file_format`` is an ``openssl enc`` format (binary or base64).
+
+    Raises:
+        DeliveryError: As ``ensure_decryptable``, or the file is in another supported format.
+    """
+    ensure_decryptable(file_format, label)
+    if file_format not in OPENSSL_FORMATS:
+        raise DeliveryError(f"{label}: expected an openssl enc file, found format {file_format}")

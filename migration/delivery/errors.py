@@ -19,9 +19,25 @@ class DecryptionError(DeliveryError):
     """An encrypted file cannot be decrypted: wrong password, damaged or truncated file."""
 
 
+class TruncatedFileError(DecryptionError):
+    """An encrypted file or archive ends too early: it was cut in transit or on the medium."""
+
+
 class PasswordError(DeliveryError):
     """No usable delivery password was given, or the password file is not private."""
 
 
 class ExtractionLogError(DeliveryError):
     """An extraction log does not follow the EXTRACTION/DEBUT/TABLE/FIN/CODE RETOUR layout."""
+
+
+class UnsafeArchiveError(DeliveryError):
+    """An archive entry would be written outside its folder, or is a link or a special file."""
+
+
+class ArchiveLimitError(DeliveryError):
+    """Unpacking would exceed the size, ratio or entry-count limits (a decompression bomb)."""
+
+
+class ToolMissingError(DeliveryError):
+    """A command-line tool that intake needs (gpg for OpenPGP files) is not installed."""

@@ -1,68 +1,97 @@
-"""Take in a delivery: check its manifest, decrypt its files privately, parse its logs.
+"""Take in a delivery: check its manifest, decrypt and unpack its files privately, parse logs.
 
-Steps of ``open_delivery``:
+Steps:
 
 1. read livraison.yaml (``read_delivery_config``);
-2. list the files of each application folder;
-3. check every file listed in SHA256SUMS before anything is decrypted;
-4. decrypt each ``*.enc`` file into ``<workdir>/<APPLICATION>/<name without .enc>``, through a
-   temporary file renamed on success and deleted on failure, so no partial plaintext remains;
-5. parse each application's extraction log.
+2. list the delivered files of each application: the files of its folder, or a single
+   top-level archive such as ``ITAC.7z``;
+3. check every file listed in SHA256SUMS;
+4. recognise each delivered file's format from its bytes, then decrypt and unpack it layer by
+   layer (``migration.delivery.unpack``) into a private staging folder inside the work folder;
+5. move the plaintext files to ``<workdir>/<APPLICATION>/<name>``;
+6. parse each application's extraction log.
 
-An application folder with no ``*.enc`` file is taken as already decrypted: its files are used
-where they are and nothing is copied (``ApplicationDelivery.encrypted`` is false).
+Two entry points share these steps:
+
+- ``open_delivery`` stops at the first problem: a manifest failure stops it before anything is
+  decrypted, and any other failure removes every plaintext file this call wrote;
+- ``inspect_delivery``, for the acceptance report, tries every file and records each problem on
+  the delivered file it concerns (``DeliveredFile.error``). It raises only for input that cannot
+  be processed at all, such as an invalid livraison.yaml, a shared work folder or a password
+  that decrypts no file.
+
+An application folder with no encrypted or archive file is taken as already decrypted: its files
+are used where they are and nothing is copied (``ApplicationDelivery.encrypted`` is false).
 
 ``progress``, when given, is called as ``progress(event, **info)`` with these events:
 
 - ``"verify"`` (path): before a file is hashed against the manifest;
-- ``"decrypt"`` (application, path): before a file is decrypted;
-- ``"decrypted"`` (application, name, size): after it is decrypted;
+- ``"decrypt"`` (application, path): before a delivered file is decrypted or unpacked;
+- ``"bytes"`` (application, path, done, total): as the delivered file is read;
+- ``"decrypted"`` (application, name, size): after each plaintext file is written;
+- ``"failed"`` (application, path, error): ``inspect_delivery`` only, after a file failed;
 - ``"plaintext"`` (application, name, size): for a file used in place;
 - ``"log"`` (application, tables): after an extraction log is parsed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
+from migration.delivery.archives import ArchiveLimits, SizeBudget
 from migration.delivery.config import (
     CONFIG_NAME,
-    DEFAULT_ATTEMPTS,
     PLAINTEXT_FORMAT,
-    encryption_parameters,
+    encryption_attempts,
     read_delivery_config,
 )
 from migration.delivery.crypto import (
+    OPENSSL_FORMATS,
+    SUPPORTED_FORMATS,
     EncryptionParameters,
-    decrypt_openssl_enc_stream,
     detect_format,
-    ensure_decryptable,
-    looks_like_text,
-    probe_openssl_enc,
 )
-from migration.delivery.errors import DecryptionError, DeliveryError
+from migration.delivery.errors import (
+    ArchiveLimitError,
+    DecryptionError,
+    DeliveryError,
+    ExtractionLogError,
+    ManifestError,
+    ToolMissingError,
+    TruncatedFileError,
+    UnsafeArchiveError,
+)
 from migration.delivery.extraction_log import ExtractionLog, parse_extraction_log
 from migration.delivery.manifest import (
     MANIFEST_NAME,
     ManifestEntry,
     check_manifest,
+    manifest_statuses,
     read_manifest_entries,
     sha256_file,
 )
-from migration.delivery.workdir import make_private_dir, open_private_file
+from migration.delivery.unpack import (
+    OpenSSLParameters,
+    UnpackContext,
+    UnpackedFile,
+    unpack_delivered_file,
+)
+from migration.delivery.workdir import make_private_dir
 
 __all__ = [
     "ApplicationDelivery",
     "DecryptedFile",
+    "DeliveredFile",
     "Delivery",
     "decrypt_delivery",
+    "inspect_delivery",
     "open_delivery",
     "read_delivery_config",
 ]
@@ -72,21 +101,31 @@ logger = logging.getLogger(__name__)
 Progress = Callable[..., object]
 
 ENCRYPTED_SUFFIX = ".enc"
-# Plaintext files with these suffixes must look like text once decrypted: openssl enc has no
-# integrity check, so this is what catches a wrong password in CTR mode.
-TEXT_SUFFIXES = (".csv", ".log", ".txt")
-TEXT_SAMPLE_SIZE = 64 * 1024
+# A file with one of these suffixes is meant to be decrypted or unpacked, whatever its bytes:
+# a plaintext DOSSIER.csv.enc is an error, not a table.
+ENCRYPTED_SUFFIXES = (".enc", ".gpg", ".pgp", ".asc", ".aes", ".zip", ".7z", ".tar", ".gz", ".tgz")
 # Files left by desktop systems, ignored in application folders.
 IGNORED_NAMES = {"Thumbs.db", "desktop.ini"}
+
+# DeliveredFile.error_kind values.
+ERROR_PASSWORD_OR_DAMAGED = "decryption"
+ERROR_TRUNCATED = "truncated"
+ERROR_UNSAFE_ENTRY = "unsafe_entry"
+ERROR_LIMIT = "limit"
+ERROR_FORMAT = "format"
+ERROR_MANIFEST = "manifest"
 
 
 @dataclass
 class DecryptedFile:
     """A plaintext file of the delivery and where it came from.
 
-    ``encrypted_path`` and ``sha256_encrypted`` are ``None`` for a file delivered in plaintext.
-    ``manifest_status`` is ``"ok"`` when SHA256SUMS lists the delivered file (and it matched),
-    ``"absent"`` when it does not list it.
+    ``encrypted_path`` and ``sha256_encrypted`` are ``None`` for a file delivered in plaintext;
+    for a file from an archive they are those of the archive. ``manifest_status`` is ``"ok"``
+    when SHA256SUMS lists the delivered file (and it matched), ``"absent"`` when it does not
+    list it, and ``"mismatch"`` (``inspect_delivery`` only, for a file used in place) when its
+    SHA-256 differs. ``layers`` lists the formats removed, outermost first; ``entry`` is the path
+    inside the archive, if any.
     """
 
     application: str
@@ -97,6 +136,37 @@ class DecryptedFile:
     sha256_plaintext: str
     size_plaintext: int
     manifest_status: str
+    delivered: str | None = None
+    layers: tuple[str, ...] = ()
+    entry: str | None = None
+
+
+@dataclass
+class DeliveredFile:
+    """A file as delivered (encrypted file, archive or plaintext) and what intake made of it.
+
+    ``relative`` is its path in the delivery, as SHA256SUMS writes it. ``manifest_status`` is
+    ``"ok"``, ``"mismatch"`` (listed with another SHA-256) or ``"absent"`` (not listed, or no
+    SHA256SUMS). ``outputs`` names the plaintext files it gave. ``error`` is the message of
+    the failure that stopped it, ``error_kind`` one of the ``ERROR_*`` values.
+    """
+
+    application: str
+    relative: str
+    path: Path
+    format: str
+    size: int
+    sha256: str
+    manifest_status: str
+    outputs: list[str] = field(default_factory=list)
+    layers: tuple[str, ...] = ()
+    error: str | None = None
+    error_kind: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file was decrypted (or used in place) without error."""
+        return self.error is None
 
 
 @dataclass
@@ -105,7 +175,9 @@ class ApplicationDelivery:
 
     ``files`` is keyed by plaintext file name and includes the extraction log file.
     ``folder`` is in the work folder when the application was decrypted, and is the delivery's
-    own folder when it came in plaintext (``encrypted`` false).
+    own folder when it came in plaintext (``encrypted`` false). ``delivered`` lists the files
+    as delivered; ``log_error`` is the reason the log could not be parsed
+    (``inspect_delivery`` only).
     """
 
     name: str
@@ -114,14 +186,19 @@ class ApplicationDelivery:
     log: ExtractionLog | None
     dictionary: str
     encrypted: bool = True
+    delivered: list[DeliveredFile] = field(default_factory=list)
+    journal: str = ""
+    log_error: str | None = None
 
 
 @dataclass
 class Delivery:
-    """A delivery opened by ``open_delivery``.
+    """A delivery opened by ``open_delivery`` or ``inspect_delivery``.
 
     ``encrypted`` is false when no application had encrypted files, so every file was used in
-    place. ``encryption`` is the parameters used to decrypt, declared or found by trial.
+    place. ``encryption`` is the ``openssl enc`` parameters used, declared or found by trial
+    (``None`` when no file is an ``openssl enc`` file). ``missing`` lists the paths that
+    SHA256SUMS lists but the delivery lacks.
     """
 
     path: Path
@@ -131,6 +208,18 @@ class Delivery:
     encrypted: bool = True
     encryption: EncryptionParameters | None = None
     manifest: dict[str, str] = field(default_factory=dict)
+    manifest_present: bool = False
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def delivered(self) -> list[DeliveredFile]:
+        """Every delivered file of every application."""
+        return [file for app in self.applications.values() for file in app.delivered]
+
+    @property
+    def failed(self) -> list[DeliveredFile]:
+        """Delivered files that could not be decrypted or unpacked."""
+        return [file for file in self.delivered if not file.ok]
 
 
 @dataclass
@@ -139,25 +228,45 @@ class _ApplicationSource:
     settings: dict[str, str]
     folder: Path
     relative_folder: str
-    encrypted: list[Path]
+    to_open: list[Path]
     plaintext: list[Path]
+    archive: bool = False
 
     def relative(self, path: Path) -> str:
+        if self.archive:
+            return path.name
         return f"{self.relative_folder}/{path.name}"
 
 
-class _HashingWriter:
-    """Binary writer that computes the SHA-256 and size of what goes through it."""
+@dataclass
+class _Run:
+    """State of one intake call."""
 
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.digest = hashlib.sha256()
-        self.size = 0
+    delivery_dir: Path
+    workdir: Path
+    password: str
+    strict: bool
+    progress: Progress | None
+    limits: ArchiveLimits
+    staging: Path | None = None
+    budget: SizeBudget = field(init=False)
 
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        self.size += len(data)
-        return self.raw.write(data)
+    def __post_init__(self) -> None:
+        self.budget = SizeBudget(self.limits)
+
+    def say(self, event: str, **info: object) -> None:
+        if self.progress is not None:
+            self.progress(event, **info)
+
+    def staging_dir(self) -> Path:
+        if self.staging is None:
+            self.staging = make_private_dir(self.workdir / f".staging-{secrets.token_hex(6)}")
+        return self.staging
+
+    def remove_staging(self) -> None:
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
 
 
 def open_delivery(
@@ -166,8 +275,10 @@ def open_delivery(
     workdir: Path,
     applications: Sequence[str] | None = None,
     progress: Progress | None = None,
+    *,
+    limits: ArchiveLimits | None = None,
 ) -> Delivery:
-    """Check, decrypt and inventory a delivery.
+    """Check, decrypt and inventory a delivery; stop at the first problem.
 
     Args:
         delivery_dir: The delivery folder (livraison.yaml, SHA256SUMS, application folders).
@@ -175,14 +286,78 @@ def open_delivery(
         workdir: Private folder receiving ``<APPLICATION>/<file>``. It is created with mode 0700
             when missing, and rejected when group or others have access to it.
         applications: Names of the applications to take in; default all. Only the manifest
-            entries inside their folders are checked.
+            entries of their files are checked.
         progress: Optional ``progress(event, **info)`` callback (events in the module doc).
+        limits: Size, ratio and nesting limits of archives; default ``ArchiveLimits()``.
 
     Raises:
         DeliveryError: Bad layout, unknown application, a file failing the manifest
-            (``ManifestError``), an unsupported format, an extraction log that cannot be parsed.
-        DecryptionError: A file cannot be decrypted with this password.
+            (``ManifestError``), an unsupported format, an unsafe archive entry
+            (``UnsafeArchiveError``), an exceeded limit (``ArchiveLimitError``), an extraction
+            log that cannot be parsed.
+        DecryptionError: A file cannot be decrypted with this password, or is truncated.
     """
+    return _take_in(delivery_dir, password, workdir, applications, progress, limits, strict=True)
+
+
+def inspect_delivery(
+    delivery_dir: Path,
+    password: str,
+    workdir: Path,
+    applications: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    *,
+    limits: ArchiveLimits | None = None,
+) -> Delivery:
+    """Take in every file of a delivery that can be taken in, and record what failed.
+
+    Files that fail their manifest line are not decrypted. A file that fails leaves no
+    plaintext; the others are in ``workdir`` as with ``open_delivery``.
+
+    Raises:
+        DeliveryError: The configuration is invalid, an application folder is missing, or
+            ``workdir`` is shared.
+        DecryptionError: No delivered file could be decrypted, and every failure is a wrong
+            password or damage: the password is most likely wrong.
+        ToolMissingError: gpg is needed for an OpenPGP file and is not installed.
+    """
+    return _take_in(delivery_dir, password, workdir, applications, progress, limits, strict=False)
+
+
+def decrypt_delivery(
+    delivery_dir: Path,
+    password: str,
+    out_dir: Path,
+    progress: Progress | None = None,
+    *,
+    limits: ArchiveLimits | None = None,
+) -> Delivery:
+    """Decrypt a whole delivery into a folder the user keeps (``mdph-reprise decrypt``).
+
+    ``out_dir`` is created with mode 0700 (an existing one must already be private). Files
+    are decrypted into ``out_dir/<APPLICATION>/`` with mode 0600; existing files of the same
+    name are replaced. On failure no file of this call remains.
+
+    Raises:
+        DeliveryError: As ``open_delivery``, or ``out_dir`` is accessible to group or others.
+    """
+    out_dir = make_private_dir(Path(out_dir))
+    delivery = open_delivery(delivery_dir, password, out_dir, progress=progress, limits=limits)
+    if not delivery.encrypted:
+        logger.info("%s contains no encrypted file: nothing was decrypted", delivery_dir)
+    return delivery
+
+
+def _take_in(
+    delivery_dir: Path,
+    password: str,
+    workdir: Path,
+    applications: Sequence[str] | None,
+    progress: Progress | None,
+    limits: ArchiveLimits | None,
+    *,
+    strict: bool,
+) -> Delivery:
     delivery_dir = Path(delivery_dir)
     config = read_delivery_config(delivery_dir)
     sources = [
@@ -190,40 +365,60 @@ def open_delivery(
         for name, settings in _select_applications(config, applications).items()
     ]
 
-    encrypted_sources = any(source.encrypted for source in sources)
+    to_open = any(source.to_open for source in sources)
     declared = config["chiffrement"] or {}
-    if encrypted_sources and declared.get("format") == PLAINTEXT_FORMAT:
-        folders = ", ".join(source.relative_folder for source in sources if source.encrypted)
+    if to_open and declared.get("format") == PLAINTEXT_FORMAT:
+        folders = ", ".join(source.relative_folder for source in sources if source.to_open)
         raise DeliveryError(
             f"{CONFIG_NAME} declares chiffrement format {PLAINTEXT_FORMAT} (plaintext files) but "
-            f"{folders} contains {ENCRYPTED_SUFFIX} files; declare the encryption format instead"
+            f"{folders} contains encrypted or archive files (such as {ENCRYPTED_SUFFIX}); "
+            "declare the encryption format instead"
         )
-    if encrypted_sources:
+    run = _Run(delivery_dir, Path(workdir), password, strict, progress, limits or ArchiveLimits())
+    if to_open:
         # Checked first, so a shared folder is reported before any file is hashed.
-        make_private_dir(Path(workdir))
+        make_private_dir(run.workdir)
 
+    manifest_path = delivery_dir / MANIFEST_NAME
     entries = _manifest_entries(delivery_dir, sources, all_entries=applications is None)
-    checked = check_manifest(delivery_dir, entries.values(), progress=progress)
+    if strict:
+        checked = check_manifest(delivery_dir, entries.values(), progress=progress)
+        statuses = {path: ("ok", digest) for path, digest in checked.items()}
+        missing: list[str] = []
+    else:
+        statuses, missing = manifest_statuses(delivery_dir, entries.values(), progress=progress)
     if entries:
-        logger.info("%d files match %s", len(checked), MANIFEST_NAME)
+        logger.info("%d files checked against %s", len(statuses), MANIFEST_NAME)
 
-    encryption: EncryptionParameters | None = None
-    if encrypted_sources:
-        encryption = encryption_parameters(config) or _find_encryption(
-            delivery_dir, sources, password
-        )
-
-    # NOTE: the first file that fails to decrypt stops the intake, so an acceptance report
-    # learns about one bad file per run, not about all of them.
+    config_hint = str(delivery_dir / CONFIG_NAME)
+    resolver = OpenSSLParameters(encryption_attempts(config) or (), config_hint)
     opened: dict[str, ApplicationDelivery] = {}
-    for source in sources:
-        if source.encrypted and encryption is not None:
-            opened[source.name] = _decrypt_application(
-                source, Path(workdir), password, encryption, checked, progress
-            )
-        else:
-            opened[source.name] = _use_plaintext_application(source, checked, progress)
-        _attach_log(opened[source.name], source, progress)
+    try:
+        outputs: dict[str, list[tuple[DeliveredFile, UnpackedFile]]] = {}
+        delivered: dict[str, list[DeliveredFile]] = {}
+        for source in _trial_first(sources, resolver):
+            if not source.to_open:
+                continue
+            files, produced = _open_application(run, source, statuses, resolver)
+            delivered[source.name] = files
+            outputs[source.name] = produced
+        if not strict:
+            _reject_wrong_password(delivered)
+
+        for source in sources:
+            if source.to_open:
+                opened[source.name] = _place_outputs(
+                    run, source, delivered[source.name], outputs[source.name]
+                )
+            else:
+                opened[source.name] = _use_plaintext_application(source, statuses, progress)
+            _attach_log(opened[source.name], source, progress, strict=strict)
+    except BaseException:
+        run.remove_staging()
+        if strict:
+            _remove_outputs(opened)
+        raise
+    run.remove_staging()
 
     encrypted = any(application.encrypted for application in opened.values())
     if encrypted and not all(application.encrypted for application in opened.values()):
@@ -234,28 +429,183 @@ def open_delivery(
         departement=_departement(config, opened),
         applications=opened,
         encrypted=encrypted,
-        encryption=encryption,
+        encryption=resolver.found if resolver.attempts else None,
         manifest={path: entry.sha256 for path, entry in entries.items()},
+        manifest_present=manifest_path.is_file(),
+        missing=missing,
     )
 
 
-def decrypt_delivery(
-    delivery_dir: Path, password: str, out_dir: Path, progress: Progress | None = None
-) -> Delivery:
-    """Decrypt a whole delivery into a folder the user keeps (``mdph-reprise decrypt``).
+def _trial_first(
+    sources: list[_ApplicationSource], resolver: OpenSSLParameters
+) -> list[_ApplicationSource]:
+    """Order the files so that a trial of openssl parameters runs on the smallest one."""
+    if resolver.found is not None:
+        return sources
+    candidates = [
+        (path.stat().st_size, str(path), source, path)
+        for source in sources
+        for path in source.to_open
+        if detect_format(path) in OPENSSL_FORMATS
+    ]
+    if not candidates:
+        return sources
+    _, _, source, sample = min(candidates, key=lambda item: item[:2])
+    source.to_open.remove(sample)
+    source.to_open.insert(0, sample)
+    sources = [source, *[other for other in sources if other is not source]]
+    return sources
 
-    ``out_dir`` is created with mode 0700 (an existing one must already be private). Files
-    are decrypted into ``out_dir/<APPLICATION>/`` with mode 0600; existing files of the same
-    name are replaced.
 
-    Raises:
-        DeliveryError: As ``open_delivery``, or ``out_dir`` is accessible to group or others.
-    """
-    out_dir = make_private_dir(Path(out_dir))
-    delivery = open_delivery(delivery_dir, password, out_dir, progress=progress)
-    if not delivery.encrypted:
-        logger.info("%s contains no encrypted file: nothing was decrypted", delivery_dir)
-    return delivery
+def _open_application(
+    run: _Run,
+    source: _ApplicationSource,
+    statuses: dict[str, tuple[str, str]],
+    resolver: OpenSSLParameters,
+) -> tuple[list[DeliveredFile], list[tuple[DeliveredFile, UnpackedFile]]]:
+    delivered: list[DeliveredFile] = []
+    produced: list[tuple[DeliveredFile, UnpackedFile]] = []
+    names: dict[str, str] = {}
+    for path in source.to_open:
+        label = source.relative(path)
+        status, digest = statuses.get(label, ("absent", ""))
+        record = DeliveredFile(
+            application=source.name,
+            relative=label,
+            path=path,
+            format=detect_format(path),
+            size=path.stat().st_size,
+            sha256=digest or sha256_file(path),
+            manifest_status=status,
+        )
+        delivered.append(record)
+        if status == "mismatch":
+            record.error = (
+                f"{label} does not match its SHA-256 in {MANIFEST_NAME} (damaged or altered in "
+                "transit); it was not decrypted"
+            )
+            record.error_kind = ERROR_MANIFEST
+            continue
+
+        run.say("decrypt", application=source.name, path=label)
+        folder = make_private_dir(run.staging_dir() / f"file-{secrets.token_hex(6)}")
+        context = UnpackContext(
+            password=run.password,
+            staging=folder,
+            budget=run.budget,
+            openssl=resolver,
+            progress=lambda done, total, label=label: run.say(
+                "bytes", application=source.name, path=label, done=done, total=total
+            ),
+        )
+        spent = run.budget.used
+        try:
+            unpacked = unpack_delivered_file(path, label, context)
+            _check_unique(unpacked, names, label)
+        except ToolMissingError:
+            raise
+        except DeliveryError as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            run.budget.used = spent
+            if run.strict:
+                raise
+            record.error = str(error)
+            record.error_kind = _error_kind(error)
+            logger.warning("%s", error)
+            run.say("failed", application=source.name, path=label, error=str(error))
+            continue
+
+        record.outputs = [file.name for file in unpacked]
+        record.layers = unpacked[0].layers if unpacked else ()
+        for file in unpacked:
+            names[file.name] = label
+            produced.append((record, file))
+            logger.info("%s: %s decrypted (%d bytes)", label, file.name, file.size)
+            run.say("decrypted", application=source.name, name=file.name, size=file.size)
+    return delivered, produced
+
+
+def _check_unique(unpacked: list[UnpackedFile], names: dict[str, str], label: str) -> None:
+    for file in unpacked:
+        if file.name in names:
+            raise DeliveryError(
+                f"{label}: gives the file {file.name}, which {names[file.name]} already gives; "
+                "ask the sender which copy is right"
+            )
+
+
+def _error_kind(error: DeliveryError) -> str:
+    if isinstance(error, TruncatedFileError):
+        return ERROR_TRUNCATED
+    if isinstance(error, DecryptionError):
+        return ERROR_PASSWORD_OR_DAMAGED
+    if isinstance(error, UnsafeArchiveError):
+        return ERROR_UNSAFE_ENTRY
+    if isinstance(error, ArchiveLimitError):
+        return ERROR_LIMIT
+    if isinstance(error, ManifestError):
+        return ERROR_MANIFEST
+    return ERROR_FORMAT
+
+
+def _reject_wrong_password(delivered: dict[str, list[DeliveredFile]]) -> None:
+    """Raise when no file decrypted and every failure is a wrong password or damage."""
+    # NOTE: CBC and ZipCrypto cannot tell a wrong password from damage, so a delivery whose
+    # every file is damaged is reported as a wrong password, not as a list of defects.
+    tried = [
+        file for files in delivered.values() for file in files if file.error_kind != ERROR_MANIFEST
+    ]
+    if not tried or any(file.ok for file in tried):
+        return
+    if all(file.error_kind == ERROR_PASSWORD_OR_DAMAGED for file in tried):
+        raise DecryptionError(
+            f"{tried[0].error}. No file of the delivery could be decrypted ({len(tried)} tried): "
+            "the password is most likely wrong; check it and run again"
+        )
+
+
+def _place_outputs(
+    run: _Run,
+    source: _ApplicationSource,
+    delivered: list[DeliveredFile],
+    produced: list[tuple[DeliveredFile, UnpackedFile]],
+) -> ApplicationDelivery:
+    target_dir = make_private_dir(run.workdir / source.name)
+    files: dict[str, DecryptedFile] = {}
+    for record, unpacked in produced:
+        plaintext_path = target_dir / unpacked.name
+        os.replace(unpacked.path, plaintext_path)
+        files[unpacked.name] = DecryptedFile(
+            application=source.name,
+            name=unpacked.name,
+            encrypted_path=record.path,
+            plaintext_path=plaintext_path,
+            sha256_encrypted=record.sha256,
+            sha256_plaintext=unpacked.sha256,
+            size_plaintext=unpacked.size,
+            manifest_status="ok" if record.manifest_status == "ok" else "absent",
+            delivered=record.relative,
+            layers=unpacked.layers,
+            entry=unpacked.entry,
+        )
+    return ApplicationDelivery(
+        name=source.name,
+        folder=target_dir,
+        files=files,
+        log=None,
+        dictionary=source.settings["dictionnaire"],
+        encrypted=True,
+        delivered=delivered,
+        journal=source.settings["journal"],
+    )
+
+
+def _remove_outputs(opened: dict[str, ApplicationDelivery]) -> None:
+    for application in opened.values():
+        if not application.encrypted:
+            continue
+        for file in application.files.values():
+            file.plaintext_path.unlink(missing_ok=True)
 
 
 def _select_applications(
@@ -272,34 +622,60 @@ def _select_applications(
     return {name: declared[name] for name in requested}
 
 
+def _needs_opening(path: Path) -> bool:
+    return path.name.lower().endswith(ENCRYPTED_SUFFIXES) or detect_format(path) in (
+        *SUPPORTED_FORMATS,
+        "openpgp-public-key",
+    )
+
+
 def _list_application(
     delivery_dir: Path, name: str, settings: dict[str, str]
 ) -> _ApplicationSource:
     folder = delivery_dir / settings["dossier"]
+    relative = Path(settings["dossier"]).as_posix()
     if not folder.is_dir():
-        raise DeliveryError(
-            f"{folder}: folder of application {name} not found in the delivery; check the "
-            f"delivery or the dossier given in {CONFIG_NAME}"
-        )
+        archive = _top_level_archive(delivery_dir, name, settings["dossier"])
+        return _ApplicationSource(name, settings, delivery_dir, relative, [archive], [], True)
     files = sorted(
         child
         for child in folder.iterdir()
         if child.is_file() and not child.name.startswith(".") and child.name not in IGNORED_NAMES
     )
-    encrypted = [child for child in files if child.name.lower().endswith(ENCRYPTED_SUFFIX)]
-    plaintext = [child for child in files if child not in encrypted]
-    if encrypted and plaintext:
-        logger.warning(
-            "%s: %d files without %s ignored next to the encrypted files: %s",
-            folder,
-            len(plaintext),
-            ENCRYPTED_SUFFIX,
-            ", ".join(child.name for child in plaintext),
-        )
     if not files:
         raise DeliveryError(f"{folder}: the folder of application {name} is empty")
-    relative = Path(settings["dossier"]).as_posix()
-    return _ApplicationSource(name, settings, folder, relative, encrypted, plaintext)
+    to_open = [child for child in files if _needs_opening(child)]
+    plaintext = [child for child in files if child not in to_open]
+    if to_open and plaintext:
+        logger.warning(
+            "%s: %d plaintext files ignored next to the encrypted files: %s",
+            folder,
+            len(plaintext),
+            ", ".join(child.name for child in plaintext),
+        )
+    return _ApplicationSource(name, settings, folder, relative, to_open, plaintext)
+
+
+def _top_level_archive(delivery_dir: Path, name: str, folder_name: str) -> Path:
+    prefix = f"{folder_name}."
+    candidates = sorted(
+        child
+        for child in delivery_dir.iterdir()
+        if child.is_file() and child.name.upper().startswith(prefix.upper())
+    )
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise DeliveryError(
+            f"{delivery_dir / folder_name}: folder of application {name} not found in the "
+            f"delivery (nor a file {folder_name}.*); check the delivery or the dossier given in "
+            f"{CONFIG_NAME}"
+        )
+    raise DeliveryError(
+        f"{delivery_dir}: several files could hold application {name} "
+        f"({', '.join(child.name for child in candidates)}); keep one, or put them in a "
+        f"folder {folder_name}"
+    )
 
 
 def _manifest_entries(
@@ -316,133 +692,54 @@ def _manifest_entries(
     entries = read_manifest_entries(manifest_path)
     if all_entries:
         return entries
-    prefixes = tuple(f"{source.relative_folder}/" for source in sources)
-    return {path: entry for path, entry in entries.items() if path.startswith(prefixes)}
-
-
-def _find_encryption(
-    delivery_dir: Path, sources: list[_ApplicationSource], password: str
-) -> EncryptionParameters:
-    """Try ``DEFAULT_ATTEMPTS`` on the smallest encrypted file; return the first that fits."""
-    candidates = [
-        (path.stat().st_size, source, path) for source in sources for path in source.encrypted
-    ]
-    _, source, sample = min(candidates, key=lambda item: (item[0], str(item[2])))
-    label = source.relative(sample)
-    ensure_decryptable(detect_format(sample), label)
-    expect_text = sample.name[: -len(ENCRYPTED_SUFFIX)].lower().endswith(TEXT_SUFFIXES)
-
-    for params in DEFAULT_ATTEMPTS:
-        if probe_openssl_enc(sample, password, params, expect_text=expect_text):
-            logger.info(
-                "no chiffrement declared in %s: %s fits %s", CONFIG_NAME, params.describe(), label
-            )
-            return params
-    tried = "; ".join(params.describe() for params in DEFAULT_ATTEMPTS)
-    raise DecryptionError(
-        f"{label}: wrong password, or the file is damaged (tried {tried}); if the password is "
-        f"right, declare the encryption under chiffrement in {delivery_dir / CONFIG_NAME}"
-    )
-
-
-def _decrypt_application(
-    source: _ApplicationSource,
-    workdir: Path,
-    password: str,
-    encryption: EncryptionParameters,
-    checked: dict[str, str],
-    progress: Progress | None,
-) -> ApplicationDelivery:
-    target_dir = make_private_dir(workdir / source.name)
-    files: dict[str, DecryptedFile] = {}
-    for encrypted_path in source.encrypted:
-        label = source.relative(encrypted_path)
-        name = encrypted_path.name[: -len(ENCRYPTED_SUFFIX)]
-        if progress is not None:
-            progress("decrypt", application=source.name, path=label)
-
-        plaintext_path = target_dir / name
-        sha256_plaintext, size = _decrypt_file(
-            encrypted_path, plaintext_path, password, encryption, label
-        )
-        files[name] = DecryptedFile(
-            application=source.name,
-            name=name,
-            encrypted_path=encrypted_path,
-            plaintext_path=plaintext_path,
-            sha256_encrypted=checked.get(label) or sha256_file(encrypted_path),
-            sha256_plaintext=sha256_plaintext,
-            size_plaintext=size,
-            manifest_status="ok" if label in checked else "absent",
-        )
-        logger.info("%s decrypted (%d bytes)", label, size)
-        if progress is not None:
-            progress("decrypted", application=source.name, name=name, size=size)
-
-    return ApplicationDelivery(
-        name=source.name,
-        folder=target_dir,
-        files=files,
-        log=None,
-        dictionary=source.settings["dictionnaire"],
-        encrypted=True,
-    )
-
-
-def _decrypt_file(
-    encrypted_path: Path,
-    plaintext_path: Path,
-    password: str,
-    encryption: EncryptionParameters,
-    label: str,
-) -> tuple[str, int]:
-    """Decrypt one file through a temporary file; return the plaintext SHA-256 and size."""
-    ensure_decryptable(detect_format(encrypted_path), label)
-    temporary = plaintext_path.with_name(f".{plaintext_path.name}.{secrets.token_hex(6)}.part")
-    try:
-        with open_private_file(temporary) as raw:
-            writer = _HashingWriter(raw)
-            decrypt_openssl_enc_stream(
-                encrypted_path, writer, password, params=encryption, name=label
-            )
-        if plaintext_path.name.lower().endswith(TEXT_SUFFIXES):
-            _check_text(temporary, label)
-        os.replace(temporary, plaintext_path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return writer.digest.hexdigest(), writer.size
-
-
-def _check_text(path: Path, label: str) -> None:
-    with path.open("rb") as stream:
-        sample = stream.read(TEXT_SAMPLE_SIZE)
-    if not looks_like_text(sample):
-        raise DecryptionError(
-            f"{label}: wrong password, or the file is damaged (the decrypted data is not text)"
-        )
+    prefixes = tuple(f"{source.relative_folder}/" for source in sources if not source.archive)
+    archives = {
+        source.relative(path) for source in sources if source.archive for path in source.to_open
+    }
+    return {
+        path: entry
+        for path, entry in entries.items()
+        if path.startswith(prefixes) or path in archives
+    }
 
 
 def _use_plaintext_application(
-    source: _ApplicationSource, checked: dict[str, str], progress: Progress | None
+    source: _ApplicationSource, statuses: dict[str, tuple[str, str]], progress: Progress | None
 ) -> ApplicationDelivery:
-    logger.info(
-        "%s contains no %s file: its files are used in place", source.folder, ENCRYPTED_SUFFIX
-    )
+    logger.info("%s contains no encrypted file: its files are used in place", source.folder)
     files: dict[str, DecryptedFile] = {}
+    delivered: list[DeliveredFile] = []
     for path in source.plaintext:
         label = source.relative(path)
         size = path.stat().st_size
+        status, digest = statuses.get(label, ("absent", ""))
+        digest = digest or sha256_file(path)
         files[path.name] = DecryptedFile(
             application=source.name,
             name=path.name,
             encrypted_path=None,
             plaintext_path=path,
             sha256_encrypted=None,
-            sha256_plaintext=checked.get(label) or sha256_file(path),
+            sha256_plaintext=digest,
             size_plaintext=size,
-            manifest_status="ok" if label in checked else "absent",
+            manifest_status=status,
+            delivered=label,
         )
+        delivered.append(
+            DeliveredFile(
+                application=source.name,
+                relative=label,
+                path=path,
+                format="plaintext",
+                size=size,
+                sha256=digest,
+                manifest_status=status,
+                outputs=[path.name],
+            )
+        )
+        if status == "mismatch":
+            delivered[-1].error = f"{label} does not match its SHA-256 in {MANIFEST_NAME}"
+            delivered[-1].error_kind = ERROR_MANIFEST
         if progress is not None:
             progress("plaintext", application=source.name, name=path.name, size=size)
     return ApplicationDelivery(
@@ -452,11 +749,17 @@ def _use_plaintext_application(
         log=None,
         dictionary=source.settings["dictionnaire"],
         encrypted=False,
+        delivered=delivered,
+        journal=source.settings["journal"],
     )
 
 
 def _attach_log(
-    application: ApplicationDelivery, source: _ApplicationSource, progress: Progress | None
+    application: ApplicationDelivery,
+    source: _ApplicationSource,
+    progress: Progress | None,
+    *,
+    strict: bool,
 ) -> None:
     journal = source.settings["journal"]
     log_file = application.files.get(journal)
@@ -464,7 +767,13 @@ def _attach_log(
         # NOTE: a missing log is only logged here; the acceptance report decides what it means.
         logger.warning("%s: extraction log %s not found", source.relative_folder, journal)
         return
-    log = parse_extraction_log(log_file.plaintext_path)
+    try:
+        log = parse_extraction_log(log_file.plaintext_path)
+    except ExtractionLogError as error:
+        if strict:
+            raise
+        application.log_error = str(error)
+        return
     if log.application != application.name:
         logger.warning(
             "%s names application %s, expected %s", journal, log.application, application.name

@@ -117,6 +117,34 @@ def _normalise_path(name: str, where: str) -> str:
     return relative.as_posix()
 
 
+def manifest_statuses(
+    delivery_dir: Path,
+    entries: Iterable[ManifestEntry],
+    *,
+    progress: Callable[..., object] | None = None,
+) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """Compute the SHA-256 of every listed file and compare it with the manifest, raising nothing.
+
+    Returns:
+        ``({relative path: (status, SHA-256)}, [paths listed but missing])`` where status is
+        ``"ok"`` or ``"mismatch"``.
+    """
+    statuses: dict[str, tuple[str, str]] = {}
+    missing: list[str] = []
+    for entry in entries:
+        target = Path(delivery_dir, *PurePosixPath(entry.path).parts)
+        if progress is not None:
+            progress("verify", path=entry.path)
+        if not target.is_file():
+            missing.append(entry.path)
+            continue
+        actual = sha256_file(target)
+        statuses[entry.path] = ("ok" if actual == entry.sha256 else "mismatch", actual)
+        if actual == entry.sha256:
+            logger.debug("%s matches %s", entry.path, MANIFEST_NAME)
+    return statuses, missing
+
+
 def check_manifest(
     delivery_dir: Path,
     entries: Iterable[ManifestEntry],
@@ -139,26 +167,19 @@ def check_manifest(
     Raises:
         ManifestError: A listed file is missing or has another checksum.
     """
-    computed: dict[str, str] = {}
+    entries = list(entries)
+    statuses, missing = manifest_statuses(delivery_dir, entries, progress=progress)
     problems: list[str] = []
     for entry in entries:
-        target = Path(delivery_dir, *PurePosixPath(entry.path).parts)
-        if progress is not None:
-            progress("verify", path=entry.path)
-        if not target.is_file():
+        if entry.path in missing:
             problems.append(
                 f"{entry.path} is listed on line {entry.line} of {MANIFEST_NAME} but missing"
             )
-            continue
-        actual = sha256_file(target)
-        computed[entry.path] = actual
-        if actual != entry.sha256:
+        elif statuses[entry.path][0] == "mismatch":
             problems.append(
                 f"{entry.path} does not match its SHA-256 on line {entry.line} of "
                 f"{MANIFEST_NAME} (damaged or altered in transit)"
             )
-        else:
-            logger.debug("%s matches %s", entry.path, MANIFEST_NAME)
 
     if problems:
         listed = problems[:MAX_FILES_IN_MESSAGE]
@@ -168,4 +189,4 @@ def check_manifest(
             f"{delivery_dir}: the delivery fails its manifest: {'; '.join(listed)}. "
             "Nothing was decrypted; ask the sender for a new copy of these files"
         )
-    return computed
+    return {path: digest for path, (_, digest) in statuses.items()}

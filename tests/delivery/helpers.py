@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -35,12 +36,14 @@ requires_openssl = pytest.mark.skipif(
 
 
 def write_manifest(delivery: Path) -> None:
-    """Write SHA256SUMS for every file under the application folders, with sha256sum."""
+    """Write SHA256SUMS for every delivered file (all but livraison.yaml), with sha256sum."""
     files = sorted(
         path.relative_to(delivery).as_posix()
         for path in delivery.rglob("*")
-        if path.is_file() and path.parent != delivery
+        if path.is_file() and path.name not in ("livraison.yaml", "SHA256SUMS")
     )
+    if not files:
+        return
     result = subprocess.run(
         ["sha256sum", *files], cwd=delivery, check=True, capture_output=True, text=True
     )
@@ -82,3 +85,23 @@ def files_under(folder: Path) -> list[str]:
     return sorted(
         path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
     )
+
+
+def need_tool(name: str) -> str:
+    """Return the path of a command-line tool; skip without it, but fail when CI=true.
+
+    CI installs every tool the tests use, so a missing one there is a broken setup, not a
+    reason to skip.
+    """
+    found = shutil.which(name)
+    if found is None:
+        message = f"the {name} command line is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}, and CI=true requires it")
+        pytest.skip(message)
+    return found
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """Return the environment for a fixture tool, with extra variables."""
+    return {**os.environ, **extra}

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from migration.delivery.config import encryption_parameters, read_delivery_config
+from migration.delivery.config import (
+    DEFAULT_ATTEMPTS,
+    encryption_attempts,
+    encryption_parameters,
+    read_delivery_config,
+)
 from migration.delivery.crypto import EncryptionParameters
 from migration.delivery.errors import DeliveryConfigError, DeliveryError
 from tests.delivery.helpers import CONFIG_PBKDF2
@@ -151,7 +156,7 @@ def test_application_defaults_filled(tmp_path: Path) -> None:
             r"line 2, column 15: chiffrement\.iterations: expected a whole number",
         ),
         ("chiffrement:\n  iterations: yes\n", r"chiffrement\.iterations: expected a whole number"),
-        ("chiffrement:\n  format: zip\n", r"chiffrement\.format: format zip is not supported yet"),
+        ("chiffrement:\n  format: rar\n", r"chiffrement\.format: 'rar' is not a known format"),
         ("chiffrement:\n  format: rot13\n", r"chiffrement\.format: 'rot13' is not a known"),
         ("chiffrement: aes\n", r"line 1, column 14: chiffrement: expected a mapping"),
         ("applications: [ITAC]\n", r"line 1, column 15: applications: expected a mapping"),
@@ -202,7 +207,7 @@ def test_empty_file_uses_discovery(tmp_path: Path) -> None:
 def test_no_application_found(tmp_path: Path) -> None:
     delivery = make_delivery(tmp_path, None, folders=("autre",))
 
-    with pytest.raises(DeliveryError, match="no ITAC or OPALES folder found"):
+    with pytest.raises(DeliveryError, match=r"no ITAC or OPALES folder \(or ITAC\.\* or"):
         read_delivery_config(delivery)
 
 
@@ -217,3 +222,56 @@ def test_not_utf8_rejected(tmp_path: Path) -> None:
 
     with pytest.raises(DeliveryConfigError, match="not UTF-8 text; save it as UTF-8"):
         read_delivery_config(delivery)
+
+
+def attempts_for(tmp_path: Path, chiffrement: str | None) -> tuple[EncryptionParameters, ...]:
+    text = None if chiffrement is None else f"chiffrement: {chiffrement}\n"
+    return encryption_attempts(read_delivery_config(make_delivery(tmp_path, text, ("ITAC",))))
+
+
+def test_attempts_without_declaration(tmp_path: Path) -> None:
+    attempts = attempts_for(tmp_path, None)
+
+    assert attempts == DEFAULT_ATTEMPTS
+    assert [params.describe() for params in attempts[:3]] == [
+        "aes-256-cbc, PBKDF2-HMAC-SHA256, 10000 iterations",
+        "aes-256-cbc, EVP_BytesToKey-SHA256",
+        "aes-256-cbc, EVP_BytesToKey-MD5",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("chiffrement", "expected"),
+    [
+        (
+            "{cipher: aes-128-cbc, kdf: pbkdf2, digest: sha512, iterations: 1000}",
+            [EncryptionParameters("aes-128-cbc", "pbkdf2", "sha512", 1000)],
+        ),
+        (
+            "{kdf: pbkdf2, iterations: 1000}",
+            [
+                EncryptionParameters("aes-256-cbc", "pbkdf2", "sha256", 1000),
+                EncryptionParameters("aes-256-cbc", "pbkdf2", "sha512", 1000),
+                EncryptionParameters("aes-256-cbc", "pbkdf2", "sha1", 1000),
+            ],
+        ),
+        (
+            "{kdf: evp-bytes-to-key}",
+            [
+                EncryptionParameters("aes-256-cbc", "evp-bytes-to-key", "sha256"),
+                EncryptionParameters("aes-256-cbc", "evp-bytes-to-key", "md5"),
+                EncryptionParameters("aes-256-cbc", "evp-bytes-to-key", "sha1"),
+            ],
+        ),
+        ("{format: none}", []),
+    ],
+)
+def test_declared_keys_narrow_attempts(tmp_path: Path, chiffrement: str, expected: list) -> None:
+    assert list(attempts_for(tmp_path, chiffrement)) == expected
+
+
+def test_cipher_replaces_every_candidate(tmp_path: Path) -> None:
+    attempts = attempts_for(tmp_path, "{cipher: camellia-256-cbc}")
+
+    assert len(attempts) == len(DEFAULT_ATTEMPTS)
+    assert {params.cipher for params in attempts} == {"camellia-256-cbc"}

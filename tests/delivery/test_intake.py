@@ -84,7 +84,15 @@ def test_progress_events_reported(itac_delivery: Path, workdir: Path) -> None:
     open_delivery(
         itac_delivery, FIXTURE_PASSWORD, workdir, progress=lambda e, **i: events.append((e, i))
     )
+    reading = [info for event, info in events if event == "bytes"]
+    events = [(event, info) for event, info in events if event != "bytes"]
 
+    assert reading[-1] == {
+        "application": "ITAC",
+        "path": "ITAC/EXTRACTION_ITAC.log.enc",
+        "done": 160,
+        "total": 160,
+    }
     assert [event for event, _ in events] == [
         "verify",
         "verify",
@@ -338,16 +346,19 @@ def test_shared_workdir_rejected(itac_delivery: Path, workdir: Path) -> None:
     assert files_under(workdir) == []
 
 
-def test_zip_named_enc_rejected(tmp_path: Path, workdir: Path) -> None:
+def test_zip_named_enc_unpacked(tmp_path: Path, workdir: Path) -> None:
+    # The format comes from the bytes: a ZIP file named .enc is unpacked as a ZIP file.
     delivery = build_delivery(tmp_path, {}, manifest=False)
     (delivery / "ITAC").mkdir()
     with zipfile.ZipFile(delivery / "ITAC" / "DOSSIER.csv.enc", "w") as archive:
         archive.writestr("DOSSIER.csv", DOSSIER_PLAINTEXT)
 
-    with pytest.raises(
-        DeliveryError, match=r"^ITAC/DOSSIER\.csv\.enc: format zip is not supported"
-    ):
-        open_delivery(delivery, FIXTURE_PASSWORD, workdir)
+    opened = open_delivery(delivery, FIXTURE_PASSWORD, workdir)
+
+    dossier = opened.applications["ITAC"].files["DOSSIER.csv"]
+    assert dossier.plaintext_path.read_bytes() == DOSSIER_PLAINTEXT
+    assert dossier.layers == ("zip",)
+    assert dossier.entry == "DOSSIER.csv"
 
 
 def test_plaintext_next_to_encrypted_ignored(itac_delivery: Path, workdir: Path) -> None:
