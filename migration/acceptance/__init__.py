@@ -1,0 +1,1 @@
+"""Acceptance of a delivery (recette): claim deadline, report, draft claim letter, redeliveries."""
