@@ -12,7 +12,9 @@ import dagster as dg
 import pandas as pd
 
 from assets.resources import DeliveryResource, TargetResource, default_resources
-from migration.delivery.intake import open_delivery
+from migration.acceptance.checks import INTAKE_CHECKS, intake_checks, inventory_markdown
+from migration.delivery.intake import inspect_delivery, open_delivery
+from migration.delivery.inventory import inventory_delivery
 from migration.delivery.workdir import PrivateWorkdir
 from migration.dictionary.model import Dictionary, load_dictionary
 from migration.mapping.assemble import Assembly, assemble
@@ -61,14 +63,18 @@ def table_asset_name(application: str, table: str) -> str:
 
 @dg.asset(
     group_name=GROUP_INTAKE,
-    check_specs=[dg.AssetCheckSpec("files_readable", asset="delivery", blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(name, asset="delivery", blocking=True, description=description)
+        for name, (description, _) in INTAKE_CHECKS.items()
+    ],
     description="Livraison chiffrée : manifeste SHA-256 vérifié, fichiers déchiffrés et contrôlés.",
 )
 def delivery(context: dg.AssetExecutionContext, encrypted_delivery: DeliveryResource):
     """Decrypt the delivery into a private folder, check it, and keep only its inventory."""
     source = encrypted_delivery
     with PrivateWorkdir(parent=source.workdir_parent) as workdir:
-        opened = open_delivery(Path(source.path), source.password, workdir.path)
+        opened = inspect_delivery(Path(source.path), source.password, workdir.path)
+        checked = inventory_delivery(opened)
     inventory = delivery_inventory(opened)
     files = inventory["files"]
     context.log.info("delivery checked: %d files", len(files))
@@ -77,18 +83,16 @@ def delivery(context: dg.AssetExecutionContext, encrypted_delivery: DeliveryReso
         metadata={
             "files": len(files),
             "departement": opened.departement,
-            "inventory": dg.MetadataValue.md(_inventory_markdown(files)),
+            "inventory": dg.MetadataValue.md(inventory_markdown(checked)),
         },
     )
-    yield dg.AssetCheckResult(
-        check_name="files_readable", passed=True, metadata={"files": len(files)}
-    )
-
-
-def _inventory_markdown(inventory: list[dict]) -> str:
-    lines = ["| application | fichier | manifeste |", "| --- | --- | --- |"]
-    lines += [f"| {f['application']} | {f['file']} | {f['manifest']} |" for f in inventory]
-    return "\n".join(lines)
+    for check in intake_checks(checked):
+        yield dg.AssetCheckResult(
+            check_name=check.name,
+            passed=check.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata=check.metadata,
+        )
 
 
 def build_table_assets(application: str, dictionary: Dictionary):

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from migration import __version__
+from migration.acceptance.commands import add_accept_parser, add_decrypt_parser
 from migration.dictionary.commands import add_dictionary_parser
 from migration.errors import MdphRepriseError
 
@@ -122,13 +123,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lang", choices=["fr", "en"], default="fr", help="report language")
     run.set_defaults(handler=_run)
 
-    decrypt = commands.add_parser(
-        "decrypt", help="decrypt and check a delivery into a folder", allow_abbrev=False
-    )
-    decrypt.add_argument("delivery", type=Path)
-    decrypt.add_argument("--out", type=Path, required=True, help="folder for the plaintext files")
-    _add_password_option(decrypt)
-    decrypt.set_defaults(handler=_decrypt)
+    add_decrypt_parser(commands)
+    add_accept_parser(commands)
 
     add_dictionary_parser(commands)
 
@@ -231,18 +227,6 @@ def _print_table_counts(summary: dict) -> None:
             f"{name:<28} {table['read']:>8} {count:>8} {table['rejected']:>8} "
             f"{table['filtered']:>8}  {mark}"
         )
-
-
-def _decrypt(args) -> int:
-    from migration.delivery.intake import decrypt_delivery
-    from migration.delivery.password import read_password
-
-    password = read_password(args.password_file)
-    delivery = decrypt_delivery(args.delivery, password, args.out)
-    for application in delivery.applications.values():
-        for decrypted in application.files.values():
-            print(f"{decrypted.plaintext_path}  sha256 {decrypted.sha256_plaintext}")
-    return EXIT_OK
 
 
 def _mapping_check(args) -> int:

@@ -96,10 +96,11 @@ def test_broken_header_blocks_downstream_assets(tmp_path):
         (e.asset_key.to_user_string(), e.check_name): e.passed
         for e in result.get_asset_check_evaluations()
     }
-    assert checks[("itac_dossier", "structure")] is False
+    # Intake compares every header with the dictionary, so the broken file stops the run there.
+    assert checks[("delivery", "files_readable")] is False
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert "itac_dossier" in materialized
-    assert "itac_validated" not in materialized
+    assert "delivery" in materialized
+    assert "itac_dossier" not in materialized
     assert "loaded_tables" not in materialized
     assert not (tmp_path / "mdph.sqlite3").exists() or _target_is_empty(tmp_path)
 
@@ -126,3 +127,31 @@ def test_dagster_cli_lists_assets(command):
     )
     assert result.returncode == 0, result.stderr
     assert "itac_dossier" in result.stdout
+
+
+def test_missing_table_blocks_everything_after_intake(tmp_path):
+    plaintext = tmp_path / "delivery"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "sample_data" / "generate.py"),
+            "--plaintext-only",
+            "--out",
+            str(plaintext),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (plaintext / "OPALES" / "AES.csv").unlink()
+    (plaintext / "SHA256SUMS").unlink()
+
+    result = dg.materialize(
+        all_assets(), resources=_resources(tmp_path, plaintext), raise_on_error=False
+    )
+    checks = {
+        (e.asset_key.to_user_string(), e.check_name): e.passed
+        for e in result.get_asset_check_evaluations()
+    }
+    assert checks[("delivery", "tables_present")] is False
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"delivery"}
