@@ -107,7 +107,8 @@ def _iter_records(
         handle = path.open("r", encoding=table.encoding, errors="strict", newline="")
     except FileNotFoundError:
         raise ReadingError(
-            f"{path}: table file {table.file} not found; check the delivery folder"
+            f"{path.parent.name}/{table.file}: table file not found in the delivery; run "
+            "mdph-reprise accept to list the missing files"
         ) from None
     with handle:
         for _ in range(table.skip_lines):
@@ -135,9 +136,11 @@ def _iter_records(
                 continue
             except UnicodeDecodeError as error:
                 raise ReadingError(
-                    f"{path}: near line {_line_of_byte(path, error.start)}: byte "
-                    f"0x{error.object[error.start]:02x} is not valid {table.encoding}; "
-                    "check the encoding declared in the data dictionary"
+                    f"{path.parent.name}/{path.name}: near line "
+                    f"{_line_of_byte(path, error.start)}: byte "
+                    f"0x{error.object[error.start]:02x} is not valid {table.encoding}; the file "
+                    "is damaged or not in the encoding its data dictionary declares (run "
+                    "mdph-reprise accept to check it)"
                 ) from None
             start = previous_end + 1
             previous_end = reader.line_num + table.skip_lines

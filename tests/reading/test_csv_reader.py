@@ -74,12 +74,12 @@ def test_missing_header_column_named(tmp_path):
 def test_undecodable_byte_names_file_and_line(tmp_path):
     path = tmp_path / "T.csv"
     path.write_bytes(b"CODE;LIBELLE;MONTANT\r\n01;a;1\r\n02;\x81;1\r\n")
-    with pytest.raises(ReadingError, match=r"T\.csv: near line 3: byte 0x81 is not valid cp1252"):
+    with pytest.raises(ReadingError, match=r"/T\.csv: near line 3: byte 0x81 is not valid cp1252"):
         read_table("ITAC", _table(), path)
 
 
 def test_missing_file_says_what_to_check(tmp_path):
-    with pytest.raises(ReadingError, match="table file T.csv not found"):
+    with pytest.raises(ReadingError, match="T.csv: table file not found in the delivery"):
         read_table("ITAC", _table(), tmp_path / "T.csv")
 
 
