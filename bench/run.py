@@ -60,10 +60,9 @@ def measure(persons: int, folder: Path, admin_url: str) -> None:
     rows_csv = folder / "mapped"
     source_rows = _export_mapped_rows(delivery, rows_csv)
     results = {}
-
-    with _database(admin_url) as url:
-        env = dict(os.environ, MDPH_DELIVERY_PASSWORD=PASSWORD)
-        results["pipeline"] = _timed(
+    env = dict(os.environ, MDPH_DELIVERY_PASSWORD=PASSWORD)
+    methods = {
+        "pipeline": lambda url: _timed(
             [
                 PYTHON,
                 "-m",
@@ -76,25 +75,42 @@ def measure(persons: int, folder: Path, admin_url: str) -> None:
                 str(folder / "out"),
             ],
             env=env,
-        )
-    with _database(admin_url) as url:
-        results["floor"] = _floor(delivery, folder / "plain", rows_csv, url)
-    with _database(admin_url) as url:
-        results["to_sql"] = _timed([PYTHON, __file__, "--to-sql", str(rows_csv), url])
+        ),
+        "floor": lambda url: _floor(delivery, folder / "plain", rows_csv, url),
+        "to_sql": lambda url: _timed([PYTHON, __file__, "--to-sql", str(rows_csv), url]),
+    }
     if shutil.which("pgloader"):
-        with _database(admin_url) as url:
-            results["pgloader"] = _pgloader(rows_csv, url)
+        methods["pgloader"] = lambda url: _pgloader(rows_csv, url)
     else:
         print("pgloader: not installed, skipped")
+    for name, method in methods.items():
+        with _database(admin_url) as url:
+            seconds, peak = method(url)
+            results[name] = (seconds, peak, _target_rows(url))
 
     floor = results["floor"][0]
     print(f"\n{persons} persons, {source_rows} source rows")
-    print(f"{'method':<10} {'seconds':>8} {'x floor':>8} {'peak MB':>8} {'rows/s':>10}")
-    for name, (seconds, peak) in results.items():
+    header = f"{'method':<10} {'seconds':>8} {'x floor':>8} {'peak MB':>8} {'rows/s':>10}"
+    print(header + f" {'target rows':>12}")
+    for name, (seconds, peak, loaded) in results.items():
         print(
             f"{name:<10} {seconds:8.1f} {seconds / floor:8.2f} {peak / 1024:8.0f} "
-            f"{source_rows / seconds:10.0f}"
+            f"{source_rows / seconds:10.0f} {loaded:>12}"
         )
+
+
+def _target_rows(url: str) -> int:
+    """Count the rows in the target tables after a method ran, to show it loaded everything."""
+    from migration.target.schema import load_target_schema
+
+    engine = sa.create_engine(url)
+    total = 0
+    with engine.connect() as connection:
+        for name in load_target_schema().table_order():
+            if sa.inspect(connection).has_table(name):
+                total += connection.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one()
+    engine.dispose()
+    return total
 
 
 def _export_mapped_rows(delivery: Path, out: Path) -> int:
