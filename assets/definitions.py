@@ -137,7 +137,7 @@ def build_table_assets(application: str, dictionary: Dictionary):
             for name, table in dictionary.tables.items():
                 key = table_asset_name(application, name)
                 read = read_table(application, table, folder / table.file)
-                validated = validate_one_table(read, dictionary)
+                validated = validate_one_table(read, dictionary, opened.config.get("regles"))
                 yield from _table_events(key, validated)
                 context.log.info(
                     "%s: %d rows, %d findings", key, read.read, len(validated.findings)
@@ -206,6 +206,7 @@ def build_application_assets(application: str, dictionary: Dictionary):
         table_asset_name(application, name): dg.AssetIn(table_asset_name(application, name))
         for name in dictionary.tables
     }
+    ins["delivery"] = dg.AssetIn("delivery")
 
     @dg.asset(
         name=f"{prefix}_validated",
@@ -219,9 +220,12 @@ def build_application_assets(application: str, dictionary: Dictionary):
         ],
         description=f"Tables {application} validées, clés entre tables contrôlées.",
     )
-    def validated_asset(context: dg.AssetExecutionContext, **tables: ValidatedTable):
+    def validated_asset(
+        context: dg.AssetExecutionContext, delivery: dict, **tables: ValidatedTable
+    ):
         by_name = {table.read.table.name: table for table in tables.values()}
-        result = combine_application(application, dictionary, by_name)
+        policy = (delivery.get("config") or {}).get("regles")
+        result = combine_application(application, dictionary, by_name, policy)
         yield dg.Output(result, metadata={"findings": len(result.findings)})
         yield from _family_checks(f"{prefix}_validated", result.findings, APPLICATION_FAMILIES)
 

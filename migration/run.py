@@ -197,7 +197,8 @@ def _read_delivery(options: RunOptions, password: str, schema, say):
             row_count = sum(read.read for read in reads.values())
             say("reading", f"{name}: {row_count} rows read from {len(reads)} tables")
             problems += check_extraction_log(application, reads)
-            result = validate_application(name, dictionary, reads)
+            policy = delivery.config.get("regles")
+            result = validate_application(name, dictionary, reads, policy)
             say("validation", f"{name}: {len(result.findings)} findings")
             validated.append(result)
     return delivery, validated, mappings, problems

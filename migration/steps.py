@@ -22,6 +22,7 @@ from migration.reading.csv_reader import LINE_COLUMN, TableRead, read_table
 from migration.reading.findings import ERROR, concat_findings, mask_value
 from migration.validation.checks import check_foreign_keys, validate_table
 from migration.validation.plausibility import check_plausibility
+from migration.validation.policy import apply_rule_policy
 from migration.validation.rules import RULES
 
 logger = logging.getLogger(__name__)
@@ -92,16 +93,24 @@ class ValidatedTable:
     profile: dict
 
 
-def validate_one_table(read: TableRead, dictionary: Dictionary) -> ValidatedTable:
-    """Validate and profile one table on its own (keys to other tables come later)."""
+def validate_one_table(
+    read: TableRead, dictionary: Dictionary, policy: dict | None = None
+) -> ValidatedTable:
+    """Validate and profile one table on its own (keys to other tables come later).
+
+    `policy` is the delivery's rule policy (severities changed, rules disabled).
+    """
     validation = validate_table(read, dictionary)
-    findings = concat_findings([read.findings, validation.findings])
+    findings = apply_rule_policy(concat_findings([read.findings, validation.findings]), policy)
     profile = profile_table(read.rows, read.table, dictionary)
     return ValidatedTable(read, findings, validation.typed, profile)
 
 
 def combine_application(
-    name: str, dictionary: Dictionary, tables: dict[str, ValidatedTable]
+    name: str,
+    dictionary: Dictionary,
+    tables: dict[str, ValidatedTable],
+    policy: dict | None = None,
 ) -> ValidatedApplication:
     """Check keys between the tables of an application and keep the accepted rows."""
     reads = {table_name: table.read for table_name, table in tables.items()}
@@ -110,7 +119,7 @@ def combine_application(
     typed = {table_name: table.typed for table_name, table in tables.items()}
     files = {table_name: table.read.path.name for table_name, table in tables.items()}
     found.append(check_plausibility(name, dictionary, typed, files))
-    findings = concat_findings(found)
+    findings = apply_rule_policy(concat_findings(found), policy)
 
     errors = findings[findings["severity"] == ERROR]
     accepted_tables = {}
@@ -127,13 +136,14 @@ def combine_application(
 
 
 def validate_application(
-    name: str, dictionary: Dictionary, reads: dict[str, TableRead]
+    name: str, dictionary: Dictionary, reads: dict[str, TableRead], policy: dict | None = None
 ) -> ValidatedApplication:
     """Validate and profile every table; keep the accepted rows, converted, for mapping."""
     tables = {
-        table_name: validate_one_table(read, dictionary) for table_name, read in reads.items()
+        table_name: validate_one_table(read, dictionary, policy)
+        for table_name, read in reads.items()
     }
-    return combine_application(name, dictionary, tables)
+    return combine_application(name, dictionary, tables, policy)
 
 
 def check_extraction_log(application, reads: dict[str, TableRead]) -> list[str]:
@@ -303,7 +313,7 @@ def table_findings_summary(application: ValidatedApplication, assembly: Assembly
         summary.setdefault(table_name, []).append(
             {
                 "rule_id": rule_id,
-                "severity": RULES[rule_id].severity,
+                "severity": str(group["severity"].iloc[0]),
                 "count": len(group),
                 "examples": examples,
             }

@@ -72,7 +72,11 @@ DEFAULT_ATTEMPTS = (
     EncryptionParameters("aes-256-cbc", "evp-bytes-to-key", "sha1"),
 )
 
-_TOP_KEYS = ("departement", "emetteur", "date_extraction", "chiffrement", "applications")
+_TOP_KEYS = ("departement", "emetteur", "date_extraction", "chiffrement", "applications", "regles")
+_RULE_KEYS = ("severites", "desactivees")
+# Records that cannot be split into fields cannot be loaded, whatever their severity, and the
+# mapping rules belong to the mapping, so neither can be changed by a delivery.
+_FIXED_RULE_PREFIXES = ("csv.", "structure.", "mapping.")
 _ENCRYPTION_KEYS = ("format", "cipher", "kdf", "digest", "iterations")
 _APPLICATION_KEYS = ("dossier", "dictionnaire", "journal")
 PLAINTEXT_FORMAT = "none"
@@ -182,6 +186,7 @@ def read_delivery_config(delivery_dir: Path) -> dict[str, Any]:
         "emetteur": _read_optional_text(located, ("emetteur",), data.get("emetteur")),
         "date_extraction": _read_date(located, data.get("date_extraction")),
         "chiffrement": _read_encryption(located, data.get("chiffrement", None)),
+        "regles": _read_rules(located, data.get("regles")),
         "applications": (
             _discover_applications(delivery_dir)
             if applications is None
@@ -197,6 +202,7 @@ def _default_config(delivery_dir: Path) -> dict[str, Any]:
         "emetteur": None,
         "date_extraction": None,
         "chiffrement": None,
+        "regles": {"severites": {}, "desactivees": []},
         "applications": _discover_applications(delivery_dir),
     }
 
@@ -251,6 +257,48 @@ def _read_optional_text(located: _Located, key_path: tuple[str, ...], value: obj
     if value is None or isinstance(value, str):
         return value
     raise located.error(key_path, f"expected text, found the {type(value).__name__} {value!r}")
+
+
+def _read_rules(located: _Located, value: object) -> dict[str, Any]:
+    """Read the rule policy: severities to change and rules to disable, by rule id."""
+    from migration.validation.rules import RULES
+
+    policy: dict[str, Any] = {"severites": {}, "desactivees": []}
+    if value is None:
+        return policy
+    if not isinstance(value, dict):
+        raise located.error(("regles",), "expected a mapping with severites and desactivees")
+    for key in value:
+        if key not in _RULE_KEYS:
+            raise located.error(
+                ("regles", key),
+                f"unknown key; expected one of {', '.join(_RULE_KEYS)}",
+                at_key=True,
+            )
+
+    def rule_id(path: tuple[str, ...], rule: object) -> str:
+        if not isinstance(rule, str) or rule not in RULES:
+            close = _did_you_mean(str(rule), tuple(RULES))
+            raise located.error(path, f"{rule!r} is not a rule id{close}")
+        if rule.startswith(_FIXED_RULE_PREFIXES):
+            raise located.error(path, f"rule {rule} cannot be changed by a delivery")
+        return rule
+
+    severities = value.get("severites") or {}
+    if not isinstance(severities, dict):
+        raise located.error(("regles", "severites"), "expected rule id: error or warning")
+    for rule, severity in severities.items():
+        rule_id(("regles", "severites", rule), rule)
+        if severity not in ("error", "warning"):
+            raise located.error(
+                ("regles", "severites", rule), f"{severity!r}: use error or warning"
+            )
+        policy["severites"][rule] = severity
+    disabled = value.get("desactivees") or []
+    if not isinstance(disabled, list):
+        raise located.error(("regles", "desactivees"), "expected a list of rule ids")
+    policy["desactivees"] = [rule_id(("regles", "desactivees"), rule) for rule in disabled]
+    return policy
 
 
 def _read_date(located: _Located, value: object) -> str | None:

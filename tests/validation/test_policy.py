@@ -1,0 +1,78 @@
+"""A delivery's rule policy: severities changed and rules disabled in livraison.yaml."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from migration.delivery.config import read_delivery_config
+from migration.delivery.errors import DeliveryConfigError
+from migration.run import RunOptions, run_migration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def plaintext(tmp_path) -> Path:
+    delivery = tmp_path / "delivery"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "sample_data" / "generate.py"),
+            "--plaintext-only",
+            "--out",
+            str(delivery),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return delivery
+
+
+def _add_rules(delivery: Path, text: str) -> None:
+    config = delivery / "livraison.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def test_policy_changes_severity_and_disables_rule(plaintext, tmp_path):
+    _add_rules(
+        plaintext,
+        "regles:\n  severites: {id.nir: error}\n  desactivees: [type.date_placeholder]\n",
+    )
+    outcome = run_migration(
+        RunOptions(
+            delivery=plaintext,
+            target_url=f"sqlite:///{tmp_path / 'm.sqlite3'}",
+            reports_dir=tmp_path / "r",
+        ),
+        "unused",
+    )
+    tables = {f"{t['application']}.{t['table']}": t for t in outcome.summary["tables"]}
+    dossier = tables["ITAC.DOSSIER"]
+    rules = {rule["rule_id"]: rule for rule in dossier["findings_by_rule"]}
+    assert "type.date_placeholder" not in rules
+    assert rules["id.nir"]["severity"] == "error"
+    assert dossier["rejected"] == 2 + 7
+    assert dossier["reconciled"]
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        (
+            "regles:\n  severites: {id.nirr: error}\n",
+            "'id.nirr' is not a rule id (did you mean id.nir?)",
+        ),
+        ("regles:\n  desactivees: [csv.quote]\n", "rule csv.quote cannot be changed by a delivery"),
+        ("regles:\n  severites: {id.nir: fatal}\n", "'fatal': use error or warning"),
+        ("regles:\n  ignore: [id.nir]\n", "unknown key; expected one of severites, desactivees"),
+    ],
+)
+def test_invalid_policy_names_the_line(plaintext, rules, message):
+    _add_rules(plaintext, rules)
+    line = len((plaintext / "livraison.yaml").read_text(encoding="utf-8").splitlines())
+    with pytest.raises(DeliveryConfigError, match="livraison.yaml, line") as caught:
+        read_delivery_config(plaintext)
+    assert message in str(caught.value)
+    assert f"line {line}" in str(caught.value) or f"line {line - 1}" in str(caught.value)
