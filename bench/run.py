@@ -190,6 +190,17 @@ def _floor(delivery: Path, plain: Path, rows_csv: Path, url: str) -> tuple[float
 
 
 def _pgloader(rows_csv: Path, url: str) -> tuple[float, int]:
+    """pgloader of the mapped CSV files into the same empty tables (created beforehand).
+
+    NOTE: pgloader reads an empty CSV field as an empty string, not NULL, so it rejects the
+    rows with an empty date; the "target rows" column of the output shows how many it kept.
+    """
+    from migration.target.engine import create_target_engine
+    from migration.target.schema import build_metadata, load_target_schema
+
+    engine = create_target_engine(url)
+    build_metadata(load_target_schema()).create_all(engine)
+    engine.dispose()
     started = time.perf_counter()
     peak = 0
     for csv_file in sorted(rows_csv.glob("*.csv")):
@@ -202,6 +213,8 @@ def _pgloader(rows_csv: Path, url: str) -> tuple[float, int]:
                 "skip header = 1",
                 "--with",
                 "fields terminated by ','",
+                "--with",
+                "fields optionally enclosed by '\"'",
                 str(csv_file),
                 f"{url.replace('+psycopg2', '')}?tablename={csv_file.stem}",
             ]
