@@ -1,11 +1,20 @@
-"""Run quality report: the run summary as JSON and as one self-contained HTML page.
+"""Run quality report: a static HTML site, the JSON summary and an XLSX workbook.
 
-The summary comes from the pipeline with personal values already masked. The HTML page is
-written for an analyst: verdict, per-table counts, what needs a decision, findings by rule,
-column profiles, target row counts, identity links, delivery checksums and run metadata.
+The summary comes from the pipeline with personal values already masked, and the report masks
+them again. The pages are written for an analyst or a director: verdict, counts per table and
+what needs a decision first, then one page per table, mapping coverage, person matching,
+changes since the previous delivery, a lineage look-up and the run record.
 """
 
 from migration.reports.errors import ReportError
-from migration.reports.report import SUPPORTED_LANGUAGES, render_html, write_reports
+from migration.reports.markdown import summary_markdown
+from migration.reports.report import SUPPORTED_LANGUAGES, render_html, render_site, write_reports
 
-__all__ = ["SUPPORTED_LANGUAGES", "ReportError", "render_html", "write_reports"]
+__all__ = [
+    "SUPPORTED_LANGUAGES",
+    "ReportError",
+    "render_html",
+    "render_site",
+    "summary_markdown",
+    "write_reports",
+]

@@ -20,8 +20,20 @@ MAX_TOP_VALUES = 3
 MAX_UNKNOWN_CODES = 10
 
 COUNT_KEYS = ("read", "loaded", "rejected", "filtered", "warnings")
+TABLE_PAGES_FOLDER = "tables"
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-_KNOWN_IDENTITY_KEYS = ("cross_application", "by_nir", "by_identity", "ambiguous")
+_KNOWN_IDENTITY_KEYS = (
+    "cross_application",
+    "by_nir",
+    "by_identity",
+    "by_decision",
+    "separated_by_decision",
+    "ambiguous",
+    "for_review",
+    "only_itac",
+    "only_opales",
+)
+_IDENTITY_LISTS = ("review",)
 
 
 def as_mapping(value: object) -> Mapping:
@@ -83,7 +95,10 @@ def build_view(summary: Mapping) -> dict[str, Any]:
         "delivery": delivery,
         "targets": _targets_view(summary.get("targets")),
         "identity": _identity_view(identity),
-        "ambiguous_identities": as_count(identity.get("ambiguous")) or 0,
+        "ambiguous_identities": as_count(identity.get("for_review"))
+        or as_count(identity.get("ambiguous"))
+        or 0,
+        "identity_review": _review_view(identity.get("review")),
         "target_schema": " ".join(part for part in schema_parts if part),
         "rules": list(rules.values()),
         "filters": _generic_rows(summary.get("filters")),
@@ -124,9 +139,11 @@ def _table_view(index: int, raw: Mapping, rules: Mapping) -> dict[str, Any]:
         if isinstance(finding, Mapping)
     ]
     findings.sort(key=_rule_sort_key)
+    anchor = f"table-{index + 1}" + (f"-{slug}" if slug else "")
     return {
         # The index keeps ids unique even when two names give the same slug.
-        "anchor": f"table-{index + 1}" + (f"-{slug}" if slug else ""),
+        "anchor": anchor,
+        "page": f"{TABLE_PAGES_FOLDER}/{anchor}.html",
         "name": name,
         "application": application,
         "table": table,
@@ -135,6 +152,10 @@ def _table_view(index: int, raw: Mapping, rules: Mapping) -> dict[str, Any]:
         "reconciled": reconciled if isinstance(reconciled, bool) else None,
         "gap": _gap(counts),
         "reject_reasons": _reject_reasons(raw.get("reject_reasons"), rules),
+        "filter_reasons": [
+            {"reason": as_text(entry.get("reason")), "count": as_count(entry.get("count"))}
+            for entry in map(as_mapping, as_list(raw.get("filter_reasons")))
+        ],
         "findings": findings,
         "profile": _profile_view(raw.get("profile")),
     }
@@ -217,9 +238,41 @@ def _profile_view(raw_profile: object) -> dict[str, Any]:
                 "max": _profile_value(raw.get("max")),
                 "top": top,
                 "code_coverage": _code_coverage(raw.get("code_coverage")),
+                "lengths": _length_bins(raw.get("lengths")),
+                "date_histogram": _date_histogram(raw.get("date_histogram")),
             }
         )
     return {"rows": as_count(raw_profile.get("rows")), "columns": columns}
+
+
+def _length_bins(raw: object) -> list[dict]:
+    bins = []
+    for entry in as_list(raw):
+        entry = as_mapping(entry)
+        length, count = as_count(entry.get("length")), as_count(entry.get("count"))
+        if length is not None and count is not None:
+            bins.append(
+                {"length": length, "count": count, "and_longer": bool(entry.get("and_longer"))}
+            )
+    return bins
+
+
+def _date_histogram(raw: object) -> dict[str, Any] | None:
+    """Read the profiler's yearly date counts; None when the column has none."""
+    raw = as_mapping(raw)
+    bins = []
+    for entry in as_list(raw.get("bins")):
+        entry = as_mapping(entry)
+        period, count = as_text(entry.get("period")), as_count(entry.get("count"))
+        if period is not None and count is not None:
+            bins.append({"period": period, "count": count})
+    if not raw:
+        return None
+    return {
+        "bins": bins,
+        "placeholders": as_count(raw.get("placeholders")) or 0,
+        "invalid": as_count(raw.get("invalid")) or 0,
+    }
 
 
 def _code_coverage(raw: object) -> dict[str, Any] | None:
@@ -341,12 +394,33 @@ def _identity_view(raw_identity: object) -> list[dict]:
     rows += [
         {"label_key": None, "key": str(key), "value": value}
         for key, value in raw_identity.items()
-        if key not in _KNOWN_IDENTITY_KEYS
+        if key not in _KNOWN_IDENTITY_KEYS and key not in _IDENTITY_LISTS
     ]
     for row in rows:
         if as_count(row["value"]) is None:
             row["value"] = as_text(row["value"])
     return rows
+
+
+def _review_view(raw_review: object) -> list[dict]:
+    """The identity candidates left for a person to decide, with their keys, score and reasons.
+
+    Keys are surrogate ids and source file keys (NUM_DOSSIER…), and reasons are fixed phrases
+    ("nom proche (0.91)"), so nothing here is personal.
+    """
+    review = []
+    for raw in map(as_mapping, as_list(raw_review)):
+        review.append(
+            {
+                "primary": as_text(raw.get("id_individu_itac")),
+                "secondary": as_text(raw.get("id_individu_opales")),
+                "primary_source": as_text(raw.get("source_itac")),
+                "secondary_source": as_text(raw.get("source_opales")),
+                "score": raw.get("score") if isinstance(raw.get("score"), int | float) else None,
+                "reasons": [text for text in map(as_text, as_list(raw.get("reasons"))) if text],
+            }
+        )
+    return review
 
 
 def _hashed_files(raw_files: object) -> list[dict]:

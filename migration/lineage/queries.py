@@ -1,0 +1,463 @@
+"""Row lineage queries over the target database: where a target row came from, where a source
+row went.
+
+The target database holds three product tables for this: `reprise_lignage` (one row per target
+row and source row that produced it), `reprise_rejet` (one row per rule that rejected a source
+row, with the row's raw values) and `reprise_run` (one row per run, with its JSON summary). A
+load replaces the whole lineage, so lineage rows belong to the last loaded run; rejects and runs
+of earlier runs are kept, and the queries here read those of the run the lineage belongs to.
+
+Personal values (columns marked `personal` in the target schema or the data dictionary) are
+masked in every result unless the caller passes `show_personal=True`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from migration.errors import MdphRepriseError
+from migration.lineage.errors import LineageError
+from migration.reading.findings import mask_value
+from migration.target.model import TargetSchema
+from migration.target.product_tables import LINEAGE_TABLE, REJECT_TABLE, RUN_TABLE
+from migration.target.schema import build_metadata, load_target_schema
+
+logger = logging.getLogger(__name__)
+
+KEY_SEPARATOR = "|"
+"""Separator of the parts of a composite key, as the assembly writes `target_key`."""
+
+STATUS_LOADED = "loaded"
+STATUS_REJECTED = "rejected"
+STATUS_FILTERED = "filtered"
+STATUS_NOT_FOUND = "not_found"
+
+
+@dataclass
+class SourceRow:
+    """A source row as lineage records it: application, table, file, line and key."""
+
+    application: str
+    source_table: str
+    source_file: str | None
+    source_line: int | None
+    source_key: str | None
+
+
+@dataclass
+class TargetRef:
+    """A target row produced by a source row."""
+
+    target_table: str
+    target_key: str
+    source_line: int
+    source_key: str | None
+
+
+@dataclass
+class RejectRef:
+    """A rule that rejected a source row, with the row's raw values (masked by default)."""
+
+    source_line: int | None
+    source_file: str | None
+    rule_id: str
+    severity: str
+    column_name: str | None
+    reason: str
+    target_table: str | None
+    raw_values: dict[str, Any] | None
+
+
+@dataclass
+class TargetTrace:
+    """Where one target row came from."""
+
+    run_id: str | None
+    table: str
+    key: str
+    row: dict[str, Any] | None
+    sources: list[SourceRow] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return self.row is not None or bool(self.sources)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self)) | {"found": self.found}
+
+
+@dataclass
+class SourceTrace:
+    """Where one source row (by line) or every source row with one key went."""
+
+    run_id: str | None
+    application: str
+    table: str
+    line: int | None
+    key: str | None
+    status: str
+    targets: list[TargetRef] = field(default_factory=list)
+    rejects: list[RejectRef] = field(default_factory=list)
+    filter_reasons: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        """Each source line found, with "loaded" or "rejected" (a key may match several)."""
+        statuses = {target.source_line: STATUS_LOADED for target in self.targets}
+        for reject in self.rejects:
+            statuses.setdefault(reject.source_line, STATUS_REJECTED)
+        return [
+            {"line": line, "status": status}
+            for line, status in sorted(statuses.items(), key=lambda item: item[0] or 0)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self)) | {"lines": self.lines}
+
+
+def product_tables(schema: TargetSchema | None = None) -> dict[str, sa.Table]:
+    """Return the SQLAlchemy tables of the target schema and of the product tables, by name."""
+    metadata = build_metadata(schema or load_target_schema())
+    return dict(metadata.tables)
+
+
+def current_run_id(
+    connection: sa.Connection, tables: dict[str, sa.Table], application: str | None = None
+) -> str | None:
+    """Return the latest run id of the lineage (of one application when given), else the
+    latest run, else None.
+
+    A load may replace the rows of some applications only, so the lineage of each application
+    can come from a different run.
+    """
+    lineage = tables[LINEAGE_TABLE]
+    query = sa.select(sa.func.max(lineage.c.run_id))
+    if application is not None:
+        query = query.where(lineage.c.application == application)
+    run_id = connection.execute(query).scalar()
+    if run_id is not None:
+        return run_id
+    runs = tables[RUN_TABLE]
+    latest = sa.select(runs.c.run_id).order_by(runs.c.started_at.desc()).limit(1)
+    return connection.execute(latest).scalar()
+
+
+def run_summary(engine: sa.Engine, run_id: str | None = None) -> dict | None:
+    """Return the JSON summary stored with a run (the current run by default), or None."""
+    tables = product_tables()
+    with _connect(engine) as connection:
+        run_id = run_id or current_run_id(connection, tables)
+        if run_id is None:
+            return None
+        runs = tables[RUN_TABLE]
+        text = connection.execute(
+            sa.select(runs.c.summary_json).where(runs.c.run_id == run_id)
+        ).scalar()
+    return _parse_summary(text, run_id)
+
+
+def previous_run_summary(engine: sa.Engine, run_id: str) -> dict | None:
+    """Return the summary of the last successful run started before `run_id`, or None.
+
+    The report compares a delivery with this one to list what changed.
+    """
+    runs = product_tables()[RUN_TABLE]
+    with _connect(engine) as connection:
+        started = connection.execute(
+            sa.select(runs.c.started_at).where(runs.c.run_id == run_id)
+        ).scalar()
+        query = sa.select(runs.c.run_id, runs.c.summary_json).where(
+            runs.c.run_id != run_id, runs.c.status == "success"
+        )
+        if started is not None:
+            query = query.where(runs.c.started_at < started)
+        row = connection.execute(query.order_by(runs.c.started_at.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return _parse_summary(row.summary_json, row.run_id)
+
+
+def trace_target(
+    engine: sa.Engine,
+    table: str,
+    key: str,
+    *,
+    show_personal: bool = False,
+    schema: TargetSchema | None = None,
+) -> TargetTrace:
+    """Find a target row by its primary key and the source rows that produced it.
+
+    Args:
+        engine: an engine on the target database.
+        table: a table of the target schema, e.g. "individu".
+        key: the primary key value; the parts of a composite key are joined with "|".
+        show_personal: return personal column values in clear (for use inside the MDPH only).
+        schema: the target schema; the bundled reference schema by default.
+
+    Raises:
+        LineageError: the table is not in the target schema, the key has the wrong number of
+            parts, or the database lacks the lineage tables.
+    """
+    schema = schema or load_target_schema()
+    if table not in schema.tables:
+        raise LineageError(
+            f"unknown target table {table!r}; the target schema {schema.name} has the tables "
+            f"{', '.join(schema.tables)}"
+        )
+    target = schema.tables[table]
+    parts = key.split(KEY_SEPARATOR) if len(target.primary_key) > 1 else [key]
+    if len(parts) != len(target.primary_key):
+        raise LineageError(
+            f"table {table} has the primary key ({', '.join(target.primary_key)}): give "
+            f"{len(target.primary_key)} values joined with {KEY_SEPARATOR!r}"
+        )
+    tables = product_tables(schema)
+    sql_table = tables[table]
+    lineage = tables[LINEAGE_TABLE]
+    with _connect(engine) as connection:
+        run_id = current_run_id(connection, tables)
+        condition = sa.and_(
+            *(
+                sql_table.c[name] == value
+                for name, value in zip(target.primary_key, parts, strict=True)
+            )
+        )
+        found = connection.execute(sa.select(sql_table).where(condition)).mappings().first()
+        rows = connection.execute(
+            sa.select(lineage)
+            .where(lineage.c.target_table == table, lineage.c.target_key == key)
+            .order_by(lineage.c.application, lineage.c.source_table, lineage.c.source_line)
+        ).mappings()
+        sources = [
+            SourceRow(
+                row["application"],
+                row["source_table"],
+                row["source_file"],
+                row["source_line"],
+                row["source_key"],
+            )
+            for row in rows
+        ]
+    values = None
+    if found is not None:
+        personal = {column.name for column in target.columns if column.personal}
+        values = {
+            name: _shown(value, name in personal and not show_personal)
+            for name, value in found.items()
+        }
+    logger.info("traced target row of %s: %d source rows", table, len(sources))
+    return TargetTrace(run_id, table, key, values, sources)
+
+
+def trace_source(
+    engine: sa.Engine,
+    application: str,
+    table: str,
+    line_or_key: int | str,
+    *,
+    show_personal: bool = False,
+) -> SourceTrace:
+    """Find the target rows or the rejects of a source row, by line number or by key.
+
+    An int is a physical line of the source file (the line where the record starts); a str is
+    the value of the table's primary key (parts joined with "|"), which may match several lines
+    when the source has duplicates. A row with neither target rows nor rejects is reported as
+    filtered when the run filtered rows of that table (the filter records are counted per reason
+    in the run summary, not stored per row), else as not found.
+
+    Raises:
+        LineageError: the database lacks the lineage tables.
+    """
+    application = application.upper()
+    line = line_or_key if isinstance(line_or_key, int) else None
+    key = None if isinstance(line_or_key, int) else str(line_or_key)
+    tables = product_tables()
+    lineage = tables[LINEAGE_TABLE]
+    rejects_table = tables[REJECT_TABLE]
+    with _connect(engine) as connection:
+        run_id = current_run_id(connection, tables, application)
+        same_table = sa.and_(lineage.c.application == application, lineage.c.source_table == table)
+        match = lineage.c.source_line == line if line is not None else lineage.c.source_key == key
+        lineage_rows = connection.execute(
+            sa.select(lineage)
+            .where(same_table, match)
+            .order_by(lineage.c.source_line, lineage.c.target_table, lineage.c.target_key)
+        ).mappings()
+        targets = [
+            TargetRef(row["target_table"], row["target_key"], row["source_line"], row["source_key"])
+            for row in lineage_rows
+        ]
+        reject_query = sa.select(rejects_table).where(
+            rejects_table.c.application == application,
+            rejects_table.c.source_table == table,
+        )
+        if run_id is not None:
+            reject_query = reject_query.where(rejects_table.c.run_id == run_id)
+        if line is not None:
+            reject_query = reject_query.where(rejects_table.c.source_line == line)
+        summary_text = None
+        if run_id is not None:
+            runs = tables[RUN_TABLE]
+            summary_text = connection.execute(
+                sa.select(runs.c.summary_json).where(runs.c.run_id == run_id)
+            ).scalar()
+        reject_rows = list(connection.execute(reject_query.order_by(rejects_table.c.id)).mappings())
+    summary = _parse_summary(summary_text, run_id) or {}
+    dictionary = _dictionary_of(summary, application)
+    source_table = dictionary.tables.get(table) if dictionary is not None else None
+    if key is not None:
+        key_columns = list(source_table.primary_key) if source_table is not None else []
+        reject_rows = [row for row in reject_rows if _raw_key(row, key_columns) == key]
+    rejects = [
+        RejectRef(
+            row["source_line"],
+            row["source_file"],
+            row["rule_id"],
+            row["severity"],
+            row["column_name"],
+            row["reason"],
+            row["target_table"],
+            _raw_values(row["raw_values"], source_table, show_personal),
+        )
+        for row in reject_rows
+    ]
+    # NOTE: filter records are not stored per row in the target database, so a row with no
+    # target row and no reject in a table that had filtered rows is reported as filtered
+    # without checking its line; a line past the end of the file gets the same answer.
+    filter_reasons = _filter_reasons(summary, application, table)
+    if targets:
+        status = STATUS_LOADED
+    elif rejects:
+        status = STATUS_REJECTED
+    elif filter_reasons:
+        status = STATUS_FILTERED
+    else:
+        status = STATUS_NOT_FOUND
+    logger.info(
+        "traced source row of %s.%s: %s, %d target rows, %d rejects",
+        application,
+        table,
+        status,
+        len(targets),
+        len(rejects),
+    )
+    return SourceTrace(
+        run_id,
+        application,
+        table,
+        line,
+        key,
+        status,
+        targets,
+        rejects,
+        filter_reasons if status == STATUS_FILTERED else [],
+    )
+
+
+@contextmanager
+def _connect(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """Open a connection, turning missing product tables into an error that says what to do."""
+    with engine.connect() as connection:
+        names = set(sa.inspect(connection).get_table_names())
+        missing = sorted({LINEAGE_TABLE, REJECT_TABLE, RUN_TABLE} - names)
+        if missing:
+            url = engine.url.render_as_string(hide_password=True)
+            raise LineageError(
+                f"the target database {url} has no table {', '.join(missing)}; run "
+                "`mdph-reprise run` into it first, or pass the --target URL of a loaded database"
+            )
+        yield connection
+
+
+def _parse_summary(text: str | None, run_id: str | None) -> dict | None:
+    if not text:
+        return None
+    try:
+        summary = json.loads(text)
+    except ValueError:
+        logger.warning("the summary of run %s in %s is not valid JSON", run_id, RUN_TABLE)
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
+def _dictionary_of(summary: dict, application: str):
+    """Load the data dictionary the run used for an application, or the bundled one."""
+    from migration.dictionary.model import BUNDLED, load_dictionary
+
+    entry = (summary.get("dictionaries") or {}).get(application) or {}
+    candidates = [entry.get("file")]
+    if application.lower() in BUNDLED:
+        candidates.append(application.lower())
+    for candidate in filter(None, candidates):
+        try:
+            return load_dictionary(candidate)
+        except MdphRepriseError:
+            continue
+    return None
+
+
+def _raw_key(row, key_columns: list[str]) -> str | None:
+    if not key_columns or not row["raw_values"]:
+        return None
+    try:
+        values = json.loads(row["raw_values"])
+    except ValueError:
+        return None
+    parts = [values.get(column) for column in key_columns]
+    if any(part is None for part in parts):
+        return None
+    return KEY_SEPARATOR.join(str(part) for part in parts)
+
+
+def _raw_values(text: str | None, table, show_personal: bool) -> dict[str, Any] | None:
+    """Parse a reject's raw values, masking personal columns (every column if the table is
+    unknown) unless `show_personal`."""
+    if not text:
+        return None
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return None
+    if show_personal or not isinstance(values, dict):
+        return values
+    personal = None
+    if table is not None:
+        personal = {column.name for column in table.columns if column.personal}
+    return {
+        name: _shown(value, personal is None or name in personal) for name, value in values.items()
+    }
+
+
+def _filter_reasons(summary: dict, application: str, table: str) -> list[dict[str, Any]]:
+    for entry in summary.get("tables") or []:
+        if entry.get("application") == application and entry.get("table") == table:
+            if entry.get("filtered"):
+                return list(entry.get("filter_reasons") or [])
+    return []
+
+
+def _shown(value: Any, masked: bool) -> Any:
+    if masked and value is not None:
+        return mask_value(_plain(value))
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Turn dates, decimals and nested containers into JSON types."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

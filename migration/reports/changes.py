@@ -1,0 +1,163 @@
+"""Changes between this run and the previous delivery's run: counts, rules, files and versions.
+
+Both runs are compared through their summaries only, so the comparison needs no source data and
+shows no value: it lists per-table count differences, rules that appear or disappear, files whose
+checksum changed, and dictionaries, mappings or target schema whose content hash changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+COUNT_KEYS = ("read", "loaded", "rejected", "filtered", "warnings")
+
+
+def compare_runs(current: Mapping, previous: Mapping | None) -> dict[str, Any] | None:
+    """Return the changes from `previous` to `current`, or None when there is no previous run.
+
+    Returns:
+        {"previous_run_id", "previous_started_at", "previous_date_extraction",
+        "tables": [{"application", "table", "status": "new"|"removed"|"changed"|"same",
+        "counts": {key: {"before", "after", "delta"}}, "new_rules", "gone_rules"}],
+        "targets": [{"table", "before", "after", "delta"}],
+        "files": [{"application", "file", "change": "new"|"removed"|"changed"}],
+        "versions": [{"kind", "name", "before", "after"}],
+        "changed_tables": n}
+    """
+    if not isinstance(previous, Mapping) or previous.get("run_id") == current.get("run_id"):
+        return None
+    before = _tables(previous)
+    after = _tables(current)
+    tables = []
+    for key in list(after) + [key for key in before if key not in after]:
+        old, new = before.get(key), after.get(key)
+        counts = {name: _delta((old or {}).get(name), (new or {}).get(name)) for name in COUNT_KEYS}
+        old_rules, new_rules = _rules(old), _rules(new)
+        if old is None:
+            status = "new"
+        elif new is None:
+            status = "removed"
+        elif any(count["delta"] for count in counts.values()) or old_rules != new_rules:
+            status = "changed"
+        else:
+            status = "same"
+        tables.append(
+            {
+                "application": key[0],
+                "table": key[1],
+                "status": status,
+                "counts": counts,
+                "new_rules": sorted(new_rules - old_rules),
+                "gone_rules": sorted(old_rules - new_rules),
+            }
+        )
+
+    old_targets, new_targets = _targets(previous), _targets(current)
+    targets = [
+        {"table": name} | _delta(old_targets.get(name), new_targets.get(name))
+        for name in list(new_targets) + [n for n in old_targets if n not in new_targets]
+    ]
+
+    old_files, new_files = _files(previous), _files(current)
+    files = []
+    for key in sorted(set(old_files) | set(new_files)):
+        if key not in old_files:
+            change = "new"
+        elif key not in new_files:
+            change = "removed"
+        elif old_files[key] != new_files[key]:
+            change = "changed"
+        else:
+            continue
+        files.append({"application": key[0], "file": key[1], "change": change})
+
+    versions = []
+    for kind in ("dictionaries", "mappings"):
+        old_hashes, new_hashes = _hashes(previous.get(kind)), _hashes(current.get(kind))
+        for name in sorted(set(old_hashes) | set(new_hashes)):
+            if old_hashes.get(name) != new_hashes.get(name):
+                versions.append(
+                    {
+                        "kind": kind,
+                        "name": name,
+                        "before": old_hashes.get(name),
+                        "after": new_hashes.get(name),
+                    }
+                )
+    old_schema = _mapping(previous.get("target_schema"))
+    new_schema = _mapping(current.get("target_schema"))
+    for field in ("version", "sha256"):
+        if old_schema.get(field) != new_schema.get(field):
+            versions.append(
+                {
+                    "kind": "target_schema",
+                    "name": field,
+                    "before": old_schema.get(field),
+                    "after": new_schema.get(field),
+                }
+            )
+    return {
+        "previous_run_id": previous.get("run_id"),
+        "previous_started_at": previous.get("started_at"),
+        "previous_date_extraction": _mapping(previous.get("delivery")).get("date_extraction"),
+        "tables": tables,
+        "targets": targets,
+        "files": files,
+        "versions": versions,
+        "changed_tables": sum(1 for table in tables if table["status"] != "same"),
+    }
+
+
+def _delta(before: object, after: object) -> dict[str, Any]:
+    numbers = all(
+        isinstance(value, int) and not isinstance(value, bool) for value in (before, after)
+    )
+    return {"before": before, "after": after, "delta": after - before if numbers else None}
+
+
+def _tables(summary: Mapping) -> dict[tuple[str, str], Mapping]:
+    return {
+        (str(table.get("application")), str(table.get("table"))): table
+        for table in summary.get("tables") or []
+        if isinstance(table, Mapping)
+    }
+
+
+def _rules(table: Mapping | None) -> set[str]:
+    if table is None:
+        return set()
+    return {
+        str(finding.get("rule_id"))
+        for finding in table.get("findings_by_rule") or []
+        if isinstance(finding, Mapping)
+    }
+
+
+def _targets(summary: Mapping) -> dict[str, Any]:
+    return {
+        str(entry.get("table")): entry.get("rows")
+        for entry in summary.get("targets") or []
+        if isinstance(entry, Mapping)
+    }
+
+
+def _files(summary: Mapping) -> dict[tuple[str, str], Any]:
+    files = _mapping(summary.get("delivery")).get("files") or []
+    return {
+        (str(entry.get("application")), str(entry.get("file"))): entry.get("sha256_plaintext")
+        for entry in files
+        if isinstance(entry, Mapping)
+    }
+
+
+def _hashes(raw: object) -> dict[str, Any]:
+    return {
+        str(name): entry.get("sha256")
+        for name, entry in _mapping(raw).items()
+        if isinstance(entry, Mapping)
+    }
+
+
+def _mapping(value: object) -> Mapping:
+    return value if isinstance(value, Mapping) else {}

@@ -1,0 +1,383 @@
+"""Figures and lineage read from the target database for the report.
+
+The report shows the database's own counts next to the summary's (so a reader sees both agree),
+a size-capped lineage index for the look-up page, and the persons merged across applications.
+Nothing here reads a personal column: keys are surrogate or file keys, and a key column the
+schema or dictionary marks as personal is masked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from migration.errors import MdphRepriseError
+from migration.reading.findings import mask_value
+from migration.target.product_tables import LINEAGE_TABLE, REJECT_TABLE, RUN_TABLE
+
+logger = logging.getLogger(__name__)
+
+MAX_INDEX_LINEAGE_ROWS = 20_000
+"""Lineage rows embedded in the look-up page, shared by the target tables. Beyond this the page
+shows how many it leaves out and points to `mdph-reprise lineage`."""
+MAX_INDEX_REJECT_ROWS = 5_000
+MAX_MERGED_PERSONS = 2_000
+MAX_REJECT_SAMPLES = 20
+"""Rejected rows shown per source table, with the values of the columns their rule names."""
+PERSON_TABLE = "individu"
+
+
+def read_database_facts(
+    engine: sa.Engine,
+    summary: Mapping,
+    schema=None,
+    *,
+    mask_personal: bool = True,
+    max_lineage_rows: int = MAX_INDEX_LINEAGE_ROWS,
+    max_reject_rows: int = MAX_INDEX_REJECT_ROWS,
+) -> dict[str, Any] | None:
+    """Read the counts, lineage index and cross-application persons of the summary's run.
+
+    Returns None when the database lacks the product tables. When the lineage in the database
+    belongs to another run (this run did not load), only that fact is returned, under "stale".
+    """
+    from migration.target.schema import build_metadata, load_target_schema
+
+    schema = schema or load_target_schema()
+    tables = build_metadata(schema).tables
+    lineage, rejects, runs = tables[LINEAGE_TABLE], tables[REJECT_TABLE], tables[RUN_TABLE]
+    run_id = summary.get("run_id")
+    try:
+        with engine.connect() as connection:
+            names = set(sa.inspect(connection).get_table_names())
+            if not {LINEAGE_TABLE, REJECT_TABLE, RUN_TABLE} <= names:
+                return None
+            # A load may replace some applications only, so lineage rows of several runs can
+            # coexist; the report counts and indexes the rows of its own run.
+            lineage_runs = set(connection.execute(sa.select(lineage.c.run_id).distinct()).scalars())
+            if lineage_runs and run_id not in lineage_runs:
+                return {"run_id": run_id, "stale": max(lineage_runs)}
+            facts = {
+                "run_id": run_id,
+                "stale": None,
+                "counts": _counts(connection, tables, schema, run_id),
+                "index": _index(
+                    connection,
+                    lineage,
+                    rejects,
+                    run_id,
+                    _key_columns(schema, summary),
+                    mask_personal,
+                    max_lineage_rows,
+                    max_reject_rows,
+                ),
+                "merged": _merged_persons(connection, lineage),
+                "run_recorded": connection.execute(
+                    sa.select(sa.func.count()).select_from(runs).where(runs.c.run_id == run_id)
+                ).scalar_one()
+                == 1,
+            }
+    except sa.exc.SQLAlchemyError as error:
+        logger.warning(
+            "the report shows no database figures: reading the target database failed (%s)",
+            type(error).__name__,
+        )
+        return None
+    return facts
+
+
+def _counts(connection, tables, schema, run_id) -> dict[str, Any]:
+    lineage, rejects = tables[LINEAGE_TABLE], tables[REJECT_TABLE]
+    targets = {
+        name: connection.execute(sa.select(sa.func.count()).select_from(tables[name])).scalar_one()
+        for name in schema.table_order()
+    }
+    loaded = {
+        f"{app}.{table}": count
+        for app, table, count in connection.execute(
+            sa.select(
+                lineage.c.application,
+                lineage.c.source_table,
+                sa.func.count(sa.distinct(lineage.c.source_line)),
+            )
+            .where(lineage.c.run_id == run_id)
+            .group_by(lineage.c.application, lineage.c.source_table)
+        )
+    }
+    rejected_query = (
+        sa.select(
+            rejects.c.application,
+            rejects.c.source_table,
+            sa.func.count(sa.distinct(rejects.c.source_line)),
+        )
+        .where(rejects.c.run_id == run_id)
+        .group_by(rejects.c.application, rejects.c.source_table)
+    )
+    rejected = {f"{app}.{table}": count for app, table, count in connection.execute(rejected_query)}
+    return {
+        "targets": targets,
+        "loaded": loaded,
+        "rejected": rejected,
+        "lineage_rows": connection.execute(
+            sa.select(sa.func.count()).select_from(lineage).where(lineage.c.run_id == run_id)
+        ).scalar_one(),
+        "reject_rows": connection.execute(
+            sa.select(sa.func.count()).select_from(rejects).where(rejects.c.run_id == run_id)
+        ).scalar_one(),
+    }
+
+
+def _index(connection, lineage, rejects, run_id, keys, mask, max_rows, max_rejects):
+    """Read up to max_rows lineage rows, shared by target table, and up to max_rejects rejects.
+
+    A reject row gets its source key from the primary key columns of its raw values. The other
+    raw values are dropped here, except in the samples of rejected rows (masked by default).
+    """
+    personal = keys
+    per_table = dict(
+        connection.execute(
+            sa.select(lineage.c.target_table, sa.func.count())
+            .where(lineage.c.run_id == run_id)
+            .group_by(lineage.c.target_table)
+        ).all()
+    )
+    rows = []
+    for target_table, share in _shares(per_table, max_rows).items():
+        query = (
+            sa.select(
+                lineage.c.target_table,
+                lineage.c.target_key,
+                lineage.c.application,
+                lineage.c.source_table,
+                lineage.c.source_line,
+                lineage.c.source_key,
+            )
+            .where(lineage.c.target_table == target_table, lineage.c.run_id == run_id)
+            .order_by(lineage.c.application, lineage.c.source_table, lineage.c.source_line)
+            .limit(share)
+        )
+        for row in connection.execute(query):
+            target_key = _key(row.target_key, (row.target_table,) in personal["targets"], mask)
+            source_key = _key(
+                row.source_key, (row.application, row.source_table) in personal["sources"], mask
+            )
+            rows.append(
+                [
+                    row.target_table,
+                    target_key,
+                    row.application,
+                    row.source_table,
+                    row.source_line,
+                    source_key,
+                ]
+            )
+    reject_query = (
+        sa.select(
+            rejects.c.application,
+            rejects.c.source_table,
+            rejects.c.source_file,
+            rejects.c.source_line,
+            rejects.c.rule_id,
+            rejects.c.column_name,
+            rejects.c.target_table,
+            rejects.c.reason,
+            rejects.c.raw_values,
+        )
+        .where(rejects.c.run_id == run_id)
+        .order_by(rejects.c.application, rejects.c.source_table, rejects.c.source_line)
+        .limit(max_rejects)
+    )
+    reject_rows = []
+    samples: dict[str, list] = {}
+    for row in connection.execute(reject_query):
+        source = (row.application, row.source_table)
+        source_key = _key(
+            _raw_key(row.raw_values, keys["source_keys"].get(source)),
+            source in personal["sources"],
+            mask,
+        )
+        reject_rows.append([*row[:8], source_key])
+        sample = samples.setdefault(f"{row.application}.{row.source_table}", [])
+        if len(sample) < MAX_REJECT_SAMPLES:
+            # A table unknown to the dictionaries has every column treated as personal.
+            personal_names = keys["personal_columns"].get(source)
+            sample.append(
+                {
+                    "line": row.source_line,
+                    "rule_id": row.rule_id,
+                    "key": source_key,
+                    "values": _column_values(row.raw_values, row.column_name, personal_names, mask),
+                    # The whole row only when the user asked for personal values in clear.
+                    "row": None if mask else _raw_row(row.raw_values),
+                }
+            )
+    total_rejects = connection.execute(
+        sa.select(sa.func.count()).select_from(rejects).where(rejects.c.run_id == run_id)
+    ).scalar_one()
+    return {
+        "lineage": rows,
+        "rejects": reject_rows,
+        "files": _files(connection, lineage, rejects, run_id),
+        "reject_samples": samples,
+        "total_lineage": sum(per_table.values()),
+        "total_rejects": total_rejects,
+        "truncated": len(rows) < sum(per_table.values()) or len(reject_rows) < total_rejects,
+    }
+
+
+def _shares(counts: Mapping[str, int], budget: int) -> dict[str, int]:
+    """Split a row budget between tables: small tables get all their rows, and what they leave
+    is shared by the larger ones."""
+    shares = {}
+    remaining = budget
+    ordered = sorted(counts.items(), key=lambda item: item[1])
+    for position, (name, count) in enumerate(ordered):
+        share = min(count, remaining // (len(ordered) - position))
+        shares[name] = share
+        remaining -= share
+    return dict(sorted(shares.items()))
+
+
+def _files(connection, lineage, rejects, run_id) -> dict[str, str]:
+    """Return the source file of each APPLICATION.TABLE, so index rows need not repeat it."""
+    files = {}
+    for table in (lineage, rejects):
+        query = sa.select(table.c.application, table.c.source_table, table.c.source_file).distinct()
+        if table is rejects:
+            query = query.where(rejects.c.run_id == run_id)
+        for application, source_table, source_file in connection.execute(query):
+            files[f"{application}.{source_table}"] = source_file
+    return files
+
+
+def _merged_persons(connection, lineage) -> dict[str, Any]:
+    """Target persons fed by rows of more than one application, with those source rows."""
+    merged_keys = (
+        sa.select(lineage.c.target_key)
+        .where(lineage.c.target_table == PERSON_TABLE)
+        .group_by(lineage.c.target_key)
+        .having(sa.func.count(sa.distinct(lineage.c.application)) > 1)
+    )
+    keys = [row[0] for row in connection.execute(merged_keys.order_by(lineage.c.target_key))]
+    shown = keys[:MAX_MERGED_PERSONS]
+    sources: dict[str, list] = {key: [] for key in shown}
+    if shown:
+        query = (
+            sa.select(
+                lineage.c.target_key,
+                lineage.c.application,
+                lineage.c.source_table,
+                lineage.c.source_line,
+                lineage.c.source_key,
+            )
+            .where(lineage.c.target_table == PERSON_TABLE, lineage.c.target_key.in_(shown))
+            .order_by(lineage.c.target_key, lineage.c.application, lineage.c.source_line)
+        )
+        for row in connection.execute(query):
+            sources[row.target_key].append(
+                [row.application, row.source_table, row.source_line, row.source_key]
+            )
+    return {
+        "total": len(keys),
+        "rows": [{"target_key": key, "sources": sources[key]} for key in shown],
+    }
+
+
+def _key_columns(schema, summary: Mapping) -> dict[str, Any]:
+    """Return the key and personal columns of each source table, and the target and source
+    tables whose primary key has a personal column."""
+    from migration.dictionary.model import load_dictionary
+
+    targets = {
+        (table.name,)
+        for table in schema.tables.values()
+        if any(table.column(name).personal for name in table.primary_key)
+    }
+    sources = set()
+    source_keys: dict[tuple[str, str], tuple[str, ...]] = {}
+    personal_columns: dict[tuple[str, str], set[str]] = {}
+    for application, entry in (summary.get("dictionaries") or {}).items():
+        if not isinstance(entry, Mapping) or not entry.get("file"):
+            continue
+        try:
+            dictionary = load_dictionary(entry["file"])
+        except MdphRepriseError:
+            # Without the dictionary the keys cannot be judged, so all are masked.
+            sources.update((application, name) for name in _source_tables(summary, application))
+            continue
+        for table in dictionary.tables.values():
+            source_keys[(application, table.name)] = tuple(table.primary_key)
+            personal_columns[(application, table.name)] = {
+                column.name for column in table.columns if column.personal
+            }
+            if any(table.column(name).personal for name in table.primary_key):
+                sources.add((application, table.name))
+    return {
+        "targets": targets,
+        "sources": sources,
+        "source_keys": source_keys,
+        "personal_columns": personal_columns,
+    }
+
+
+def _column_values(
+    raw_values: str | None, column_names: str | None, personal: set[str] | None, mask: bool
+) -> list[list]:
+    """Return [[column, value], ...] of the columns a reject names, from its raw values.
+
+    Values of personal columns are masked when mask is true; with no dictionary for the
+    table (personal is None), every value is.
+    """
+    if not raw_values or not column_names:
+        return []
+    try:
+        values = json.loads(raw_values)
+    except ValueError:
+        return []
+    if not isinstance(values, dict):
+        return []
+    shown = []
+    for name in column_names.split(", "):
+        if name in values:
+            hidden = mask and (personal is None or name in personal)
+            shown.append([name, _key(values[name], hidden, mask)])
+    return shown
+
+
+def _raw_row(raw_values: str | None) -> list[list] | None:
+    try:
+        values = json.loads(raw_values) if raw_values else None
+    except ValueError:
+        return None
+    return [[name, value] for name, value in values.items()] if isinstance(values, dict) else None
+
+
+def _raw_key(raw_values: str | None, columns: tuple[str, ...] | None) -> str | None:
+    if not raw_values or not columns:
+        return None
+    try:
+        values = json.loads(raw_values)
+    except ValueError:
+        return None
+    parts = [values.get(column) if isinstance(values, dict) else None for column in columns]
+    if any(part is None for part in parts):
+        return None
+    return "|".join(str(part) for part in parts)
+
+
+def _source_tables(summary: Mapping, application: str) -> list[str]:
+    return [
+        str(table.get("table"))
+        for table in summary.get("tables") or []
+        if isinstance(table, Mapping) and table.get("application") == application
+    ]
+
+
+def _key(value: object, personal: bool, mask: bool) -> object:
+    if personal and mask and value is not None:
+        return mask_value(value)
+    return value

@@ -1,0 +1,365 @@
+"""The XLSX workbook of the report, for analysts who work in a spreadsheet.
+
+One sheet per subject, with the same figures as resume.json and the HTML pages: summary per
+source table, findings by rule with masked examples, column profiles, target tables, mapping
+coverage, persons merged across applications, changes since the previous run, delivery files and
+the run record. Numbers are written as numbers, so sums and filters work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from migration.reports.labels import LABELS
+from migration.reports.view import as_list, as_mapping
+
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="EEF1F4")
+MAX_COLUMN_WIDTH = 60
+
+
+def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
+    """Write the workbook of a masked summary and its report extras to path.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    t = LABELS[language]
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    tables = [table for table in as_list(summary.get("tables")) if isinstance(table, Mapping)]
+    counts = as_mapping(as_mapping(extras.database).get("counts"))
+
+    rows = []
+    for table in tables:
+        key = f"{table.get('application')}.{table.get('table')}"
+        rows.append(
+            [
+                table.get("application"),
+                table.get("table"),
+                table.get("file"),
+                table.get("read"),
+                table.get("loaded"),
+                table.get("rejected"),
+                table.get("filtered"),
+                table.get("warnings"),
+                _yes_no(table.get("reconciled"), t),
+                as_mapping(counts.get("loaded")).get(key, 0) if counts else None,
+                as_mapping(counts.get("rejected")).get(key, 0) if counts else None,
+            ]
+        )
+    _sheet(
+        workbook,
+        t["sheet_summary"],
+        [
+            t["application"],
+            t["table"],
+            t["file"],
+            t["read"],
+            t["loaded"],
+            t["rejected"],
+            t["filtered"],
+            t["warnings"],
+            t["reconciled"],
+            t["db_loaded"],
+            t["db_rejected"],
+        ],
+        rows,
+    )
+
+    rules = {
+        entry.get("rule_id"): entry
+        for entry in as_list(summary.get("rules"))
+        if isinstance(entry, Mapping)
+    }
+    rows = []
+    for table in tables:
+        for finding in as_list(table.get("findings_by_rule")):
+            finding = as_mapping(finding)
+            rule = as_mapping(rules.get(finding.get("rule_id")))
+            examples = "; ".join(
+                f"{t['line']} {example.get('line')} {example.get('column') or ''}: "
+                f"{example.get('value') if example.get('value') is not None else t['empty_value']}"
+                for example in map(as_mapping, as_list(finding.get("examples")))
+            )
+            rows.append(
+                [
+                    table.get("application"),
+                    table.get("table"),
+                    finding.get("rule_id"),
+                    finding.get("severity") or rule.get("severity"),
+                    rule.get("description"),
+                    finding.get("count"),
+                    examples,
+                ]
+            )
+    _sheet(
+        workbook,
+        t["sheet_findings"],
+        [
+            t["application"],
+            t["table"],
+            t["rule"],
+            t["severity"],
+            t["description"],
+            t["count"],
+            t["examples"],
+        ],
+        rows,
+    )
+
+    rows = []
+    for table in tables:
+        profile = as_mapping(table.get("profile"))
+        for column in map(as_mapping, as_list(profile.get("columns"))):
+            top = ", ".join(
+                f"{entry.get('value')} ({entry.get('count')})"
+                for entry in map(as_mapping, as_list(column.get("top")))
+            )
+            rows.append(
+                [
+                    table.get("application"),
+                    table.get("table"),
+                    column.get("name"),
+                    column.get("type"),
+                    _yes_no(column.get("personal"), t),
+                    profile.get("rows"),
+                    column.get("nulls"),
+                    column.get("distinct"),
+                    column.get("min_length"),
+                    column.get("max_length"),
+                    column.get("declared_length"),
+                    column.get("min"),
+                    column.get("max"),
+                    top,
+                ]
+            )
+    _sheet(
+        workbook,
+        t["sheet_profiles"],
+        [
+            t["application"],
+            t["table"],
+            t["col_name"],
+            t["col_type"],
+            t["col_personal"],
+            t["profile_rows"],
+            t["col_nulls"],
+            t["col_distinct"],
+            "min_length",
+            "max_length",
+            t["col_declared_length"],
+            t["col_min"],
+            t["col_max"],
+            t["col_top"],
+        ],
+        rows,
+    )
+
+    rows = [
+        [
+            entry.get("table"),
+            entry.get("rows"),
+            as_mapping(counts.get("targets")).get(entry.get("table")) if counts else None,
+        ]
+        for entry in map(as_mapping, as_list(summary.get("targets")))
+    ]
+    _sheet(workbook, t["sheet_targets"], [t["table"], t["target_rows"], t["db_rows"]], rows)
+
+    coverage = as_mapping(extras.coverage)
+    rows = []
+    for source in as_list(coverage.get("sources")):
+        for column in source["columns"]:
+            rows.append(
+                [
+                    source["application"],
+                    source["table"],
+                    column["name"],
+                    t["coverage_status"][column["status"]],
+                    ", ".join(column["targets"]),
+                    column["reason"],
+                ]
+            )
+    _sheet(
+        workbook,
+        t["sheet_coverage"],
+        [
+            t["application"],
+            t["table"],
+            t["col_name"],
+            t["col_status"],
+            t["col_targets"],
+            t["reason"],
+        ],
+        rows,
+    )
+
+    merged = as_mapping(as_mapping(extras.database).get("merged"))
+    rows = [
+        [person["target_key"], app, table_name, line, key]
+        for person in as_list(merged.get("rows"))
+        for app, table_name, line, key in person["sources"]
+    ]
+    identity = as_mapping(summary.get("identity"))
+    sheet = _sheet(
+        workbook,
+        t["sheet_identity"],
+        [t["target_key"], t["application"], t["table"], t["line"], t["source_key"]],
+        rows,
+    )
+    sheet.append([])
+    for key, value in identity.items():
+        if not isinstance(value, list | dict):
+            sheet.append([t.get(f"identity_{key}", key), value])
+    review = [as_mapping(entry) for entry in as_list(identity.get("review"))]
+    if review:
+        sheet.append([])
+        sheet.append([t["identity_review"]])
+        sheet.append(
+            [
+                t["score"],
+                "ITAC",
+                "OPALES",
+                t["identity_primary"],
+                t["identity_secondary"],
+                t["reason"],
+            ]
+        )
+        for entry in review:
+            sheet.append(
+                [
+                    _cell(entry.get("score")),
+                    _cell(entry.get("source_itac")),
+                    _cell(entry.get("source_opales")),
+                    _cell(entry.get("id_individu_itac")),
+                    _cell(entry.get("id_individu_opales")),
+                    ", ".join(map(str, as_list(entry.get("reasons")))),
+                ]
+            )
+
+    changes = as_mapping(extras.changes)
+    rows = []
+    for table in as_list(changes.get("tables")):
+        counts_of = table["counts"]
+        rows.append(
+            [
+                table["application"],
+                table["table"],
+                t["change_names"][table["status"]],
+                *[counts_of[key]["before"] for key in ("read", "loaded", "rejected")],
+                *[counts_of[key]["after"] for key in ("read", "loaded", "rejected")],
+                ", ".join(table["new_rules"]),
+                ", ".join(table["gone_rules"]),
+            ]
+        )
+    _sheet(
+        workbook,
+        t["sheet_changes"],
+        [
+            t["application"],
+            t["table"],
+            t["change"],
+            f"{t['read']} ({t['before']})",
+            f"{t['loaded']} ({t['before']})",
+            f"{t['rejected']} ({t['before']})",
+            f"{t['read']} ({t['after']})",
+            f"{t['loaded']} ({t['after']})",
+            f"{t['rejected']} ({t['after']})",
+            t["new_rules"],
+            t["gone_rules"],
+        ],
+        rows,
+    )
+
+    delivery = as_mapping(summary.get("delivery"))
+    rows = [
+        [
+            entry.get("application"),
+            entry.get("file"),
+            entry.get("sha256_encrypted"),
+            entry.get("sha256_plaintext"),
+            entry.get("manifest"),
+            entry.get("log_records"),
+            entry.get("records"),
+        ]
+        for entry in map(as_mapping, as_list(delivery.get("files")))
+    ]
+    _sheet(
+        workbook,
+        t["sheet_delivery"],
+        [
+            t["application"],
+            t["file"],
+            t["sha256_encrypted"],
+            t["sha256_plaintext"],
+            t["manifest"],
+            t["log_records"],
+            t["records"],
+        ],
+        rows,
+    )
+
+    schema = as_mapping(summary.get("target_schema"))
+    rows = [
+        [t["run_id"], summary.get("run_id")],
+        [t["status"], summary.get("status")],
+        [t["started_at"], summary.get("started_at")],
+        [t["finished_at"], summary.get("finished_at")],
+        [t["product_version"], summary.get("product_version")],
+        [t["target"], summary.get("target")],
+        [
+            t["target_schema"],
+            " ".join(str(schema.get(k)) for k in ("name", "version") if schema.get(k)),
+        ],
+        [t["target_schema_sha256"], schema.get("sha256")],
+        [t["delivery_path"], delivery.get("path")],
+        [t["departement"], delivery.get("departement")],
+        [t["date_extraction"], delivery.get("date_extraction")],
+    ]
+    for kind in ("dictionaries", "mappings"):
+        for application, entry in as_mapping(summary.get(kind)).items():
+            entry = as_mapping(entry)
+            rows.append([f"{t[kind]} {application}", entry.get("file")])
+            rows.append([f"{t[kind]} {application} {t['sha256']}", entry.get("sha256")])
+    _sheet(workbook, t["sheet_run"], [t["field"], t["value"]], rows)
+    workbook.save(path)
+
+
+def _sheet(workbook: Workbook, title: str, header: list[str], rows: list[list]):
+    # Sheet titles are at most 31 characters and cannot hold []:*?/\.
+    sheet = workbook.create_sheet(title[:31])
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+    for row in rows:
+        sheet.append([_cell(value) for value in row])
+        for cell in sheet[sheet.max_row]:
+            # openpyxl writes a text starting with "=" as a formula; source values are text.
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
+    sheet.freeze_panes = "A2"
+    for index, name in enumerate(header, start=1):
+        values = [len(str(row[index - 1])) for row in rows[:500] if row[index - 1] is not None]
+        width = min(max([len(name), *values]) + 2, MAX_COLUMN_WIDTH)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    return sheet
+
+
+def _cell(value: object) -> object:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _yes_no(value: object, t: Mapping) -> str | None:
+    if value is True:
+        return t["yes"]
+    if value is False:
+        return t["no"]
+    return None

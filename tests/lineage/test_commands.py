@@ -1,0 +1,180 @@
+"""The `mdph-reprise lineage` commands, run through a parser built like the product's CLI."""
+
+import argparse
+import io
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from migration.errors import MdphRepriseError
+from migration.lineage.commands import add_lineage_parser
+
+
+def run_command(argv):
+    """Parse argv with the lineage parser and run it like migration.cli.main: (code, output)."""
+    parser = argparse.ArgumentParser(prog="mdph-reprise", allow_abbrev=False)
+    add_lineage_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    out = io.StringIO()
+    try:
+        code = args.handler(args, out)
+    except MdphRepriseError as error:
+        return error.exit_code, out.getvalue() + f"error: {error}"
+    return code, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def person(sample_run):
+    with sample_run.engine.connect() as connection:
+        lineage = connection.execute(
+            sa.text(
+                "SELECT target_key, source_line, source_key FROM reprise_lignage "
+                "WHERE target_table = 'individu' AND source_table = 'DOSSIER' "
+                "ORDER BY source_line LIMIT 1"
+            )
+        ).one()
+        name = connection.execute(
+            sa.text("SELECT nom_naissance FROM individu WHERE id_individu = :key"),
+            {"key": lineage.target_key},
+        ).scalar_one()
+    return lineage, name
+
+
+def test_target_prints_source_row(sample_run, person):
+    lineage, name = person
+
+    code, output = run_command(
+        ["lineage", "target", "individu", lineage.target_key, "--target", sample_run.url]
+    )
+
+    assert code == 0
+    assert f"ITAC.DOSSIER  file DOSSIER.csv  line {lineage.source_line}" in output
+    assert f"key {lineage.source_key}" in output
+    assert name not in output
+
+
+def test_target_shows_personal_data_on_request(sample_run, person):
+    lineage, name = person
+
+    code, output = run_command(
+        [
+            "lineage",
+            "target",
+            "individu",
+            lineage.target_key,
+            "--target",
+            sample_run.url,
+            "--show-personal-data",
+        ]
+    )
+
+    assert code == 0
+    assert name in output
+
+
+def test_target_json_output(sample_run, person):
+    lineage, _ = person
+
+    code, output = run_command(
+        ["lineage", "target", "individu", lineage.target_key, "--target", sample_run.url, "--json"]
+    )
+    result = json.loads(output)
+
+    assert code == 0
+    assert result["found"] is True
+    assert result["sources"][0]["source_line"] == lineage.source_line
+
+
+def test_target_unknown_key_exits_1(sample_run):
+    code, output = run_command(
+        ["lineage", "target", "individu", "nope", "--target", sample_run.url]
+    )
+
+    assert code == 1
+    assert "no row with key 'nope' in target table individu" in output
+
+
+def test_source_line_prints_targets(sample_run, person):
+    lineage, _ = person
+
+    code, output = run_command(
+        [
+            "lineage",
+            "source",
+            "ITAC",
+            "DOSSIER",
+            "--line",
+            str(lineage.source_line),
+            "--target",
+            sample_run.url,
+        ]
+    )
+
+    assert code == 0
+    assert ": loaded" in output
+    assert f"-> individu {lineage.target_key}" in output
+
+
+def test_source_key_of_rejected_row_prints_rule(sample_run):
+    with sample_run.engine.connect() as connection:
+        reject = connection.execute(
+            sa.text(
+                "SELECT source_line, rule_id FROM reprise_rejet WHERE application = 'ITAC' "
+                "AND source_table = 'DOSSIER' LIMIT 1"
+            )
+        ).one()
+
+    code, output = run_command(
+        [
+            "lineage",
+            "source",
+            "ITAC",
+            "DOSSIER",
+            "--line",
+            str(reject.source_line),
+            "--target",
+            sample_run.url,
+        ]
+    )
+
+    assert code == 0
+    assert f"line {reject.source_line} rejected by {reject.rule_id}" in output
+    assert "NOM_NAISSANCE = A" in output
+
+
+def test_source_needs_line_or_key(sample_run, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_command(["lineage", "source", "ITAC", "DOSSIER", "--target", sample_run.url])
+
+    assert exit_info.value.code == 2
+    assert "one of the arguments --line --key is required" in capsys.readouterr().err
+
+
+def test_source_unknown_line_exits_1(sample_run):
+    code, output = run_command(
+        ["lineage", "source", "ITAC", "DOSSIER", "--line", "999999", "--target", sample_run.url]
+    )
+
+    assert code == 1
+    assert "no target row, reject or filter for line 999999 of ITAC.DOSSIER" in output
+
+
+def test_target_url_from_environment(sample_run, person, monkeypatch):
+    lineage, _ = person
+    monkeypatch.setenv("MDPH_TARGET_URL", sample_run.url)
+
+    code, output = run_command(["lineage", "target", "individu", lineage.target_key])
+
+    assert code == 0
+    assert "ITAC.DOSSIER" in output
+
+
+def test_no_target_url_exits_2(monkeypatch, tmp_path):
+    monkeypatch.delenv("MDPH_TARGET_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    code, output = run_command(["lineage", "target", "individu", "x"])
+
+    assert code == 2
+    assert "pass --target URL or set MDPH_TARGET_URL" in output

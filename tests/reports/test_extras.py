@@ -1,0 +1,165 @@
+"""The pieces the report adds to the summary: profile distributions, charts, mapping coverage,
+changes between runs and the Markdown summary for Dagster."""
+
+import copy
+
+import pandas as pd
+import pytest
+import yaml
+
+from migration.dictionary.model import load_dictionary
+from migration.profiling.profile import MAX_LENGTH_BINS, profile_table
+from migration.reports import summary_markdown
+from migration.reports.changes import compare_runs
+from migration.reports.charts import MAX_BARS, bar_chart, histogram
+from migration.reports.coverage import mapping_coverage
+from tests.reports.summaries import ROOT, build_summary
+
+
+@pytest.fixture(scope="module")
+def dossier():
+    dictionary = load_dictionary("itac")
+    return dictionary, dictionary.tables["DOSSIER"]
+
+
+def profile_of(dossier, values, column):
+    dictionary, table = dossier
+    rows = pd.DataFrame({c.name: [None] * len(values) for c in table.columns}, dtype=object)
+    rows[column] = values
+    profile = profile_table(rows, table, dictionary)
+    return next(c for c in profile["columns"] if c["name"] == column)
+
+
+def test_date_histogram_counts_years(dossier):
+    values = ["01/02/2003", "05/06/2003", "01/01/1999", "00/00/0000", "31/02/2003", None]
+
+    column = profile_of(dossier, values, "DATE_OUVERTURE")
+
+    assert column["date_histogram"] == {
+        "granularity": "year",
+        "bins": [{"period": "1999", "count": 1}, {"period": "2003", "count": 2}],
+        "placeholders": 1,
+        "invalid": 1,
+    }
+
+
+def test_personal_date_keeps_only_years(dossier):
+    column = profile_of(dossier, ["02/04/1984", "03/04/1984"], "DATE_NAISSANCE")
+
+    assert column["date_histogram"]["bins"] == [{"period": "1984", "count": 2}]
+    assert "02/04/1984" not in str(column)
+
+
+def test_lengths_count_values(dossier):
+    column = profile_of(dossier, ["Anne", "Paul", "Chloé", None], "PRENOMS")
+
+    assert column["lengths"] == [{"length": 4, "count": 2}, {"length": 5, "count": 1}]
+    assert column["date_histogram"] is None
+
+
+def test_lengths_tail_summed_into_last_bin(dossier):
+    values = ["x" * length for length in range(1, MAX_LENGTH_BINS + 11)]
+
+    lengths = profile_of(dossier, values, "ADR_VOIE")["lengths"]
+
+    assert len(lengths) == MAX_LENGTH_BINS
+    assert lengths[-1] == {"length": MAX_LENGTH_BINS, "count": 11, "and_longer": True}
+
+
+def test_bar_chart_escapes_labels_and_caps_bars():
+    items = [("<b>x</b>", 5)] + [(f"v{index}", 1) for index in range(MAX_BARS + 5)]
+
+    svg = str(bar_chart(items, title="T & co", other_label="autres"))
+
+    assert "<b>" not in svg
+    assert "&lt;b&gt;x&lt;/b&gt;" in svg
+    assert "T &amp; co" in svg
+    assert svg.count("<rect") == MAX_BARS
+    assert ">autres<" in svg
+
+
+def test_empty_charts_draw_nothing():
+    assert str(bar_chart([], title="x")) == ""
+    assert str(histogram([], title="x")) == ""
+
+
+def test_coverage_of_bundled_mappings():
+    coverage = mapping_coverage(build_summary())
+
+    dossier = next(s for s in coverage["sources"] if s["table"] == "DOSSIER")
+    nir = next(c for c in dossier["columns"] if c["name"] == "NIR")
+    assert nir["status"] == "mapped"
+    assert nir["targets"] == ["individu.nir"]
+    assert coverage["totals"]["unmapped"] == 0
+
+
+def test_coverage_lists_undecided_column(tmp_path):
+    mapping = yaml.safe_load((ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8"))
+    adresse = next(t for t in mapping["targets"] if t["target"] == "adresse")
+    del adresse["columns"]["telephone"]
+    path = tmp_path / "itac.yaml"
+    path.write_text(yaml.safe_dump(mapping, allow_unicode=True), encoding="utf-8")
+    summary = build_summary()
+    summary["mappings"] = {"ITAC": {"file": str(path)}}
+
+    coverage = mapping_coverage(summary)
+
+    dossier = next(s for s in coverage["sources"] if s["table"] == "DOSSIER")
+    telephone = next(c for c in dossier["columns"] if c["name"] == "TELEPHONE")
+    target = next(t for t in coverage["targets"] if t["table"] == "adresse")
+    assert telephone["status"] == "unmapped"
+    assert dossier["unmapped"] == 1
+    assert next(c for c in target["columns"] if c["name"] == "telephone")["sources"] == []
+
+
+def test_coverage_none_without_mapping_file():
+    summary = build_summary()
+    summary["mappings"] = {"ITAC": {"file": "/no/such/mapping.yaml"}}
+
+    assert mapping_coverage(summary) is None
+
+
+def test_changes_between_runs():
+    before = build_summary()
+    after = copy.deepcopy(before)
+    after["run_id"] = "next"
+    after["tables"][0]["read"] += 3
+    after["tables"][0]["loaded"] += 3
+    after["tables"][1]["findings_by_rule"] = []
+    after["tables"].pop()
+    after["delivery"]["files"][0]["sha256_plaintext"] = "ff" * 32
+    after["mappings"]["ITAC"]["sha256"] = "00" * 32
+
+    changes = compare_runs(after, before)
+    by_name = {f"{t['application']}.{t['table']}": t for t in changes["tables"]}
+
+    assert by_name["ITAC.DOSSIER"]["counts"]["read"] == {"before": 412, "after": 415, "delta": 3}
+    assert by_name["ITAC.DEMANDE"]["gone_rules"] == ["fk.dangling"]
+    assert by_name["OPALES.FINESS_STRUCTURE"]["status"] == "removed"
+    assert by_name["ITAC.CONCLUSION"]["status"] == "same"
+    assert changes["changed_tables"] == 3
+    assert changes["files"] == [{"application": "ITAC", "file": "DOSSIER.csv", "change": "changed"}]
+    assert [v["kind"] for v in changes["versions"]] == ["mappings"]
+
+
+def test_no_changes_without_previous_run():
+    summary = build_summary()
+
+    assert compare_runs(summary, None) is None
+    assert compare_runs(summary, summary) is None
+
+
+def test_markdown_summary_has_counts_and_decisions():
+    text = summary_markdown(build_summary(), "fr", "/srv/rapports/rapport_qualite.html")
+
+    assert text.startswith("**Réconciliation correcte**")
+    assert "| ITAC.DOSSIER | 412 | 410 | 2 | 0 | ✓ |" in text
+    assert "`key.duplicate` 2" in text
+    assert "`/srv/rapports/rapport_qualite.html`" in text
+
+
+def test_markdown_summary_in_english():
+    text = summary_markdown(build_summary(), "en")
+
+    assert text.startswith("**Reconciliation passed**")
+    assert "Needs a decision" in text
