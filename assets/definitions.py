@@ -17,11 +17,16 @@ from migration.delivery.intake import inspect_delivery, open_delivery
 from migration.delivery.inventory import inventory_delivery
 from migration.delivery.workdir import PrivateWorkdir
 from migration.dictionary.model import Dictionary, load_dictionary
+from migration.lineage.dagster_metadata import dagster_column_lineage, dagster_target_schema
+from migration.lineage.openlineage import EVENTS_FILE, emit_run_events
+from migration.lineage.run_record import finish_run
 from migration.mapping.assemble import Assembly, assemble
 from migration.mapping.checks import check_mapping
 from migration.mapping.language import load_mapping
+from migration.mapping.lineage import column_lineage
 from migration.reading.csv_reader import read_table
 from migration.reading.findings import ERROR
+from migration.reports.markdown import summary_markdown
 from migration.run import (
     STATUS_SUCCESS,
     build_summary,
@@ -344,12 +349,21 @@ def loaded_tables(
         run_row,
     )
     summary["targets"] = [{"table": n, "rows": r} for n, r in result.rows.items()]
+    summary["loaded"] = True
+    summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    finish_run(engine, summary)
+    rejected = {f"{t['application']}.{t['table']}": t["rejected"] for t in summary["tables"]}
     return dg.Output(
         summary,
         metadata={
             "dagster/row_count": sum(result.rows.values()),
+            "dagster/column_lineage": dagster_column_lineage(
+                column_lineage(list(DEFAULT_MAPPINGS.values()))
+            ),
+            "dagster/column_schema": dagster_target_schema(load_target_schema()),
             "rows_by_table": dg.MetadataValue.json(result.rows),
             "rejects": len(rejects),
+            "rejects_by_table": dg.MetadataValue.json(rejected),
         },
     )
 
@@ -358,27 +372,31 @@ def loaded_tables(
 def quality_report(
     context: dg.AssetExecutionContext, loaded_tables, target_database: TargetResource
 ):
-    """Write the HTML quality report and the JSON summary of the run."""
+    """Write the quality report (HTML pages, JSON, XLSX) and the OpenLineage events."""
     from migration.reports.report import write_reports
 
-    paths = write_reports(loaded_tables, Path(target_database.reports_dir))
-    lines = ["| table | lues | chargées | rejetées | filtrées |", "| --- | --- | --- | --- | --- |"]
-    lines += [
-        f"| {t['application']}.{t['table']} | {t['read']} | {t['loaded']} | {t['rejected']} "
-        f"| {t['filtered']} |"
-        for t in loaded_tables["tables"]
-    ]
+    reports_dir = Path(target_database.reports_dir)
+    engine = create_target_engine(target_database.resolved_url())
+    emit_run_events(loaded_tables, reports_dir / EVENTS_FILE)
+    paths = write_reports(loaded_tables, reports_dir, engine=engine)
+    tables = loaded_tables["tables"]
     return dg.Output(
         {kind: str(path) for kind, path in paths.items()},
-        metadata={"html": str(paths["html"]), "summary": dg.MetadataValue.md("\n".join(lines))},
+        metadata={
+            "html": str(paths["html"]),
+            "xlsx": str(paths["xlsx"]),
+            "rows_read": sum(t["read"] for t in tables),
+            "rows_rejected": sum(t["rejected"] for t in tables),
+            "summary": dg.MetadataValue.md(
+                summary_markdown(loaded_tables, "fr", str(paths["html"]))
+            ),
+        },
     )
 
 
 @dg.asset(group_name=GROUP_TARGET, description="Lignage par colonne, déduit des correspondances.")
 def lineage(context: dg.AssetExecutionContext, target_rows):
     """Publish the column lineage of every target table and the count of row lineage records."""
-    from migration.mapping.lineage import column_lineage
-
     per_target = column_lineage([DEFAULT_MAPPINGS["ITAC"], DEFAULT_MAPPINGS["OPALES"]])
     assembly: Assembly = target_rows["assembly"]
     return dg.Output(

@@ -18,6 +18,7 @@ from migration import __version__
 from migration.acceptance.commands import add_accept_parser, add_decrypt_parser
 from migration.dictionary.commands import add_dictionary_parser
 from migration.errors import MdphRepriseError
+from migration.lineage.commands import add_lineage_parser
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 TARGET_ENV = "MDPH_TARGET_URL"
@@ -121,12 +122,18 @@ def _build_parser() -> argparse.ArgumentParser:
         help="keep the decrypted files after the run (in the private folder)",
     )
     run.add_argument("--lang", choices=["fr", "en"], default="fr", help="report language")
+    run.add_argument(
+        "--show-personal-data",
+        action="store_true",
+        help="show personal values in clear in the report; for use inside the MDPH only",
+    )
     run.set_defaults(handler=_run)
 
     add_decrypt_parser(commands)
     add_accept_parser(commands)
 
     add_dictionary_parser(commands)
+    add_lineage_parser(commands)
 
     mapping = commands.add_parser("mapping", help="work with mapping files")
     mapping_commands = mapping.add_subparsers(dest="mapping_command", required=True)
@@ -194,6 +201,7 @@ def _run(args) -> int:
         workdir_parent=args.workdir,
         keep_plaintext=args.keep_plaintext,
         language=args.lang,
+        show_personal_data=args.show_personal_data,
     )
     password = read_password(args.password_file)
     steps = iter(range(1, 100))

@@ -22,6 +22,8 @@ from migration.delivery.workdir import PrivateWorkdir
 from migration.dictionary.model import load_dictionary
 from migration.errors import MdphRepriseError
 from migration.identity.decisions import read_identity_decisions
+from migration.lineage.openlineage import EVENTS_FILE, emit_run_events
+from migration.lineage.run_record import finish_run, schema_sha256
 from migration.mapping.assemble import Assembly, assemble
 from migration.mapping.checks import check_mapping
 from migration.mapping.language import MappingFile, load_mapping
@@ -61,6 +63,7 @@ class RunOptions:
     workdir_parent: Path | None = None
     keep_plaintext: bool = False
     language: str = "fr"
+    show_personal_data: bool = False
 
 
 @dataclass
@@ -91,9 +94,31 @@ def run_migration(
         MdphRepriseError: input that cannot be processed (wrong password, missing file,
             invalid mapping, unreachable target); nothing is loaded then.
     """
-    say = progress or (lambda step, message: None)
     started = datetime.datetime.now(datetime.UTC)
     run_id = new_run_id(started)
+    try:
+        return _run_steps(options, password, progress, started, run_id)
+    except MdphRepriseError as error:
+        _emit_failure(options, run_id, started, error)
+        raise
+
+
+def _emit_failure(options: RunOptions, run_id: str, started, error: Exception) -> None:
+    """Write the OpenLineage FAIL event of a run that stopped on bad input."""
+    summary = {
+        "run_id": run_id,
+        "started_at": started.isoformat(timespec="seconds"),
+        "status": "failed",
+        "target": describe_url(options.target_url),
+    }
+    try:
+        emit_run_events(summary, options.reports_dir / EVENTS_FILE, error=error)
+    except MdphRepriseError as failure:
+        logger.warning("run %s: the OpenLineage FAIL event was not written: %s", run_id, failure)
+
+
+def _run_steps(options: RunOptions, password: str, progress, started, run_id: str) -> RunOutcome:
+    say = progress or (lambda step, message: None)
     schema = load_target_schema()
     _check_overrides(options)
     sqlite_file = create_private_sqlite_file(options.target_url)
@@ -142,10 +167,22 @@ def run_migration(
     else:
         _mark_not_loaded(summary)
     summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    summary["target_schema"]["sha256"] = schema_sha256(schema)
+    if status == STATUS_SUCCESS:
+        finish_run(engine, summary, schema)
+    # The events go first, so the report can link their file.
+    emit_run_events(summary, options.reports_dir / EVENTS_FILE, schema=schema)
 
     from migration.reports.report import write_reports
 
-    reports = write_reports(summary, options.reports_dir, language=options.language)
+    reports = write_reports(
+        summary,
+        options.reports_dir,
+        language=options.language,
+        engine=engine,
+        schema=schema,
+        mask_personal=not options.show_personal_data,
+    )
     say("reports", f"report written to {reports['html']}")
     return RunOutcome(status, summary, reports)
 
@@ -319,7 +356,11 @@ def build_summary(
         "target": describe_url(target_url),
         "target_schema": {"name": schema.name, "version": schema.version},
         "dictionaries": {
-            r.name: {"file": str(r.dictionary.path), "sha256": r.dictionary.sha256}
+            r.name: {
+                "file": str(r.dictionary.path),
+                "sha256": r.dictionary.sha256,
+                "version": r.dictionary.version,
+            }
             for r in validated
         },
         "mappings": {

@@ -1,5 +1,6 @@
 """The mdph-reprise command as a user runs it: exit codes and one-line errors."""
 
+import json
 import os
 import re
 import subprocess
@@ -7,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from migration.lineage.openlineage import EVENTS_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 DELIVERY = ROOT / "sample_data" / "delivery"
@@ -51,7 +54,10 @@ def test_run_prints_counts_and_report_paths(tmp_path):
 def test_wrong_password_stops_with_exit_2(tmp_path):
     result = _cli("run", str(DELIVERY), "--output", str(tmp_path), password="not-the-password")
     _assert_one_line_error(result, "wrong password, or the file is damaged")
-    assert not (tmp_path / "rapports").exists()
+    written = sorted(path.name for path in (tmp_path / "rapports").iterdir())
+    assert written == [EVENTS_FILE]  # only the OpenLineage FAIL event, no report
+    events = (tmp_path / "rapports" / EVENTS_FILE).read_text(encoding="utf-8").splitlines()
+    assert json.loads(events[-1])["eventType"] == "FAIL"
 
 
 def test_missing_delivery_stops_with_exit_2(tmp_path):
