@@ -16,6 +16,7 @@ import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from types import NoneType
 from typing import Any
 
 import numpy as np
@@ -144,7 +145,19 @@ def _convert_column(
     nulls = series.isna().tolist()
     values = series.tolist()
 
-    converted: list[Any] = []
+    fast = _FAST_CONVERTERS.get(column.type)
+    if fast is not None:
+        present = values
+        if any(nulls):
+            present = [
+                None if is_null else value for value, is_null in zip(values, nulls, strict=True)
+            ]
+        converted = fast(present)
+        if converted is not None and (codes is None or _all_codes(converted, codes)):
+            return converted
+
+    # The slow path converts value by value, to name the first row with a problem.
+    converted = []
     first_problem: tuple[int, str] | None = None
     problem_count = 0
     for position, (value, is_null) in enumerate(zip(values, nulls, strict=True)):
@@ -174,6 +187,44 @@ def _convert_column(
             table=table.name,
         )
     return converted
+
+
+def invalid_values(
+    table: TargetTable, frame: pd.DataFrame, code_lists: dict[str, dict[str, str]]
+) -> list[tuple[int, str, str]]:
+    """List the values of a frame that its table would refuse, without raising.
+
+    Checks what `prepare_frame` checks (Python type, NUL characters, integer range, decimal
+    precision and scale, code lists) and the text lengths the database enforces, so a caller
+    can reject the source rows behind them before loading. NULL in a NOT NULL column is left
+    out: the mapping rejects it with mapping.required.
+
+    Returns:
+        (row position, column, reason) for each invalid value, by column then row. The reason
+        never quotes the value of a personal column.
+    """
+    problems: list[tuple[int, str, str]] = []
+    for column in table.columns:
+        if column.name not in frame.columns:
+            continue
+        convert = _CONVERTERS[column.type]
+        codes = code_lists.get(column.code_list) if column.code_list else None
+        series = frame[column.name]
+        nulls = series.isna().tolist()
+        for position, (value, is_null) in enumerate(zip(series.tolist(), nulls, strict=True)):
+            if is_null:
+                continue
+            try:
+                result = convert(value, column)
+                if codes is not None and result not in codes:
+                    raise _InvalidValue(_unknown_code_reason(result, column))
+                if column.length is not None and len(result) > column.length:
+                    raise _InvalidValue(
+                        f"the text is longer than the {column.length} characters of the column"
+                    )
+            except _InvalidValue as exc:
+                problems.append((position, column.name, str(exc)))
+    return problems
 
 
 def _unknown_code_reason(code: str, column: TargetColumn) -> str:
@@ -266,6 +317,47 @@ def _to_timestamp(value: Any, column: TargetColumn) -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise _InvalidValue("the datetime has no time zone; use datetime.now(timezone.utc)")
     return value
+
+
+def _all_codes(values: list[Any], codes: dict[str, str]) -> bool:
+    return {value for value in values if value is not None} <= codes.keys()
+
+
+# Fast paths: check a whole column at once and return it unchanged, or None when some value
+# needs the per-value converter (to be converted, or to be reported). A bool is an int and a
+# datetime is a date in Python, so the checks compare exact types.
+def _fast_text(values: list[Any]) -> list[Any] | None:
+    if not set(map(type, values)) <= {str, NoneType}:
+        return None
+    if "\x00" in "".join(filter(None, values)):
+        return None
+    return values
+
+
+def _fast_integer(values: list[Any]) -> list[Any] | None:
+    if not set(map(type, values)) <= {int, NoneType}:
+        return None
+    present = [value for value in values if value is not None]
+    if present and not (-(2**31) <= min(present) and max(present) < 2**31):
+        return None
+    return values
+
+
+def _fast_exact_type(kind: type) -> Callable[[list[Any]], list[Any] | None]:
+    def check(values: list[Any]) -> list[Any] | None:
+        if set(map(type, values)) <= {kind, NoneType}:
+            return values
+        return None
+
+    return check
+
+
+_FAST_CONVERTERS: dict[str, Callable[[list[Any]], list[Any] | None]] = {
+    "text": _fast_text,
+    "integer": _fast_integer,
+    "date": _fast_exact_type(dt.date),
+    "boolean": _fast_exact_type(bool),
+}
 
 
 _CONVERTERS: dict[str, Callable[[Any, TargetColumn], Any]] = {

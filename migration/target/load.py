@@ -1,33 +1,54 @@
 """Load the mapped rows, rejects and lineage of a run into the target database.
 
-One transaction covers the whole load, so the target either holds the complete result of this
-run or is left as it was:
+One database transaction covers the whole load, so the target either holds the complete
+result of this run or is left as it was, whether the load fails, is interrupted or its process
+is killed. PostgreSQL rolls back the transaction of a client that disappears, and SQLite rolls
+back an unfinished transaction the next time the file is opened. Inside that transaction:
 
-1. take the load lock (PostgreSQL advisory lock, or BEGIN IMMEDIATE on SQLite) so that two runs
-   never interleave;
-2. create the missing tables and check that existing ones have the expected columns;
-3. delete every row of the target tables, children first, then insert every frame, parents
-   first;
-4. replace the lineage, replace the run row and rejects of this run id, keeping other runs.
+1. Take the load lock (a PostgreSQL advisory lock, or BEGIN IMMEDIATE on SQLite), so two loads
+   into one database never interleave. The second one waits, or fails with a clear message
+   once `lock_timeout` has passed.
+2. Create or upgrade the product tables with the Alembic revisions (`versioning.py`), create
+   the target tables if the database has none of them, and compare every table that existed
+   with the target schema (`compare.py`). Any difference stops the load with the full list.
+3. Compare the delivered rows with the rows already there, by primary key and content digest
+   (`changes.py`).
+4. Write the run row. In each target table, parents first, update the changed rows and insert
+   the added ones. Then, children first, delete the removed rows.
+5. Replace the lineage of the applications the load replaces and the rejects of this run id,
+   and record the counts of added, changed, removed, unchanged and kept rows per table in
+   reprise_chargement.
 
-SQLite receives batched executemany inserts; PostgreSQL receives COPY ... FROM STDIN in CSV
-format on the raw psycopg2 connection of the same transaction.
+Rerunning a delivery therefore writes no target row at all, and a redelivery touches only the
+rows that differ. SQLite receives batched executemany statements. PostgreSQL receives
+COPY ... FROM STDIN in CSV format on the raw psycopg2 connection of the same transaction, and
+updates and deletes go through temporary staging tables.
 """
 
 from __future__ import annotations
 
 import bisect
 import io
+import itertools
 import json
 import logging
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
+from migration.target.changes import (
+    CHANGE_KINDS,
+    TableChanges,
+    key_text,
+    plan_changes,
+    renderers_of,
+)
+from migration.target.compare import compare_tables
+from migration.target.csv_format import csv_lines, physical_line_ends
 from migration.target.db_errors import DatabaseFailure, describe_failure
 from migration.target.engine import SQLITE_BEGIN_OPTION, describe_url
 from migration.target.errors import TargetError
@@ -35,12 +56,14 @@ from migration.target.frames import PreparedTable, prepare_frame, prepare_record
 from migration.target.model import TargetSchema
 from migration.target.product_tables import (
     LINEAGE_TABLE,
+    LOAD_TABLE,
     PRODUCT_TABLES,
     REJECT_ID_COLUMN,
     REJECT_TABLE,
     RUN_TABLE,
 )
 from migration.target.schema import build_metadata
+from migration.target.versioning import upgrade_product_tables
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +72,13 @@ LOAD_LOCK_KEY = 0x6D64706872657072
 
 SQLITE_CHUNK_ROWS = 10_000
 POSTGRESQL_CHUNK_ROWS = 50_000
+COPY_READ_SIZE = 1 << 20
+"""Bytes psycopg2 reads from the CSV buffer per call while copying."""
+
+# Names under which the loader keeps rows that are not rows of a frame, so that an error
+# names their table without pointing at a row of a frame.
+_KEPT_LINEAGE = "kept lineage"
+_REMOVED_KEYS = "removed keys"
 
 _DATABASE_ERRORS: tuple[type[BaseException], ...] = (sa.exc.SQLAlchemyError,)
 try:
@@ -61,11 +91,21 @@ except ImportError:  # SQLite loads work without psycopg2
 
 @dataclass
 class LoadResult:
-    """Rows written by a load: per target table, and the reject and lineage rows."""
+    """What a load wrote.
+
+    Attributes:
+        rows: target table -> rows the load delivered for it.
+        rejects: reject rows written for this run.
+        lineage: lineage rows written for this run.
+        changes: target table -> counts of the rows the load "added", "changed", "removed",
+            and left "unchanged" or "kept" (see `migration.target.changes`), compared with the
+            content before the load.
+    """
 
     rows: dict[str, int]
     rejects: int = 0
     lineage: int = 0
+    changes: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def load_run(
@@ -75,63 +115,103 @@ def load_run(
     rejects: pd.DataFrame,
     lineage: pd.DataFrame,
     run: dict[str, Any],
+    *,
+    applications: Iterable[str] | None = None,
+    lock_timeout: float | None = None,
 ) -> LoadResult:
-    """Replace the content of the target database with the result of one run.
+    """Load the result of one run into the target database, in one transaction.
 
     Args:
         engine: an engine from `create_target_engine`.
         schema: the target schema the frames follow.
         frames: target table name -> frame with that table's columns. A table without a frame
-            is emptied.
+            is delivered empty.
         rejects: the reprise_rejet rows of this run, without `id`. A missing `run_id` column
             is filled with the run's id.
         lineage: the reprise_lignage rows of this run, filled the same way.
         run: the reprise_run row. A password in `target_url` is hidden before writing, and a
-            dict or list in `summary_json` is written as JSON.
+            dict or list in `summary_json` is written as JSON. Its `applications` column is
+            filled from `applications`.
+        applications: the applications whose rows this load replaces, for a delivery of some
+            applications only, such as ["OPALES"]; rows that also come from another
+            application are kept. None (the default) replaces the whole content.
+        lock_timeout: seconds to wait for another load of the same database before failing;
+            None waits on PostgreSQL as long as the other load runs, and keeps the SQLite
+            timeout of the URL (5 s unless `?timeout=` says otherwise).
 
     Raises:
-        TargetError: a frame does not fit its table (raised before the database is touched), or
-            the database rejected the load. The load is then rolled back and the message names
-            the table, the constraint and the SQL statement, never a row value.
+        TargetError: a frame does not fit its table (raised before the database is touched),
+            the existing database differs from the schema, or the database rejected the load.
+            The load is then rolled back and the message names the table, the constraint and
+            the SQL statement, never a row value.
     """
     started = time.monotonic()
+    scope = None if applications is None else frozenset(applications)
     metadata = build_metadata(schema)
-    prepared = _prepare(schema, frames, rejects, lineage, run)
+    prepared = _prepare(schema, frames, rejects, lineage, run, scope)
     order = schema.table_order()
 
-    loader = _Loader(engine.dialect, metadata, prepared)
+    loader = _Loader(engine.dialect, metadata, prepared, schema, scope)
     try:
         with engine.connect() as connection:
+            restore_timeout = None
             if connection.dialect.name == "sqlite":
                 connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+                if lock_timeout is not None:
+                    restore_timeout = _set_sqlite_busy_timeout(connection, lock_timeout)
             loader.connection = connection
+            loader.lock_timeout = lock_timeout
             loader.step = _Step("starting the load transaction")
-            with connection.begin():
-                loader.run(order)
-                loader.step = _Step("committing the load")
+            try:
+                with connection.begin():
+                    loader.run(order)
+                    loader.step = _Step("committing the load")
+            finally:
+                if restore_timeout is not None:
+                    _set_sqlite_busy_timeout(connection, restore_timeout)
     except _DATABASE_ERRORS as exc:
         # The transaction is rolled back by now; the error is built from the loader's state.
         raise loader.error(exc) from None
 
+    changes = {name: loader.plans[name].counts() for name in order}
     result = LoadResult(
         rows={name: len(prepared[name].rows) for name in order},
         rejects=len(prepared[REJECT_TABLE].rows),
         lineage=len(prepared[LINEAGE_TABLE].rows),
+        changes=changes,
     )
+    totals = {kind: sum(counts[kind] for counts in changes.values()) for kind in CHANGE_KINDS}
     logger.info(
-        "loaded run %s into %s: %d target rows in %d tables, %d rejects, %d lineage rows in %.1f s",
+        "loaded run %s into %s in %.1f s: %d rows added, %d changed, %d removed, %d unchanged, "
+        "%d kept in %d tables; %d rejects, %d lineage rows",
         run.get("run_id"),
         describe_url(engine.url),
-        sum(result.rows.values()),
-        len(result.rows),
+        time.monotonic() - started,
+        totals["added"],
+        totals["changed"],
+        totals["removed"],
+        totals["unchanged"],
+        totals["kept"],
+        len(order),
         result.rejects,
         result.lineage,
-        time.monotonic() - started,
     )
     return result
 
 
-def _prepare(schema, frames, rejects, lineage, run) -> dict[str, PreparedTable]:
+def _set_sqlite_busy_timeout(connection: sa.Connection, seconds: float) -> float:
+    """Set the SQLite busy timeout of the connection and return the previous one, in seconds.
+
+    The raw DBAPI connection is used because a statement on `connection` would begin the
+    load transaction before the timeout applies to its BEGIN IMMEDIATE.
+    """
+    dbapi_connection = connection.connection.dbapi_connection
+    previous = dbapi_connection.execute("PRAGMA busy_timeout").fetchone()[0]
+    dbapi_connection.execute(f"PRAGMA busy_timeout = {max(0, int(seconds * 1000))}")
+    return previous / 1000
+
+
+def _prepare(schema, frames, rejects, lineage, run, scope) -> dict[str, PreparedTable]:
     """Check every input against its table before any database work."""
     unknown = sorted(name for name in frames if name not in schema.tables)
     if unknown:
@@ -141,7 +221,24 @@ def _prepare(schema, frames, rejects, lineage, run) -> dict[str, PreparedTable]:
             f"frames given for tables that schema {schema.name} does not have: "
             f"{', '.join(unknown)}{hint}; its tables are {', '.join(schema.tables)}"
         )
+    if scope is not None:
+        if not scope:
+            raise TargetError(
+                "applications is empty; name the applications whose rows the load replaces, "
+                "or pass None to replace the whole content"
+            )
+        if "application" in lineage.columns:
+            others = sorted(set(lineage["application"].dropna()) - scope)
+            if others:
+                raise TargetError(
+                    f"the lineage frame has rows of the applications {', '.join(others)}, "
+                    f"which this load does not replace (applications {', '.join(sorted(scope))})"
+                    "; add them to applications, or drop their rows"
+                )
 
+    # NOTE: a value that its column refuses (type, code, decimal digits) stops the whole load
+    # here instead of becoming a reject. A caller can reject such rows beforehand with
+    # frames.invalid_values, which also finds the text lengths the database would refuse.
     prepared: dict[str, PreparedTable] = {}
     for name, table in schema.tables.items():
         frame = frames.get(name)
@@ -156,6 +253,7 @@ def _prepare(schema, frames, rejects, lineage, run) -> dict[str, PreparedTable]:
         run_row["summary_json"] = json.dumps(
             run_row["summary_json"], ensure_ascii=False, sort_keys=True, default=str
         )
+    run_row["applications"] = None if scope is None else ",".join(sorted(scope))
     prepared[RUN_TABLE] = prepare_record(
         PRODUCT_TABLES[RUN_TABLE], run_row, {}, label="the run record"
     )
@@ -193,62 +291,96 @@ def _with_run_id(frame: pd.DataFrame, run_id: Any, label: str) -> pd.DataFrame:
 
 @dataclass
 class _Step:
-    """The statement being executed, so an error can name it."""
+    """The statement being executed, so an error can name it and the rows it was writing.
+
+    `positions` are the positions, in the prepared rows of `table`, of the rows the statement
+    writes; `lines` their CSV lines for a COPY, whose errors give a physical line number.
+    """
 
     action: str = "starting the load"
     table: str | None = None
     statement: str | None = None
-    chunk_start: int = 0
-    chunk_line_ends: list[int] = field(default_factory=list)
+    positions: Sequence[int] | None = None
+    lines: list[str] | None = None
 
 
 class _Loader:
-    def __init__(self, dialect: sa.Dialect, metadata: sa.MetaData, prepared) -> None:
+    def __init__(self, dialect, metadata, prepared, schema, scope) -> None:
         self.connection: sa.Connection | None = None
-        self.dialect = dialect
-        self.metadata = metadata
+        self.dialect: sa.Dialect = dialect
+        self.metadata: sa.MetaData = metadata
         self.prepared: dict[str, PreparedTable] = prepared
+        self.schema: TargetSchema = schema
+        self.scope: frozenset[str] | None = scope
+        self.lock_timeout: float | None = None
+        self.plans: dict[str, TableChanges] = {}
         self.step = _Step("connecting to the target database")
+        self._stage_numbers = itertools.count(1)
+
+    @property
+    def postgresql(self) -> bool:
+        return self.dialect.name == "postgresql"
 
     def run(self, order: list[str]) -> None:
         self.lock()
-        self.create_tables()
+        self.prepare_tables(order)
 
-        # NOTE: every target table is replaced in full. A real MDPH will want finer-grained
-        # replacement (only the rows of one application, or a diff against the previous
-        # delivery when a corrected delivery arrives); that needs the lineage to drive deletes.
-        # DELETE, unlike TRUNCATE, keeps the old rows readable by other sessions until the
-        # commit; it is the slowest step of a rerun on large PostgreSQL tables.
-        for name in reversed(order):
-            self.execute(f"emptying table {name}", name, self.metadata.tables[name].delete())
+        self.step = _Step("comparing the rows with the target tables")
+        self.plans = plan_changes(self.connection, self.metadata, order, self.prepared, self.scope)
         for name in order:
-            self.insert(name)
+            counts = self.plans[name].counts()
+            logger.info(
+                "table %s: %d rows to add, %d to change, %d to remove, %d unchanged, %d kept",
+                name,
+                counts["added"],
+                counts["changed"],
+                counts["removed"],
+                counts["unchanged"],
+                counts["kept"],
+            )
 
-        run_record = self.prepared[RUN_TABLE]
-        run_id = run_record.rows[0][run_record.columns.index("run_id")]
-        lineage = self.metadata.tables[LINEAGE_TABLE]
+        self.write_run_row()
+        for name in order:
+            plan = self.plans[name]
+            self.update_rows(name, plan.changed)
+            self.insert_rows(name, plan.added)
+        for name in reversed(order):
+            self.delete_rows(name, self.plans[name].removed)
+
+        self.replace_lineage(order)
+        run_id = self.run_id
         rejects = self.metadata.tables[REJECT_TABLE]
-        runs = self.metadata.tables[RUN_TABLE]
-        self.execute("emptying the lineage", LINEAGE_TABLE, lineage.delete())
         self.execute(
             "deleting the rejects of this run id",
             REJECT_TABLE,
             rejects.delete().where(rejects.c.run_id == run_id),
         )
-        self.execute(
-            "deleting the run row of this run id",
-            RUN_TABLE,
-            runs.delete().where(runs.c.run_id == run_id),
-        )
-        for name in (RUN_TABLE, REJECT_TABLE, LINEAGE_TABLE):
-            self.insert(name)
+        self.insert_rows(REJECT_TABLE, range(len(self.prepared[REJECT_TABLE].rows)))
+        self.write_load_counts(order)
+
+    @property
+    def run_id(self) -> Any:
+        run_record = self.prepared[RUN_TABLE]
+        return run_record.rows[0][run_record.columns.index("run_id")]
 
     def lock(self) -> None:
-        if self.dialect.name == "postgresql":
+        if self.postgresql:
             self.step = _Step("taking the load lock", statement="SELECT pg_advisory_xact_lock")
-            self.connection.execute(
-                sa.select(sa.func.pg_advisory_xact_lock(sa.literal(LOAD_LOCK_KEY, sa.BigInteger)))
-            )
+            if self.lock_timeout is not None:
+                milliseconds = f"{max(1, int(self.lock_timeout * 1000))}ms"
+                self.connection.execute(
+                    sa.select(sa.func.set_config("lock_timeout", milliseconds, True))
+                )
+            key = sa.literal(LOAD_LOCK_KEY, sa.BigInteger)
+            taken = self.connection.execute(sa.select(sa.func.pg_try_advisory_xact_lock(key)))
+            if not taken.scalar():
+                logger.info(
+                    "another load of %s holds the load lock; waiting for it to finish",
+                    describe_url(self.connection.engine.url),
+                )
+                self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+            if self.lock_timeout is not None:
+                self.connection.execute(sa.select(sa.func.set_config("lock_timeout", "0", True)))
         elif self.dialect.name == "sqlite":
             # BEGIN IMMEDIATE, emitted by the engine, already holds the write lock.
             enforced = self.connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
@@ -258,69 +390,268 @@ class _Loader:
                     "migration.target.engine.create_target_engine"
                 )
 
-    def create_tables(self) -> None:
-        self.step = _Step("creating the missing tables")
-        self.metadata.create_all(self.connection)
-        self.step = _Step("checking the existing tables")
-        # NOTE: only column names are compared; a table created by an older schema with other
-        # types, lengths or constraints passes this check and fails later, or not at all.
-        inspector = sa.inspect(self.connection)
-        for name, table in self.metadata.tables.items():
-            found = {column["name"] for column in inspector.get_columns(name)}
-            expected = {column.name for column in table.columns}
-            if found != expected:
-                missing = sorted(expected - found)
-                unexpected = sorted(found - expected)
-                display_url = describe_url(self.connection.engine.url)
-                raise TargetError(
-                    f"table {name} of the target database {display_url} does not match the target "
-                    f"schema: missing columns {missing}, unexpected columns {unexpected}; load "
-                    "into a new database or drop the table",
-                    table=name,
-                )
+    def prepare_tables(self, order: list[str]) -> None:
+        self.step = _Step("reading the tables of the target database")
+        existing = set(sa.inspect(self.connection).get_table_names())
 
-    def execute(self, action: str, table: str, statement: sa.Executable) -> None:
+        self.step = _Step("creating or upgrading the product tables")
+        upgrade_product_tables(self.connection)
+
+        present = [name for name in order if name in existing]
+        if not present:
+            self.step = _Step("creating the target tables")
+            self.metadata.create_all(
+                self.connection, tables=[self.metadata.tables[name] for name in order]
+            )
+        self.step = _Step("comparing the target database with the target schema")
+        checked = [name for name in self.metadata.tables if name in existing]
+        if present:
+            checked += [name for name in order if name not in existing]
+        problems = compare_tables(self.connection, self.metadata, checked)
+        if problems:
+            display_url = describe_url(self.connection.engine.url)
+            listed = "\n".join(f"  - {problem}" for problem in problems)
+            raise TargetError(
+                f"the target database {display_url} does not match target schema "
+                f"{self.schema.name} {self.schema.version}, {len(problems)} differences:\n"
+                f"{listed}\nmigrate the database to the schema, or load into a new database; "
+                "nothing was loaded"
+            )
+
+    def execute(self, action: str, table: str, statement: sa.Executable, parameters=None):
         self.step = _Step(action, table, str(statement.compile(dialect=self.dialect)))
-        self.connection.execute(statement)
+        return self.connection.execute(statement, parameters)
 
-    def insert(self, name: str) -> None:
-        prepared = self.prepared[name]
-        if not prepared.rows:
+    def write_run_row(self) -> None:
+        runs = self.metadata.tables[RUN_TABLE]
+        record = self.prepared[RUN_TABLE]
+        exists = self.execute(
+            "reading the run row of this run id",
+            RUN_TABLE,
+            sa.select(runs.c.run_id).where(runs.c.run_id == self.run_id),
+        ).first()
+        if exists is None:
+            self.insert_rows(RUN_TABLE, [0])
             return
-        if self.dialect.name == "postgresql":
-            self.copy_postgresql(prepared)
-        else:
-            self.insert_many(prepared)
-        logger.info("wrote %d rows into %s", len(prepared.rows), name)
+        # An update, not a delete and insert: lineage kept from an earlier load of the same
+        # run id still references the row.
+        values = dict(zip(record.columns, record.rows[0], strict=True))
+        self.execute(
+            "updating the run row of this run id",
+            RUN_TABLE,
+            runs.update().where(runs.c.run_id == self.run_id).values(values),
+        )
 
-    def insert_many(self, prepared: PreparedTable) -> None:
-        table = self.metadata.tables[prepared.table.name]
+    def write_load_counts(self, order: list[str]) -> None:
+        counts = self.metadata.tables[LOAD_TABLE]
+        self.execute(
+            "deleting the load counts of this run id",
+            LOAD_TABLE,
+            counts.delete().where(counts.c.run_id == self.run_id),
+        )
+        rows = [
+            (self.run_id, name, *(self.plans[name].counts()[kind] for kind in CHANGE_KINDS))
+            for name in order
+        ]
+        self.prepared[LOAD_TABLE] = PreparedTable(
+            PRODUCT_TABLES[LOAD_TABLE], ["run_id", "target_table", *CHANGE_KINDS], rows
+        )
+        self.insert_rows(LOAD_TABLE, range(len(rows)))
+
+    def replace_lineage(self, order: list[str]) -> None:
+        lineage = self.metadata.tables[LINEAGE_TABLE]
+        kept = self.read_kept_lineage(order)
+        statement = lineage.delete()
+        if self.scope is not None:
+            statement = statement.where(lineage.c.application.in_(sorted(self.scope)))
+        self.execute("deleting the lineage of the replaced applications", LINEAGE_TABLE, statement)
+        self.insert_rows(LINEAGE_TABLE, range(len(self.prepared[LINEAGE_TABLE].rows)))
+        if kept.rows:
+            self.prepared[_KEPT_LINEAGE] = kept
+            self.insert_rows(_KEPT_LINEAGE, range(len(kept.rows)), table_name=LINEAGE_TABLE)
+
+    def read_kept_lineage(self, order: list[str]) -> PreparedTable:
+        """Read the lineage of rows kept because they are still referenced, to write it back."""
+        lineage = self.metadata.tables[LINEAGE_TABLE]
+        columns = [column.name for column in PRODUCT_TABLES[LINEAGE_TABLE].columns]
+        rows: list[tuple] = []
+        for name in order:
+            keys = [key_text(key) for key in self.plans[name].kept_by_reference]
+            for start in range(0, len(keys), 500):
+                statement = sa.select(*(lineage.c[column] for column in columns)).where(
+                    lineage.c.target_table == name,
+                    lineage.c.target_key.in_(keys[start : start + 500]),
+                )
+                if self.scope is not None:
+                    statement = statement.where(lineage.c.application.in_(sorted(self.scope)))
+                result = self.execute("reading the lineage of kept rows", LINEAGE_TABLE, statement)
+                rows.extend(tuple(row) for row in result)
+        return PreparedTable(PRODUCT_TABLES[LINEAGE_TABLE], columns, rows)
+
+    def insert_rows(
+        self, name: str, positions: Sequence[int], table_name: str | None = None
+    ) -> None:
+        """Insert the prepared rows of `name` at `positions` into its table."""
+        if not positions:
+            return
+        prepared = self.prepared[name]
+        table = self.metadata.tables[table_name or name]
+        if self.postgresql:
+            self.copy_rows(
+                name, table, prepared.columns, positions, f"copying into table {table.name}"
+            )
+        else:
+            self.insert_many(name, table, positions)
+        logger.debug("wrote %d rows into %s", len(positions), table.name)
+
+    def insert_many(self, name: str, table: sa.Table, positions: Sequence[int]) -> None:
+        prepared = self.prepared[name]
         statement = table.insert()
         columns = prepared.columns
         text = str(statement.compile(dialect=self.dialect, column_keys=columns))
-        for start in range(0, len(prepared.rows), SQLITE_CHUNK_ROWS):
-            chunk = prepared.rows[start : start + SQLITE_CHUNK_ROWS]
-            self.step = _Step(f"inserting into table {table.name}", table.name, text, start)
+        for start in range(0, len(positions), SQLITE_CHUNK_ROWS):
+            chunk = positions[start : start + SQLITE_CHUNK_ROWS]
+            self.step = _Step(f"inserting into table {table.name}", name, text, chunk)
             self.connection.execute(
-                statement, [dict(zip(columns, row, strict=True)) for row in chunk]
+                statement,
+                [dict(zip(columns, prepared.rows[i], strict=True)) for i in chunk],
             )
 
-    def copy_postgresql(self, prepared: PreparedTable) -> None:
-        table = self.metadata.tables[prepared.table.name]
+    def copy_rows(
+        self,
+        name: str,
+        table: sa.Table,
+        columns: list[str],
+        positions: Sequence[int],
+        action: str,
+    ) -> None:
+        """COPY the prepared rows of `name` at `positions` (only `columns`) into `table`."""
+        prepared = self.prepared[name]
         preparer = self.dialect.identifier_preparer
-        column_list = ", ".join(preparer.quote(name) for name in prepared.columns)
+        column_list = ", ".join(preparer.quote(column) for column in columns)
         statement = (
             f"COPY {preparer.format_table(table)} ({column_list}) FROM STDIN WITH (FORMAT csv)"
         )
+        indexes = [prepared.columns.index(column) for column in columns]
+        renderers = renderers_of(prepared)
+        renderers = [renderers[i] for i in indexes]
+        whole_rows = indexes == list(range(len(prepared.columns)))
         dbapi_connection = self.connection.connection.dbapi_connection
         with dbapi_connection.cursor() as cursor:
-            for start in range(0, len(prepared.rows), POSTGRESQL_CHUNK_ROWS):
-                chunk = prepared.rows[start : start + POSTGRESQL_CHUNK_ROWS]
-                buffer, line_ends = _csv_buffer(chunk)
-                self.step = _Step(
-                    f"copying into table {table.name}", table.name, statement, start, line_ends
+            for start in range(0, len(positions), POSTGRESQL_CHUNK_ROWS):
+                chunk = positions[start : start + POSTGRESQL_CHUNK_ROWS]
+                if whole_rows:
+                    rows = [prepared.rows[i] for i in chunk]
+                else:
+                    rows = [tuple(prepared.rows[i][j] for j in indexes) for i in chunk]
+                lines = csv_lines(rows, renderers)
+                self.step = _Step(action, name, statement, chunk, lines)
+                buffer = io.StringIO("\n".join(lines) + "\n")
+                cursor.copy_expert(statement, buffer, size=COPY_READ_SIZE)
+
+    def update_rows(self, name: str, positions: Sequence[int]) -> None:
+        """Update the rows of `name` at `positions`, matched by primary key."""
+        if not positions:
+            return
+        prepared = self.prepared[name]
+        table = self.metadata.tables[name]
+        key = prepared.table.primary_key
+        values = [column for column in prepared.columns if column not in key]
+        if self.postgresql:
+            stage = self.create_stage(table, prepared.columns)
+            self.copy_rows(
+                name,
+                stage,
+                prepared.columns,
+                positions,
+                f"copying the changed rows of table {name} into a staging table",
+            )
+            statement = (
+                table.update()
+                .values({column: stage.c[column] for column in values})
+                .where(*(table.c[column] == stage.c[column] for column in key))
+            )
+            self.step = _Step(
+                f"updating table {name}",
+                name,
+                str(statement.compile(dialect=self.dialect)),
+                positions,
+            )
+            self.connection.execute(statement)
+            self.drop_stage(stage)
+        else:
+            statement = (
+                table.update()
+                .values({column: sa.bindparam(f"value_{i}") for i, column in enumerate(values)})
+                .where(
+                    *(table.c[column] == sa.bindparam(f"key_{i}") for i, column in enumerate(key))
                 )
-                cursor.copy_expert(statement, buffer)
+            )
+            text = str(statement.compile(dialect=self.dialect))
+            value_indexes = [prepared.columns.index(column) for column in values]
+            key_indexes = [prepared.columns.index(column) for column in key]
+            for start in range(0, len(positions), SQLITE_CHUNK_ROWS):
+                chunk = positions[start : start + SQLITE_CHUNK_ROWS]
+                parameters = []
+                for position in chunk:
+                    row = prepared.rows[position]
+                    entry = {f"value_{i}": row[j] for i, j in enumerate(value_indexes)}
+                    entry.update({f"key_{i}": row[j] for i, j in enumerate(key_indexes)})
+                    parameters.append(entry)
+                self.step = _Step(f"updating table {name}", name, text, chunk)
+                self.connection.execute(statement, parameters)
+        logger.debug("updated %d rows of %s", len(positions), name)
+
+    def delete_rows(self, name: str, keys: list[tuple]) -> None:
+        """Delete the rows of `name` whose primary keys are `keys`."""
+        if not keys:
+            return
+        prepared = self.prepared[name]
+        table = self.metadata.tables[name]
+        key = prepared.table.primary_key
+        action = f"deleting the removed rows of table {name}"
+        if self.postgresql:
+            stage = self.create_stage(table, key)
+            staged = PreparedTable(prepared.table, list(key), keys)
+            self.prepared[_REMOVED_KEYS] = staged
+            self.copy_rows(
+                _REMOVED_KEYS,
+                stage,
+                list(key),
+                range(len(keys)),
+                f"copying the removed keys of table {name} into a staging table",
+            )
+            statement = table.delete().where(
+                *(table.c[column] == stage.c[column] for column in key)
+            )
+            self.execute(action, name, statement)
+            self.drop_stage(stage)
+        else:
+            statement = table.delete().where(
+                *(table.c[column] == sa.bindparam(f"key_{i}") for i, column in enumerate(key))
+            )
+            for start in range(0, len(keys), SQLITE_CHUNK_ROWS):
+                chunk = keys[start : start + SQLITE_CHUNK_ROWS]
+                parameters = [{f"key_{i}": value for i, value in enumerate(k)} for k in chunk]
+                self.execute(action, name, statement, parameters)
+        logger.debug("deleted %d rows of %s", len(keys), name)
+
+    def create_stage(self, table: sa.Table, columns: Sequence[str]) -> sa.Table:
+        """Create a temporary table with `columns` of `table`, dropped at the latest on commit."""
+        stage = sa.Table(
+            f"reprise_stage_{next(self._stage_numbers)}",
+            sa.MetaData(),
+            *(sa.Column(column, table.c[column].type) for column in columns),
+            prefixes=["TEMPORARY"],
+            postgresql_on_commit="DROP",
+        )
+        self.step = _Step(f"creating a staging table for table {table.name}", table.name)
+        stage.create(self.connection)
+        return stage
+
+    def drop_stage(self, stage: sa.Table) -> None:
+        self.step = _Step("dropping a staging table")
+        stage.drop(self.connection)
 
     def error(self, exc: BaseException) -> TargetError:
         """Build the TargetError for a database error raised during the current step."""
@@ -329,17 +660,19 @@ class _Loader:
         statement = step.statement or getattr(exc, "statement", None)
         prepared = self.prepared.get(step.table) if step.table else None
         constraint = failure.constraint
+        table = prepared.table.name if prepared is not None else step.table
 
         where = ""
-        if prepared is not None and step.action.startswith(("inserting", "copying")):
+        in_frame = step.table not in (_KEPT_LINEAGE, _REMOVED_KEYS)
+        if prepared is not None and step.positions is not None and in_frame:
             position, found_constraint = self.locate(failure, prepared, step)
             constraint = constraint or found_constraint
             if constraint and failure.kind == "foreign_key":
                 failure.summary = f"foreign key {constraint} is violated"
             if position is not None:
                 key = prepared.key_of(position)
-                key_text = f" ({key})" if key else ""
-                where = f" at row {position + 1} of the {step.table} frame{key_text}"
+                key_text_shown = f" ({key})" if key else ""
+                where = f" at row {position + 1} of the {table} frame{key_text_shown}"
         if failure.kind == "unique" and constraint is None and prepared is not None:
             # The primary key is the only unique constraint of these tables.
             constraint = f"pk_{prepared.table.name}"
@@ -347,23 +680,24 @@ class _Loader:
 
         if failure.kind == "locked":
             advice = "wait for the other run to finish and run again"
-        elif failure.kind == "other" or step.table is None:
+        elif failure.kind == "other" or table is None:
             advice = "check the target database and run again"
         else:
-            advice = f"fix the mapping or the source rows behind table {step.table} and run again"
+            advice = f"fix the mapping or the source rows behind table {table} and run again"
         message = (
             f"{step.action} failed{where}: {failure.summary}; the load was rolled back and the "
             f"target database is unchanged; {advice}. Statement: {_one_line(statement)}"
         )
-        return TargetError(message, table=step.table, constraint=constraint, statement=statement)
+        return TargetError(message, table=table, constraint=constraint, statement=statement)
 
     def locate(self, failure: DatabaseFailure, prepared: PreparedTable, step: _Step):
         """Find the row behind a failure: from the COPY line, else by checking the rows."""
-        if failure.copy_line is not None and step.chunk_line_ends:
-            index = bisect.bisect_left(step.chunk_line_ends, failure.copy_line)
-            if index < len(step.chunk_line_ends):
-                return step.chunk_start + index, None
-        return find_violation(prepared, self.prepared, self.metadata, failure)
+        if failure.copy_line is not None and step.lines:
+            line_ends = physical_line_ends(step.lines)
+            index = bisect.bisect_left(line_ends, failure.copy_line)
+            if index < len(line_ends):
+                return step.positions[index], None
+        return find_violation(prepared, self.prepared, self.metadata, failure, step.positions)
 
 
 def find_violation(
@@ -371,36 +705,44 @@ def find_violation(
     all_prepared: dict[str, PreparedTable],
     metadata: sa.MetaData,
     failure: DatabaseFailure,
+    positions: Sequence[int] | None = None,
 ) -> tuple[int | None, str | None]:
     """Return (row position, constraint name) of the first row that breaks the failed rule.
 
     The database does not always say which row failed (SQLite never does, PostgreSQL not for a
-    foreign key checked at the end of a COPY), so the rows are checked here. Since the load
-    empties every target table first, a parent key exists only if the parent frame has it.
+    foreign key checked at the end of a COPY), so the rows at `positions` (default all) are
+    checked here.
+
+    NOTE: a parent key counts as present only if the parent frame has it. A load that
+    replaces some applications keeps parents that only the database holds, so for such a load
+    the row named for a foreign key failure may be the wrong one.
     """
     table = prepared.table
     columns = prepared.columns
     rows = prepared.rows
+    if positions is None:
+        positions = range(len(rows))
+    candidates = [(position, rows[position]) for position in positions]
 
     if failure.kind == "not_null" and failure.column in columns:
         index = columns.index(failure.column)
-        return next((i for i, row in enumerate(rows) if row[index] is None), None), None
+        return next((p for p, row in candidates if row[index] is None), None), None
 
     if failure.kind == "unique":
         key_indexes = [columns.index(name) for name in table.primary_key if name in columns]
         seen: set[tuple] = set()
-        for position, row in enumerate(rows):
+        for position, row in candidates:
             key = tuple(row[i] for i in key_indexes)
             if key in seen:
                 return position, None
             seen.add(key)
         return None, None
 
-    if failure.kind == "foreign_key":
+    if failure.kind == "foreign_key" and table.name in metadata.tables:
         for constraint in metadata.tables[table.name].foreign_key_constraints:
             if failure.constraint and constraint.name != failure.constraint:
                 continue
-            position = _first_dangling_row(prepared, all_prepared, constraint)
+            position = _first_dangling_row(prepared, candidates, all_prepared, constraint)
             if position is not None:
                 return position, str(constraint.name)
         return None, None
@@ -408,19 +750,20 @@ def find_violation(
     if failure.kind == "check" and failure.constraint:
         for column in table.columns:
             if column.length and failure.constraint.endswith(f"_{column.name}_length"):
-                return _first_too_long_row(prepared, column.name, column.length), None
+                index = columns.index(column.name)
+                position = next(
+                    (
+                        p
+                        for p, row in candidates
+                        if row[index] is not None and len(row[index]) > column.length
+                    ),
+                    None,
+                )
+                return position, None
     return None, None
 
 
-def _first_too_long_row(prepared: PreparedTable, column: str, length: int) -> int | None:
-    index = prepared.columns.index(column)
-    for position, row in enumerate(prepared.rows):
-        if row[index] is not None and len(row[index]) > length:
-            return position
-    return None
-
-
-def _first_dangling_row(prepared, all_prepared, constraint: sa.ForeignKeyConstraint):
+def _first_dangling_row(prepared, candidates, all_prepared, constraint: sa.ForeignKeyConstraint):
     child_columns = [element.parent.name for element in constraint.elements]
     parent_columns = [element.column.name for element in constraint.elements]
     parent_name = constraint.referred_table.name
@@ -430,44 +773,11 @@ def _first_dangling_row(prepared, all_prepared, constraint: sa.ForeignKeyConstra
         parent_indexes = [parent.columns.index(name) for name in parent_columns]
         parent_keys = {tuple(row[i] for i in parent_indexes) for row in parent.rows}
     child_indexes = [prepared.columns.index(name) for name in child_columns]
-    for position, row in enumerate(prepared.rows):
+    for position, row in candidates:
         key = tuple(row[i] for i in child_indexes)
         if None not in key and key not in parent_keys:
             return position
     return None
-
-
-def _csv_buffer(rows: list[tuple]) -> tuple[io.StringIO, list[int]]:
-    """Render rows as COPY CSV: strings always quoted, NULL as an unquoted empty field.
-
-    Also returns, for each row, the physical line on which it ends, because PostgreSQL counts
-    physical lines in the context of a COPY error and a quoted field may hold line breaks.
-    """
-    buffer = io.StringIO()
-    line_ends = []
-    line = 0
-    for row in rows:
-        text = ",".join(_csv_field(value) for value in row)
-        line += text.count("\n") + 1
-        line_ends.append(line)
-        buffer.write(text)
-        buffer.write("\n")
-    buffer.seek(0)
-    return buffer, line_ends
-
-
-def _csv_field(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return '"' + value.replace('"', '""') + '"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
 
 
 def _one_line(statement: str | None) -> str:

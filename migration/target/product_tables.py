@@ -1,4 +1,10 @@
-"""The product's own tables in the target database: runs, rejects and lineage."""
+"""The product's own tables in the target database: runs, rejects, lineage, load counts and
+identity decisions.
+
+Their structure is versioned by the Alembic revisions of `migration/target/migrations`, which
+must produce exactly the tables described here; `tests/target/test_versioning.py` checks it.
+A change here needs a new revision.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,33 @@ from migration.target.model import ForeignKey, TargetColumn, TargetTable
 RUN_TABLE = "reprise_run"
 REJECT_TABLE = "reprise_rejet"
 LINEAGE_TABLE = "reprise_lignage"
+LOAD_TABLE = "reprise_chargement"
+DECISION_TABLE = "reprise_decision_identite"
 
 REJECT_ID_COLUMN = "id"
 """Autoincrement key of reprise_rejet; the database assigns it, frames never carry it."""
+
+DECISION_MERGE = "merge"
+DECISION_SEPARATE = "separate"
+PRODUCT_CODE_LISTS: dict[str, dict[str, str]] = {
+    "DECISION_IDENTITE": {
+        DECISION_MERGE: "the two individuals are one person",
+        DECISION_SEPARATE: "the two individuals are different persons",
+    },
+}
+"""Code lists of the product tables. Unlike the code lists of a target schema, which the loader
+checks in Python, these are also CHECK constraints in the database, because analysts may write
+decisions with SQL."""
 
 
 def _text(name: str, length: int | None, nullable: bool = True, description: str | None = None):
     return TargetColumn(
         name=name, type="text", length=length, nullable=nullable, description=description
     )
+
+
+def _count(name: str, description: str) -> TargetColumn:
+    return TargetColumn(name, "integer", nullable=False, description=description)
 
 
 RUN = TargetTable(
@@ -31,6 +55,12 @@ RUN = TargetTable(
         _text("departement", 3),
         _text("target_url", 1000, description="target database URL with its password hidden"),
         _text("summary_json", None, description="JSON summary of the run"),
+        _text(
+            "applications",
+            None,
+            description="applications whose rows the load replaced, comma-separated; "
+            "NULL when the load replaced the whole content",
+        ),
     ],
     primary_key=["run_id"],
 )
@@ -75,4 +105,58 @@ LINEAGE = TargetTable(
     indexes=[["application", "source_table", "source_line"]],
 )
 
-PRODUCT_TABLES: dict[str, TargetTable] = {table.name: table for table in (RUN, REJECT, LINEAGE)}
+LOAD = TargetTable(
+    name=LOAD_TABLE,
+    description="What one load changed in one target table, compared with the previous content.",
+    columns=[
+        _text("run_id", 64, nullable=False),
+        _text("target_table", 64, nullable=False),
+        _count("added", "rows whose primary key was not in the table"),
+        _count("changed", "rows whose non-key columns were updated"),
+        _count("removed", "rows deleted because the load no longer delivers them"),
+        _count("unchanged", "rows left as they were, delivered again or not concerned"),
+        _count(
+            "kept",
+            "rows left as they were although the load changed or dropped them, because they "
+            "also come from an application the load did not replace, or are still referenced",
+        ),
+    ],
+    primary_key=["run_id", "target_table"],
+    foreign_keys=[ForeignKey(["run_id"], RUN_TABLE, ["run_id"])],
+)
+
+DECISION = TargetTable(
+    name=DECISION_TABLE,
+    description="An analyst's decision on whether two individuals are one person; identity "
+    "resolution applies it on later runs.",
+    columns=[
+        _text(
+            "id_individu_1",
+            255,
+            nullable=False,
+            description="first individual's key; the ITAC one for an ITAC-OPALES pair",
+        ),
+        _text(
+            "id_individu_2",
+            255,
+            nullable=False,
+            description="second individual's key; the OPALES one for an ITAC-OPALES pair",
+        ),
+        TargetColumn(
+            "decision",
+            "text",
+            length=10,
+            nullable=False,
+            code_list="DECISION_IDENTITE",
+            description="merge or separate",
+        ),
+        _text("decided_by", 100, nullable=False, description="who decided"),
+        TargetColumn("decided_at", "timestamp", nullable=False),
+        _text("comment", None),
+    ],
+    primary_key=["id_individu_1", "id_individu_2"],
+)
+
+PRODUCT_TABLES: dict[str, TargetTable] = {
+    table.name: table for table in (RUN, REJECT, LINEAGE, LOAD, DECISION)
+}

@@ -20,6 +20,10 @@ The YAML layout::
 Column keys: name, type (text, integer, decimal, date, boolean, timestamp), length (text),
 precision and scale (decimal, both required), nullable (default true), personal (default
 false), code_list, description. Codes are strings, so quote them ("1", not 1).
+
+`data/target_schema.schema.json` describes the same layout as a JSON Schema, for editors and
+for vendors checking their own schemas. The checks of `schema_checks.py` go further: foreign
+keys must reference a primary key with columns of the same types, and must not form a cycle.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import yaml
 from migration.target.errors import TargetError
 from migration.target.model import ForeignKey, TargetColumn, TargetSchema, TargetTable
 from migration.target.product_tables import (
+    PRODUCT_CODE_LISTS,
     PRODUCT_TABLES,
     REJECT_ID_COLUMN,
     REJECT_TABLE,
@@ -47,6 +52,7 @@ __all__ = [
     "TargetSchema",
     "TargetTable",
     "build_metadata",
+    "build_product_metadata",
     "dump_target_schema",
     "load_target_schema",
     "schema_from_dict",
@@ -175,17 +181,31 @@ def build_metadata(schema: TargetSchema) -> sa.MetaData:
     key that does not start the primary key. Constraint names follow NAMING_CONVENTION, so
     errors can name them (pk_individu, fk_adresse_id_individu). On SQLite the tables are STRICT,
     and CHECK constraints enforce what PostgreSQL types enforce natively: text length
-    (ck_<table>_<column>_length), valid ISO dates and booleans stored as 0 or 1.
+    (ck_<table>_<column>_length), valid ISO dates and booleans stored as 0 or 1. The code lists
+    of the product tables are CHECK constraints on both databases (ck_<table>_<column>_code).
     """
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     for name in schema.table_order():
         _add_table(metadata, schema.tables[name])
-    for table in PRODUCT_TABLES.values():
-        _add_table(metadata, table)
+    _add_product_tables(metadata)
     return metadata
 
 
-def _add_table(metadata: sa.MetaData, table: TargetTable) -> sa.Table:
+def build_product_metadata() -> sa.MetaData:
+    """Build the SQLAlchemy tables of the product tables alone, as `build_metadata` does."""
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    _add_product_tables(metadata)
+    return metadata
+
+
+def _add_product_tables(metadata: sa.MetaData) -> None:
+    for table in PRODUCT_TABLES.values():
+        _add_table(metadata, table, PRODUCT_CODE_LISTS)
+
+
+def _add_table(
+    metadata: sa.MetaData, table: TargetTable, checked_code_lists: dict | None = None
+) -> sa.Table:
     columns = []
     checks = []
     for column in table.columns:
@@ -204,6 +224,9 @@ def _add_table(metadata: sa.MetaData, table: TargetTable) -> sa.Table:
         )
         columns.append(sql_column)
         checks.extend(_sqlite_checks(column, sql_column))
+        if checked_code_lists and column.code_list in checked_code_lists:
+            codes = sorted(checked_code_lists[column.code_list])
+            checks.append(sa.CheckConstraint(sql_column.in_(codes), name=f"{column.name}_code"))
 
     constraints: list[sa.schema.SchemaItem] = [sa.PrimaryKeyConstraint(*table.primary_key)]
     for fk in table.foreign_keys:
@@ -246,4 +269,7 @@ def _sqlite_checks(column: TargetColumn, sql_column: sa.Column) -> list[sa.Check
         name = f"{column.name}_boolean"
     else:
         return []
-    return [sa.CheckConstraint(expression, name=name).ddl_if(dialect="sqlite")]
+    # `info` records the dialect for migration.target.compare, which reads back only the
+    # constraints a database was given.
+    check = sa.CheckConstraint(expression, name=name, info={"dialect": "sqlite"})
+    return [check.ddl_if(dialect="sqlite")]

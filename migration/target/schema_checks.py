@@ -356,9 +356,9 @@ class _SchemaChecker:
         for child_name, parent_name in zip(fk.columns, fk.ref_columns, strict=True):
             try:
                 child_type = table.column(child_name).type
-            except KeyError:
+                parent_type = parent.column(parent_name).type
+            except KeyError:  # an invalid column, already reported
                 continue
-            parent_type = parent.column(parent_name).type
             if child_type != parent_type:
                 self.problem(
                     where,

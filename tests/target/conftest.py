@@ -17,13 +17,22 @@ def sqlite_engine(tmp_path):
 
 @pytest.fixture
 def postgres_engine(postgres_url):
-    """Engine on the session's PostgreSQL test database, emptied after the test."""
+    """Engine on the session's PostgreSQL test database, emptied before and after the test.
+
+    Other tests of the session load into the same database and may leave rows behind, and a
+    load compares its rows with those already there.
+    """
     engine = create_target_engine(postgres_url)
+    _empty(engine)
     yield engine
+    _empty(engine)
+    engine.dispose()
+
+
+def _empty(engine) -> None:
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP SCHEMA public CASCADE")
         connection.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

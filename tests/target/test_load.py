@@ -175,7 +175,8 @@ def test_missing_parent_rolls_back_everything(engine):
     assert "foreign key fk_droit_id_decision is violated" in message
     assert "at row 3 of the droit frame (id_droit='DR0003')" in message
     assert "the target database is unchanged" in message
-    assert "INSERT INTO droit (" in message or "COPY droit (" in message
+    # The broken run changes a row of the good one, so the failing statement is an update.
+    assert "UPDATE droit SET" in message
     assert "DC9999" not in message.split("Statement:")[1]
 
 
@@ -351,9 +352,14 @@ def test_existing_table_with_other_columns_raises(sqlite_engine):
         load_sample(sqlite_engine)
 
     message = str(error.value)
-    assert "table individu of the target database sqlite:///" in message
-    assert "missing columns ['commune_naissance'," in message
-    assert "unexpected columns ['nom']" in message
+    assert "the target database sqlite:///" in message
+    assert "does not match target schema mdph_reference 1.0" in message
+    assert "  - table individu: column nir is missing\n" in message
+    assert "  - table individu: column nom is not in the target schema\n" in message
+    assert "  - table individu: primary key (none) in the database, (id_individu) expected" in (
+        message
+    )
+    assert "  - table adresse is missing\n" in message
     assert sa.inspect(sqlite_engine).get_table_names() == ["individu"]
 
 
@@ -497,3 +503,42 @@ def test_sqlite_locked_database_raises(tmp_path):
     message = str(error.value)
     assert "starting the load transaction failed: database is locked" in message
     assert "wait for the other run to finish and run again" in message
+
+
+def test_invalid_values_lists_every_problem():
+    from migration.target.frames import invalid_values
+
+    frames = target_frames()
+    individu = frames["individu"]
+    individu.at[0, "sexe"] = "M"
+    individu.at[1, "nom_naissance"] = "x" * 61
+    individu.at[2, "date_naissance"] = "1964-02-29"
+    droit = frames["droit"]
+    droit.at[0, "montant_mensuel"] = Decimal("1.234")
+
+    found = invalid_values(SCHEMA.tables["individu"], individu, SCHEMA.code_lists)
+
+    assert found == [
+        (1, "nom_naissance", "the text is longer than the 60 characters of the column"),
+        (2, "date_naissance", "expected datetime.date, got str"),
+        (0, "sexe", "'M' is not a code of code list SEXE"),
+    ]
+    assert invalid_values(SCHEMA.tables["droit"], droit, SCHEMA.code_lists) == [
+        (0, "montant_mensuel", "the decimal has more than 2 digits after the point")
+    ]
+    assert invalid_values(SCHEMA.tables["adresse"], frames["adresse"], SCHEMA.code_lists) == []
+
+
+@pytest.mark.postgres
+def test_password_never_logged(postgres_engine, caplog):
+    url = postgres_engine.url.set(password="s3cret-pw")
+    engine = create_target_engine(url.render_as_string(hide_password=False))
+    try:
+        with caplog.at_level("DEBUG"):
+            load_sample(engine)
+            load_sample(engine, run_id="run-0002")
+    finally:
+        engine.dispose()
+
+    assert "loaded run run-0002 into postgresql+psycopg2://postgres:***@" in caplog.text
+    assert "s3cret-pw" not in caplog.text

@@ -1,0 +1,291 @@
+"""Compare the rows of a load with the rows already in the target tables.
+
+Rows are matched by primary key and compared by a digest of their CSV rendering
+(`csv_format.row_digests`). The old rows are streamed, and only their keys, digests and
+foreign key values stay in memory.
+
+Which old rows a load may change or remove depends on the applications it replaces:
+
+- `applications=None` replaces the whole content. Every old row that the load does not
+  deliver again is removed.
+- `applications={"OPALES"}` replaces the rows that come from OPALES alone, according to the
+  lineage table. An old row that also comes from another application, such as an individual
+  merged across ITAC and OPALES, is kept as it is even if the load delivers other values,
+  because the values from the other application would be lost. An old row without lineage
+  is kept when the load does not deliver it, and updated when it does.
+
+An old row is also kept, instead of removed, while a row that stays in a child table still
+references it, so a partial load never breaks a foreign key.
+
+NOTE: a kept shared row does not receive the new values of the replaced application. Only a
+load that replaces all of its applications updates it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from migration.target.csv_format import RENDERERS, Renderer, row_digests
+from migration.target.errors import TargetError
+from migration.target.frames import PreparedTable
+from migration.target.product_tables import LINEAGE_TABLE
+
+logger = logging.getLogger(__name__)
+
+READ_CHUNK_ROWS = 20_000
+CHANGE_KINDS = ("added", "changed", "removed", "unchanged", "kept")
+
+
+@dataclass
+class TableChanges:
+    """What a load does to one target table.
+
+    `added` and `changed` are positions in the prepared rows; `removed` and
+    `kept_by_reference` are primary keys of old rows. After the load the table holds
+    added + changed + unchanged + kept rows.
+    """
+
+    table: str
+    added: list[int] = field(default_factory=list)
+    changed: list[int] = field(default_factory=list)
+    removed: list[tuple] = field(default_factory=list)
+    unchanged: int = 0
+    kept: int = 0
+    kept_by_reference: list[tuple] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Return the counts reported for the table: added, changed, removed, unchanged, kept."""
+        return {
+            "added": len(self.added),
+            "changed": len(self.changed),
+            "removed": len(self.removed),
+            "unchanged": self.unchanged,
+            "kept": self.kept,
+        }
+
+
+def key_text(key: tuple) -> str:
+    """Return a primary key as the lineage table writes it: values joined by "|"."""
+    return "|".join(str(value) for value in key)
+
+
+def renderers_of(prepared: PreparedTable) -> list[Renderer]:
+    """Return the CSV renderers of the prepared columns."""
+    return [RENDERERS[prepared.table.column(name).type] for name in prepared.columns]
+
+
+class _OldRows:
+    """Keys, digests and foreign key values of the rows already in one table."""
+
+    def __init__(self) -> None:
+        self.digests: dict[tuple, bytes] = {}
+        self.references: dict[tuple, tuple] = {}
+
+
+def plan_changes(
+    connection: sa.Connection,
+    metadata: sa.MetaData,
+    order: list[str],
+    prepared: dict[str, PreparedTable],
+    applications: frozenset[str] | None,
+) -> dict[str, TableChanges]:
+    """Decide, for every target table, which rows the load adds, updates, removes or keeps.
+
+    Args:
+        connection: a connection inside the load transaction, after the tables exist.
+        metadata: the SQLAlchemy tables of the schema.
+        order: the target tables, parents first.
+        prepared: the rows of the load, by table.
+        applications: the applications whose rows the load replaces; None for all.
+
+    Raises:
+        TargetError: two rows of one frame share a primary key.
+    """
+    positions = {name: _positions_by_key(prepared[name]) for name in order}
+    old = {name: _read_old_rows(connection, metadata, prepared[name]) for name in order}
+    plans: dict[str, TableChanges] = {}
+    for name in order:
+        sources = None
+        if applications is not None and old[name].digests:
+            sources = _lineage_applications(connection, metadata, name)
+        plans[name] = _classify(prepared[name], positions[name], old[name], applications, sources)
+
+    _keep_referenced_rows(metadata, order, prepared, old, plans)
+    for name in order:
+        plan = plans[name]
+        if plan.kept:
+            logger.warning(
+                "table %s: %d rows kept as they were because they also come from an "
+                "application this load does not replace, or are still referenced",
+                name,
+                plan.kept,
+            )
+    return plans
+
+
+def _positions_by_key(prepared: PreparedTable) -> dict[tuple, int]:
+    indexes = [prepared.columns.index(name) for name in prepared.table.primary_key]
+    positions: dict[tuple, int] = {}
+    for position, row in enumerate(prepared.rows):
+        key = tuple(row[i] for i in indexes)
+        if key in positions:
+            name = prepared.table.name
+            shown = prepared.key_of(position)
+            where = f" ({shown})" if shown else ""
+            raise TargetError(
+                f"duplicate key: constraint pk_{name} is violated at row {position + 1} of the "
+                f"{name} frame{where}, which repeats the key of row {positions[key] + 1}; "
+                f"fix the mapping or the source rows behind table {name} and run again",
+                table=name,
+                constraint=f"pk_{name}",
+            )
+        positions[key] = position
+    return positions
+
+
+def _read_old_rows(
+    connection: sa.Connection, metadata: sa.MetaData, prepared: PreparedTable
+) -> _OldRows:
+    table = metadata.tables[prepared.table.name]
+    old = _OldRows()
+    columns = prepared.columns
+    key_indexes = [columns.index(name) for name in prepared.table.primary_key]
+    reference_indexes = [
+        [columns.index(element.parent.name) for element in constraint.elements]
+        for constraint in _foreign_keys(table)
+    ]
+    renderers = renderers_of(prepared)
+    statement = sa.select(*(table.c[name] for name in columns))
+    result = connection.execute(statement, execution_options={"yield_per": READ_CHUNK_ROWS})
+    for partition in result.partitions():
+        rows = [tuple(row) for row in partition]
+        for row, digest in zip(rows, row_digests(rows, renderers), strict=True):
+            key = tuple(row[i] for i in key_indexes)
+            old.digests[key] = digest
+            if reference_indexes:
+                old.references[key] = tuple(
+                    tuple(row[i] for i in indexes) for indexes in reference_indexes
+                )
+    return old
+
+
+def _foreign_keys(table: sa.Table) -> list[sa.ForeignKeyConstraint]:
+    """Return the foreign keys to other tables, in a fixed order, without self-references."""
+    constraints = [
+        constraint
+        for constraint in table.foreign_key_constraints
+        if constraint.referred_table.name != table.name
+    ]
+    return sorted(constraints, key=lambda constraint: str(constraint.name))
+
+
+def _lineage_applications(
+    connection: sa.Connection, metadata: sa.MetaData, name: str
+) -> dict[str, set[str]]:
+    lineage = metadata.tables[LINEAGE_TABLE]
+    statement = (
+        sa.select(lineage.c.target_key, lineage.c.application)
+        .where(lineage.c.target_table == name)
+        .distinct()
+    )
+    sources: dict[str, set[str]] = defaultdict(set)
+    for key, application in connection.execute(statement):
+        sources[key].add(application)
+    return sources
+
+
+def _classify(
+    prepared: PreparedTable,
+    positions: dict[tuple, int],
+    old: _OldRows,
+    applications: frozenset[str] | None,
+    sources: dict[str, set[str]] | None,
+) -> TableChanges:
+    plan = TableChanges(prepared.table.name)
+    if not old.digests:
+        plan.added = list(range(len(prepared.rows)))
+        return plan
+
+    def owned(key: tuple) -> bool:
+        """Return whether the load replaces every application that the old row comes from."""
+        if applications is None:
+            return True
+        return sources.get(key_text(key), set()) <= applications
+
+    new_digests = row_digests(prepared.rows, renderers_of(prepared))
+    for key, position in positions.items():
+        digest = old.digests.get(key)
+        if digest is None:
+            plan.added.append(position)
+        elif digest == new_digests[position]:
+            plan.unchanged += 1
+        elif owned(key):
+            plan.changed.append(position)
+        else:
+            plan.kept += 1
+
+    for key in old.digests:
+        if key in positions:
+            continue
+        if applications is None:
+            plan.removed.append(key)
+            continue
+        found = sources.get(key_text(key), set())
+        if found and found <= applications:
+            plan.removed.append(key)
+        elif found & applications:
+            plan.kept += 1
+        else:
+            plan.unchanged += 1  # not delivered by the replaced applications
+    plan.added.sort()
+    plan.changed.sort()
+    return plan
+
+
+def _keep_referenced_rows(metadata, order, prepared, old, plans) -> None:
+    """Move to `kept` every removed row that a row staying in a child table references."""
+    children: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for name in order:
+        for number, constraint in enumerate(_foreign_keys(metadata.tables[name])):
+            children[constraint.referred_table.name].append((name, number))
+
+    for name in reversed(order):
+        plan = plans[name]
+        if not plan.removed or not children.get(name):
+            continue
+        referenced: set[tuple] = set()
+        for child, number in children[name]:
+            referenced |= _references_after_load(metadata, child, number, prepared, old, plans)
+        still_needed = [key for key in plan.removed if key in referenced]
+        if still_needed:
+            needed = set(still_needed)
+            plan.removed = [key for key in plan.removed if key not in needed]
+            plan.kept_by_reference.extend(still_needed)
+            plan.kept += len(still_needed)
+
+
+def _references_after_load(metadata, child, number, prepared, old, plans) -> set[tuple]:
+    """Return the values of one foreign key of `child` in the rows it holds after the load."""
+    table = metadata.tables[child]
+    constraint = _foreign_keys(table)[number]
+    child_prepared: PreparedTable = prepared[child]
+    plan: TableChanges = plans[child]
+    indexes = [child_prepared.columns.index(element.parent.name) for element in constraint.elements]
+
+    values: set[tuple] = set()
+    written = plan.added + plan.changed
+    for position in written:
+        row = child_prepared.rows[position]
+        values.add(tuple(row[i] for i in indexes))
+    key_indexes = [child_prepared.columns.index(name) for name in child_prepared.table.primary_key]
+    rewritten = {tuple(child_prepared.rows[p][i] for i in key_indexes) for p in plan.changed}
+    removed = set(plan.removed)
+    for key, references in old[child].references.items():
+        if key not in removed and key not in rewritten:
+            values.add(references[number])
+    values.discard(tuple(None for _ in indexes))
+    return values

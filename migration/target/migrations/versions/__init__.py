@@ -1,0 +1,1 @@
+"""One Alembic revision per file, named after its revision id."""

@@ -1,0 +1,142 @@
+"""A source row lost between mapping and loading breaks read = loaded + rejected + filtered.
+
+The reconciliation computes each count from its own records (lineage, rejects, filters), so a
+row that vanishes without a trace is caught: by `reconcile`, and by the blocking Dagster check
+target_rows/reconciliation, which then stops the load.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+import assets.definitions as definitions
+from assets.resources import DeliveryResource, TargetResource
+from migration.mapping.assemble import assemble
+from migration.mapping.engine import MappedApplication
+from migration.reading.csv_reader import LINE_COLUMN
+from migration.steps import reconcile
+from tests.target.pipeline_rows import SAMPLE_DELIVERY, SAMPLE_PASSWORD, SCHEMA, pipeline_rows
+
+LOST_TARGET = "orientation"
+LOST_SOURCE = ("OPALES", "ORIENTATION")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    return pipeline_rows(SAMPLE_DELIVERY, tmp_path_factory.mktemp("work") / "w", SAMPLE_PASSWORD)
+
+
+def drop_first_mapped_row(mapped: list[MappedApplication]) -> int:
+    """Remove the first mapped OPALES orientation row, as a buggy step would; return its line."""
+    opales = next(m for m in mapped if m.application == LOST_SOURCE[0])
+    frames = opales.frames[LOST_TARGET]
+    line = int(frames[0][LINE_COLUMN].iloc[0])
+    frames[0] = frames[0].iloc[1:]
+    return line
+
+
+def counts_by_table(counts: list[dict]) -> dict[tuple[str, str], dict]:
+    return {(count["application"], count["table"]): count for count in counts}
+
+
+def test_sample_reconciles(sample):
+    counts = reconcile(sample.validated, sample.assembly)
+
+    for count in counts:
+        assert count["reconciled"], (count["application"], count["table"])
+
+
+def test_row_dropped_before_assembly_is_caught(sample):
+    before = counts_by_table(reconcile(sample.validated, sample.assembly))[LOST_SOURCE]
+    mapped = [
+        MappedApplication(
+            m.application, {k: list(v) for k, v in m.frames.items()}, m.rejects, m.filters
+        )
+        for m in sample.mapped
+    ]
+    drop_first_mapped_row(mapped)
+    rejected = pd.concat([v.rejected_lines() for v in sample.validated], ignore_index=True)
+
+    counts = counts_by_table(reconcile(sample.validated, assemble(mapped, SCHEMA, rejected)))
+
+    lost = counts[LOST_SOURCE]
+    assert not lost["reconciled"]
+    assert lost["read"] == before["read"]
+    assert lost["loaded"] == before["loaded"] - 1
+    assert lost["rejected"] == before["rejected"]
+    assert lost["filtered"] == before["filtered"]
+    others = [key for key, count in counts.items() if not count["reconciled"]]
+    assert others == [LOST_SOURCE]
+
+
+def test_row_without_lineage_is_caught(sample):
+    lineage = sample.assembly.lineage
+    first = lineage[
+        (lineage["application"] == LOST_SOURCE[0]) & (lineage["source_table"] == LOST_SOURCE[1])
+    ].iloc[0]
+    same_row = (
+        (lineage["application"] == first["application"])
+        & (lineage["source_table"] == first["source_table"])
+        & (lineage["source_line"] == first["source_line"])
+    )
+    assembly = sample.assembly
+    planted = type(assembly)(
+        assembly.frames, lineage[~same_row], assembly.rejects, assembly.filters, assembly.identity
+    )
+
+    counts = counts_by_table(reconcile(sample.validated, planted))
+
+    assert not counts[LOST_SOURCE]["reconciled"]
+    assert [key for key, count in counts.items() if not count["reconciled"]] == [LOST_SOURCE]
+
+
+def _resources(tmp_path: Path) -> dict:
+    storage = tmp_path / "storage"
+    storage.mkdir(mode=0o700)
+    return {
+        "encrypted_delivery": DeliveryResource(path=str(SAMPLE_DELIVERY), password=SAMPLE_PASSWORD),
+        "target_database": TargetResource(
+            url=f"sqlite:///{tmp_path / 'mdph.sqlite3'}",
+            reports_dir=str(tmp_path / "rapports"),
+            delivery_path=str(SAMPLE_DELIVERY),
+        ),
+        "io_manager": dg.FilesystemIOManager(base_dir=str(storage)),
+    }
+
+
+def test_blocking_check_stops_the_load(tmp_path, monkeypatch):
+    real_assemble = definitions.assemble
+    lost_lines = []
+
+    def assemble_losing_a_row(mapped, *args, **kwargs):
+        lost_lines.append(drop_first_mapped_row(mapped))
+        return real_assemble(mapped, *args, **kwargs)
+
+    # materialize runs every asset in this process, so the planted bug reaches target_rows.
+    monkeypatch.setattr(definitions, "assemble", assemble_losing_a_row)
+    result = dg.materialize(
+        definitions.all_assets(), resources=_resources(tmp_path), raise_on_error=False
+    )
+
+    assert len(lost_lines) == 1
+    checks = {
+        (e.asset_key.to_user_string(), e.check_name): e
+        for e in result.get_asset_check_evaluations()
+    }
+    reconciliation = checks[("target_rows", "reconciliation")]
+    assert reconciliation.passed is False
+    gaps = reconciliation.metadata["unreconciled_tables"].value
+    assert gaps == [".".join(LOST_SOURCE)]
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "target_rows" in materialized
+    assert "loaded_tables" not in materialized
+    database = tmp_path / "mdph.sqlite3"
+    if database.exists():
+        engine = sa.create_engine(f"sqlite:///{database}")
+        assert "orientation" not in sa.inspect(engine).get_table_names()
+        engine.dispose()
