@@ -172,3 +172,23 @@ def test_rerun_gives_identical_content(sqlite_run, tmp_path):
     outcome = _run(tmp_path, url)
     assert outcome.status == "success"
     assert _content(url) == before
+
+
+def test_value_the_target_refuses_is_a_reject_not_a_failed_load(tmp_path):
+    text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
+    mapping = tmp_path / "itac.yaml"
+    broken = "      numero: {concat: [ADR_NUMERO, ADR_VOIE]}\n"  # longer than numero allows
+    mapping.write_text(text.replace("      numero: ADR_NUMERO\n", broken, 1))
+    options = RunOptions(
+        delivery=DELIVERY,
+        target_url=f"sqlite:///{tmp_path / 'mdph.sqlite3'}",
+        reports_dir=tmp_path / "rapports",
+        mappings={"ITAC": mapping},
+    )
+    outcome = run_migration(options, PASSWORD)
+    assert outcome.status == "success"
+    dossier = next(t for t in outcome.summary["tables"] if t["table"] == "DOSSIER")
+    rules = {rule["rule_id"]: rule["count"] for rule in dossier["findings_by_rule"]}
+    assert rules["mapping.target_value"] > 0
+    assert dossier["reconciled"]
+    assert dossier["rejected"] == 2 + rules["mapping.target_value"]

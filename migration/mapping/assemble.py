@@ -23,6 +23,7 @@ from migration.mapping.engine import (
     join_key,
 )
 from migration.reading.csv_reader import LINE_COLUMN
+from migration.target.frames import invalid_values
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ def assemble(
         identity = resolve_individuals(frames["individu"], identity_decisions)
         frames = _apply_merges(frames, schema, identity.merges)
 
+    frames, refused = _reject_refused_values(frames, schema)
     frames, cascade = _cascade_missing_parents(frames, schema)
+    cascade = pd.concat([refused, cascade], ignore_index=True) if len(refused) else cascade
     rejects = pd.concat([rejects, cascade], ignore_index=True) if len(cascade) else rejects
     lineage = _lineage(frames, schema)
     merged = {name: _merge_rows(frame, schema.tables[name]) for name, frame in frames.items()}
@@ -153,6 +156,41 @@ def _apply_merges(frames, schema, merges: dict[str, str]) -> dict[str, pd.DataFr
                 column = key.columns[0]
                 result[name] = result[name].assign(**{column: result[name][column].replace(merges)})
     return result
+
+
+def _reject_refused_values(frames, schema) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Reject source rows whose target values the database would refuse (type, length, code).
+
+    Without this, one bad value would stop the whole load in the database.
+    """
+    rejects = []
+    for name in schema.table_order():
+        frame = frames[name]
+        if frame.empty:
+            continue
+        problems = invalid_values(schema.tables[name], frame, schema.code_lists)
+        if not problems:
+            continue
+        positions = [position for position, _, _ in problems]
+        rows = frame.iloc[positions]
+        rejects.append(
+            pd.DataFrame(
+                {
+                    "application": rows["_application"].to_numpy(),
+                    "source_table": rows["_source_table"].to_numpy(),
+                    "source_file": rows["_source_file"].to_numpy(),
+                    "source_line": rows[LINE_COLUMN].astype("int64").to_numpy(),
+                    "target_table": name,
+                    "rule_id": "mapping.target_value",
+                    "column_name": [column for _, column, _ in problems],
+                    "reason": [reason for _, _, reason in problems],
+                }
+            )
+        )
+        frames = _drop_sources(frames, _source_rows(rows))
+    if not rejects:
+        return frames, pd.DataFrame(columns=REJECT_COLUMNS)
+    return frames, pd.concat(rejects, ignore_index=True)[REJECT_COLUMNS]
 
 
 def _cascade_missing_parents(frames, schema) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:

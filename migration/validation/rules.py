@@ -67,6 +67,11 @@ RULES: dict[str, Rule] = {
         Rule("mapping.unknown_code", ERROR, "Code sans traduction dans la correspondance"),
         Rule("mapping.conversion", ERROR, "Valeur impossible à convertir dans la correspondance"),
         Rule("mapping.required", ERROR, "Colonne cible obligatoire restée vide"),
+        Rule(
+            "mapping.target_value",
+            ERROR,
+            "Valeur refusée par la base cible (type, longueur ou code)",
+        ),
         Rule("mapping.parent_missing", ERROR, "Ligne parente absente ou rejetée dans la cible"),
     ]
 }
