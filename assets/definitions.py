@@ -349,6 +349,7 @@ def loaded_tables(
         run_row,
     )
     summary["targets"] = [{"table": n, "rows": r} for n, r in result.rows.items()]
+    summary["changes"] = result.changes
     summary["loaded"] = True
     summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     finish_run(engine, summary)
@@ -364,6 +365,7 @@ def loaded_tables(
             "rows_by_table": dg.MetadataValue.json(result.rows),
             "rejects": len(rejects),
             "rejects_by_table": dg.MetadataValue.json(rejected),
+            "changes": dg.MetadataValue.json(result.changes),
         },
     )
 

@@ -258,12 +258,31 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
     rejects = rejects_for_database(run_id, validated, assembly)
     summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     run_row = _run_row(summary, options)
+    delivered = [result.name for result in validated]
+    # A delivery of one application replaces that application's rows only.
+    applications = None if set(delivered) >= set(DEFAULT_MAPPINGS) else delivered
     result = load_run(
-        engine, schema, assembly.frames, rejects, assembly.lineage.assign(run_id=run_id), run_row
+        engine,
+        schema,
+        assembly.frames,
+        rejects,
+        assembly.lineage.assign(run_id=run_id),
+        run_row,
+        applications=applications,
     )
     summary["loaded"] = True
     summary["targets"] = [{"table": name, "rows": rows} for name, rows in result.rows.items()]
-    say("loading", f"{sum(result.rows.values())} rows loaded into {len(result.rows)} tables")
+    summary["changes"] = result.changes
+    totals = {
+        kind: sum(counts.get(kind, 0) for counts in result.changes.values())
+        for kind in ("added", "changed", "removed", "unchanged")
+    }
+    say(
+        "loading",
+        f"{sum(result.rows.values())} rows in {len(result.rows)} tables: "
+        f"{totals['added']} added, {totals['changed']} changed, {totals['removed']} removed, "
+        f"{totals['unchanged']} unchanged",
+    )
 
 
 def _mark_not_loaded(summary: dict) -> None:
