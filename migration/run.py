@@ -22,6 +22,7 @@ from migration.delivery.workdir import PrivateWorkdir
 from migration.dictionary.model import load_dictionary
 from migration.errors import MdphRepriseError
 from migration.identity.decisions import read_identity_decisions
+from migration.identity.existing import read_existing_individuals
 from migration.lineage.openlineage import EVENTS_FILE, emit_run_events
 from migration.lineage.run_record import finish_run, schema_sha256
 from migration.mapping.assemble import Assembly, assemble
@@ -137,7 +138,14 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
 
     mapped = [map_application(result, mappings[result.name], schema) for result in validated]
     rejected = _concat_rejected(validated)
-    assembly = assemble(mapped, schema, rejected, read_identity_decisions(engine))
+    missing = sorted(set(DEFAULT_MAPPINGS) - {result.name for result in validated})
+    assembly = assemble(
+        mapped,
+        schema,
+        rejected,
+        read_identity_decisions(engine),
+        read_existing_individuals(engine, missing),
+    )
     mapped_rows = sum(len(frame) for frame in assembly.frames.values())
     say("mapping", f"{mapped_rows} target rows in {len(assembly.frames)} tables")
     counts = reconcile(validated, assembly)

@@ -55,6 +55,7 @@ def assemble(
     schema,
     rejected_sources: pd.DataFrame,
     identity_decisions: dict[tuple[str, str], str] | None = None,
+    existing_individuals: pd.DataFrame | None = None,
 ) -> Assembly:
     """Combine mapped applications into target rows that satisfy the target's keys.
 
@@ -65,6 +66,8 @@ def assemble(
             application, source_table, source_line.
         identity_decisions: decisions recorded by a person on candidate pairs of individuals,
             (ITAC key, OPALES key) -> "merge" or "separate".
+        existing_individuals: individuals already in the target from an application this
+            delivery does not bring; they take part in identity resolution only.
     """
     frames = _concat_frames(mapped, schema)
     rejects = pd.concat(
@@ -82,7 +85,10 @@ def assemble(
 
     identity = IdentityResult()
     if "individu" in frames:
-        identity = resolve_individuals(frames["individu"], identity_decisions)
+        candidates = frames["individu"]
+        if existing_individuals is not None and len(existing_individuals):
+            candidates = pd.concat([existing_individuals, candidates], ignore_index=True)
+        identity = resolve_individuals(candidates, identity_decisions)
         frames = _apply_merges(frames, schema, identity.merges)
 
     frames, refused = _reject_refused_values(frames, schema)

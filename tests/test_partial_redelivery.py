@@ -1,0 +1,57 @@
+"""A redelivery of OPALES alone, after a full run: the children still merge with the adults."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from migration.run import RunOptions, run_migration
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _count(url: str, table: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+    engine.dispose()
+    return count
+
+
+def test_opales_alone_keeps_one_person_per_person(tmp_path):
+    full = tmp_path / "full"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "sample_data" / "generate.py"),
+            "--plaintext-only",
+            "--out",
+            str(full),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    opales = tmp_path / "opales"
+    shutil.copytree(full, opales)
+    shutil.rmtree(opales / "ITAC")
+    (opales / "SHA256SUMS").unlink()
+    config = (opales / "livraison.yaml").read_text(encoding="utf-8")
+    lines = [line for line in config.splitlines() if not line.strip().startswith("ITAC:")]
+    (opales / "livraison.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    url = f"sqlite:///{tmp_path / 'mdph.sqlite3'}"
+    first = run_migration(RunOptions(full, url, tmp_path / "r1"), "unused")
+    assert first.succeeded
+    people = _count(url, "individu")
+
+    again = run_migration(RunOptions(opales, url, tmp_path / "r2"), "unused")
+    assert again.succeeded, again.summary.get("blocking")
+    assert (
+        again.summary["identity"]["cross_application"]
+        == first.summary["identity"]["cross_application"]
+    )
+    assert _count(url, "individu") == people
+    assert again.summary["changes"]["individu"]["added"] == 0
+    assert again.summary["changes"]["individu"]["removed"] == 0
