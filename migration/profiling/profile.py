@@ -1,8 +1,9 @@
 """Per-column profiles of a source table, compared with what the dictionary declares.
 
-Values of personal columns are masked (see `mask_value`) before they reach a profile. The
-length distribution and the yearly date histogram are aggregates: they count values without
-showing any, so they are kept for personal columns too (a birth date becomes a birth year count).
+No value of a personal column reaches a profile: it has no most frequent values and no
+minimum or maximum. The length distribution and the yearly date histogram are aggregates that
+count values without showing any, so personal columns keep them (a birth date becomes a birth
+year count).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any
 import pandas as pd
 
 from migration.dictionary.model import Dictionary, Table
-from migration.reading.findings import mask_value
 
 TOP_VALUES = 5
 MAX_LENGTH_BINS = 40
@@ -29,11 +29,10 @@ def _profile_column(values: pd.Series, column, dictionary: Dictionary) -> dict[s
     present = values.dropna()
     counts_all = present.value_counts()
     lengths = pd.Series(counts_all.index, dtype=object).str.len()
-    counts = counts_all.head(TOP_VALUES)
-    top = [
-        {"value": mask_value(value) if column.personal else value, "count": int(count)}
-        for value, count in counts.items()
-    ]
+    # The most frequent values of a personal column are not listed, even masked: a masked
+    # name only tells its length, which the length distribution already shows.
+    counts = counts_all.head(0 if column.personal else TOP_VALUES)
+    top = [{"value": value, "count": int(count)} for value, count in counts.items()]
     profile: dict[str, Any] = {
         "name": column.name,
         "type": column.type,
