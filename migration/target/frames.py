@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from types import NoneType
@@ -207,24 +207,41 @@ def invalid_values(
     for column in table.columns:
         if column.name not in frame.columns:
             continue
-        convert = _CONVERTERS[column.type]
-        codes = code_lists.get(column.code_list) if column.code_list else None
         series = frame[column.name]
+        values = series.tolist()
         nulls = series.isna().tolist()
-        for position, (value, is_null) in enumerate(zip(series.tolist(), nulls, strict=True)):
+        # Values repeat (codes, dates, keys of parents), so each distinct one is checked once.
+        # Decimals are checked one by one: 1.5 and 1.50 are equal but differ in scale.
+        reasons: dict = {}
+        for position, (value, is_null) in enumerate(zip(values, nulls, strict=True)):
             if is_null:
                 continue
-            try:
-                result = convert(value, column)
-                if codes is not None and result not in codes:
-                    raise _InvalidValue(_unknown_code_reason(result, column))
-                if column.length is not None and len(result) > column.length:
-                    raise _InvalidValue(
-                        f"the text is longer than the {column.length} characters of the column"
-                    )
-            except _InvalidValue as exc:
-                problems.append((position, column.name, str(exc)))
+            if column.type == "decimal" or not isinstance(value, Hashable):
+                reason = _refusal(value, column, code_lists)
+            else:
+                key = (type(value), value)
+                if key not in reasons:
+                    reasons[key] = _refusal(value, column, code_lists)
+                reason = reasons[key]
+            if reason is not None:
+                problems.append((position, column.name, reason))
     return problems
+
+
+def _refusal(value: Any, column: TargetColumn, code_lists: dict) -> str | None:
+    """Return why the database would refuse one value of a column, or None."""
+    codes = code_lists.get(column.code_list) if column.code_list else None
+    try:
+        result = _CONVERTERS[column.type](value, column)
+        if codes is not None and result not in codes:
+            raise _InvalidValue(_unknown_code_reason(result, column))
+        if column.length is not None and len(result) > column.length:
+            raise _InvalidValue(
+                f"the text is longer than the {column.length} characters of the column"
+            )
+    except _InvalidValue as exc:
+        return str(exc)
+    return None
 
 
 def _unknown_code_reason(code: str, column: TargetColumn) -> str:
