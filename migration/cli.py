@@ -63,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing was loaded by the interrupted step", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of the output went away (e.g. `| head`); stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -14,7 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from migration import __version__
 from migration.delivery.intake import Delivery, open_delivery
@@ -39,7 +41,9 @@ from migration.steps import (
     table_findings_summary,
     validate_application,
 )
+from migration.target.compare import compare_database
 from migration.target.engine import create_target_engine, describe_url
+from migration.target.errors import TargetError
 from migration.target.load import load_run
 from migration.target.schema import TargetSchema, load_target_schema
 from migration.validation.rules import rule_catalogue
@@ -124,10 +128,12 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
     _check_overrides(options)
     sqlite_file = create_private_sqlite_file(options.target_url)
     engine = create_target_engine(options.target_url)
+    _check_target_schema(engine, schema)
     say("target", f"target database reachable: {describe_url(options.target_url)}")
+    mappings_checked = _check_mappings(options, schema)
     try:
         delivery, validated, mappings, delivery_problems = _read_delivery(
-            options, password, schema, say
+            options, password, mappings_checked, say
         )
     except BaseException:
         # A run stopped before loading leaves no empty database file behind it.
@@ -195,6 +201,40 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
     return RunOutcome(status, summary, reports)
 
 
+def _check_target_schema(engine, schema) -> None:
+    """Stop at once when an existing target database differs from the target schema.
+
+    The load checks it again inside its transaction; checking first saves reading a large
+    delivery for nothing.
+    """
+    existing = set(sa.inspect(engine).get_table_names())
+    present = [name for name in schema.tables if name in existing]
+    if not present:
+        return
+    problems = compare_database(engine, schema, tables=present)
+    if problems:
+        listed = "\n".join(f"  - {problem}" for problem in problems)
+        raise TargetError(
+            f"the target database {describe_url(engine.url)} does not match target schema "
+            f"{schema.name} {schema.version}:\n{listed}\nmigrate the database to the schema, "
+            "or load into a new database; nothing was read or loaded"
+        )
+
+
+def _check_mappings(options: RunOptions, schema) -> dict[str, tuple]:
+    """Load and check every mapping and dictionary before decrypting anything.
+
+    A mistake in a mapping is then reported in seconds, not after a long decryption.
+    """
+    checked = {}
+    for name, default in DEFAULT_MAPPINGS.items():
+        mapping = load_mapping(options.mappings.get(name, default))
+        dictionary = load_dictionary(options.dictionaries.get(name, mapping.dictionary))
+        check_mapping(mapping, dictionary, schema, strict=True)
+        checked[name] = (mapping, dictionary)
+    return checked
+
+
 def _check_overrides(options: RunOptions) -> None:
     for option, overrides in (
         ("--mapping", options.mappings),
@@ -214,7 +254,10 @@ def create_private_sqlite_file(url: str) -> Path | None:
     The target holds personal data, so a new SQLite file is created with mode 0600 before
     SQLite opens it.
     """
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # create_target_engine reports the invalid URL
     if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
         return None
     path = Path(parsed.database)
@@ -224,7 +267,7 @@ def create_private_sqlite_file(url: str) -> Path | None:
     return path
 
 
-def _read_delivery(options: RunOptions, password: str, schema, say):
+def _read_delivery(options: RunOptions, password: str, checked: dict, say):
     """Decrypt, read and validate every application; return them with delivery problems."""
     with PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext) as workdir:
         say("intake", f"decrypting {options.delivery}")
@@ -234,9 +277,13 @@ def _read_delivery(options: RunOptions, password: str, schema, say):
             say("intake", f"decrypted files kept in {workdir.path}")
         validated, mappings, problems = [], {}, []
         for name, application in delivery.applications.items():
-            dictionary = load_dictionary(options.dictionaries.get(name, application.dictionary))
-            mapping = load_mapping(options.mappings.get(name, DEFAULT_MAPPINGS[name]))
-            check_mapping(mapping, dictionary, schema, strict=True)
+            if name not in checked:
+                raise MdphRepriseError(
+                    f"{options.delivery}: application {name} has no mapping; deliver ITAC or OPALES"
+                )
+            mapping, dictionary = checked[name]
+            if name not in options.dictionaries and application.dictionary != mapping.dictionary:
+                dictionary = load_dictionary(application.dictionary)
             mappings[name] = mapping
             reads = read_application(name, application.folder, dictionary)
             row_count = sum(read.read for read in reads.values())

@@ -216,3 +216,17 @@ def test_sigterm_removes_decrypted_files(tmp_path):
     process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGTERM
     assert list(workdir.iterdir()) == []
+
+
+def test_invalid_target_url_is_one_line(tmp_path):
+    result = _cli("run", str(DELIVERY), "--target", "notaurl", "--output", str(tmp_path))
+    _assert_one_line_error(result, "notaurl")
+
+
+def test_broken_mapping_stops_before_decryption(tmp_path):
+    broken = tmp_path / "itac.yaml"
+    text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
+    broken.write_text(text.replace('map: {"1": "1", "2": "2", "3": "3"}', 'map: {"1": NO}', 1))
+    result = _cli("run", str(DELIVERY), "--mapping", f"ITAC={broken}", "--output", str(tmp_path))
+    _assert_one_line_error(result, "is read by YAML as bool")
+    assert "intake" not in result.stderr
