@@ -413,7 +413,8 @@ class _Loader:
             listed = "\n".join(f"  - {problem}" for problem in problems)
             raise TargetError(
                 f"the target database {display_url} does not match target schema "
-                f"{self.schema.name} {self.schema.version}, {len(problems)} differences:\n"
+                f"{self.schema.name} {self.schema.version}, "
+                f"{len(problems)} difference{'s' if len(problems) > 1 else ''}:\n"
                 f"{listed}\nmigrate the database to the schema, or load into a new database; "
                 "nothing was loaded"
             )
