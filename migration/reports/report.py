@@ -234,7 +234,8 @@ def _previous_from_database(engine, run_id: str) -> dict | None:
     try:
         return previous_run_summary(engine, run_id)
     except MdphRepriseError as error:
-        logger.warning("no comparison with the previous run: %s", error)
+        # A first run, or a run that loaded nothing into a new database, has no previous run.
+        logger.info("no comparison with the previous run: %s", error)
         return None
 
 
