@@ -127,6 +127,16 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--lang", choices=["fr", "en"], default="fr", help="report language")
     run.add_argument(
+        "--finess",
+        type=Path,
+        help="a newer FINESS extract (etalab layout) to use in place of the delivered FINESS.csv",
+    )
+    run.add_argument(
+        "--ramsese",
+        type=Path,
+        help="a newer annuaire de l'éducation extract to use in place of the delivered RAMSESE.csv",
+    )
+    run.add_argument(
         "--show-personal-data",
         action="store_true",
         help="show personal values in clear in the report; for use inside the MDPH only",
@@ -206,6 +216,11 @@ def _run(args) -> int:
         keep_plaintext=args.keep_plaintext,
         language=args.lang,
         show_personal_data=args.show_personal_data,
+        references={
+            file: path
+            for file, path in (("FINESS.csv", args.finess), ("RAMSESE.csv", args.ramsese))
+            if path is not None
+        },
     )
     password = read_password(args.password_file)
     steps = iter(range(1, 100))

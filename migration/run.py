@@ -69,6 +69,7 @@ class RunOptions:
     keep_plaintext: bool = False
     language: str = "fr"
     show_personal_data: bool = False
+    references: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
@@ -126,6 +127,7 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
     say = progress or (lambda step, message: None)
     schema = load_target_schema()
     _check_overrides(options)
+    _check_references(options)
     sqlite_file = create_private_sqlite_file(options.target_url)
     engine = create_target_engine(options.target_url)
     _check_target_schema(engine, schema)
@@ -235,6 +237,12 @@ def _check_mappings(options: RunOptions, schema) -> dict[str, tuple]:
     return checked
 
 
+def _check_references(options: RunOptions) -> None:
+    for file, path in options.references.items():
+        if not Path(path).is_file():
+            raise MdphRepriseError(f"{path}: reference file for {file} not found")
+
+
 def _check_overrides(options: RunOptions) -> None:
     for option, overrides in (
         ("--mapping", options.mappings),
@@ -285,7 +293,14 @@ def _read_delivery(options: RunOptions, password: str, checked: dict, say):
             if name not in options.dictionaries and application.dictionary != mapping.dictionary:
                 dictionary = load_dictionary(application.dictionary)
             mappings[name] = mapping
-            reads = read_application(name, application.folder, dictionary)
+            replacements = {
+                file: path
+                for file, path in options.references.items()
+                if any(table.file == file for table in dictionary.tables.values())
+            }
+            for file, path in replacements.items():
+                say("reading", f"{name}: {file} replaced by {path}")
+            reads = read_application(name, application.folder, dictionary, replacements)
             row_count = sum(read.read for read in reads.values())
             say("reading", f"{name}: {row_count} rows read from {len(reads)} tables")
             problems += check_extraction_log(application, reads)

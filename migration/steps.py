@@ -75,10 +75,17 @@ class ValidatedApplication:
         ).drop_duplicates()
 
 
-def read_application(name: str, folder: Path, dictionary: Dictionary) -> dict[str, TableRead]:
-    """Read every table the dictionary declares from an application's plaintext folder."""
+def read_application(
+    name: str, folder: Path, dictionary: Dictionary, replacements: dict[str, Path] | None = None
+) -> dict[str, TableRead]:
+    """Read every table the dictionary declares from an application's plaintext folder.
+
+    `replacements` maps a file name of the delivery (such as FINESS.csv) to a newer file in the
+    same layout, such as the current FINESS or UAI open-data extract, read in its place.
+    """
+    replacements = replacements or {}
     return {
-        table.name: read_table(name, table, folder / table.file)
+        table.name: read_table(name, table, replacements.get(table.file, folder / table.file))
         for table in dictionary.tables.values()
     }
 
@@ -164,6 +171,8 @@ def check_extraction_log(application, reads: dict[str, TableRead]) -> list[str]:
         )
     read_by_file: dict[str, int] = {}
     for read in reads.values():
+        if read.path.parent != application.folder:
+            continue  # a newer reference file given in place of the delivered one
         read_by_file[read.path.name] = read_by_file.get(read.path.name, 0) + read.read
     for entry in log.tables.values():
         read_count = read_by_file.get(entry.file)

@@ -192,3 +192,42 @@ def test_value_the_target_refuses_is_a_reject_not_a_failed_load(tmp_path):
     assert rules["mapping.target_value"] > 0
     assert dossier["reconciled"]
     assert dossier["rejected"] == 2 + rules["mapping.target_value"]
+
+
+def test_newer_finess_extract_replaces_the_delivered_one(tmp_path):
+    import subprocess
+    import sys
+
+    from stdnum import luhn
+
+    plaintext = tmp_path / "plain"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "sample_data" / "generate.py"),
+            "--plaintext-only",
+            "--out",
+            str(plaintext),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    delivered = (plaintext / "OPALES" / "FINESS.csv").read_bytes().decode("cp1252")
+    record = next(line for line in delivered.split("\r\n") if line.startswith("structureet;"))
+    fields = record.split(";")
+    body = "57099999"
+    fields[1] = body + luhn.calc_check_digit(body)
+    newer = tmp_path / "finess_2024.csv"
+    newer.write_bytes((delivered + ";".join(fields) + "\r\n").encode("cp1252"))
+
+    options = RunOptions(
+        delivery=DELIVERY,
+        target_url=f"sqlite:///{tmp_path / 'mdph.sqlite3'}",
+        reports_dir=tmp_path / "rapports",
+        references={"FINESS.csv": newer},
+    )
+    outcome = run_migration(options, PASSWORD)
+    assert outcome.succeeded, outcome.summary.get("blocking")
+    structure = next(t for t in outcome.summary["tables"] if t["table"] == "FINESS_STRUCTURE")
+    assert structure["read"] == EXPECTED["tables"]["OPALES.FINESS_STRUCTURE"]["read"] + 1
+    assert structure["loaded"] == structure["read"]
