@@ -230,3 +230,13 @@ def test_broken_mapping_stops_before_decryption(tmp_path):
     result = _cli("run", str(DELIVERY), "--mapping", f"ITAC={broken}", "--output", str(tmp_path))
     _assert_one_line_error(result, "is read by YAML as bool")
     assert "intake" not in result.stderr
+
+
+def test_lineage_source_names_an_unknown_table(tmp_path):
+    run = _cli("run", str(DELIVERY), "--output", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    target = f"sqlite:///{tmp_path / 'mdph_reprise.sqlite3'}"
+    result = _cli("lineage", "source", "ITAC", "DOSIER", "--line", "2", "--target", target)
+    _assert_one_line_error(result, "ITAC has no table 'DOSIER'; did you mean DOSSIER?")
+    lower = _cli("lineage", "source", "itac", "dossier", "--line", "2", "--target", target)
+    assert lower.returncode == 0, lower.stderr

@@ -257,6 +257,24 @@ def trace_target(
     return TargetTrace(run_id, table, key, values, sources)
 
 
+def _known_source_table(application: str, table: str) -> tuple[str, str]:
+    """Check an application and table name against the bundled dictionaries, ignoring case."""
+    import difflib
+
+    from migration.dictionary.model import load_dictionary
+
+    application = application.upper()
+    if application not in ("ITAC", "OPALES"):
+        raise LineageError(f"unknown application {application!r}; use ITAC or OPALES")
+    tables = list(load_dictionary(application.lower()).tables)
+    by_upper = {name.upper(): name for name in tables}
+    if table.upper() in by_upper:
+        return application, by_upper[table.upper()]
+    close = difflib.get_close_matches(table.upper(), list(by_upper), n=1)
+    hint = f"; did you mean {by_upper[close[0]]}?" if close else ""
+    raise LineageError(f"{application} has no table {table!r}{hint}")
+
+
 def trace_source(
     engine: sa.Engine,
     application: str,
@@ -276,7 +294,7 @@ def trace_source(
     Raises:
         LineageError: the database lacks the lineage tables.
     """
-    application = application.upper()
+    application, table = _known_source_table(application, table)
     line = line_or_key if isinstance(line_or_key, int) else None
     key = None if isinstance(line_or_key, int) else str(line_or_key)
     tables = product_tables()
