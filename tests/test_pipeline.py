@@ -8,6 +8,8 @@ import sqlalchemy as sa
 
 from migration.run import RunOptions, run_migration
 from migration.target.engine import create_target_engine
+from migration.target.schema import load_target_schema
+from tests.sample_delivery import generate_plaintext
 
 ROOT = Path(__file__).resolve().parents[1]
 DELIVERY = ROOT / "sample_data" / "delivery"
@@ -148,8 +150,9 @@ def _content(url: str) -> dict[str, list[tuple]]:
     engine = create_target_engine(url)
     content = {}
     with engine.connect() as connection:
-        names = sa.inspect(engine).get_table_names()
-        for name in sorted(name for name in names if not name.startswith("reprise_")):
+        # Only the target tables: the database may also hold other tables, such as the
+        # Dagster storage another test keeps there.
+        for name in sorted(load_target_schema().tables):
             rows = connection.execute(sa.text(f'SELECT * FROM "{name}"')).all()
             content[name] = sorted(tuple(str(value) for value in row) for row in rows)
     engine.dispose()
@@ -195,23 +198,10 @@ def test_value_the_target_refuses_is_a_reject_not_a_failed_load(tmp_path):
 
 
 def test_newer_finess_extract_replaces_the_delivered_one(tmp_path):
-    import subprocess
-    import sys
-
     from stdnum import luhn
 
     plaintext = tmp_path / "plain"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "sample_data" / "generate.py"),
-            "--plaintext-only",
-            "--out",
-            str(plaintext),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    generate_plaintext(plaintext)
     delivered = (plaintext / "OPALES" / "FINESS.csv").read_bytes().decode("cp1252")
     record = next(line for line in delivered.split("\r\n") if line.startswith("structureet;"))
     fields = record.split(";")
