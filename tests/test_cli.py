@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from migration.lineage.openlineage import EVENTS_FILE
+from tests.sample_delivery import generate_plaintext
 
 ROOT = Path(__file__).resolve().parents[1]
 DELIVERY = ROOT / "sample_data" / "delivery"
@@ -114,30 +115,11 @@ def test_mapping_check_reports_position_and_exit_1(tmp_path):
     assert f"{broken}:" in result.stdout
 
 
-def _plaintext_delivery(folder: Path, persons: int = 650) -> Path:
-    delivery = folder / "delivery"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "sample_data" / "generate.py"),
-            "--plaintext-only",
-            "--persons",
-            str(persons),
-            "--out",
-            str(delivery),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return delivery
-
-
 def test_table_shorter_than_its_log_blocks_the_run(tmp_path):
-    delivery = _plaintext_delivery(tmp_path)
+    delivery = generate_plaintext(tmp_path / "delivery")
     suivi = delivery / "ITAC" / "SUIVI.csv"
     records = suivi.read_bytes().split(b"\r\n")
     suivi.write_bytes(b"\r\n".join(records[:-2] + [b""]))
-    (delivery / "SHA256SUMS").unlink()
     result = _cli("run", str(delivery), "--output", str(tmp_path / "out"))
     assert result.returncode == 1, result.stderr
     counts = re.search(

@@ -1,13 +1,12 @@
 """A redelivery of OPALES alone, after a full run: the children still merge with the adults."""
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from migration.run import RunOptions, run_migration
+from tests.sample_delivery import generate_plaintext
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,21 +21,10 @@ def _count(url: str, table: str) -> int:
 
 def test_opales_alone_keeps_one_person_per_person(tmp_path):
     full = tmp_path / "full"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "sample_data" / "generate.py"),
-            "--plaintext-only",
-            "--out",
-            str(full),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    generate_plaintext(full)
     opales = tmp_path / "opales"
     shutil.copytree(full, opales)
     shutil.rmtree(opales / "ITAC")
-    (opales / "SHA256SUMS").unlink()
     config = (opales / "livraison.yaml").read_text(encoding="utf-8")
     lines = [line for line in config.splitlines() if not line.strip().startswith("ITAC:")]
     (opales / "livraison.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from assets.definitions import all_assets, build_definitions, table_asset_name
 from assets.resources import DeliveryResource, TargetResource
 from migration.dictionary.model import load_dictionary
+from tests.sample_delivery import generate_plaintext
 
 ROOT = Path(__file__).resolve().parents[2]
 DELIVERY = ROOT / "sample_data" / "delivery"
@@ -72,22 +73,11 @@ def test_materialize_everything_loads_the_target(tmp_path):
 
 def test_broken_header_blocks_downstream_assets(tmp_path):
     plaintext = tmp_path / "delivery"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "sample_data" / "generate.py"),
-            "--plaintext-only",
-            "--out",
-            str(plaintext),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    generate_plaintext(plaintext)
     dossier = next(plaintext.rglob("DOSSIER.csv"))
     content = dossier.read_bytes()
     header, rest = content.split(b"\r\n", 1)
     dossier.write_bytes(header.replace(b"PRENOMS", b"PRENOM") + b"\r\n" + rest)
-    (plaintext / "SHA256SUMS").unlink()
 
     result = dg.materialize(
         all_assets(), resources=_resources(tmp_path, plaintext), raise_on_error=False
@@ -131,19 +121,8 @@ def test_dagster_cli_lists_assets(command):
 
 def test_missing_table_blocks_everything_after_intake(tmp_path):
     plaintext = tmp_path / "delivery"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "sample_data" / "generate.py"),
-            "--plaintext-only",
-            "--out",
-            str(plaintext),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    generate_plaintext(plaintext)
     (plaintext / "OPALES" / "AES.csv").unlink()
-    (plaintext / "SHA256SUMS").unlink()
 
     result = dg.materialize(
         all_assets(), resources=_resources(tmp_path, plaintext), raise_on_error=False

@@ -7,8 +7,6 @@ Shared by the redelivery, kill and reconciliation tests. It chains the steps of
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from migration.steps import (
 )
 from migration.target.load import LoadResult, load_run
 from migration.target.schema import load_target_schema
+from tests.sample_delivery import generate_plaintext  # noqa: F401 (used by importers)
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DELIVERY = ROOT / "sample_data" / "delivery"
@@ -81,19 +80,6 @@ def load_rows(
         run,
         applications=applications,
     )
-
-
-def generate_plaintext(out: Path, persons: int | None = None) -> Path:
-    """Write a plaintext delivery with the sample generator, by default the sample's size.
-
-    The manifest is removed so that tests can edit the files.
-    """
-    command = [sys.executable, str(ROOT / "sample_data" / "generate.py"), "--plaintext-only"]
-    if persons is not None:
-        command += ["--persons", str(persons)]
-    subprocess.run([*command, "--out", str(out)], check=True, capture_output=True)
-    (out / "SHA256SUMS").unlink()
-    return out
 
 
 def edit_csv(path: Path, edit) -> None:

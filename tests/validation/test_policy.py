@@ -1,7 +1,5 @@
 """A delivery's rule policy: severities changed and rules disabled in livraison.yaml."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +7,7 @@ import pytest
 from migration.delivery.config import read_delivery_config
 from migration.delivery.errors import DeliveryConfigError
 from migration.run import RunOptions, run_migration
+from tests.sample_delivery import generate_plaintext
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,17 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def plaintext(tmp_path) -> Path:
     delivery = tmp_path / "delivery"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "sample_data" / "generate.py"),
-            "--plaintext-only",
-            "--out",
-            str(delivery),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    generate_plaintext(delivery)
     return delivery
 
 

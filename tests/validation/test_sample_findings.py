@@ -1,8 +1,6 @@
 """Every finding of the validator on the sample, compared line by line with an independent
 checker that applies the same rules one row at a time."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +8,7 @@ import pytest
 from migration.dictionary.model import load_dictionary
 from migration.steps import read_application, validate_application
 from tests.sample_data.reference_check import check_delivery
+from tests.sample_delivery import generate_plaintext
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,17 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def plaintext(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("sample") / "delivery"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "sample_data" / "generate.py"),
-            "--plaintext-only",
-            "--out",
-            str(folder),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    generate_plaintext(folder)
     return folder
 
 
