@@ -16,7 +16,7 @@ DEFAULT_OUTPUT = PROJECT_ROOT / "output"
 
 
 class DeliveryResource(dg.ConfigurableResource):
-    """Where the encrypted delivery is, and its password."""
+    """The location of the encrypted delivery and its password."""
 
     path: str = str(DEFAULT_DELIVERY)
     password: str
@@ -56,7 +56,7 @@ def default_resources() -> dict:
 
 
 def _private_storage() -> Path:
-    """The folder where Dagster keeps asset values between steps, private to the user.
+    """Create and return the folder where Dagster keeps asset values, private to the user.
 
     Asset values are source rows with personal data, so the folder is created with mode 0700.
     """

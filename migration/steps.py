@@ -156,7 +156,7 @@ def validate_application(
 def check_extraction_log(application, reads: dict[str, TableRead]) -> list[str]:
     """Compare the records read from each file with the count its extraction log announces.
 
-    A file with fewer or more records than the log says, or a log whose batch did not end with
+    A file with fewer or more records than the log announces, or a log whose batch did not end with
     return code 0, is a blocking problem: the delivery is incomplete and the MDPH must claim
     a new one within its deadline.
     """
@@ -284,7 +284,7 @@ def rejects_for_database(
 def _raw_values_of_rejects(
     validated: list[ValidatedApplication], rejects: pd.DataFrame
 ) -> dict[tuple, str]:
-    """The raw values of each rejected source row, as JSON, keyed by (app, table, line)."""
+    """Return the raw values of each rejected source row as JSON, by (app, table, line)."""
     raw = {}
     for application in validated:
         for table_name, read in application.reads.items():

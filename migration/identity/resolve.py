@@ -144,7 +144,7 @@ def resolve_individuals(
 
 
 def _prepared(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per individual, with normalised names for comparison."""
+    """Keep one row per individual and add the normalised names used for comparison."""
     rows = rows.drop_duplicates("id_individu").copy()
     for column in ("nom_naissance", "nom_usage", "prenoms"):
         source = rows[column] if column in rows else pd.Series(None, index=rows.index)
@@ -202,12 +202,19 @@ def _score(person, other) -> Candidate | None:
     same_place = person["commune_naissance"] == other["commune_naissance"]
     place_known = _present(person["commune_naissance"]) and _present(other["commune_naissance"])
 
+    # An unknown part counts half: it neither supports nor contradicts the match.
+    date_part = 1.0 if same_date else 0.0
+    if not same_date and same_year:
+        date_part = 0.5
+    place_part = 1.0 if same_place else 0.0
+    if not place_known:
+        place_part = 0.5
     score = (
         WEIGHTS["nom"] * surname
         + WEIGHTS["prenoms"] * first_names
-        + WEIGHTS["date_naissance"] * (1.0 if same_date else 0.5 if same_year else 0.0)
+        + WEIGHTS["date_naissance"] * date_part
         + WEIGHTS["sexe"] * (1.0 if sex_known else 0.5)
-        + WEIGHTS["lieu"] * (1.0 if same_place else 0.0 if place_known else 0.5)
+        + WEIGHTS["lieu"] * place_part
     )
     reasons = _reasons(surname, first_names, same_date, same_place, place_known)
     exact = surname == 1.0 and first_names == 1.0 and same_date and sex_known

@@ -1,10 +1,13 @@
 """Assembly of the mapped rows of every application into the rows to load.
 
-Steps, in order: drop every target row of a rejected source row (a source row is loaded whole
-or not at all), merge the individuals known to both applications, reject rows whose parent is
-missing from the target (repeated until no more rows fall), then merge rows that share a
-primary key (several source rows may give one target row) and write one lineage row per target
-row and source row.
+The steps run in this order:
+1. drop every target row of a rejected source row, because a source row is loaded whole or not
+   at all;
+2. merge the individuals known to both applications;
+3. reject rows with values the target would refuse, then rows whose parent is missing from the
+   target, repeated until no more rows fall;
+4. merge rows that share a primary key (several source rows may give one target row) and write
+   one lineage row per target row and source row.
 """
 
 from __future__ import annotations

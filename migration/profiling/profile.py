@@ -29,8 +29,8 @@ def _profile_column(values: pd.Series, column, dictionary: Dictionary) -> dict[s
     present = values.dropna()
     counts_all = present.value_counts()
     lengths = pd.Series(counts_all.index, dtype=object).str.len()
-    # The most frequent values of a personal column are not listed, even masked: a masked
-    # name only tells its length, which the length distribution already shows.
+    # The most frequent values of a personal column are not listed, even masked, because a
+    # masked name only shows its length, which the length distribution already gives.
     counts = counts_all.head(0 if column.personal else TOP_VALUES)
     top = [{"value": value, "count": int(count)} for value, count in counts.items()]
     profile: dict[str, Any] = {

@@ -1,8 +1,8 @@
 """Strict reading of a legacy table file: every value as text, source line numbers kept.
 
-The reader decodes the whole file in the dictionary's encoding (strict: a byte that does not
-decode stops the table with the line number), splits records with the `csv` module in strict
-mode, and keeps the physical line where each record starts. A malformed record (wrong field
+The reader decodes the whole file in the dictionary's encoding, strictly: a byte that does not
+decode stops the table with the line number. It splits records with the `csv` module in strict
+mode and keeps the physical line where each record starts. A malformed record (wrong field
 count, stray quote, NUL byte) becomes a finding on its line and the rest of the file is read.
 """
 
@@ -161,7 +161,10 @@ def _quotes_are_balanced(raw: str, delimiter: str) -> bool:
     state = "start"
     for char in raw:
         if state == "start":
-            state = "quoted" if char == '"' else ("start" if char == delimiter else "plain")
+            if char == '"':
+                state = "quoted"
+            elif char != delimiter:
+                state = "plain"
         elif state == "plain":
             if char == '"':
                 return False
