@@ -197,7 +197,8 @@ def invalid_values(
     Checks what `prepare_frame` checks (Python type, NUL characters, integer range, decimal
     precision and scale, code lists) and the text lengths the database enforces, so a caller
     can reject the source rows behind them before loading. NULL in a NOT NULL column is left
-    out: the mapping rejects it with mapping.required.
+    out: the mapping rejects it with mapping.required. Columns of the expected type are
+    screened in bulk first, so a large frame costs a few vectorised passes per column.
 
     Returns:
         (row position, column, reason) for each invalid value, by column then row. The reason
@@ -208,14 +209,18 @@ def invalid_values(
         if column.name not in frame.columns:
             continue
         series = frame[column.name]
-        values = series.tolist()
-        nulls = series.isna().tolist()
+        suspects = _suspect_positions(series, column, code_lists)
+        if suspects is None:
+            values = series.tolist()
+            suspects = [i for i, is_null in enumerate(series.isna().tolist()) if not is_null]
+        else:
+            values = series.iloc[suspects].tolist() if len(suspects) else []
+            values = dict(zip(suspects, values, strict=True))
         # Values repeat (codes, dates, keys of parents), so each distinct one is checked once.
         # Decimals are checked one by one: 1.5 and 1.50 are equal but differ in scale.
         reasons: dict = {}
-        for position, (value, is_null) in enumerate(zip(values, nulls, strict=True)):
-            if is_null:
-                continue
+        for position in suspects:
+            value = values[position]
             if column.type == "decimal" or not isinstance(value, Hashable):
                 reason = _refusal(value, column, code_lists)
             else:
@@ -226,6 +231,47 @@ def invalid_values(
             if reason is not None:
                 problems.append((position, column.name, reason))
     return problems
+
+
+def _suspect_positions(
+    series: pd.Series, column: TargetColumn, code_lists: dict
+) -> list[int] | None:
+    """Positions of the values that may be refused, found with vectorised tests, or None.
+
+    A text column of str values and an integer column of numbers are screened in bulk: only
+    the values with a NUL character, too long, outside the code list or outside the integer
+    range are left for the value-by-value check. Other columns return None: every value is
+    checked.
+    """
+    present = series.notna()
+    if column.type == "text":
+        if not (isinstance(series.dtype, pd.StringDtype) or _only_str(series[present])):
+            return None
+        text = series[present].astype(str)
+        suspect = text.str.contains("\x00", regex=False)
+        if column.length is not None:
+            suspect |= text.str.len() > column.length
+        codes = code_lists.get(column.code_list) if column.code_list else None
+        if codes is not None:
+            suspect |= ~text.isin(list(codes))
+        return np.flatnonzero(present.to_numpy())[suspect.to_numpy()].tolist()
+    if column.type == "integer" and series.dtype.kind in "iuf" and series.dtype != bool:
+        numbers_ = series.to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            suspect = (numbers_ != np.floor(numbers_)) | (numbers_ < -(2**31)) | (numbers_ >= 2**31)
+        return np.flatnonzero(suspect & present.to_numpy()).tolist()
+    exact = _EXACT_TYPES.get(column.type)
+    if exact is not None and set(map(type, series[present].tolist())) <= {exact}:
+        return []
+    return None
+
+
+# A bool is an int and a datetime is a date in Python, so the screens compare exact types.
+_EXACT_TYPES = {"date": dt.date, "boolean": bool}
+
+
+def _only_str(series: pd.Series) -> bool:
+    return set(map(type, series.tolist())) <= {str}
 
 
 def _refusal(value: Any, column: TargetColumn, code_lists: dict) -> str | None:

@@ -529,6 +529,62 @@ def test_invalid_values_lists_every_problem():
     assert invalid_values(SCHEMA.tables["adresse"], frames["adresse"], SCHEMA.code_lists) == []
 
 
+def test_invalid_values_screen_agrees_with_the_value_by_value_check():
+    """The bulk screen of large columns finds what checking every value finds."""
+    from migration.target.frames import _refusal, invalid_values
+
+    table = SCHEMA.tables["individu"]
+    rows = 400
+    frame = pd.DataFrame(
+        {
+            "id_individu": pd.Series([f"I{i:05d}" for i in range(rows)], dtype="str"),
+            "nom_naissance": pd.Series(["Martin"] * rows, dtype="str"),
+            "sexe": pd.Series(["1", "2"] * (rows // 2), dtype="str"),
+            "date_naissance": [dt.date(1970, 1, 1)] * rows,
+        }
+    )
+    frame.loc[7, "id_individu"] = "I" * 33
+    frame.loc[11, "nom_naissance"] = "Mar\x00tin"
+    frame.loc[12, "nom_naissance"] = None
+    frame.loc[13, "sexe"] = "M"
+    frame.loc[300, "sexe"] = None
+    frame.at[21, "date_naissance"] = dt.datetime(1970, 1, 1, 12)
+    frame.at[22, "date_naissance"] = None
+
+    expected = [
+        (position, column.name, reason)
+        for column in table.columns
+        if column.name in frame
+        for position, value in enumerate(frame[column.name].tolist())
+        if not pd.isna(value) and (reason := _refusal(value, column, SCHEMA.code_lists)) is not None
+    ]
+    found = invalid_values(table, frame, SCHEMA.code_lists)
+
+    assert found == expected
+    assert [(p, c) for p, c, _ in found] == [
+        (7, "id_individu"),
+        (11, "nom_naissance"),
+        (21, "date_naissance"),
+        (13, "sexe"),
+    ]
+
+
+def test_invalid_values_screen_of_integer_columns():
+    from migration.target.frames import invalid_values
+    from migration.target.model import TargetColumn, TargetTable
+
+    table = TargetTable(
+        name="t",
+        description=None,
+        columns=[TargetColumn(name="n", type="integer")],
+        primary_key=["n"],
+    )
+    frame = pd.DataFrame({"n": [1.0, 2.5, float("nan"), 2.0**31, -(2.0**31)]})
+    assert [position for position, _, _ in invalid_values(table, frame, {})] == [1, 3]
+    ints = pd.DataFrame({"n": pd.Series([1, 2**31, None, -5], dtype="Int64")})
+    assert [position for position, _, _ in invalid_values(table, ints, {})] == [1]
+
+
 @pytest.mark.postgres
 def test_password_never_logged(postgres_engine, caplog):
     url = postgres_engine.url.set(password="s3cret-pw")
