@@ -38,6 +38,7 @@ from migration.steps import (
     read_application,
     reconcile,
     rejects_for_database,
+    release_rows,
     table_findings_summary,
     validate_application,
 )
@@ -154,6 +155,8 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
         read_identity_decisions(engine),
         read_existing_individuals(engine, missing),
     )
+    del mapped
+    release_rows(validated, assembly)
     mapped_rows = sum(len(frame) for frame in assembly.frames.values())
     say("mapping", f"{mapped_rows} target rows in {len(assembly.frames)} tables")
     counts = reconcile(validated, assembly)

@@ -192,6 +192,27 @@ def map_application(
     return apply_mapping(mapping, validated.tables, validated.dictionary, schema)
 
 
+def release_rows(validated: list[ValidatedApplication], assembly: Assembly) -> None:
+    """Free the source rows that later steps no longer need, once the rows are assembled.
+
+    Only the raw text of rejected rows is still needed (for the rejects table), and the
+    accepted, converted rows are already mapped, so both are dropped; the counts of rows read
+    stay the same.
+    """
+    mapping_rejects = assembly.rejects.groupby(["application", "source_table"])["source_line"]
+    mapping_lines = {key: set(lines) for key, lines in mapping_rejects}
+    for application in validated:
+        errors = application.findings[application.findings["severity"] == ERROR]
+        error_lines = errors.groupby("table")["line"].agg(set).to_dict()
+        application.reads = {
+            name: read.keeping_lines(
+                error_lines.get(name, set()) | mapping_lines.get((application.name, name), set())
+            )
+            for name, read in application.reads.items()
+        }
+        application.tables = {}
+
+
 def reconcile(validated: list[ValidatedApplication], assembly: Assembly) -> list[dict]:
     """Count, for every source table, rows read, loaded, rejected and filtered.
 

@@ -140,3 +140,27 @@ def test_blocking_check_stops_the_load(tmp_path, monkeypatch):
         engine = sa.create_engine(f"sqlite:///{database}")
         assert "orientation" not in sa.inspect(engine).get_table_names()
         engine.dispose()
+
+
+def test_released_rows_keep_counts_and_reject_values(tmp_path):
+    """Dropping the accepted rows after assembly changes no count and no reject."""
+    from migration.steps import rejects_for_database, release_rows
+
+    rows = pipeline_rows(SAMPLE_DELIVERY, tmp_path / "w", SAMPLE_PASSWORD)
+    counts = reconcile(rows.validated, rows.assembly)
+    rejects = rejects_for_database("run-1", rows.validated, rows.assembly)
+    kept_before = sum(len(read.rows) for v in rows.validated for read in v.reads.values())
+
+    release_rows(rows.validated, rows.assembly)
+
+    kept_after = sum(len(read.rows) for v in rows.validated for read in v.reads.values())
+    assert (
+        kept_after
+        == rejects[["application", "source_table", "source_line"]].drop_duplicates().shape[0]
+    )
+    assert kept_after < kept_before / 50
+    assert all(not v.tables for v in rows.validated)
+    assert reconcile(rows.validated, rows.assembly) == counts
+    after = rejects_for_database("run-1", rows.validated, rows.assembly)
+    pd.testing.assert_frame_equal(after, rejects)
+    assert rejects["raw_values"].notna().all()

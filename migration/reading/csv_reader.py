@@ -9,6 +9,7 @@ count, stray quote, NUL byte) becomes a finding on its line and the rest of the 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,11 +37,23 @@ class TableRead:
     findings: pd.DataFrame = field(default_factory=empty_findings)
     blocking: list[str] = field(default_factory=list)
     malformed: int = 0
+    released: int = 0
 
     @property
     def read(self) -> int:
-        """Records of the table in the file, malformed ones included."""
-        return len(self.rows) + self.malformed
+        """Records of the table in the file, malformed and released ones included."""
+        return len(self.rows) + self.malformed + self.released
+
+    def keeping_lines(self, lines) -> TableRead:
+        """Return this read with only the rows at `lines`, the others counted as released.
+
+        Once a table is validated, only its rejected rows need their raw text (for the
+        rejects table), so the run drops the others to free memory.
+        """
+        kept = self.rows[self.rows[LINE_COLUMN].isin(set(lines))]
+        return dataclasses.replace(
+            self, rows=kept, released=self.released + len(self.rows) - len(kept)
+        )
 
 
 def read_table(application: str, table: Table, path: Path) -> TableRead:
