@@ -115,6 +115,41 @@ def test_sqlite_and_postgresql_hold_identical_content(sqlite_engine, postgres_en
         assert in_sqlite[table] == in_postgresql[table], table
 
 
+@pytest.mark.postgres
+def test_postgresql_bulk_lineage_keeps_its_foreign_key(postgres_engine, monkeypatch):
+    """Above the bulk threshold the lineage is copied with its foreign key added back after."""
+    import migration.target.load as load_module
+    from migration.target.compare import compare_database
+
+    monkeypatch.setattr(load_module, "BULK_LINEAGE_ROWS", 1)
+    statements = []
+    sa.event.listen(
+        postgres_engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *args: statements.append(statement),
+    )
+    load_sample(postgres_engine)
+
+    dropped = [s for s in statements if "DROP CONSTRAINT fk_reprise_lignage_run_id" in s]
+    added = [s for s in statements if "ADD CONSTRAINT fk_reprise_lignage_run_id" in s]
+    assert len(dropped) == len(added) == 1
+
+    lineage = read_tables(postgres_engine, SCHEMA)["reprise_lignage"]
+    assert len(lineage) == len(lineage_frame(RUN_ID))
+    keys = sa.inspect(postgres_engine).get_foreign_keys("reprise_lignage")
+    assert [(key["name"], key["referred_table"]) for key in keys] == [
+        ("fk_reprise_lignage_run_id", "reprise_run")
+    ]
+    assert compare_database(postgres_engine, SCHEMA) == []
+    with postgres_engine.connect() as connection, pytest.raises(sa.exc.IntegrityError):
+        connection.execute(
+            sa.text(
+                "INSERT INTO reprise_lignage VALUES "
+                "('individu', 'I9', 'ITAC', 'DOSSIER', 'f', 9, NULL, 'no-such-run')"
+            )
+        )
+
+
 def test_rerun_gives_identical_content(engine):
     load_sample(engine)
     first = read_tables(engine, SCHEMA, skip_columns=["id", "run_id"])
