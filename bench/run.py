@@ -10,7 +10,10 @@ and prints wall time, ratio to the floor, peak resident memory and source rows p
 
 Usage:
   .venv/bin/python bench/run.py --persons 10000 100000 [--admin-url postgresql://postgres@127.0.0.1/test]
-Each size creates and drops its own databases on the server of --admin-url.
+      [--skip to_sql pgloader]
+Each size creates and drops its own databases on the server of --admin-url. --skip leaves out
+slow methods (to_sql and pgloader take tens of minutes at millions of rows); the floor and
+the pipeline always run.
 """
 
 from __future__ import annotations
@@ -38,14 +41,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--admin-url", default="postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["to_sql", "pgloader"])
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
     for persons in args.persons:
         with tempfile.TemporaryDirectory() as folder:
-            measure(persons, Path(folder), args.admin_url)
+            measure(persons, Path(folder), args.admin_url, set(args.skip))
 
 
-def measure(persons: int, folder: Path, admin_url: str) -> None:
+def measure(persons: int, folder: Path, admin_url: str, skip: set[str] = frozenset()) -> None:
     delivery = folder / "delivery"
     _run(
         [
@@ -83,6 +87,9 @@ def measure(persons: int, folder: Path, admin_url: str) -> None:
         methods["pgloader"] = lambda url: _pgloader(rows_csv, url)
     else:
         print("pgloader: not installed, skipped")
+    for name in sorted(skip & set(methods)):
+        print(f"{name}: skipped (--skip)")
+        del methods[name]
     for name, method in methods.items():
         with _database(admin_url) as url:
             seconds, peak = method(url)
