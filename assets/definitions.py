@@ -5,34 +5,34 @@ Structural problems of a table and reconciliation gaps are blocking checks, so n
 downstream runs on a broken input.
 """
 
-import datetime
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-from assets.resources import DeliveryResource, TargetResource, default_resources
-from migration.acceptance.checks import INTAKE_CHECKS, intake_checks, inventory_markdown
-from migration.delivery.intake import inspect_delivery, open_delivery
-from migration.delivery.inventory import inventory_delivery
+from assets.application import build_application_job_assets
+from assets.departements import DepartementConfig, departement_partitions, load_departements
+from assets.resources import DepartementsResource, default_resources
+from assets.shared import (
+    intake_check_specs,
+    intake_events,
+    load_events,
+    partition_departement,
+    reconciliation_result,
+    report_output,
+    rows_metadata,
+)
+from migration.delivery.intake import open_delivery
 from migration.delivery.workdir import PrivateWorkdir
 from migration.dictionary.model import Dictionary, load_dictionary
-from migration.lineage.dagster_metadata import dagster_column_lineage, dagster_target_schema
-from migration.lineage.openlineage import EVENTS_FILE, emit_run_events
-from migration.lineage.run_record import finish_run
 from migration.mapping.assemble import Assembly, assemble
 from migration.mapping.checks import check_mapping
 from migration.mapping.language import load_mapping
 from migration.mapping.lineage import column_lineage
 from migration.reading.csv_reader import read_table
 from migration.reading.findings import ERROR
-from migration.reports.markdown import summary_markdown
-from migration.run import (
-    STATUS_SUCCESS,
-    build_summary,
-    create_private_sqlite_file,
-    delivery_inventory,
-)
 from migration.steps import (
     DEFAULT_MAPPINGS,
     ValidatedApplication,
@@ -40,11 +40,8 @@ from migration.steps import (
     combine_application,
     map_application,
     reconcile,
-    rejects_for_database,
     validate_one_table,
 )
-from migration.target.engine import create_target_engine
-from migration.target.load import load_run
 from migration.target.schema import load_target_schema
 from migration.validation.rules import TABLE_FAMILIES, rule_family
 
@@ -59,6 +56,10 @@ FAMILY_DESCRIPTIONS = {
     "plausibility": "dates et âges cohérents",
 }
 GROUP_INTAKE, GROUP_SOURCE, GROUP_TARGET = "livraison", "sources", "cible"
+MIGRATION_JOB = "migration_departement"
+APPLICATION_JOB = "migration_application"
+MAX_CONCURRENT_VARIABLE = "MDPH_DAGSTER_MAX_CONCURRENT"
+DEFAULT_MAX_CONCURRENT = 2
 
 
 def table_asset_name(application: str, table: str) -> str:
@@ -66,41 +67,28 @@ def table_asset_name(application: str, table: str) -> str:
     return f"{application}_{table}".lower()
 
 
-@dg.asset(
-    group_name=GROUP_INTAKE,
-    check_specs=[
-        dg.AssetCheckSpec(name, asset="delivery", blocking=True, description=description)
-        for name, (description, _) in INTAKE_CHECKS.items()
-    ],
-    description="Livraison chiffrée : manifeste SHA-256 vérifié, fichiers déchiffrés et contrôlés.",
-)
-def delivery(context: dg.AssetExecutionContext, encrypted_delivery: DeliveryResource):
-    """Decrypt the delivery into a private folder, check it, and keep only its inventory."""
-    source = encrypted_delivery
-    with PrivateWorkdir(parent=source.workdir_parent) as workdir:
-        opened = inspect_delivery(Path(source.path), source.password, workdir.path)
-        checked = inventory_delivery(opened)
-    inventory = delivery_inventory(opened)
-    files = inventory["files"]
-    context.log.info("delivery checked: %d files", len(files))
-    yield dg.Output(
-        inventory,
-        metadata={
-            "files": len(files),
-            "departement": opened.departement,
-            "inventory": dg.MetadataValue.md(inventory_markdown(checked)),
-        },
+def build_delivery_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """Build the intake asset of a département's whole delivery."""
+
+    @dg.asset(
+        name="delivery",
+        group_name=GROUP_INTAKE,
+        partitions_def=partitions_def,
+        check_specs=intake_check_specs("delivery"),
+        description=(
+            "Livraison chiffrée : manifeste SHA-256 vérifié, fichiers déchiffrés et contrôlés."
+        ),
     )
-    for check in intake_checks(checked):
-        yield dg.AssetCheckResult(
-            check_name=check.name,
-            passed=check.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata=check.metadata,
-        )
+    def delivery(context: dg.AssetExecutionContext, departements: DepartementsResource):
+        """Decrypt the delivery into a private folder, check it, and keep only its inventory."""
+        yield from intake_events(context, departements)
+
+    return delivery
 
 
-def build_table_assets(application: str, dictionary: Dictionary):
+def build_table_assets(
+    application: str, dictionary: Dictionary, partitions_def: dg.PartitionsDefinition
+):
     """Build the multi-asset of an application, with one output asset per source table."""
     outs = {
         table_asset_name(application, name): dg.AssetOut(
@@ -131,12 +119,16 @@ def build_table_assets(application: str, dictionary: Dictionary):
         outs=outs,
         check_specs=specs,
         deps=["delivery"],
+        partitions_def=partitions_def,
     )
-    def read_tables(context: dg.AssetExecutionContext, encrypted_delivery: DeliveryResource):
-        source = encrypted_delivery
-        with PrivateWorkdir(parent=source.workdir_parent) as workdir:
+    def read_tables(context: dg.AssetExecutionContext, departements: DepartementsResource):
+        code = partition_departement(context)
+        with PrivateWorkdir(parent=departements.workdir_parent) as workdir:
             opened = open_delivery(
-                Path(source.path), source.password, workdir.path, applications=[application]
+                Path(departements.settings(code).delivery),
+                departements.delivery_password(code),
+                workdir.path,
+                applications=[application],
             )
             folder = opened.applications[application].folder
             for name, table in dictionary.tables.items():
@@ -204,7 +196,9 @@ def _family_checks(key: str, findings: pd.DataFrame, families):
         )
 
 
-def build_application_assets(application: str, dictionary: Dictionary):
+def build_application_assets(
+    application: str, dictionary: Dictionary, partitions_def: dg.PartitionsDefinition
+):
     """Build the validated and mapped assets of one application."""
     prefix = application.lower()
     ins = {
@@ -217,6 +211,7 @@ def build_application_assets(application: str, dictionary: Dictionary):
         name=f"{prefix}_validated",
         ins=ins,
         group_name=GROUP_SOURCE,
+        partitions_def=partitions_def,
         check_specs=[
             dg.AssetCheckSpec(
                 family, asset=f"{prefix}_validated", description=FAMILY_DESCRIPTIONS[family]
@@ -238,6 +233,7 @@ def build_application_assets(application: str, dictionary: Dictionary):
         name=f"{prefix}_mapped",
         ins={"validated": dg.AssetIn(f"{prefix}_validated")},
         group_name=GROUP_TARGET,
+        partitions_def=partitions_def,
         description=f"Lignes cibles produites par la correspondance {application}.",
     )
     def mapped_asset(context: dg.AssetExecutionContext, validated: ValidatedApplication):
@@ -258,169 +254,174 @@ def build_application_assets(application: str, dictionary: Dictionary):
     return [validated_asset, mapped_asset]
 
 
-@dg.asset(
-    group_name=GROUP_TARGET,
-    ins={
-        "itac_validated": dg.AssetIn("itac_validated"),
-        "opales_validated": dg.AssetIn("opales_validated"),
-        "itac_mapped": dg.AssetIn("itac_mapped"),
-        "opales_mapped": dg.AssetIn("opales_mapped"),
-    },
-    check_specs=[
-        dg.AssetCheckSpec(
-            "reconciliation",
-            asset="target_rows",
-            blocking=True,
-            description="lues = chargées + rejetées + filtrées, par table",
+def build_target_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """Build the assets that join both applications: target rows, load, report, lineage."""
+
+    @dg.asset(
+        group_name=GROUP_TARGET,
+        partitions_def=partitions_def,
+        ins={
+            "itac_validated": dg.AssetIn("itac_validated"),
+            "opales_validated": dg.AssetIn("opales_validated"),
+            "itac_mapped": dg.AssetIn("itac_mapped"),
+            "opales_mapped": dg.AssetIn("opales_mapped"),
+        },
+        check_specs=[
+            dg.AssetCheckSpec(
+                "reconciliation",
+                asset="target_rows",
+                blocking=True,
+                description="lues = chargées + rejetées + filtrées, par table",
+            )
+        ],
+        description="Lignes cibles assemblées : identités fusionnées, clés vérifiées, lignage.",
+    )
+    def target_rows(context, itac_validated, opales_validated, itac_mapped, opales_mapped):
+        """Assemble the mapped rows of both applications and reconcile every source table."""
+        validated = [itac_validated, opales_validated]
+        mapped = [itac_mapped["mapped"], opales_mapped["mapped"]]
+        rejected = pd.concat([v.rejected_lines() for v in validated], ignore_index=True)
+        assembly = assemble(mapped, load_target_schema(), rejected)
+        counts = reconcile(validated, assembly)
+        yield dg.Output(
+            {
+                "assembly": assembly,
+                "counts": counts,
+                "validated": validated,
+                "mappings": {"ITAC": itac_mapped["mapping"], "OPALES": opales_mapped["mapping"]},
+            },
+            metadata=rows_metadata(assembly),
         )
-    ],
-    description="Lignes cibles assemblées : identités fusionnées, clés vérifiées, lignage.",
-)
-def target_rows(context, itac_validated, opales_validated, itac_mapped, opales_mapped):
-    """Assemble the mapped rows of both applications and reconcile every source table."""
-    validated = [itac_validated, opales_validated]
-    mapped = [itac_mapped["mapped"], opales_mapped["mapped"]]
-    rejected = pd.concat([v.rejected_lines() for v in validated], ignore_index=True)
-    assembly = assemble(mapped, load_target_schema(), rejected)
-    counts = reconcile(validated, assembly)
-    gaps = [f"{c['application']}.{c['table']}" for c in counts if not c["reconciled"]]
-    yield dg.Output(
-        {
-            "assembly": assembly,
-            "counts": counts,
-            "validated": validated,
-            "mappings": {"ITAC": itac_mapped["mapping"], "OPALES": opales_mapped["mapping"]},
-        },
-        metadata={
-            "rows_by_table": dg.MetadataValue.json({n: len(f) for n, f in assembly.frames.items()}),
-            "identity": dg.MetadataValue.json(assembly.identity.summary()),
-        },
+        yield reconciliation_result(counts)
+
+    @dg.asset(
+        group_name=GROUP_TARGET,
+        partitions_def=partitions_def,
+        description="Tables cibles chargées dans la base de la MDPH.",
     )
-    yield dg.AssetCheckResult(
-        check_name="reconciliation",
-        passed=not gaps,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"unreconciled_tables": dg.MetadataValue.json(gaps)},
+    def loaded_tables(
+        context: dg.AssetExecutionContext,
+        target_rows,
+        delivery,
+        departements: DepartementsResource,
+    ):
+        """Load the assembled rows, the rejects and the lineage in one transaction."""
+        return load_events(context, target_rows, delivery, departements)
+
+    @dg.asset(
+        group_name=GROUP_TARGET,
+        partitions_def=partitions_def,
+        description="Rapport qualité HTML et résumé JSON.",
     )
+    def quality_report(
+        context: dg.AssetExecutionContext, loaded_tables, departements: DepartementsResource
+    ):
+        """Write the quality report (HTML pages, JSON, XLSX) and the OpenLineage events."""
+        code = partition_departement(context)
+        reports_dir = Path(departements.settings(code).reports_dir)
+        return report_output(loaded_tables, reports_dir, departements.target_url(code))
 
-
-@dg.asset(group_name=GROUP_TARGET, description="Tables cibles chargées dans la base de la MDPH.")
-def loaded_tables(
-    context: dg.AssetExecutionContext, target_rows, delivery, target_database: TargetResource
-):
-    """Load the assembled rows, the rejects and the lineage in one transaction."""
-    assembly: Assembly = target_rows["assembly"]
-    run_id = context.run.run_id
-    url = target_database.resolved_url()
-    summary = build_summary(
-        run_id=run_id,
-        started=datetime.datetime.now(datetime.UTC),
-        delivery_path=target_database.delivery_path,
-        inventory=delivery,
-        target_url=url,
-        schema=load_target_schema(),
-        validated=target_rows["validated"],
-        mappings=target_rows["mappings"],
-        assembly=assembly,
-        counts=target_rows["counts"],
-        status=STATUS_SUCCESS,
-        blocking=[],
+    @dg.asset(
+        group_name=GROUP_TARGET,
+        partitions_def=partitions_def,
+        description="Lignage par colonne, déduit des correspondances.",
     )
-    rejects = rejects_for_database(run_id, target_rows["validated"], assembly)
-    create_private_sqlite_file(url)
-    engine = create_target_engine(url)
-    run_row = {
-        "run_id": run_id,
-        "started_at": summary["started_at"],
-        "finished_at": None,
-        "status": STATUS_SUCCESS,
-        "product_version": summary["product_version"],
-        "delivery_path": summary["delivery"]["path"],
-        "departement": delivery["departement"],
-        "target_url": summary["target"],
-        "summary_json": None,
-    }
-    result = load_run(
-        engine,
-        load_target_schema(),
-        assembly.frames,
-        rejects,
-        assembly.lineage.assign(run_id=run_id),
-        run_row,
-    )
-    summary["targets"] = [{"table": n, "rows": r} for n, r in result.rows.items()]
-    summary["changes"] = result.changes
-    summary["loaded"] = True
-    summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    finish_run(engine, summary)
-    rejected = {f"{t['application']}.{t['table']}": t["rejected"] for t in summary["tables"]}
-    return dg.Output(
-        summary,
-        metadata={
-            "dagster/row_count": sum(result.rows.values()),
-            "dagster/column_lineage": dagster_column_lineage(
-                column_lineage(list(DEFAULT_MAPPINGS.values()))
-            ),
-            "dagster/column_schema": dagster_target_schema(load_target_schema()),
-            "rows_by_table": dg.MetadataValue.json(result.rows),
-            "rejects": len(rejects),
-            "rejects_by_table": dg.MetadataValue.json(rejected),
-            "changes": dg.MetadataValue.json(result.changes),
-        },
-    )
+    def lineage(context: dg.AssetExecutionContext, target_rows):
+        """Publish the column lineage of every target table and the count of row lineage records."""
+        per_target = column_lineage([DEFAULT_MAPPINGS["ITAC"], DEFAULT_MAPPINGS["OPALES"]])
+        assembly: Assembly = target_rows["assembly"]
+        return dg.Output(
+            per_target,
+            metadata={
+                "row_lineage_records": len(assembly.lineage),
+                "column_lineage": dg.MetadataValue.json(per_target),
+            },
+        )
+
+    return [target_rows, loaded_tables, quality_report, lineage]
 
 
-@dg.asset(group_name=GROUP_TARGET, description="Rapport qualité HTML et résumé JSON.")
-def quality_report(
-    context: dg.AssetExecutionContext, loaded_tables, target_database: TargetResource
-):
-    """Write the quality report (HTML pages, JSON, XLSX) and the OpenLineage events."""
-    from migration.reports.report import write_reports
-
-    reports_dir = Path(target_database.reports_dir)
-    engine = create_target_engine(target_database.resolved_url())
-    emit_run_events(loaded_tables, reports_dir / EVENTS_FILE)
-    paths = write_reports(loaded_tables, reports_dir, engine=engine)
-    tables = loaded_tables["tables"]
-    return dg.Output(
-        {kind: str(path) for kind, path in paths.items()},
-        metadata={
-            "html": str(paths["html"]),
-            "xlsx": str(paths["xlsx"]),
-            "rows_read": sum(t["read"] for t in tables),
-            "rows_rejected": sum(t["rejected"] for t in tables),
-            "summary": dg.MetadataValue.md(
-                summary_markdown(loaded_tables, "fr", str(paths["html"]))
-            ),
-        },
-    )
+def bundled_dictionaries() -> dict[str, Dictionary]:
+    """Return the bundled data dictionary of each application."""
+    return {app: load_dictionary(name) for app, name in APPLICATIONS.items()}
 
 
-@dg.asset(group_name=GROUP_TARGET, description="Lignage par colonne, déduit des correspondances.")
-def lineage(context: dg.AssetExecutionContext, target_rows):
-    """Publish the column lineage of every target table and the count of row lineage records."""
-    per_target = column_lineage([DEFAULT_MAPPINGS["ITAC"], DEFAULT_MAPPINGS["OPALES"]])
-    assembly: Assembly = target_rows["assembly"]
-    return dg.Output(
-        per_target,
-        metadata={
-            "row_lineage_records": len(assembly.lineage),
-            "column_lineage": dg.MetadataValue.json(per_target),
-        },
-    )
+def all_assets(
+    dictionaries: dict[str, Dictionary] | None = None,
+    departements: Mapping[str, DepartementConfig] | None = None,
+) -> list:
+    """Return the assets of a whole migration, partitioned by département.
 
-
-def all_assets(dictionaries: dict[str, Dictionary] | None = None) -> list:
-    """Return every asset of a migration, for the bundled dictionaries by default."""
+    The dictionaries default to the bundled ones, the départements to `load_departements()`.
+    """
     if dictionaries is None:
-        dictionaries = {app: load_dictionary(name) for app, name in APPLICATIONS.items()}
-    assets = [delivery, target_rows, loaded_tables, quality_report, lineage]
+        dictionaries = bundled_dictionaries()
+    if departements is None:
+        departements = load_departements()
+    partitions_def = departement_partitions(departements)
+    assets = [build_delivery_asset(partitions_def), *build_target_assets(partitions_def)]
     for application, dictionary in dictionaries.items():
-        assets.append(build_table_assets(application, dictionary))
-        assets.extend(build_application_assets(application, dictionary))
+        assets.append(build_table_assets(application, dictionary, partitions_def))
+        assets.extend(build_application_assets(application, dictionary, partitions_def))
     return assets
 
 
-def build_definitions(resources: dict | None = None) -> dg.Definitions:
-    """Build the code location: every asset, check and resource of a migration."""
-    return dg.Definitions(assets=all_assets(), resources=resources or default_resources())
+def max_concurrent_steps(environ: Mapping[str, str] | None = None) -> int:
+    """Return the maximum number of step processes of a run, from MDPH_DAGSTER_MAX_CONCURRENT.
+
+    The default, 2, runs the ITAC and OPALES branches side by side: the graph has no third
+    independent branch, and each step process keeps one application's rows in memory.
+    """
+    environ = os.environ if environ is None else environ
+    value = environ.get(MAX_CONCURRENT_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_MAX_CONCURRENT
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(
+            f"{MAX_CONCURRENT_VARIABLE}={value!r} is invalid; give a whole number of processes, "
+            "at least 1"
+        )
+    return int(value)
+
+
+def build_definitions(
+    resources: dict | None = None,
+    departements: Mapping[str, DepartementConfig] | None = None,
+) -> dg.Definitions:
+    """Build the code location: every asset, check, job and resource of a migration.
+
+    Args:
+        resources: the resources to use; default `default_resources(departements)`.
+        departements: the départements to partition by; default `load_departements()`.
+    """
+    if departements is None:
+        departements = load_departements()
+    dictionaries = bundled_dictionaries()
+    migration_assets = all_assets(dictionaries, departements)
+    application_assets = build_application_job_assets(dictionaries, departements)
+    # The ITAC and OPALES branches of a département share no step until target_rows, so
+    # separate processes run them side by side. Ad hoc materialisations from the UI use the
+    # same executor.
+    executor = dg.multiprocess_executor.configured(
+        {"max_concurrent": max_concurrent_steps()}, name="multiprocess_migration"
+    )
+    migration_job = dg.define_asset_job(
+        MIGRATION_JOB,
+        selection=dg.AssetSelection.assets(*migration_assets),
+        executor_def=executor,
+        description="Migration complète d'un département, chargée en une transaction.",
+    )
+    # A one-application load is a chain of steps, none of which could run beside another, so
+    # its steps run in the run's own process and skip the start-up of one process per step.
+    application_job = dg.define_asset_job(
+        APPLICATION_JOB,
+        selection=dg.AssetSelection.assets(*application_assets),
+        executor_def=dg.in_process_executor,
+        description="Chargement d'une seule application d'un département (livraison partielle).",
+    )
+    return dg.Definitions(
+        assets=[*migration_assets, *application_assets],
+        jobs=[migration_job, application_job],
+        executor=executor,
+        resources=resources or default_resources(departements),
+    )

@@ -1,56 +1,64 @@
-"""Dagster resources: the delivery to take over and the target database, set by configuration.
+"""Dagster resources: the départements to migrate and the storage of asset values.
 
-The delivery password is read from the environment variable MDPH_DELIVERY_PASSWORD through
-`EnvVar`, so it never appears in run configuration in clear.
+Each département's delivery password and target URL are read from environment variables that
+its configuration names, when a step needs them, so they never appear in run configuration.
 """
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
 
-from migration.steps import PROJECT_ROOT
-
-DEFAULT_DELIVERY = PROJECT_ROOT / "sample_data" / "delivery"
-DEFAULT_OUTPUT = PROJECT_ROOT / "output"
+from assets.departements import DEFAULT_OUTPUT, DepartementConfig, load_departements
 
 
-class DeliveryResource(dg.ConfigurableResource):
-    """The location of the encrypted delivery and its password."""
+class DepartementsResource(dg.ConfigurableResource):
+    """The delivery, target and reports folder of every département, by département code."""
 
-    path: str = str(DEFAULT_DELIVERY)
-    password: str
+    departements: dict[str, DepartementConfig]
     workdir_parent: str | None = None
 
+    def settings(self, code: str) -> DepartementConfig:
+        if code not in self.departements:
+            raise dg.Failure(
+                f"département {code} is not configured; the code location knows "
+                f"{', '.join(sorted(self.departements))}"
+            )
+        return self.departements[code]
 
-class TargetResource(dg.ConfigurableResource):
-    """The target database URL and the folder for reports."""
+    def delivery_password(self, code: str) -> str:
+        """Return the delivery password of a département, from its environment variable."""
+        name = self.settings(code).password_env
+        password = os.environ.get(name)
+        if not password:
+            raise dg.Failure(
+                f"environment variable {name} is not set; set it to the delivery password "
+                f"of département {code}"
+            )
+        return password
 
-    url: str = ""
-    reports_dir: str = str(DEFAULT_OUTPUT / "rapports")
-    delivery_path: str = str(DEFAULT_DELIVERY)
+    def target_url(self, code: str) -> str:
+        """Return the target database URL of a département, from its environment variable."""
+        settings = self.settings(code)
+        url = os.environ.get(settings.target_url_env)
+        if url:
+            return url
+        if settings.default_target_url:
+            DEFAULT_OUTPUT.mkdir(mode=0o700, parents=True, exist_ok=True)
+            return settings.default_target_url
+        raise dg.Failure(
+            f"environment variable {settings.target_url_env} is not set; set it to the target "
+            f"database URL of département {code}"
+        )
 
-    def resolved_url(self) -> str:
-        if self.url:
-            return self.url
-        DEFAULT_OUTPUT.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return f"sqlite:///{DEFAULT_OUTPUT / 'mdph_reprise.sqlite3'}"
 
-
-def default_resources() -> dict:
-    """Build the resources from MDPH_DELIVERY_PATH, MDPH_DELIVERY_PASSWORD and MDPH_TARGET_URL."""
-    delivery_path = os.environ.get("MDPH_DELIVERY_PATH", str(DEFAULT_DELIVERY))
+def default_resources(departements: Mapping[str, DepartementConfig] | None = None) -> dict:
+    """Build the resources from MDPH_DEPARTEMENTS, or from the sample variables without it."""
+    if departements is None:
+        departements = load_departements()
     return {
-        "encrypted_delivery": DeliveryResource(
-            path=delivery_path, password=dg.EnvVar("MDPH_DELIVERY_PASSWORD")
-        ),
-        # The URL may carry a database password, so it goes through EnvVar like the delivery
-        # password and the Dagster UI never shows it.
-        "target_database": TargetResource(
-            url=dg.EnvVar("MDPH_TARGET_URL") if os.environ.get("MDPH_TARGET_URL") else "",
-            reports_dir=os.environ.get("MDPH_REPORTS_DIR", str(DEFAULT_OUTPUT / "rapports")),
-            delivery_path=delivery_path,
-        ),
+        "departements": DepartementsResource(departements=dict(departements)),
         "io_manager": dg.FilesystemIOManager(base_dir=str(_private_storage())),
     }
 

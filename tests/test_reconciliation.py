@@ -7,19 +7,17 @@ target_rows/reconciliation, which then stops the load.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 import assets.definitions as definitions
-from assets.resources import DeliveryResource, TargetResource
 from migration.mapping.assemble import assemble
 from migration.mapping.engine import MappedApplication
 from migration.reading.csv_reader import LINE_COLUMN
 from migration.steps import reconcile
+from tests.assets.test_definitions import _resources
 from tests.target.pipeline_rows import SAMPLE_DELIVERY, SAMPLE_PASSWORD, SCHEMA, pipeline_rows
 
 LOST_TARGET = "orientation"
@@ -95,20 +93,6 @@ def test_row_without_lineage_is_caught(sample):
     assert [key for key, count in counts.items() if not count["reconciled"]] == [LOST_SOURCE]
 
 
-def _resources(tmp_path: Path) -> dict:
-    storage = tmp_path / "storage"
-    storage.mkdir(mode=0o700)
-    return {
-        "encrypted_delivery": DeliveryResource(path=str(SAMPLE_DELIVERY), password=SAMPLE_PASSWORD),
-        "target_database": TargetResource(
-            url=f"sqlite:///{tmp_path / 'mdph.sqlite3'}",
-            reports_dir=str(tmp_path / "rapports"),
-            delivery_path=str(SAMPLE_DELIVERY),
-        ),
-        "io_manager": dg.FilesystemIOManager(base_dir=str(storage)),
-    }
-
-
 def test_blocking_check_stops_the_load(tmp_path, monkeypatch):
     real_assemble = definitions.assemble
     lost_lines = []
@@ -120,7 +104,10 @@ def test_blocking_check_stops_the_load(tmp_path, monkeypatch):
     # materialize runs every asset in this process, so the planted bug reaches target_rows.
     monkeypatch.setattr(definitions, "assemble", assemble_losing_a_row)
     result = dg.materialize(
-        definitions.all_assets(), resources=_resources(tmp_path), raise_on_error=False
+        definitions.all_assets(),
+        resources=_resources(tmp_path, monkeypatch, SAMPLE_DELIVERY),
+        partition_key="057",
+        raise_on_error=False,
     )
 
     assert len(lost_lines) == 1

@@ -9,25 +9,32 @@ import pytest
 import sqlalchemy as sa
 
 from assets.definitions import all_assets, build_definitions, table_asset_name
-from assets.resources import DeliveryResource, TargetResource
+from assets.departements import SAMPLE_DEPARTEMENT, DepartementConfig
+from assets.resources import DepartementsResource
 from migration.dictionary.model import load_dictionary
 from tests.sample_delivery import generate_plaintext
 
 ROOT = Path(__file__).resolve().parents[2]
 DELIVERY = ROOT / "sample_data" / "delivery"
 PASSWORD = "reprise-57-demo"
+PASSWORD_VARIABLE = "MDPH_TEST_DELIVERY_PASSWORD"
+TARGET_VARIABLE = "MDPH_TEST_TARGET_URL"
 
 
-def _resources(tmp_path: Path, delivery: Path = DELIVERY) -> dict:
+def _resources(tmp_path: Path, monkeypatch, delivery: Path = DELIVERY) -> dict:
+    """Resources of département 057 on `delivery`, loading into tmp_path/mdph.sqlite3."""
+    monkeypatch.setenv(PASSWORD_VARIABLE, PASSWORD)
+    monkeypatch.setenv(TARGET_VARIABLE, f"sqlite:///{tmp_path / 'mdph.sqlite3'}")
     storage = tmp_path / "storage"
     storage.mkdir(mode=0o700)
+    settings = DepartementConfig(
+        delivery=str(delivery),
+        password_env=PASSWORD_VARIABLE,
+        target_url_env=TARGET_VARIABLE,
+        reports_dir=str(tmp_path / "rapports"),
+    )
     return {
-        "encrypted_delivery": DeliveryResource(path=str(delivery), password=PASSWORD),
-        "target_database": TargetResource(
-            url=f"sqlite:///{tmp_path / 'mdph.sqlite3'}",
-            reports_dir=str(tmp_path / "rapports"),
-            delivery_path=str(delivery),
-        ),
+        "departements": DepartementsResource(departements={SAMPLE_DEPARTEMENT: settings}),
         "io_manager": dg.FilesystemIOManager(base_dir=str(storage)),
     }
 
@@ -49,8 +56,10 @@ def test_graph_has_one_asset_per_source_table():
         assert step in keys
 
 
-def test_materialize_everything_loads_the_target(tmp_path):
-    result = dg.materialize(all_assets(), resources=_resources(tmp_path))
+def test_materialize_everything_loads_the_target(tmp_path, monkeypatch):
+    result = dg.materialize(
+        all_assets(), resources=_resources(tmp_path, monkeypatch), partition_key="057"
+    )
     assert result.success
     summary = result.output_for_node("loaded_tables")
     assert all(table["reconciled"] for table in summary["tables"])
@@ -71,7 +80,7 @@ def test_materialize_everything_loads_the_target(tmp_path):
     assert (tmp_path / "rapports" / "rapport_qualite.html").exists()
 
 
-def test_broken_header_blocks_downstream_assets(tmp_path):
+def test_broken_header_blocks_downstream_assets(tmp_path, monkeypatch):
     plaintext = tmp_path / "delivery"
     generate_plaintext(plaintext)
     dossier = next(plaintext.rglob("DOSSIER.csv"))
@@ -80,7 +89,10 @@ def test_broken_header_blocks_downstream_assets(tmp_path):
     dossier.write_bytes(header.replace(b"PRENOMS", b"PRENOM") + b"\r\n" + rest)
 
     result = dg.materialize(
-        all_assets(), resources=_resources(tmp_path, plaintext), raise_on_error=False
+        all_assets(),
+        resources=_resources(tmp_path, monkeypatch, plaintext),
+        partition_key="057",
+        raise_on_error=False,
     )
     checks = {
         (e.asset_key.to_user_string(), e.check_name): e.passed
@@ -108,24 +120,23 @@ def test_dagster_cli_lists_assets(command):
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={
-            "PATH": str(dagster.parent),
-            "MDPH_DELIVERY_PASSWORD": PASSWORD,
-            "HOME": str(Path.home()),
-        },
+        env={"PATH": str(dagster.parent), "HOME": str(Path.home())},
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert "itac_dossier" in result.stdout
 
 
-def test_missing_table_blocks_everything_after_intake(tmp_path):
+def test_missing_table_blocks_everything_after_intake(tmp_path, monkeypatch):
     plaintext = tmp_path / "delivery"
     generate_plaintext(plaintext)
     (plaintext / "OPALES" / "AES.csv").unlink()
 
     result = dg.materialize(
-        all_assets(), resources=_resources(tmp_path, plaintext), raise_on_error=False
+        all_assets(),
+        resources=_resources(tmp_path, monkeypatch, plaintext),
+        partition_key="057",
+        raise_on_error=False,
     )
     checks = {
         (e.asset_key.to_user_string(), e.check_name): e.passed

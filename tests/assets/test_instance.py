@@ -22,7 +22,12 @@ def test_runs_are_stored_in_postgresql(tmp_path, postgres_url, monkeypatch):
     monkeypatch.setenv("DAGSTER_PG_URL", postgres_url)
 
     with dg.DagsterInstance.get() as instance:
-        result = dg.materialize(all_assets(), resources=_resources(tmp_path), instance=instance)
+        result = dg.materialize(
+            all_assets(),
+            resources=_resources(tmp_path, monkeypatch),
+            partition_key="057",
+            instance=instance,
+        )
         assert result.success
         stored = instance.get_run_by_id(result.run_id)
         assert stored is not None

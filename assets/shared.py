@@ -1,0 +1,224 @@
+"""Steps shared by the per-département and the per-application assets: intake, load, report."""
+
+import datetime
+from pathlib import Path
+
+import dagster as dg
+
+from assets.departements import APPLICATION_DIMENSION, DEPARTEMENT_DIMENSION
+from assets.resources import DepartementsResource
+from migration.acceptance.checks import INTAKE_CHECKS, intake_checks, inventory_markdown
+from migration.delivery.intake import inspect_delivery
+from migration.delivery.inventory import inventory_delivery
+from migration.delivery.workdir import PrivateWorkdir
+from migration.lineage.dagster_metadata import dagster_column_lineage, dagster_target_schema
+from migration.lineage.openlineage import EVENTS_FILE, emit_run_events
+from migration.lineage.run_record import finish_run
+from migration.mapping.assemble import Assembly
+from migration.mapping.lineage import column_lineage
+from migration.reports.markdown import summary_markdown
+from migration.run import (
+    STATUS_SUCCESS,
+    build_summary,
+    create_private_sqlite_file,
+    delivery_inventory,
+)
+from migration.steps import DEFAULT_MAPPINGS, rejects_for_database
+from migration.target.engine import create_target_engine
+from migration.target.load import load_run
+from migration.target.schema import load_target_schema
+
+DEPARTEMENT_CHECK = "departement"
+
+
+def partition_departement(context: dg.AssetExecutionContext) -> str:
+    """Return the département code of the partition, for one or two partition dimensions."""
+    key = context.partition_key
+    if isinstance(key, dg.MultiPartitionKey):
+        return key.keys_by_dimension[DEPARTEMENT_DIMENSION]
+    return key
+
+
+def partition_application(context: dg.AssetExecutionContext) -> str:
+    """Return the application (ITAC or OPALES) of a two-dimension partition."""
+    return context.partition_key.keys_by_dimension[APPLICATION_DIMENSION]
+
+
+def intake_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    """Blocking checks of an intake asset: the intake checks and the département check."""
+    specs = [
+        dg.AssetCheckSpec(name, asset=asset, blocking=True, description=description)
+        for name, (description, _) in INTAKE_CHECKS.items()
+    ]
+    specs.append(
+        dg.AssetCheckSpec(
+            DEPARTEMENT_CHECK,
+            asset=asset,
+            blocking=True,
+            description="la livraison déclare le département de la partition",
+        )
+    )
+    return specs
+
+
+def intake_events(
+    context: dg.AssetExecutionContext,
+    departements: DepartementsResource,
+    applications: list[str] | None = None,
+):
+    """Decrypt a département's delivery into a private folder, check it, yield its inventory.
+
+    `applications` limits the intake to those applications, as for a partial delivery.
+    """
+    code = partition_departement(context)
+    settings = departements.settings(code)
+    with PrivateWorkdir(parent=departements.workdir_parent) as workdir:
+        opened = inspect_delivery(
+            Path(settings.delivery),
+            departements.delivery_password(code),
+            workdir.path,
+            applications=applications,
+        )
+        checked = inventory_delivery(opened)
+    inventory = delivery_inventory(opened)
+    files = inventory["files"]
+    context.log.info("delivery of département %s checked: %d files", code, len(files))
+    yield dg.Output(
+        inventory,
+        metadata={
+            "files": len(files),
+            "departement": opened.departement,
+            "delivery_path": settings.delivery,
+            "inventory": dg.MetadataValue.md(inventory_markdown(checked)),
+        },
+    )
+    for check in intake_checks(checked):
+        yield dg.AssetCheckResult(
+            check_name=check.name,
+            passed=check.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata=check.metadata,
+        )
+    # A delivery that names no département passes: livraison.yaml and the logs may omit it.
+    declared = opened.departement
+    yield dg.AssetCheckResult(
+        check_name=DEPARTEMENT_CHECK,
+        passed=declared in (None, code),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"partition": code, "declared": declared or "aucun"},
+    )
+
+
+def rows_metadata(assembly: Assembly) -> dict:
+    """Metadata of assembled target rows: rows per table and the identity resolution counts."""
+    return {
+        "rows_by_table": dg.MetadataValue.json({n: len(f) for n, f in assembly.frames.items()}),
+        "identity": dg.MetadataValue.json(assembly.identity.summary()),
+    }
+
+
+def reconciliation_result(counts: list[dict]) -> dg.AssetCheckResult:
+    """Result of the reconciliation check: failed when a source table has unaccounted rows."""
+    gaps = [f"{c['application']}.{c['table']}" for c in counts if not c["reconciled"]]
+    return dg.AssetCheckResult(
+        check_name="reconciliation",
+        passed=not gaps,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"unreconciled_tables": dg.MetadataValue.json(gaps)},
+    )
+
+
+def load_events(
+    context: dg.AssetExecutionContext,
+    rows: dict,
+    inventory: dict,
+    departements: DepartementsResource,
+    applications: list[str] | None = None,
+) -> dg.Output:
+    """Load assembled rows, rejects and lineage into a département's target, in one transaction.
+
+    `applications` names the applications whose rows the load replaces; None replaces all.
+    """
+    code = partition_departement(context)
+    assembly: Assembly = rows["assembly"]
+    run_id = context.run.run_id
+    url = departements.target_url(code)
+    delivery_path = departements.settings(code).delivery
+    summary = build_summary(
+        run_id=run_id,
+        started=datetime.datetime.now(datetime.UTC),
+        delivery_path=delivery_path,
+        inventory=inventory,
+        target_url=url,
+        schema=load_target_schema(),
+        validated=rows["validated"],
+        mappings=rows["mappings"],
+        assembly=assembly,
+        counts=rows["counts"],
+        status=STATUS_SUCCESS,
+        blocking=[],
+    )
+    rejects = rejects_for_database(run_id, rows["validated"], assembly)
+    create_private_sqlite_file(url)
+    engine = create_target_engine(url)
+    run_row = {
+        "run_id": run_id,
+        "started_at": summary["started_at"],
+        "finished_at": None,
+        "status": STATUS_SUCCESS,
+        "product_version": summary["product_version"],
+        "delivery_path": summary["delivery"]["path"],
+        "departement": inventory["departement"],
+        "target_url": summary["target"],
+        "summary_json": None,
+    }
+    result = load_run(
+        engine,
+        load_target_schema(),
+        assembly.frames,
+        rejects,
+        assembly.lineage.assign(run_id=run_id),
+        run_row,
+        applications=applications,
+    )
+    summary["targets"] = [{"table": n, "rows": r} for n, r in result.rows.items()]
+    summary["changes"] = result.changes
+    summary["loaded"] = True
+    summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    finish_run(engine, summary)
+    engine.dispose()
+    rejected = {f"{t['application']}.{t['table']}": t["rejected"] for t in summary["tables"]}
+    mappings = [DEFAULT_MAPPINGS[name] for name in rows["mappings"]]
+    return dg.Output(
+        summary,
+        metadata={
+            "dagster/row_count": sum(result.rows.values()),
+            "dagster/column_lineage": dagster_column_lineage(column_lineage(mappings)),
+            "dagster/column_schema": dagster_target_schema(load_target_schema()),
+            "rows_by_table": dg.MetadataValue.json(result.rows),
+            "rejects": len(rejects),
+            "rejects_by_table": dg.MetadataValue.json(rejected),
+            "changes": dg.MetadataValue.json(result.changes),
+        },
+    )
+
+
+def report_output(summary: dict, reports_dir: Path, target_url: str) -> dg.Output:
+    """Write the quality report (HTML pages, JSON, XLSX) and the OpenLineage events."""
+    from migration.reports.report import write_reports
+
+    engine = create_target_engine(target_url)
+    emit_run_events(summary, reports_dir / EVENTS_FILE)
+    paths = write_reports(summary, reports_dir, engine=engine)
+    engine.dispose()
+    tables = summary["tables"]
+    return dg.Output(
+        {kind: str(path) for kind, path in paths.items()},
+        metadata={
+            "html": str(paths["html"]),
+            "xlsx": str(paths["xlsx"]),
+            "rows_read": sum(t["read"] for t in tables),
+            "rows_rejected": sum(t["rejected"] for t in tables),
+            "summary": dg.MetadataValue.md(summary_markdown(summary, "fr", str(paths["html"]))),
+        },
+    )
