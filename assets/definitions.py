@@ -27,12 +27,14 @@ from assets.shared import (
 from migration.delivery.intake import open_delivery
 from migration.delivery.workdir import PrivateWorkdir
 from migration.dictionary.model import Dictionary, load_dictionary
+from migration.identity.decisions import read_identity_decisions
 from migration.mapping.assemble import Assembly, assemble
 from migration.mapping.checks import check_mapping
 from migration.mapping.language import load_mapping
 from migration.mapping.lineage import column_lineage
 from migration.reading.csv_reader import read_table
 from migration.reading.findings import ERROR
+from migration.run import create_private_sqlite_file
 from migration.steps import (
     DEFAULT_MAPPINGS,
     ValidatedApplication,
@@ -42,6 +44,7 @@ from migration.steps import (
     reconcile,
     validate_one_table,
 )
+from migration.target.engine import create_target_engine
 from migration.target.schema import load_target_schema
 from migration.validation.rules import TABLE_FAMILIES, rule_family
 
@@ -276,12 +279,29 @@ def build_target_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
         ],
         description="Lignes cibles assemblées : identités fusionnées, clés vérifiées, lignage.",
     )
-    def target_rows(context, itac_validated, opales_validated, itac_mapped, opales_mapped):
-        """Assemble the mapped rows of both applications and reconcile every source table."""
+    def target_rows(
+        context,
+        itac_validated,
+        opales_validated,
+        itac_mapped,
+        opales_mapped,
+        departements: DepartementsResource,
+    ):
+        """Assemble the mapped rows of both applications and reconcile every source table.
+
+        The identity decisions an analyst stored in the target apply here as in the CLI.
+        """
         validated = [itac_validated, opales_validated]
         mapped = [itac_mapped["mapped"], opales_mapped["mapped"]]
         rejected = pd.concat([v.rejected_lines() for v in validated], ignore_index=True)
-        assembly = assemble(mapped, load_target_schema(), rejected)
+        url = departements.target_url(partition_departement(context))
+        create_private_sqlite_file(url)
+        engine = create_target_engine(url)
+        try:
+            decisions = read_identity_decisions(engine)
+        finally:
+            engine.dispose()
+        assembly = assemble(mapped, load_target_schema(), rejected, decisions)
         counts = reconcile(validated, assembly)
         yield dg.Output(
             {

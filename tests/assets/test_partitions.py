@@ -252,3 +252,31 @@ def test_applications_loaded_one_by_one(tmp_path, monkeypatch):
     assert _scalar(url, "SELECT count(*) FROM individu") == people
     assert people > adults
     assert _scalar(url, "SELECT count(*) FROM reprise_run") == 2
+
+
+def test_departement_run_applies_stored_identity_decisions(tmp_path, monkeypatch):
+    """A merge decision written in the target joins the review pair at the next run."""
+    defs = _definitions(tmp_path, monkeypatch, {"057": SAMPLE})
+    job = defs.resolve_job_def(MIGRATION_JOB)
+    url = _url(tmp_path, "057")
+
+    first = job.execute_in_process(partition_key="057").output_for_node("loaded_tables")
+    [pair] = first["identity"]["review"]
+    individuals = _scalar(url, "SELECT count(*) FROM individu")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO reprise_decision_identite (id_individu_1, id_individu_2, "
+                "decision, decided_by, decided_at) "
+                "VALUES (:a, :b, 'merge', 'analyste', '2026-12-04T10:00:00+00:00')"
+            ),
+            {"a": pair["id_individu_itac"], "b": pair["id_individu_opales"]},
+        )
+    engine.dispose()
+
+    second = job.execute_in_process(partition_key="057").output_for_node("loaded_tables")
+    assert second["identity"]["by_decision"] == 1
+    assert second["identity"]["for_review"] == 0
+    assert _scalar(url, "SELECT count(*) FROM individu") == individuals - 1
+    assert all(table["reconciled"] for table in second["tables"])
