@@ -23,6 +23,7 @@ from samplegen.plan import (
     Tally,
     plan_itac,
     plan_opales,
+    planted_counts,
 )
 from samplegen.report import expected_numbers
 
@@ -77,7 +78,8 @@ def generate(seed: int, persons: int, out: Path, encrypt: bool) -> dict:
     referentials = build_referentials(seed)
     nirs = NirAllocator(random.Random(f"{seed}-NIR"))
     cross_people = _cross_people(seed, nirs)
-    tally = Tally()
+    counts = planted_counts(sizes.adults, sizes.children)
+    tally = Tally(counts)
     adults = IdentitySpace(
         f"{seed}-adults",
         ref.SURNAMES,
@@ -105,7 +107,9 @@ def generate(seed: int, persons: int, out: Path, encrypt: bool) -> dict:
         seed,
         sizes.adults,
         sizes.archives,
-        plan_itac(seed, sizes.adults, sizes.archives, adults, referentials.missing_itac_numbers),
+        plan_itac(
+            seed, sizes.adults, sizes.archives, adults, referentials.missing_itac_numbers, counts
+        ),
         adults,
         archives,
         cross_people,
@@ -122,7 +126,7 @@ def generate(seed: int, persons: int, out: Path, encrypt: bool) -> dict:
     opales = OpalesGenerator(
         seed,
         sizes.children,
-        plan_opales(seed, sizes.children, children, referentials.missing_finess),
+        plan_opales(seed, sizes.children, children, referentials.missing_finess, counts),
         children,
         cross_people,
         referentials,
@@ -150,7 +154,7 @@ def generate(seed: int, persons: int, out: Path, encrypt: bool) -> dict:
         (itac.cross_dossiers[number], opales.cross_children[number])
         for number in range(CROSS_PEOPLE)
     ]
-    return expected_numbers(seed, persons, records, pairs)
+    return expected_numbers(seed, persons, records, pairs, counts)
 
 
 def _cross_people(seed: int, nirs: NirAllocator) -> list[PersonIdentity]:

@@ -1,9 +1,10 @@
 """The planted defects: what they are, how many, and which people carry them.
 
-The counts are fixed whatever the number of persons, so a benchmark delivery has the same
-findings as the bundled one. Every planted defect sits on a row of its own and triggers exactly
-one validation rule. The rejected rows of a table are therefore its planted errors, and its rows
-with a warning are its planted warnings.
+A run with more people than the bundled one plants each defect in the same proportion: its
+bundled count times adults / 400 (ITAC) or children / 250 (OPALES), rounded down. A smaller run
+keeps the bundled counts, so every kind of defect is present at every size. Every planted defect
+sits on a row of its own and triggers exactly one validation rule. The rejected rows of a table
+are therefore its planted errors, and its rows with a warning are its planted warnings.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class PlantedDefect:
     column: str
     rule: str
     severity: str  # error (row rejected) or warning (row kept)
-    count: int
+    count: int  # in the bundled run; see planted_counts for other sizes
     description: str  # short English text for the README
 
     @property
@@ -134,7 +135,9 @@ PLANTED = (
         'complément "7" (the complements go from 0 to 6)',
     ),
 )
-PLANNED_COUNTS = {defect.key: defect.count for defect in PLANTED}
+# People in the bundled run (650 persons), the reference size of the planted counts.
+BUNDLED_ADULTS = 400
+BUNDLED_CHILDREN = 250
 
 IMPOSSIBLE_DECISION_DATES = ("31/02/2005", "30/02/2006", "31/04/2004")
 IMPOSSIBLE_SCHOOL_STARTS = ("31/02/2003", "31/06/2004")
@@ -154,10 +157,23 @@ CROSS_CAPITALS = CROSS_BY_NIR + CROSS_BY_IDENTITY - 1  # number of the person wr
 OPALES_SPELLINGS = {"Schmitt": "Schmidt"}
 
 
+def planted_counts(adults: int, children: int) -> dict[tuple[str, str, str, str], int]:
+    """Return the count of each planted defect for a run of `adults` and `children`."""
+    counts = {}
+    for defect in PLANTED:
+        if defect.application == "ITAC":
+            people, bundled = adults, BUNDLED_ADULTS
+        else:
+            people, bundled = children, BUNDLED_CHILDREN
+        counts[defect.key] = max(defect.count, defect.count * people // bundled)
+    return counts
+
+
 @dataclass
 class Tally:
     """Counts the defects actually planted, to compare them with the plan at the end."""
 
+    planned: dict[tuple[str, str, str, str], int]
     counts: Counter = field(default_factory=Counter)
 
     def add(self, application: str, table: str, column: str, rule: str) -> None:
@@ -166,10 +182,8 @@ class Tally:
     def check(self) -> None:
         """Raise GenerationError unless exactly the planned defects were planted."""
         planted = dict(self.counts)
-        if planted != PLANNED_COUNTS:
-            raise GenerationError(
-                f"planted defects {planted} differ from the plan {PLANNED_COUNTS}"
-            )
+        if planted != self.planned:
+            raise GenerationError(f"planted defects {planted} differ from the plan {self.planned}")
 
 
 @dataclass
@@ -199,32 +213,73 @@ class OpalesPlan:
 
 
 def plan_itac(
-    seed: int, adults: int, archives: int, identities: IdentitySpace, missing_etab: list[str]
+    seed: int,
+    adults: int,
+    archives: int,
+    identities: IdentitySpace,
+    missing_etab: list[str],
+    counts: dict[tuple[str, str, str, str], int],
 ) -> ItacPlan:
-    """Choose the adults that carry the ITAC defects and the cross-application people."""
+    """Choose the adults that carry the ITAC defects and the cross-application people.
+
+    `counts` gives the number of each defect, as planted_counts returns it.
+    """
     rng = random.Random(f"{seed}-plan-ITAC")
+
+    def count(table: str, column: str, rule: str) -> int:
+        return counts[("ITAC", table, column, rule)]
+
     # The DOSSIER rows with a defect, the cross-application people and the copied dossiers
     # are all distinct rows, so no row has two findings and no copy repeats a warning.
     used: set[int] = set()
     cross = {index: number for number, index in enumerate(_sample(rng, adults, CROSS_PEOPLE, used))}
-    wrong_nir = frozenset(_sample(rng, adults, 7, used))
-    placeholders = frozenset(_sample(rng, adults, 5, used))
+    wrong_nir = frozenset(_sample(rng, adults, count("DOSSIER", "NIR", "id.nir"), used))
+    placeholders = frozenset(
+        _sample(rng, adults, count("DOSSIER", "DATE_OUVERTURE", "type.date_placeholder"), used)
+    )
     copies_after: dict[int, list[int]] = {}
-    for original in _sample(rng, int(adults * 0.6), 2, used):
+    copies = count("DOSSIER", "NUM_DOSSIER", "key.duplicate")
+    for original in _sample(rng, int(adults * 0.6), copies, used):
         copies_after.setdefault(rng.randint(original + 1, adults - 1), []).append(original)
 
     others = set(cross)
+    orphans = count("DEMANDE", "NUM_DOSSIER", "fk.dangling")
     orphans_after = dict(
-        zip(_sample(rng, adults, 4, others), rng.sample(range(archives), 4), strict=True)
+        zip(
+            _sample(rng, adults, orphans, others),
+            rng.sample(range(archives), orphans),
+            strict=True,
+        )
     )
-    missing_etab_after = dict(zip(_sample(rng, adults, 2, others), missing_etab, strict=True))
+    missing_placements = count("SUIVI", "NUM_ETAB", "fk.dangling")
+    missing_etab_after = dict(
+        zip(
+            _sample(rng, adults, missing_placements, others),
+            _cycle(missing_etab, missing_placements),
+            strict=True,
+        )
+    )
 
-    # Extra HISTORIQUE rows need a dossier opened long before 2004: adults born by 1980.
-    candidates = _sample(rng, adults, min(adults - len(others), 400), set(cross))
+    # Extra HISTORIQUE rows need a dossier opened long before 2004: adults born by 1980, about
+    # 87 % of them. Drawing twice as many candidates as defects leaves a wide margin.
+    decisions = count("HISTORIQUE", "DATE_DECISION", "type.date")
+    unknown_types = count("HISTORIQUE", "CODE_TYPE_DEMANDE", "code.unknown")
+    candidates = _sample(
+        rng,
+        adults,
+        min(adults - len(others), max(400, 2 * (decisions + unknown_types))),
+        set(cross),
+    )
     old_enough = [index for index in candidates if identities.identity(index).born.year <= 1980]
-    impossible_decision = dict(zip(old_enough[:3], IMPOSSIBLE_DECISION_DATES, strict=False))
-    unknown_type = frozenset(old_enough[3:6])
-    if len(impossible_decision) < 3 or len(unknown_type) < 3:
+    impossible_decision = dict(
+        zip(
+            old_enough[:decisions],
+            _cycle(list(IMPOSSIBLE_DECISION_DATES), decisions),
+            strict=False,
+        )
+    )
+    unknown_type = frozenset(old_enough[decisions : decisions + unknown_types])
+    if len(impossible_decision) < decisions or len(unknown_type) < unknown_types:
         raise GenerationError(
             "not enough adults born by 1980 to plant the HISTORIQUE defects; ask for more persons"
         )
@@ -242,28 +297,59 @@ def plan_itac(
 
 
 def plan_opales(
-    seed: int, children: int, identities: IdentitySpace, missing_finess: list[str]
+    seed: int,
+    children: int,
+    identities: IdentitySpace,
+    missing_finess: list[str],
+    counts: dict[tuple[str, str, str, str], int],
 ) -> OpalesPlan:
-    """Choose the children that carry the OPALES defects and the cross-application people."""
+    """Choose the children that carry the OPALES defects and the cross-application people.
+
+    `counts` gives the number of each defect, as planted_counts returns it.
+    """
     rng = random.Random(f"{seed}-plan-OPALES")
+
+    def count(table: str, column: str, rule: str) -> int:
+        return counts[("OPALES", table, column, rule)]
+
     used: set[int] = set()
     cross = {
         index: number for number, index in enumerate(_sample(rng, children, CROSS_PEOPLE, used))
     }
-    wrong_nir_assure = frozenset(_sample(rng, children, 3, used))
+    wrong_nir_assure = frozenset(
+        _sample(rng, children, count("ENFANT", "NIR_ASSURE", "id.nir"), used)
+    )
     demand_copies_after: dict[int, list[int]] = {}
-    for original in _sample(rng, int(children * 0.6), 2, used):
+    copies = count("DEMANDE", "NUM_DEMANDE", "key.duplicate")
+    for original in _sample(rng, int(children * 0.6), copies, used):
         demand_copies_after.setdefault(rng.randint(original + 1, children - 1), []).append(original)
-    candidates = _sample(rng, children, min(children - len(cross), 400), set(cross))
+
+    dangling = count("ORIENTATION", "FINESS", "fk.dangling")
+    complements = count("AES", "COMPLEMENT", "code.unknown")
+    school_starts = count("SCOLARISATION", "DATE_DEBUT", "type.date")
+    # About 87 % of the children are born by 2005 and 46 % in 1990-1998, so twice as many
+    # candidates as defects leave a margin for both.
+    candidates = _sample(
+        rng,
+        children,
+        min(children - len(cross), max(400, 2 * (dangling + complements + school_starts))),
+        set(cross),
+    )
     born = {index: identities.identity(index).born for index in candidates}
     # A forced ORI or AES decision needs a child born by 2005, an extra schooling row in
     # 2003-2004 a child of school age then (born 1990 to 1998).
     decidable = [index for index in candidates if born[index].year <= 2005]
     school_age = [index for index in candidates if 1990 <= born[index].year <= 1998]
-    missing = dict(zip(decidable[:3], missing_finess, strict=False))
-    complement = frozenset(decidable[3:5])
-    school = dict(zip(school_age[:2], IMPOSSIBLE_SCHOOL_STARTS, strict=False))
-    if len(missing) < 3 or len(complement) < 2 or len(school) < 2:
+    missing = dict(zip(decidable[:dangling], _cycle(missing_finess, dangling), strict=False))
+    complement = frozenset(decidable[dangling : dangling + complements])
+    school = dict(
+        zip(
+            school_age[:school_starts],
+            _cycle(list(IMPOSSIBLE_SCHOOL_STARTS), school_starts),
+            strict=False,
+        )
+    )
+    if len(missing) < dangling or len(complement) < complements or len(school) < school_starts:
         raise GenerationError(
             "not enough children of the right age to plant the OPALES defects; ask for more persons"
         )
@@ -275,6 +361,11 @@ def plan_opales(
         impossible_school_start=school,
         unknown_complement=complement,
     )
+
+
+def _cycle(values: list[str], count: int) -> list[str]:
+    """Return `count` values taken from `values` in turn, starting again after the last."""
+    return [values[position % len(values)] for position in range(count)]
 
 
 def _sample(rng: random.Random, size: int, count: int, used: set[int]) -> list[int]:

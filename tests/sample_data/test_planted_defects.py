@@ -393,7 +393,7 @@ def test_quoting_and_encoding_pitfalls_present(tables: dict) -> None:
     assert any(place.startswith("99") for place in birthplaces)
 
 
-def test_scaled_run_keeps_exact_defects(
+def test_smaller_run_keeps_bundled_defects(
     tmp_path: Path, dictionaries: dict[str, Dictionary]
 ) -> None:
     out = generate_into(tmp_path / "scaled", "--persons", "300", "--seed", "11", "--plaintext-only")
@@ -407,3 +407,20 @@ def test_scaled_run_keeps_exact_defects(
             assert len(result.warning_rows) == numbers["warnings"], name
     assert scaled["defects"] == json.loads(BUNDLED_EXPECTED.read_text(encoding="utf-8"))["defects"]
     assert scaled["tables"]["ITAC.DOSSIER"]["read"] == 300 * 8 // 13 + 2
+
+
+def test_larger_run_scales_defects(tmp_path: Path, dictionaries: dict[str, Dictionary]) -> None:
+    # 1950 persons are 1200 adults and 750 children, three times the bundled 400 and 250.
+    out = generate_into(tmp_path / "larger", "--persons", "1950", "--seed", "5", "--plaintext-only")
+    larger = json.loads((out / "expected.json").read_text(encoding="utf-8"))
+    bundled = json.loads(BUNDLED_EXPECTED.read_text(encoding="utf-8"))
+
+    for finding, bundled_finding in zip(larger["findings"], bundled["findings"], strict=True):
+        assert finding["count"] == 3 * bundled_finding["count"], finding
+    for application, dictionary in dictionaries.items():
+        for name, result in check_delivery(out, application, dictionary).items():
+            numbers = larger["tables"][f"{application}.{name}"]
+            assert len(result.rows) == numbers["read"], name
+            assert len(result.error_rows) == numbers["rejected"], name
+            assert len(result.warning_rows) == numbers["warnings"], name
+    assert len(larger["cross_application_pairs"]) == len(bundled["cross_application_pairs"])
