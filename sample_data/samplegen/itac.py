@@ -108,7 +108,7 @@ class ItacGenerator:
             for code in codes
         }
         self._referentials = referentials
-        self._dossier_offsets: list[int] = []
+        self._dossier = ""  # NUM_DOSSIER of the adult written last
         self._demand_sequence = 0
         self._conclusion_sequence = 0
         self._suivi_sequence = 0
@@ -132,16 +132,20 @@ class ItacGenerator:
             if index in self._plan.orphans_after:
                 self._write_orphan_demand(self._plan.orphans_after[index])
             if index in self._plan.missing_etab_after:
-                self._write_missing_placement(index, self._plan.missing_etab_after[index])
+                self._write_missing_placement(self._plan.missing_etab_after[index])
         for number in range(self._archives):
             self._write_archive(number)
         for table, record_file in self._files.items():
             self.records[table] = record_file.records
             delivery.close(record_file)
 
-    def dossier_number(self, index: int) -> str:
-        """Return NUM_DOSSIER of adult `index`; archive numbers fill the gaps between them."""
-        return f"57{10_000 + 3 * index + self._dossier_offsets[index]:08d}"
+    @staticmethod
+    def dossier_number(index: int, offset: int) -> str:
+        """Return NUM_DOSSIER of adult `index` drawn with `offset` (0 or 1).
+
+        Archive numbers fill the gaps between them.
+        """
+        return f"57{10_000 + 3 * index + offset:08d}"
 
     @staticmethod
     def archive_number(number: int) -> str:
@@ -180,8 +184,8 @@ class ItacGenerator:
 
     def _write_adult(self, index: int) -> None:
         rng = self._rng
-        self._dossier_offsets.append(rng.randint(0, 1))
-        dossier = self.dossier_number(index)
+        dossier = self.dossier_number(index, rng.randint(0, 1))
+        self._dossier = dossier
         person, nationality = self._adult_person(index, dossier)
         situation = rng.choices("12345", cum_weights=[40, 75, 78, 90, 100])[0]
         married_name = ""
@@ -414,13 +418,14 @@ class ItacGenerator:
         )
         self._tally.add(APPLICATION, "DEMANDE", "NUM_DOSSIER", "fk.dangling")
 
-    def _write_missing_placement(self, index: int, establishment: str) -> None:
+    def _write_missing_placement(self, establishment: str) -> None:
+        """Write a placement of the last adult in an establishment absent from ETABLISSEMENT."""
         rng = self._rng
         self._suivi_sequence += 1
         self._files["SUIVI"].write(
             [
                 f"S{self._suivi_sequence:011d}",
-                self.dossier_number(index),
+                self._dossier,
                 establishment,
                 dmy(random_day(rng, date(2008, 1, 1), date(2008, 9, 30))),
                 "2",
