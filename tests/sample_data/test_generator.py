@@ -276,12 +276,37 @@ def test_rerun_replaces_files_of_other_mode(tmp_path: Path) -> None:
     )
 
 
+def records_of(out: Path) -> tuple[int, int]:
+    """Return (persons, records across all tables) from a run's expected.json."""
+    expected = json.loads((out / "expected.json").read_text(encoding="utf-8"))
+    return expected["persons"], sum(table["read"] for table in expected["tables"].values())
+
+
+def test_rows_picks_persons_for_records(tmp_path: Path) -> None:
+    out = generate_into(tmp_path / "rows", "--rows", "20000", "--plaintext-only")
+
+    persons, records = records_of(out)
+    assert persons == 2899  # 20000 / 6.9, rounded up
+    assert records >= 20_000
+    assert records < 20_000 * 1.02
+
+
+def test_few_rows_give_minimum_persons(tmp_path: Path) -> None:
+    out = generate_into(tmp_path / "few", "--rows", "10", "--plaintext-only")
+
+    persons, records = records_of(out)
+    assert persons == 60
+    assert records >= 10
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
         (["--persons", "10", "--out", "{tmp}"], "--persons must be at least"),
         (["--plaintext-only"], "--plaintext-only needs --out"),
         (["--persons", "many", "--out", "{tmp}"], "invalid int value"),
+        (["--rows", "0", "--out", "{tmp}"], "--rows must be a positive number"),
+        (["--rows", "9000", "--persons", "900", "--out", "{tmp}"], "not allowed with argument"),
     ],
 )
 def test_bad_arguments_exit_2(arguments: list[str], message: str, tmp_path: Path) -> None:
