@@ -24,6 +24,7 @@ class TargetColumn:
     personal: bool = False
     code_list: str | None = None
     description: str | None = None
+    binary: bool = False  # compared as bytes (COLLATE "C" on PostgreSQL); product tables only
 
 
 @dataclass

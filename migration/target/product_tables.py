@@ -32,9 +32,20 @@ checks in Python, these are also CHECK constraints in the database, because anal
 decisions with SQL."""
 
 
-def _text(name: str, length: int | None, nullable: bool = True, description: str | None = None):
+def _text(
+    name: str,
+    length: int | None,
+    nullable: bool = True,
+    description: str | None = None,
+    binary: bool = False,
+):
     return TargetColumn(
-        name=name, type="text", length=length, nullable=nullable, description=description
+        name=name,
+        type="text",
+        length=length,
+        nullable=nullable,
+        description=description,
+        binary=binary,
     )
 
 
@@ -91,14 +102,14 @@ LINEAGE = TargetTable(
     name=LINEAGE_TABLE,
     description="Which source row produced which target row: one row per pair.",
     columns=[
-        _text("target_table", 64, nullable=False),
-        _text("target_key", 255, nullable=False),
-        _text("application", 20, nullable=False),
-        _text("source_table", 64, nullable=False),
+        _text("target_table", 64, nullable=False, binary=True),
+        _text("target_key", 255, nullable=False, binary=True),
+        _text("application", 20, nullable=False, binary=True),
+        _text("source_table", 64, nullable=False, binary=True),
         _text("source_file", 255, nullable=False),
         TargetColumn("source_line", "integer", nullable=False),
         _text("source_key", 255),
-        _text("run_id", 64, nullable=False),
+        _text("run_id", 64, nullable=False, binary=True),
     ],
     primary_key=["target_table", "target_key", "application", "source_table", "source_line"],
     foreign_keys=[ForeignKey(["run_id"], RUN_TABLE, ["run_id"])],

@@ -31,6 +31,25 @@ RELEASE_0_1_0_DIFFERENCES = [
     "table reprise_chargement is missing",
     "table reprise_decision_identite is missing",
 ]
+LINEAGE_KEYS = {
+    "target_table": 64,
+    "target_key": 255,
+    "application": 20,
+    "source_table": 64,
+    "run_id": 64,
+}
+
+
+def release_0_1_0_differences(engine: sa.Engine) -> list[str]:
+    """What a 0.1.0 database lacks; on PostgreSQL also the binary collation of lineage keys."""
+    if engine.dialect.name != "postgresql":
+        return sorted(RELEASE_0_1_0_DIFFERENCES)
+    collations = [
+        f"table reprise_lignage, column {name}: type VARCHAR({length}) in the database, "
+        f'VARCHAR({length}) COLLATE "C" expected'
+        for name, length in LINEAGE_KEYS.items()
+    ]
+    return sorted(RELEASE_0_1_0_DIFFERENCES + collations)
 
 
 def restore_release_0_1_0(engine: sa.Engine) -> None:
@@ -58,16 +77,16 @@ def version_table_exists(engine: sa.Engine) -> bool:
 
 
 def test_head_revision_is_latest():
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
 
 
 def test_new_database_gets_every_product_table(engine):
     with engine.begin() as connection:
         before, after = upgrade_product_tables(connection)
 
-    assert (before, after) == (None, "0002")
+    assert (before, after) == (None, "0003")
     with engine.connect() as connection:
-        assert current_revision(connection) == "0002"
+        assert current_revision(connection) == "0003"
         assert compare_tables(connection, build_product_metadata()) == []
     assert set(PRODUCT_TABLES) <= set(sa.inspect(engine).get_table_names())
 
@@ -76,13 +95,13 @@ def test_upgrade_at_head_does_nothing(engine):
     with engine.begin() as connection:
         upgrade_product_tables(connection)
     with engine.begin() as connection:
-        assert upgrade_product_tables(connection) == ("0002", "0002")
+        assert upgrade_product_tables(connection) == ("0003", "0003")
 
 
 def test_release_0_1_0_database_matches_revision_0001(engine):
     restore_release_0_1_0(engine)
 
-    assert compare_database(engine, SCHEMA) == RELEASE_0_1_0_DIFFERENCES
+    assert sorted(compare_database(engine, SCHEMA)) == release_0_1_0_differences(engine)
     assert not version_table_exists(engine)
 
 
@@ -96,7 +115,7 @@ def test_downgrade_to_0001_gives_release_0_1_0_tables(engine):
     with engine.connect() as connection:
         assert current_revision(connection) == "0001"
         problems = compare_tables(connection, metadata)
-    assert problems == RELEASE_0_1_0_DIFFERENCES
+    assert sorted(problems) == release_0_1_0_differences(engine)
 
 
 def test_load_upgrades_release_0_1_0_database(engine):
@@ -109,7 +128,7 @@ def test_load_upgrades_release_0_1_0_database(engine):
     result = load_sample(engine, run_id="run-0002")
 
     with engine.connect() as connection:
-        assert current_revision(connection) == "0002"
+        assert current_revision(connection) == "0003"
     assert compare_database(engine, SCHEMA) == []
     for table, frame in target_frames().items():
         assert result.changes[table]["unchanged"] == len(frame), table
@@ -130,7 +149,7 @@ def test_failed_load_rolls_back_upgrade(engine):
         load_sample(engine, run_id="run-0002", frames=frames)
 
     assert not version_table_exists(engine)
-    assert compare_database(engine, SCHEMA) == RELEASE_0_1_0_DIFFERENCES
+    assert sorted(compare_database(engine, SCHEMA)) == release_0_1_0_differences(engine)
 
 
 def test_unknown_revision_raises(engine):
@@ -143,7 +162,7 @@ def test_unknown_revision_raises(engine):
 
     message = str(error.value)
     assert "are at revision 0099, which this release of mdph-reprise does not know" in message
-    assert "it knows up to 0002" in message
+    assert "it knows up to 0003" in message
 
 
 def test_product_tables_without_version_raise(engine):
@@ -157,3 +176,33 @@ def test_product_tables_without_version_raise(engine):
     message = str(error.value)
     assert "reprise_chargement" in message
     assert f"but no {VERSION_TABLE} table, so their revision is unknown" in message
+
+
+@pytest.mark.postgres
+def test_lineage_keys_compare_as_bytes_on_postgresql(postgres_engine):
+    """Revision 0003 gives the lineage key columns the binary collation, and 0002 takes it back."""
+
+    def collations(connection) -> dict[str, str | None]:
+        rows = connection.execute(
+            sa.text(
+                "SELECT column_name, collation_name FROM information_schema.columns "
+                "WHERE table_name = 'reprise_lignage'"
+            )
+        )
+        return dict(rows.all())
+
+    with postgres_engine.begin() as connection:
+        upgrade_product_tables(connection)
+        after = collations(connection)
+        command.downgrade(alembic_config(connection), "0002")
+        before = collations(connection)
+
+    assert {name for name, collation in after.items() if collation == "C"} == {
+        "target_table",
+        "target_key",
+        "application",
+        "source_table",
+        "run_id",
+    }
+    assert all(collation != "C" for collation in before.values())
+    assert compare_database(postgres_engine, SCHEMA, tables=["reprise_lignage"]) != []
