@@ -28,6 +28,7 @@ updates and deletes go through temporary staging tables.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import io
 import itertools
 import json
@@ -39,7 +40,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.schema import AddConstraint, DropConstraint
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from migration.target.changes import (
     CHANGE_KINDS,
@@ -74,9 +75,10 @@ LOAD_LOCK_KEY = 0x6D64706872657072
 SQLITE_CHUNK_ROWS = 10_000
 POSTGRESQL_CHUNK_ROWS = 50_000
 COPY_READ_SIZE = 1 << 20
-# From this many lineage rows on, PostgreSQL gets them with the foreign key checked once at
-# the end rather than row by row.
-BULK_LINEAGE_ROWS = 20_000
+# From this many rows on, a PostgreSQL table that is filled from empty, and the lineage, get
+# their rows with keys and indexes built once at the end rather than row by row.
+BULK_ROWS = 20_000
+BULK_SORT_MEMORY = "256MB"  # for those builds, in the load transaction only
 """Bytes psycopg2 reads from the CSV buffer per call while copying."""
 
 # Names under which the loader keeps rows that are not rows of a frame, so that an error
@@ -344,12 +346,14 @@ class _Loader:
             )
 
         self.write_run_row()
-        for name in order:
-            plan = self.plans[name]
-            self.update_rows(name, plan.changed)
-            self.insert_rows(name, plan.added)
-        for name in reversed(order):
-            self.delete_rows(name, self.plans[name].removed)
+        filled = [name for name in order if self.fills_empty_table(name)]
+        with self.constraints_built_after(filled):
+            for name in order:
+                plan = self.plans[name]
+                self.update_rows(name, plan.changed)
+                self.insert_rows(name, plan.added)
+            for name in reversed(order):
+                self.delete_rows(name, self.plans[name].removed)
 
         self.replace_lineage(order)
         run_id = self.run_id
@@ -471,31 +475,71 @@ class _Loader:
             statement = statement.where(lineage.c.application.in_(sorted(self.scope)))
         self.execute("deleting the lineage of the replaced applications", LINEAGE_TABLE, statement)
         count = len(self.prepared[LINEAGE_TABLE].rows)
-        if self.postgresql and count >= BULK_LINEAGE_ROWS:
-            self.insert_without_foreign_keys(LINEAGE_TABLE, count)
-        else:
+        bulk = [LINEAGE_TABLE] if self.postgresql and count >= BULK_ROWS else []
+        with self.constraints_built_after(bulk):
             self.insert_rows(LINEAGE_TABLE, range(count))
         if kept.rows:
             self.prepared[_KEPT_LINEAGE] = kept
             self.insert_rows(_KEPT_LINEAGE, range(len(kept.rows)), table_name=LINEAGE_TABLE)
 
-    def insert_without_foreign_keys(self, name: str, count: int) -> None:
-        """COPY many rows with the table's foreign keys dropped, then add them back.
+    def fills_empty_table(self, name: str) -> bool:
+        """Tell whether the load only adds rows, many of them, to a table that was empty."""
+        counts = self.plans[name].counts()
+        others = sum(value for kind, value in counts.items() if kind != "added")
+        return self.postgresql and counts["added"] >= BULK_ROWS and others == 0
 
-        PostgreSQL checks a foreign key row by row during a COPY, which costs about a third
-        of the time of a large lineage load; adding the constraint back checks every row in
-        one join, inside the same transaction, so the table never holds unchecked rows once
-        the load commits.
+    @contextlib.contextmanager
+    def constraints_built_after(self, names: list[str]):
+        """Drop the keys and indexes of tables `names` for the block, then build them again.
+
+        PostgreSQL checks a foreign key and updates every index row by row during a COPY,
+        which made most of the time of a large copy; built afterwards, a key or an index is
+        one sort or one join. It all happens inside the load transaction, so no unchecked row
+        can be committed. Two rows of a frame with the same primary key are refused before
+        (when planning the changes), so a duplicate never waits for the rebuild. A primary key
+        that a foreign key of another table references stays, and so do foreign keys that
+        point at these tables: an insert does not fire them.
         """
-        table = self.metadata.tables[name]
-        keys = sorted(table.foreign_key_constraints, key=lambda key: key.name or "")
-        for key in keys:
-            self.execute(
-                f"dropping foreign key {key.name} for the bulk copy", name, DropConstraint(key)
-            )
-        self.insert_rows(name, range(count))
-        for key in keys:
-            self.execute(f"adding foreign key {key.name} back", name, AddConstraint(key))
+        if not names:
+            yield
+            return
+        tables = [self.metadata.tables[name] for name in names]
+        foreign_keys = [
+            key
+            for table in tables
+            for key in sorted(table.foreign_key_constraints, key=lambda k: k.name or "")
+        ]
+        referenced = {
+            key.referred_table.name
+            for table in self.metadata.tables.values()
+            if table.name not in names
+            for key in table.foreign_key_constraints
+        }
+        primary_keys = [
+            table.primary_key
+            for table in tables
+            if table.name not in referenced and table.primary_key.name is not None
+        ]
+        indexes = [
+            index for table in tables for index in sorted(table.indexes, key=lambda i: i.name)
+        ]
+        self.connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{BULK_SORT_MEMORY}'")
+        for key in foreign_keys:
+            self.alter(key.table.name, f"dropping foreign key {key.name}", DropConstraint(key))
+        for index in indexes:
+            self.alter(index.table.name, f"dropping index {index.name}", DropIndex(index))
+        for key in primary_keys:
+            self.alter(key.table.name, f"dropping primary key {key.name}", DropConstraint(key))
+        yield
+        for key in primary_keys:
+            self.alter(key.table.name, f"adding primary key {key.name}", AddConstraint(key))
+        for index in indexes:
+            self.alter(index.table.name, f"building index {index.name}", CreateIndex(index))
+        for key in foreign_keys:
+            self.alter(key.table.name, f"adding foreign key {key.name}", AddConstraint(key))
+
+    def alter(self, table: str, action: str, statement) -> None:
+        self.execute(f"{action} around the bulk copy", table, statement)
 
     def read_kept_lineage(self, order: list[str]) -> PreparedTable:
         """Read the lineage of rows kept because they are still referenced, to write it back."""
