@@ -127,6 +127,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--lang", choices=["fr", "en"], default="fr", help="report language")
     run.add_argument(
+        "--workers",
+        type=int,
+        help="processes that read, validate and map the applications side by side "
+        "(default: one per core, at most one per application; 1 runs them one after the other)",
+    )
+    run.add_argument(
         "--finess",
         type=Path,
         help="a newer FINESS extract (etalab layout) to use in place of the delivered FINESS.csv",
@@ -199,6 +205,8 @@ def _run(args) -> int:
     from migration.delivery.password import read_password
     from migration.run import RunOptions, run_migration
 
+    if args.workers is not None and args.workers < 1:
+        raise MdphRepriseError(f"--workers {args.workers}: give 1 process or more")
     output = args.output.resolve()
     target = args.target or os.environ.get(TARGET_ENV)
     if not target:
@@ -216,6 +224,7 @@ def _run(args) -> int:
         keep_plaintext=args.keep_plaintext,
         language=args.lang,
         show_personal_data=args.show_personal_data,
+        workers=args.workers,
         references={
             file: path
             for file, path in (("FINESS.csv", args.finess), ("RAMSESE.csv", args.ramsese))

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime
 import logging
+import multiprocessing
 import os
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +73,7 @@ class RunOptions:
     language: str = "fr"
     show_personal_data: bool = False
     references: dict[str, Path] = field(default_factory=dict)
+    workers: int | None = None  # processes for the applications; default one per core
 
 
 @dataclass
@@ -134,9 +137,11 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
     _check_target_schema(engine, schema)
     say("target", f"target database reachable: {describe_url(options.target_url)}")
     mappings_checked = _check_mappings(options, schema)
+    # The applications may be read in forked processes, which must not share a connection.
+    engine.dispose()
     try:
-        delivery, validated, mappings, delivery_problems = _read_delivery(
-            options, password, mappings_checked, say
+        delivery, validated, mapped, mappings, delivery_problems = _read_delivery(
+            options, password, mappings_checked, schema, say
         )
     except BaseException:
         # A run stopped before loading leaves no empty database file behind it.
@@ -145,7 +150,6 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
             sqlite_file.unlink()
         raise
 
-    mapped = [map_application(result, mappings[result.name], schema) for result in validated]
     rejected = _concat_rejected(validated)
     missing = sorted(set(DEFAULT_MAPPINGS) - {result.name for result in validated})
     assembly = assemble(
@@ -278,15 +282,19 @@ def create_private_sqlite_file(url: str) -> Path | None:
     return path
 
 
-def _read_delivery(options: RunOptions, password: str, checked: dict, say):
-    """Decrypt, read and validate every application; return them with delivery problems."""
+def _read_delivery(options: RunOptions, password: str, checked: dict, schema, say):
+    """Decrypt, read, validate and map every application; return them with delivery problems.
+
+    The applications do not depend on each other until assembly, so with two cores or more
+    each one is processed in a process of its own.
+    """
     with PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext) as workdir:
         say("intake", f"decrypting {options.delivery}")
         delivery = open_delivery(options.delivery, password, workdir.path)
         say("intake", _intake_message(delivery))
         if options.keep_plaintext:
             say("intake", f"decrypted files kept in {workdir.path}")
-        validated, mappings, problems = [], {}, []
+        jobs, mappings = [], {}
         for name, application in delivery.applications.items():
             if name not in checked:
                 raise MdphRepriseError(
@@ -303,15 +311,47 @@ def _read_delivery(options: RunOptions, password: str, checked: dict, say):
             }
             for file, path in replacements.items():
                 say("reading", f"{name}: {file} replaced by {path}")
-            reads = read_application(name, application.folder, dictionary, replacements)
-            row_count = sum(read.read for read in reads.values())
-            say("reading", f"{name}: {row_count} rows read from {len(reads)} tables")
-            problems += check_extraction_log(application, reads)
             policy = delivery.config.get("regles")
-            result = validate_application(name, dictionary, reads, policy)
-            say("validation", f"{name}: {len(result.findings)} findings")
+            jobs.append((application, dictionary, replacements, policy, mapping, schema))
+
+        validated, mapped, problems = [], [], []
+        for result, application_mapped, log_problems in _process_applications(
+            jobs, options.workers
+        ):
+            row_count = sum(read.read for read in result.reads.values())
+            say("reading", f"{result.name}: {row_count} rows read from {len(result.reads)} tables")
+            say("validation", f"{result.name}: {len(result.findings)} findings")
+            problems += log_problems
             validated.append(result)
-    return delivery, validated, mappings, problems
+            mapped.append(application_mapped)
+    return delivery, validated, mapped, mappings, problems
+
+
+def _process_applications(jobs: list[tuple], workers: int | None):
+    """Run `process_application` on every job, in worker processes when there is more than one.
+
+    Results come back in the order of `jobs`. The processes are forked, so they start at once
+    with the dictionaries and mappings already loaded.
+    """
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    count = max(1, min(count, len(jobs)))
+    if count == 1:
+        return [process_application(*job) for job in jobs]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        futures = [pool.submit(process_application, *job) for job in jobs]
+        return [future.result() for future in futures]
+
+
+def process_application(application, dictionary, replacements, policy, mapping, schema):
+    """Read, validate and map one application; return it with its extraction-log problems."""
+    reads = read_application(application.name, application.folder, dictionary, replacements)
+    problems = check_extraction_log(application, reads)
+    result = validate_application(application.name, dictionary, reads, policy)
+    mapped = map_application(result, mapping, schema)
+    # The converted rows are mapped now; dropping them spares sending them back to the parent.
+    result.tables = {}
+    return result, mapped, problems
 
 
 def _intake_message(delivery: Delivery) -> str:

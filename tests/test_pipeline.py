@@ -18,9 +18,12 @@ PASSWORD = "reprise-57-demo"
 PRODUCT_TABLES = {"reprise_run", "reprise_rejet", "reprise_lignage"}
 
 
-def _run(tmp_path: Path, target_url: str):
+def _run(tmp_path: Path, target_url: str, workers: int | None = 2):
     options = RunOptions(
-        delivery=DELIVERY, target_url=target_url, reports_dir=tmp_path / "rapports"
+        delivery=DELIVERY,
+        target_url=target_url,
+        reports_dir=tmp_path / "rapports",
+        workers=workers,
     )
     return run_migration(options, PASSWORD)
 
@@ -177,6 +180,17 @@ def test_rerun_gives_identical_content(sqlite_run, tmp_path):
     assert _content(url) == before
 
 
+def test_one_process_gives_what_two_give(sqlite_run, tmp_path):
+    """The applications read side by side in two processes load what one process loads."""
+    parallel, parallel_url = sqlite_run
+    url = f"sqlite:///{tmp_path / 'one_process.sqlite3'}"
+    outcome = _run(tmp_path, url, workers=1)
+    assert outcome.status == "success"
+    for key in ("tables", "targets", "identity", "blocking"):
+        assert outcome.summary[key] == parallel.summary[key], key
+    assert _content(url) == _content(parallel_url)
+
+
 def test_value_the_target_refuses_is_a_reject_not_a_failed_load(tmp_path):
     text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
     mapping = tmp_path / "itac.yaml"
@@ -221,3 +235,21 @@ def test_newer_finess_extract_replaces_the_delivered_one(tmp_path):
     structure = next(t for t in outcome.summary["tables"] if t["table"] == "FINESS_STRUCTURE")
     assert structure["read"] == EXPECTED["tables"]["OPALES.FINESS_STRUCTURE"]["read"] + 1
     assert structure["loaded"] == structure["read"]
+
+
+def test_error_in_an_application_process_reaches_the_caller(tmp_path, monkeypatch):
+    """A reading error raised in a worker process stops the run with its own message."""
+    import migration.run
+    from migration.reading.errors import ReadingError
+
+    def broken(name, folder, dictionary, replacements=None):
+        if name == "OPALES":
+            raise ReadingError(f"{folder}/AES.csv: line 7 does not decode as cp1252")
+        return read_application(name, folder, dictionary, replacements)
+
+    read_application = migration.run.read_application
+    monkeypatch.setattr(migration.run, "read_application", broken)
+    url = f"sqlite:///{tmp_path / 'mdph.sqlite3'}"
+    with pytest.raises(ReadingError, match=r"AES.csv: line 7 does not decode as cp1252"):
+        _run(tmp_path, url, workers=2)
+    assert not (tmp_path / "mdph.sqlite3").exists()
