@@ -344,7 +344,12 @@ def _process_applications(jobs: list[tuple], workers: int | None):
 
 
 def process_application(application, dictionary, replacements, policy, mapping, schema):
-    """Read, validate and map one application; return it with its extraction-log problems."""
+    """Read, validate and map one application; return it with its extraction-log problems.
+
+    NOTE: each table is read whole into memory, so the peak memory of a run grows linearly
+    with the delivery (docs/benchmarks.md gives the measured figures); working in chunks would
+    need the cross-table checks, the mapping joins and identity resolution to work on key sets.
+    """
     reads = read_application(application.name, application.folder, dictionary, replacements)
     problems = check_extraction_log(application, reads)
     result = validate_application(application.name, dictionary, reads, policy)

@@ -531,12 +531,21 @@ class _Loader:
         for key in primary_keys:
             self.alter(key.table.name, f"dropping primary key {key.name}", DropConstraint(key))
         yield
+        started = time.perf_counter()
         for key in primary_keys:
             self.alter(key.table.name, f"adding primary key {key.name}", AddConstraint(key))
         for index in indexes:
             self.alter(index.table.name, f"building index {index.name}", CreateIndex(index))
         for key in foreign_keys:
             self.alter(key.table.name, f"adding foreign key {key.name}", AddConstraint(key))
+        logger.debug(
+            "built %d primary keys, %d indexes and %d foreign keys of %s in %.1f s",
+            len(primary_keys),
+            len(indexes),
+            len(foreign_keys),
+            ", ".join(names),
+            time.perf_counter() - started,
+        )
 
     def alter(self, table: str, action: str, statement) -> None:
         self.execute(f"{action} around the bulk copy", table, statement)
