@@ -312,7 +312,8 @@ def _read_delivery(options: RunOptions, password: str, checked: dict, schema, sa
             for file, path in replacements.items():
                 say("reading", f"{name}: {file} replaced by {path}")
             policy = delivery.config.get("regles")
-            jobs.append((application, dictionary, replacements, policy, mapping, schema))
+            job = (application, dictionary, replacements, policy, mapping, schema)
+            jobs.append((*job, delivery.departement))
 
         validated, mapped, problems = [], [], []
         for result, application_mapped, log_problems in _process_applications(
@@ -343,7 +344,9 @@ def _process_applications(jobs: list[tuple], workers: int | None):
         return [future.result() for future in futures]
 
 
-def process_application(application, dictionary, replacements, policy, mapping, schema):
+def process_application(
+    application, dictionary, replacements, policy, mapping, schema, departement=None
+):
     """Read, validate and map one application; return it with its extraction-log problems.
 
     NOTE: each table is read whole into memory, so the peak memory of a run grows linearly
@@ -351,7 +354,7 @@ def process_application(application, dictionary, replacements, policy, mapping, 
     need the cross-table checks, the mapping joins and identity resolution to work on key sets.
     """
     reads = read_application(application.name, application.folder, dictionary, replacements)
-    problems = check_extraction_log(application, reads)
+    problems = check_extraction_log(application, reads, departement)
     result = validate_application(application.name, dictionary, reads, policy)
     mapped = map_application(result, mapping, schema)
     # The converted rows are mapped now; dropping them spares sending them back to the parent.

@@ -153,17 +153,26 @@ def validate_application(
     return combine_application(name, dictionary, tables, policy)
 
 
-def check_extraction_log(application, reads: dict[str, TableRead]) -> list[str]:
+def check_extraction_log(
+    application, reads: dict[str, TableRead], departement: str | None = None
+) -> list[str]:
     """Compare the records read from each file with the count its extraction log announces.
 
-    A file with fewer or more records than the log announces, or a log whose batch did not end with
-    return code 0, is a blocking problem: the delivery is incomplete and the MDPH must claim
-    a new one within its deadline.
+    A file with fewer or more records than the log announces, a log whose batch did not end with
+    return code 0, or a log of another département than `departement` (the delivery's) is a
+    blocking problem: the delivery is incomplete or misplaced and the MDPH must claim a new one
+    within its deadline.
     """
     log = application.log
     if log is None:
         return []
     problems = []
+    if departement and log.departement and log.departement.lstrip("0") != departement.lstrip("0"):
+        problems.append(
+            f"{application.name}: the extraction log names département {log.departement}, the "
+            f"delivery {departement}; check that the files belong to this MDPH, or claim a new "
+            "delivery"
+        )
     if log.return_code not in (None, 0):
         problems.append(
             f"{application.name}: the extraction log ends with return code {log.return_code}; "

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from migration.lineage.openlineage import EVENTS_FILE
 from tests.sample_delivery import generate_plaintext
@@ -129,6 +130,29 @@ def test_table_shorter_than_its_log_blocks_the_run(tmp_path):
     assert int(counts[1]) + 1 == int(counts[2])
     assert "nothing was loaded" in result.stderr
     assert "to load" in result.stdout
+
+
+def test_log_of_another_departement_blocks_the_run(tmp_path):
+    delivery = generate_plaintext(tmp_path / "delivery")
+    config = delivery / "livraison.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert 'departement: "057"' in text
+    config.write_text(text.replace('departement: "057"', 'departement: "2A"'), encoding="utf-8")
+    target = tmp_path / "out" / "mdph_reprise.sqlite3"
+
+    result = _cli("run", str(delivery), "--output", str(tmp_path / "out"))
+
+    assert result.returncode == 1, result.stderr
+    for application in ("ITAC", "OPALES"):
+        assert (
+            f"{application}: the extraction log names département 057, the delivery 2A"
+            in result.stderr
+        )
+    assert "nothing was loaded" in result.stderr
+    engine = sa.create_engine(f"sqlite:///{target}")
+    with engine.connect() as connection:
+        assert not sa.inspect(connection).has_table("individu")
+    engine.dispose()
 
 
 def test_unknown_application_in_override_is_rejected(tmp_path):
