@@ -220,7 +220,8 @@ def _check_target_schema(engine, schema) -> None:
     present = [name for name in schema.tables if name in existing]
     if not present:
         return
-    problems = compare_database(engine, schema, tables=present)
+    # Once one target table exists, the others must too: a missing one is a difference.
+    problems = compare_database(engine, schema, tables=list(schema.tables))
     if problems:
         listed = "\n".join(f"  - {problem}" for problem in problems)
         raise TargetError(

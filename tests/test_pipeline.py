@@ -253,3 +253,29 @@ def test_error_in_an_application_process_reaches_the_caller(tmp_path, monkeypatc
     with pytest.raises(ReadingError, match=r"AES.csv: line 7 does not decode as cp1252"):
         _run(tmp_path, url, workers=2)
     assert not (tmp_path / "mdph.sqlite3").exists()
+
+
+def test_missing_target_table_stops_before_reading(sqlite_run, tmp_path, monkeypatch):
+    """A target database that lacks one target table is refused before any decryption."""
+    import shutil
+
+    import migration.run
+    from migration.target.errors import TargetError
+
+    _, url = sqlite_run
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copy(sa.engine.make_url(url).database, copy)
+    engine = sa.create_engine(f"sqlite:///{copy}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE suivi_orientation"))
+    engine.dispose()
+
+    def no_decryption(*args, **kwargs):
+        raise AssertionError("the delivery was opened")
+
+    monkeypatch.setattr(migration.run, "open_delivery", no_decryption)
+    with pytest.raises(TargetError) as raised:
+        _run(tmp_path, f"sqlite:///{copy}")
+    message = str(raised.value)
+    assert "table suivi_orientation is missing" in message
+    assert "nothing was read or loaded" in message
