@@ -11,8 +11,8 @@ import logging
 import multiprocessing
 import os
 import secrets
+import signal
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -340,9 +340,17 @@ def _process_applications(jobs: list[tuple], workers: int | None):
     if count == 1:
         return [process_application(*job) for job in jobs]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        futures = [pool.submit(process_application, *job) for job in jobs]
-        return [future.result() for future in futures]
+    # Leaving the block terminates the workers, so an error, Ctrl-C or SIGTERM in the parent
+    # does not wait for them to finish their application.
+    with context.Pool(processes=count, initializer=_ignore_stop_signals) as pool:
+        pending = [pool.apply_async(process_application, job) for job in jobs]
+        return [result.get() for result in pending]
+
+
+def _ignore_stop_signals() -> None:
+    """Leave Ctrl-C and SIGTERM to the parent, which stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def process_application(
