@@ -38,8 +38,16 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+INTERRUPTED = (
+    "interrupted: a load in progress was rolled back, so the target database is as it was "
+    "before it; if the load had already committed, run again to write the reports (the rows "
+    "are then found unchanged)"
+)
+
+
 def _stop_on_sigterm(signum, frame) -> None:
     """Turn SIGTERM into an exit that runs cleanups, so no decrypted file is left behind."""
+    print(INTERRUPTED, file=sys.stderr)
     raise SystemExit(128 + signum)
 
 
@@ -61,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("interrupted: nothing was loaded by the interrupted step", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of the output went away (e.g. `| head`); stop quietly, as Unix tools do.
