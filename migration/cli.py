@@ -45,10 +45,13 @@ INTERRUPTED = (
 )
 
 
+class _Terminated(SystemExit):
+    """SIGTERM, raised as an exit so that cleanups run and no decrypted file is left behind."""
+
+
 def _stop_on_sigterm(signum, frame) -> None:
-    """Turn SIGTERM into an exit that runs cleanups, so no decrypted file is left behind."""
-    print(INTERRUPTED, file=sys.stderr)
-    raise SystemExit(128 + signum)
+    # No output here: the signal may arrive in the middle of a write to the same stream.
+    raise _Terminated(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
         return 130
+    except _Terminated as stop:
+        print(INTERRUPTED, file=sys.stderr)
+        return stop.code
     except BrokenPipeError:
         # The reader of the output went away (e.g. `| head`); stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -137,8 +143,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers",
         type=int,
-        help="processes that read, validate and map the applications side by side "
-        "(default: one per core, at most one per application; 1 runs them one after the other)",
+        help="processes that read, validate and map the applications side by side, at most "
+        "one per application (default 1: one after the other; 2 is faster on two cores)",
     )
     run.add_argument(
         "--finess",
@@ -232,7 +238,7 @@ def _run(args) -> int:
         keep_plaintext=args.keep_plaintext,
         language=args.lang,
         show_personal_data=args.show_personal_data,
-        workers=args.workers,
+        workers=args.workers or 1,
         references={
             file: path
             for file, path in (("FINESS.csv", args.finess), ("RAMSESE.csv", args.ramsese))
