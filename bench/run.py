@@ -77,6 +77,8 @@ def measure(persons: int, folder: Path, admin_url: str, skip: set[str] = frozens
                 url,
                 "--output",
                 str(folder / "out"),
+                "--workers",
+                "2",
             ],
             env=env,
         ),

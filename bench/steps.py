@@ -8,7 +8,7 @@ so their memory is not in these figures; `bench/run.py` measures the whole proce
 Usage:
   .venv/bin/python sample_data/generate.py --persons 100000 --out /tmp/delivery
   MDPH_DELIVERY_PASSWORD=reprise-57-demo .venv/bin/python bench/steps.py /tmp/delivery \\
-      postgresql+psycopg2://postgres@127.0.0.1:5432/bench_steps [--workers 1]
+      postgresql+psycopg2://postgres@127.0.0.1:5432/bench_steps [--workers 2]
 The target database must exist; the reports go to a temporary folder.
 """
 
@@ -33,7 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("delivery", type=Path)
     parser.add_argument("target_url")
-    parser.add_argument("--workers", type=int)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     password = os.environ.get("MDPH_DELIVERY_PASSWORD")
     if not password:

@@ -73,7 +73,7 @@ class RunOptions:
     language: str = "fr"
     show_personal_data: bool = False
     references: dict[str, Path] = field(default_factory=dict)
-    workers: int | None = None  # processes for the applications; default one per core
+    workers: int = 1  # processes that read, validate and map the applications
 
 
 @dataclass
@@ -286,8 +286,11 @@ def create_private_sqlite_file(url: str) -> Path | None:
 def _read_delivery(options: RunOptions, password: str, checked: dict, schema, say):
     """Decrypt, read, validate and map every application; return them with delivery problems.
 
-    The applications do not depend on each other until assembly, so with two cores or more
-    each one is processed in a process of its own.
+    The applications do not depend on each other until assembly, so with `options.workers`
+    set to 2 each one is processed in a process of its own.
+
+    NOTE: with two workers, a SIGTERM sent while the worker processes start is sometimes not
+    acted on (the run goes on to the end), which is why one worker is the default.
     """
     with PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext) as workdir:
         say("intake", f"decrypting {options.delivery}")
@@ -335,8 +338,7 @@ def _process_applications(jobs: list[tuple], workers: int | None):
     Results come back in the order of `jobs`. The processes are forked, so they start at once
     with the dictionaries and mappings already loaded.
     """
-    count = workers if workers is not None else (os.cpu_count() or 1)
-    count = max(1, min(count, len(jobs)))
+    count = max(1, min(workers or 1, len(jobs)))
     if count == 1:
         return [process_application(*job) for job in jobs]
     context = multiprocessing.get_context("fork")

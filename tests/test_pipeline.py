@@ -18,7 +18,7 @@ PASSWORD = "reprise-57-demo"
 PRODUCT_TABLES = {"reprise_run", "reprise_rejet", "reprise_lignage"}
 
 
-def _run(tmp_path: Path, target_url: str, workers: int | None = 2):
+def _run(tmp_path: Path, target_url: str, workers: int = 2):
     options = RunOptions(
         delivery=DELIVERY,
         target_url=target_url,
