@@ -19,6 +19,7 @@ from assets.shared import (
     load_events,
     partition_application,
     partition_departement,
+    read_target_identities,
     reconciliation_result,
     report_output,
     rows_metadata,
@@ -26,13 +27,10 @@ from assets.shared import (
 from migration.delivery.intake import open_delivery
 from migration.delivery.workdir import PrivateWorkdir
 from migration.dictionary.model import Dictionary
-from migration.identity.decisions import read_identity_decisions
-from migration.identity.existing import read_existing_individuals
 from migration.mapping.assemble import assemble
 from migration.mapping.checks import check_mapping
 from migration.mapping.language import load_mapping
 from migration.reading.csv_reader import read_table
-from migration.run import create_private_sqlite_file
 from migration.steps import (
     DEFAULT_MAPPINGS,
     combine_application,
@@ -40,7 +38,6 @@ from migration.steps import (
     reconcile,
     validate_one_table,
 )
-from migration.target.engine import create_target_engine
 from migration.target.schema import load_target_schema
 
 GROUP_APPLICATION = "application"
@@ -111,15 +108,8 @@ def build_application_job_assets(
         check_mapping(mapping, dictionary, schema, strict=True)
         mapped = map_application(validated, mapping, schema)
 
-        url = departements.target_url(code)
-        create_private_sqlite_file(url)
-        engine = create_target_engine(url)
         others = [name for name in DEFAULT_MAPPINGS if name != application]
-        try:
-            decisions = read_identity_decisions(engine)
-            existing = read_existing_individuals(engine, others)
-        finally:
-            engine.dispose()
+        decisions, existing = read_target_identities(departements.target_url(code), others)
         # NOTE: the individuals are read here and the load writes later, in another step, so
         # two runs loading the same département at once could both miss each other's people.
         # deploy/dagster.yaml runs one run at a time.

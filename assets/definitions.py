@@ -20,6 +20,7 @@ from assets.shared import (
     intake_events,
     load_events,
     partition_departement,
+    read_target_identities,
     reconciliation_result,
     report_output,
     rows_metadata,
@@ -27,14 +28,12 @@ from assets.shared import (
 from migration.delivery.intake import open_delivery
 from migration.delivery.workdir import PrivateWorkdir
 from migration.dictionary.model import Dictionary, load_dictionary
-from migration.identity.decisions import read_identity_decisions
 from migration.mapping.assemble import Assembly, assemble
 from migration.mapping.checks import check_mapping
 from migration.mapping.language import load_mapping
 from migration.mapping.lineage import column_lineage
 from migration.reading.csv_reader import read_table
 from migration.reading.findings import ERROR
-from migration.run import create_private_sqlite_file
 from migration.steps import (
     DEFAULT_MAPPINGS,
     ValidatedApplication,
@@ -44,7 +43,6 @@ from migration.steps import (
     reconcile,
     validate_one_table,
 )
-from migration.target.engine import create_target_engine
 from migration.target.schema import load_target_schema
 from migration.validation.rules import TABLE_FAMILIES, rule_family
 
@@ -295,12 +293,7 @@ def build_target_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
         mapped = [itac_mapped["mapped"], opales_mapped["mapped"]]
         rejected = pd.concat([v.rejected_lines() for v in validated], ignore_index=True)
         url = departements.target_url(partition_departement(context))
-        create_private_sqlite_file(url)
-        engine = create_target_engine(url)
-        try:
-            decisions = read_identity_decisions(engine)
-        finally:
-            engine.dispose()
+        decisions, _ = read_target_identities(url, [])
         assembly = assemble(mapped, load_target_schema(), rejected, decisions)
         counts = reconcile(validated, assembly)
         yield dg.Output(

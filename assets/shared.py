@@ -4,6 +4,7 @@ import datetime
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 
 from assets.departements import APPLICATION_DIMENSION, DEPARTEMENT_DIMENSION
 from assets.resources import DepartementsResource
@@ -11,6 +12,8 @@ from migration.acceptance.checks import INTAKE_CHECKS, intake_checks, inventory_
 from migration.delivery.intake import inspect_delivery
 from migration.delivery.inventory import inventory_delivery
 from migration.delivery.workdir import PrivateWorkdir
+from migration.identity.decisions import read_identity_decisions
+from migration.identity.existing import read_existing_individuals
 from migration.lineage.dagster_metadata import dagster_column_lineage, dagster_target_schema
 from migration.lineage.openlineage import EVENTS_FILE, emit_run_events
 from migration.lineage.run_record import finish_run
@@ -126,6 +129,19 @@ def reconciliation_result(counts: list[dict]) -> dg.AssetCheckResult:
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"unreconciled_tables": dg.MetadataValue.json(gaps)},
     )
+
+
+def read_target_identities(url: str, others: list[str]) -> tuple[dict, pd.DataFrame]:
+    """Read the identity decisions stored in the target and the individuals of `others`.
+
+    `others` names the applications not delivered in this run; with none, the frame is empty.
+    """
+    create_private_sqlite_file(url)
+    engine = create_target_engine(url)
+    try:
+        return read_identity_decisions(engine), read_existing_individuals(engine, others)
+    finally:
+        engine.dispose()
 
 
 def load_events(
