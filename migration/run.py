@@ -338,7 +338,7 @@ def _process_applications(jobs: list[tuple], workers: int | None):
     Results come back in the order of `jobs`. The processes are forked, so they start at once
     with the dictionaries and mappings already loaded.
     """
-    count = max(1, min(workers or 1, len(jobs)))
+    count = max(1, min(workers, len(jobs)))
     if count == 1:
         return [process_application(*job) for job in jobs]
     context = multiprocessing.get_context("fork")
@@ -361,8 +361,8 @@ def process_application(
     """Read, validate and map one application; return it with its extraction-log problems.
 
     NOTE: each table is read whole into memory, so the peak memory of a run grows linearly
-    with the delivery (docs/benchmarks.md gives the measured figures); working in chunks would
-    need the cross-table checks, the mapping joins and identity resolution to work on key sets.
+    with the delivery (docs/benchmarks.md gives the figures). Working in chunks would need the
+    cross-table checks, the mapping joins and identity resolution to work on key sets.
     """
     reads = read_application(application.name, application.folder, dictionary, replacements)
     problems = check_extraction_log(application, reads, departement)

@@ -204,15 +204,15 @@ def map_application(
 def release_rows(validated: list[ValidatedApplication], assembly: Assembly) -> None:
     """Free the source rows that later steps no longer need, once the rows are assembled.
 
-    Only the raw text of rejected rows is still needed (for the rejects table), and the
-    accepted, converted rows are already mapped, so both are dropped; the counts of rows read
-    stay the same.
+    The rejects table still needs the raw text of rejected rows, so those are kept. The other
+    raw rows and the converted rows are dropped, because they are already mapped. The counts
+    of rows read stay the same.
     """
     mapping_rejects = assembly.rejects.groupby(["application", "source_table"])["source_line"]
     mapping_lines = {key: set(lines) for key, lines in mapping_rejects}
     for application in validated:
-        errors = application.findings[application.findings["severity"] == ERROR]
-        error_lines = errors.groupby("table")["line"].agg(set).to_dict()
+        rejected = application.rejected_lines().groupby("source_table")["source_line"]
+        error_lines = rejected.agg(set).to_dict()
         application.reads = {
             name: read.keeping_lines(
                 error_lines.get(name, set()) | mapping_lines.get((application.name, name), set())

@@ -237,7 +237,7 @@ def test_newer_finess_extract_replaces_the_delivered_one(tmp_path):
     assert structure["loaded"] == structure["read"]
 
 
-def test_error_in_an_application_process_reaches_the_caller(tmp_path, monkeypatch):
+def test_worker_error_reaches_caller(tmp_path, monkeypatch):
     """A reading error raised in a worker process stops the run with its own message."""
     import migration.run
     from migration.reading.errors import ReadingError
@@ -256,7 +256,7 @@ def test_error_in_an_application_process_reaches_the_caller(tmp_path, monkeypatc
 
 
 def test_missing_target_table_stops_before_reading(sqlite_run, tmp_path, monkeypatch):
-    """A target database that lacks one target table is refused before any decryption."""
+    """A target database that lacks one target table is rejected before any decryption."""
     import shutil
 
     import migration.run
