@@ -20,7 +20,7 @@ from migration.mapping.language import MappingFile
 from migration.profiling.profile import profile_table
 from migration.reading.csv_reader import LINE_COLUMN, TableRead, read_table
 from migration.reading.findings import ERROR, concat_findings, mask_value
-from migration.validation.checks import check_foreign_keys, validate_table
+from migration.validation.checks import check_foreign_keys, validate_table, value_counts
 from migration.validation.plausibility import check_plausibility
 from migration.validation.policy import apply_rule_policy
 from migration.validation.rules import RULES
@@ -107,9 +107,10 @@ def validate_one_table(
 
     `policy` is the delivery's rule policy (severities changed, rules disabled).
     """
-    validation = validate_table(read, dictionary)
+    counts = value_counts(read.rows, read.table)
+    validation = validate_table(read, dictionary, counts)
     findings = apply_rule_policy(concat_findings([read.findings, validation.findings]), policy)
-    profile = profile_table(read.rows, read.table, dictionary)
+    profile = profile_table(read.rows, read.table, dictionary, counts)
     return ValidatedTable(read, findings, validation.typed, profile)
 
 

@@ -19,15 +19,32 @@ MAX_LENGTH_BINS = 40
 """Distinct lengths kept in a profile's `lengths`; longer tails are summed into the last bin."""
 
 
-def profile_table(rows: pd.DataFrame, table: Table, dictionary: Dictionary) -> dict[str, Any]:
-    """Profile the text values of a table: nulls, distinct values, lengths, ranges, codes."""
-    columns = [_profile_column(rows[column.name], column, dictionary) for column in table.columns]
+def profile_table(
+    rows: pd.DataFrame,
+    table: Table,
+    dictionary: Dictionary,
+    counts: dict[str, pd.Series] | None = None,
+) -> dict[str, Any]:
+    """Profile the text values of a table: nulls, distinct values, lengths, ranges, codes.
+
+    `counts` are the columns' `value_counts`, when the caller already has them.
+    """
+    columns = [
+        _profile_column(
+            rows[column.name],
+            column,
+            dictionary,
+            counts[column.name] if counts is not None else rows[column.name].value_counts(),
+        )
+        for column in table.columns
+    ]
     return {"rows": len(rows), "columns": columns}
 
 
-def _profile_column(values: pd.Series, column, dictionary: Dictionary) -> dict[str, Any]:
-    present = values.dropna()
-    counts_all = present.value_counts()
+def _profile_column(
+    values: pd.Series, column, dictionary: Dictionary, counts_all: pd.Series
+) -> dict[str, Any]:
+    nulls = len(values) - int(counts_all.sum())
     lengths = pd.Series(counts_all.index, dtype=object).str.len()
     # The most frequent values of a personal column are not listed, even masked, because a
     # masked name only shows its length, which the length distribution already gives.
@@ -37,10 +54,10 @@ def _profile_column(values: pd.Series, column, dictionary: Dictionary) -> dict[s
         "name": column.name,
         "type": column.type,
         "personal": column.personal,
-        "nulls": int(values.isna().sum()),
+        "nulls": nulls,
         "distinct": len(counts_all),
-        "min_length": int(lengths.min()) if len(present) else None,
-        "max_length": int(lengths.max()) if len(present) else None,
+        "min_length": int(lengths.min()) if len(counts_all) else None,
+        "max_length": int(lengths.max()) if len(counts_all) else None,
         "declared_length": column.length,
         "min": None,
         "max": None,
@@ -51,7 +68,7 @@ def _profile_column(values: pd.Series, column, dictionary: Dictionary) -> dict[s
     }
     if column.type == "date":
         profile["date_histogram"] = _date_histogram(counts_all, column)
-    if not column.personal and len(present) and column.type in ("text", "code", "integer"):
+    if not column.personal and len(counts_all) and column.type in ("text", "code", "integer"):
         distinct = pd.Series(counts_all.index, dtype=object)
         profile["min"], profile["max"] = str(distinct.min()), str(distinct.max())
     if column.type == "code":

@@ -34,14 +34,29 @@ class TableValidation:
     typed: pd.DataFrame
 
 
-def validate_table(read: TableRead, dictionary: Dictionary) -> TableValidation:
-    """Check every column of a table read as text and convert it by its declared type."""
+def value_counts(rows: pd.DataFrame, table: Table) -> dict[str, pd.Series]:
+    """Count the distinct non-null values of every column, most frequent first.
+
+    Validation and profiling both start from these counts, so each column is hashed once.
+    """
+    return {column.name: rows[column.name].value_counts() for column in table.columns}
+
+
+def validate_table(
+    read: TableRead, dictionary: Dictionary, counts: dict[str, pd.Series] | None = None
+) -> TableValidation:
+    """Check every column of a table read as text and convert it by its declared type.
+
+    `counts` are the columns' `value_counts`, when the caller already has them.
+    """
     rows = read.rows
+    counts = counts if counts is not None else value_counts(rows, read.table)
     typed = pd.DataFrame({LINE_COLUMN: rows[LINE_COLUMN]}, index=rows.index)
     found = []
     for column in read.table.columns:
         values = rows[column.name]
-        column_findings, converted = _check_column(read, dictionary, column, values)
+        distinct = pd.Series(counts[column.name].index, dtype=object)
+        column_findings, converted = _check_column(read, dictionary, column, values, distinct)
         found.extend(column_findings)
         typed[column.name] = converted
     found.append(_check_primary_key(read))
@@ -50,8 +65,13 @@ def validate_table(read: TableRead, dictionary: Dictionary) -> TableValidation:
 
 
 def _check_column(
-    read: TableRead, dictionary: Dictionary, column: Column, values: pd.Series
+    read: TableRead, dictionary: Dictionary, column: Column, values: pd.Series, distinct: pd.Series
 ) -> tuple[list[pd.DataFrame], pd.Series]:
+    """Check one column; `distinct` holds its distinct non-null values.
+
+    The rules test the distinct values, then look up the rows holding a bad one, so a column
+    of a million rows with a few thousand distinct values costs a few thousand tests.
+    """
     lines = read.rows[LINE_COLUMN]
     found: list[pd.DataFrame] = []
 
@@ -70,39 +90,45 @@ def _check_column(
                 )
             )
 
+    def add_values(bad: pd.Series, rule_id: str) -> None:
+        if len(bad):
+            add(values.isin(bad), rule_id)
+
     present = values.notna()
-    distinct = pd.Series(values[present].unique(), dtype=object)
     if not column.nullable:
         add(~present, "column.required")
     if column.length is not None:
-        too_long = distinct[distinct.str.len() > column.length]
-        add(values.isin(too_long), "column.length")
+        add_values(distinct[distinct.str.len() > column.length], "column.length")
     if column.type in ("text", "code", "integer"):
-        add(values.isin(distinct[distinct.map(_looks_scientific)]), "spreadsheet.scientific")
+        add_values(distinct[distinct.map(_looks_scientific)], "spreadsheet.scientific")
 
     converted = values
     if column.type == "date":
-        converted, invalid, placeholder = _convert_dates(values, column)
+        converted, invalid, placeholder = _convert_dates(values, column, distinct)
         add(invalid, "type.date")
         add(placeholder, "type.date_placeholder")
         if not column.nullable:
             add(placeholder, "column.required")
     elif column.type == "integer":
-        invalid = present & ~values.str.match(_INTEGER).fillna(False).astype(bool)
+        integers = {value: int(value) for value in distinct if _INTEGER.match(value)}
+        converted = values.map(pd.Series(integers, dtype=object))
+        invalid = present & converted.isna()
         add(invalid, "type.integer")
-        converted = values.where(present & ~invalid, None).map(
-            lambda value: None if value is None else int(value)
-        )
+        converted = converted.where(~converted.isna(), None)
     elif column.type == "decimal":
-        invalid = present & ~values.map(lambda value: _is_decimal(value, column))
+        decimals = {
+            value: Decimal(value.replace(",", "."))
+            for value in distinct
+            if _is_decimal(value, column)
+        }
+        converted = values.map(pd.Series(decimals, dtype=object))
+        invalid = present & converted.isna()
         add(invalid, "type.decimal")
-        converted = values.where(present & ~invalid, None).map(
-            lambda value: None if value is None else Decimal(value.replace(",", "."))
-        )
+        converted = converted.where(~converted.isna(), None)
     elif column.type == "code":
-        add(present & ~values.isin(list(dictionary.codes(column))), "code.unknown")
+        add_values(distinct[~distinct.isin(list(dictionary.codes(column)))], "code.unknown")
     if column.identifier is not None:
-        add(CHECKS[column.identifier](values), f"id.{column.identifier}")
+        add_values(distinct[CHECKS[column.identifier](distinct)], f"id.{column.identifier}")
     return found, converted.astype(object)
 
 
@@ -110,15 +136,21 @@ def _looks_scientific(value: str) -> bool:
     return ("E" in value or "e" in value) and _SCIENTIFIC.match(value) is not None
 
 
-def _convert_dates(values: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _convert_dates(
+    values: pd.Series, column: Column, distinct: pd.Series
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Parse dates in the declared formats, strictly: the value must round-trip exactly.
 
     Dates repeat a lot (a few thousand distinct days in a million rows), so each distinct
     value is parsed once and the results are mapped back onto the column.
     """
     present = values.notna()
-    placeholder = present & values.isin(list(column.date_placeholders))
-    candidates = pd.Series(values[present & ~placeholder].unique(), dtype=object)
+    placeholders = distinct.isin(list(column.date_placeholders))
+    if placeholders.any():
+        placeholder = values.isin(distinct[placeholders])
+    else:
+        placeholder = pd.Series(False, index=values.index)
+    candidates = distinct[~placeholders]
     dates: dict[str, datetime.date] = {}
     for date_format in column.date_formats:
         remaining = candidates[~candidates.isin(list(dates))]

@@ -7,6 +7,7 @@ codes follow their published layouts, which python-stdnum does not cover.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pandas as pd
@@ -23,9 +24,18 @@ _FINESS = re.compile(r"^(?:\d{9}|2[AB]\d{7})$")
 _UAI = re.compile(r"^\d{7}[A-Z]$")
 
 
+@functools.lru_cache(maxsize=1 << 20)
+def nir_is_valid(value: str) -> bool:
+    """Return whether a NIR has the right format and key (Corsica 2A/2B handled by stdnum).
+
+    Validation and mapping both test each person's NIR; the cache spares the second test.
+    """
+    return nir.is_valid(value)
+
+
 def invalid_nir(values: pd.Series) -> pd.Series:
     """Flag NIRs whose format or 2-digit key is wrong (Corsica 2A/2B handled by stdnum)."""
-    return _flag(values, lambda value: not nir.is_valid(value))
+    return _flag(values, lambda value: not nir_is_valid(value))
 
 
 def invalid_finess(values: pd.Series) -> pd.Series:
