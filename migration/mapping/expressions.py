@@ -17,7 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from stdnum.fr import nir
+
+from migration.validation.identifiers import nir_is_valid
 
 UNKNOWN_POLICIES = ("reject", "default", "keep")
 
@@ -99,7 +100,9 @@ class TextFunction(Expr):
     def evaluate(self, ctx: Context) -> pd.Series:
         values = self.argument.evaluate(ctx)
         function = TEXT_FUNCTIONS[self.name]
-        return _clean(values.map(lambda value: None if value is None else function(str(value))))
+        # Names and codes repeat: apply the function once per distinct value.
+        results = {value: function(str(value)) for value in values.dropna().unique()}
+        return _clean(values.map(pd.Series(results, dtype=object)))
 
     def source_columns(self) -> set[str]:
         return self.argument.source_columns()
@@ -130,7 +133,7 @@ TEXT_FUNCTIONS: dict[str, Callable[[str], Any]] = {
     "unaccent": _unaccent,
     "trim": lambda value: _empty_to_none(" ".join(value.split())),
     "normalize": _normalize,
-    "valid_nir": lambda value: value if nir.is_valid(value) else None,
+    "valid_nir": lambda value: value if nir_is_valid(value) else None,
 }
 
 
@@ -232,9 +235,14 @@ class Surrogate(Expr):
             separator = "\x1f" if position else ""
             text = text + separator + part.astype(str)
         # Natural keys repeat (a dossier number on each of its demands): hash each one once.
-        distinct = text[complete].unique()
-        hashes = {value: hashlib.sha256(value.encode()).hexdigest()[:32] for value in distinct}
-        return _clean(text.map(hashes).where(complete, None))
+        # The loop runs over a NumPy object array: iterating pandas' string array directly
+        # costs more than the hashing.
+        keys = text[complete].to_numpy(dtype=object)
+        hashes = {
+            value: hashlib.sha256(value.encode()).hexdigest()[:32] for value in pd.unique(keys)
+        }
+        surrogates = pd.Series(keys, index=text.index[complete.to_numpy()]).map(hashes)
+        return _clean(surrogates.reindex(text.index))
 
     def source_columns(self) -> set[str]:
         return set().union(*(argument.source_columns() for argument in self.arguments))
