@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from migration.target.csv_format import RENDERERS, Renderer, row_digests
+from migration.target.csv_format import RENDERERS, Renderer, column_row_digests, row_digests
 from migration.target.errors import TargetError
 from migration.target.frames import PreparedTable
 from migration.target.product_tables import LINEAGE_TABLE
@@ -130,8 +130,11 @@ def plan_changes(
 def _positions_by_key(prepared: PreparedTable) -> dict[tuple, int]:
     indexes = [prepared.columns.index(name) for name in prepared.table.primary_key]
     positions: dict[tuple, int] = {}
-    for position, row in enumerate(prepared.rows):
-        key = tuple(row[i] for i in indexes)
+    if indexes:
+        keys = zip(*(prepared.values[i] for i in indexes), strict=True)
+    else:
+        keys = (() for _ in range(prepared.count))
+    for position, key in enumerate(keys):
         if key in positions:
             name = prepared.table.name
             shown = prepared.key_of(position)
@@ -216,7 +219,7 @@ def _classify(
             return True
         return sources.get(key_text(key), set()) <= applications
 
-    new_digests = row_digests(prepared.rows, renderers_of(prepared))
+    new_digests = column_row_digests(prepared.values, renderers_of(prepared))
     for key, position in positions.items():
         digest = old.digests.get(key)
         if digest is None:

@@ -59,7 +59,13 @@ def csv_lines(rows: Sequence[tuple], renderers: Sequence[Renderer]) -> list[str]
     """
     if not rows:
         return []
-    columns = zip(*rows, strict=True)
+    return column_csv_lines(list(zip(*rows, strict=True)), renderers)
+
+
+def column_csv_lines(columns: Sequence[Sequence[Any]], renderers: Sequence[Renderer]) -> list[str]:
+    """Render rows given column by column (one sequence per renderer) as CSV lines."""
+    if not columns or not len(columns[0]):
+        return []
     rendered = [render(values) for render, values in zip(renderers, columns, strict=True)]
     return [",".join(fields) for fields in zip(*rendered, strict=True)]
 
@@ -78,10 +84,18 @@ def row_digests(rows: Sequence[tuple], renderers: Sequence[Renderer]) -> list[by
     Two rows with the same primary key have the same digest exactly when their other columns
     hold equal values, so comparing digests finds the changed rows without keeping old rows.
     """
-    return [
-        hashlib.blake2b(line.encode("utf-8"), digest_size=16).digest()
-        for line in csv_lines(rows, renderers)
-    ]
+    return _digests(csv_lines(rows, renderers))
+
+
+def column_row_digests(
+    columns: Sequence[Sequence[Any]], renderers: Sequence[Renderer]
+) -> list[bytes]:
+    """Return `row_digests` of rows given column by column."""
+    return _digests(column_csv_lines(columns, renderers))
+
+
+def _digests(lines: list[str]) -> list[bytes]:
+    return [hashlib.blake2b(line.encode("utf-8"), digest_size=16).digest() for line in lines]
 
 
 def physical_line_ends(lines: Sequence[str]) -> list[int]:

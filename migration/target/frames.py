@@ -13,8 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import numbers
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from types import NoneType
 from typing import Any
@@ -26,13 +25,62 @@ from migration.target.errors import TargetError
 from migration.target.model import TargetColumn, TargetTable
 
 
-@dataclass
-class PreparedTable:
-    """The rows to write into one table; `columns` gives the order of the values in a row."""
+class RowView(Sequence):
+    """The rows of a prepared table as tuples, built from its columns when asked for."""
 
-    table: TargetTable
-    columns: list[str]
-    rows: list[tuple]
+    def __init__(self, values: list[list], count: int) -> None:
+        self._values = values
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, position):
+        if isinstance(position, slice):
+            return list(zip(*(column[position] for column in self._values), strict=True))
+        if position < -self._count or position >= self._count:
+            raise IndexError(position)
+        return tuple(column[position] for column in self._values)
+
+    def __iter__(self) -> Iterator[tuple]:
+        return zip(*self._values, strict=True)
+
+
+class PreparedTable:
+    """The rows to write into one table, held column by column.
+
+    `columns` gives the order of the values; `values` holds one list per column. A list of
+    tuples would cost a tuple per row on top of the values, and the COPY and the digests
+    work column by column anyway. `rows` gives the same rows as tuples, for the paths that
+    go row by row (SQLite inserts, updates, error messages).
+    """
+
+    def __init__(
+        self,
+        table: TargetTable,
+        columns: list[str],
+        rows: Iterable[tuple] = (),
+        *,
+        values: list[list] | None = None,
+    ) -> None:
+        self.table = table
+        self.columns = columns
+        if values is None:
+            rows = list(rows)
+            values = [list(column) for column in zip(*rows, strict=True)] if rows else []
+            values = values or [[] for _ in columns]
+        self.values = values
+        self.count = len(values[0]) if values else 0
+
+    @property
+    def rows(self) -> RowView:
+        return RowView(self.values, self.count)
+
+    def column_values(self, indexes: Sequence[int], positions: Sequence[int]) -> list[list]:
+        """Return the values at `positions` of the columns at `indexes`, column by column."""
+        if isinstance(positions, range) and positions.step == 1:
+            return [self.values[i][positions.start : positions.stop] for i in indexes]
+        return [[self.values[i][p] for p in positions] for i in indexes]
 
     def key_of(self, position: int) -> str | None:
         """Return the primary key of a row as text, or None when a key column is personal."""
@@ -92,8 +140,7 @@ def prepare_frame(
         else:
             values = [None] * count
         values_by_column.append(values)
-    rows = list(zip(*values_by_column, strict=True)) if count else []
-    return PreparedTable(table=table, columns=names, rows=rows)
+    return PreparedTable(table, names, values=values_by_column)
 
 
 def prepare_record(

@@ -50,7 +50,7 @@ from migration.target.changes import (
     renderers_of,
 )
 from migration.target.compare import compare_tables
-from migration.target.csv_format import csv_lines, physical_line_ends
+from migration.target.csv_format import column_csv_lines, physical_line_ends
 from migration.target.db_errors import DatabaseFailure, describe_failure
 from migration.target.engine import SQLITE_BEGIN_OPTION, describe_url
 from migration.target.errors import TargetError
@@ -155,6 +155,9 @@ def load_run(
     scope = None if applications is None else frozenset(applications)
     metadata = build_metadata(schema)
     prepared = _prepare(schema, frames, rejects, lineage, run, scope)
+    # The prepared rows are all the load needs; a caller that keeps no reference of its own
+    # to the frames (see `migration.run`) frees them here, before the longest part of the load.
+    del frames, rejects, lineage
     order = schema.table_order()
 
     loader = _Loader(engine.dialect, metadata, prepared, schema, scope)
@@ -592,9 +595,10 @@ class _Loader:
         for start in range(0, len(positions), SQLITE_CHUNK_ROWS):
             chunk = positions[start : start + SQLITE_CHUNK_ROWS]
             self.step = _Step(f"inserting into table {table.name}", name, text, chunk)
+            chunk_values = prepared.column_values(range(len(columns)), chunk)
             self.connection.execute(
                 statement,
-                [dict(zip(columns, prepared.rows[i], strict=True)) for i in chunk],
+                [dict(zip(columns, row, strict=True)) for row in zip(*chunk_values, strict=True)],
             )
 
     def copy_rows(
@@ -615,16 +619,11 @@ class _Loader:
         indexes = [prepared.columns.index(column) for column in columns]
         renderers = renderers_of(prepared)
         renderers = [renderers[i] for i in indexes]
-        whole_rows = indexes == list(range(len(prepared.columns)))
         dbapi_connection = self.connection.connection.dbapi_connection
         with dbapi_connection.cursor() as cursor:
             for start in range(0, len(positions), POSTGRESQL_CHUNK_ROWS):
                 chunk = positions[start : start + POSTGRESQL_CHUNK_ROWS]
-                if whole_rows:
-                    rows = [prepared.rows[i] for i in chunk]
-                else:
-                    rows = [tuple(prepared.rows[i][j] for j in indexes) for i in chunk]
-                lines = csv_lines(rows, renderers)
+                lines = column_csv_lines(prepared.column_values(indexes, chunk), renderers)
                 self.step = _Step(action, name, statement, chunk, lines)
                 buffer = io.StringIO("\n".join(lines) + "\n")
                 cursor.copy_expert(statement, buffer, size=COPY_READ_SIZE)
