@@ -393,12 +393,17 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
     delivered = [result.name for result in validated]
     # A delivery of one application replaces that application's rows only.
     applications = None if set(delivered) >= set(DEFAULT_MAPPINGS) else delivered
+    # The loader gets the only references to the frames and the lineage (the reports read
+    # the database), so it frees them once it has converted them.
+    assembly.lineage["run_id"] = run_id
+    handed = {"frames": assembly.frames, "lineage": assembly.lineage}
+    assembly.frames, assembly.lineage = {}, None
     result = load_run(
         engine,
         schema,
-        assembly.frames,
+        handed.pop("frames"),
         rejects,
-        assembly.lineage.assign(run_id=run_id),
+        handed.pop("lineage"),
         run_row,
         applications=applications,
     )
