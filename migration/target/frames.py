@@ -292,16 +292,25 @@ def _suspect_positions(
     """
     present = series.notna()
     if column.type == "text":
-        if not (isinstance(series.dtype, pd.StringDtype) or _only_str(series[present])):
+        values = series[present].tolist()
+        if not set(map(type, values)) <= {str}:
             return None
-        text = series[present].astype(str)
-        suspect = text.str.contains("\x00", regex=False)
-        if column.length is not None:
-            suspect |= text.str.len() > column.length
+        # Most columns have no suspect value at all: whole-column tests say so in one pass
+        # each, and only a column that has one is tested value by value.
+        length = column.length
         codes = code_lists.get(column.code_list) if column.code_list else None
-        if codes is not None:
-            suspect |= ~text.isin(list(codes))
-        return np.flatnonzero(present.to_numpy())[suspect.to_numpy()].tolist()
+        unknown = set(values) - set(codes) if codes is not None else set()
+        has_nul = any("\x00" in value for value in values)
+        too_long = length is not None and max(map(len, values), default=0) > length
+        if not (unknown or has_nul or too_long):
+            return []
+        length = length if too_long else None
+        positions = np.flatnonzero(present.to_numpy()).tolist()
+        return [
+            position
+            for position, value in zip(positions, values, strict=True)
+            if "\x00" in value or (length is not None and len(value) > length) or value in unknown
+        ]
     if column.type == "integer" and series.dtype.kind in "iuf" and series.dtype != bool:
         numbers_ = series.to_numpy(dtype="float64", na_value=np.nan)
         with np.errstate(invalid="ignore"):
@@ -315,10 +324,6 @@ def _suspect_positions(
 
 # A bool is an int and a datetime is a date in Python, so the screens compare exact types.
 _EXACT_TYPES = {"date": dt.date, "boolean": bool}
-
-
-def _only_str(series: pd.Series) -> bool:
-    return set(map(type, series.tolist())) <= {str}
 
 
 def _refusal(value: Any, column: TargetColumn, code_lists: dict) -> str | None:
