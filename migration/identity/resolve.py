@@ -148,8 +148,13 @@ def _prepared(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows.drop_duplicates("id_individu").copy()
     for column in ("nom_naissance", "nom_usage", "prenoms"):
         source = rows[column] if column in rows else pd.Series(None, index=rows.index)
-        rows[f"_{column}"] = source.map(lambda value: _normalize(value) if value else None)
-    rows["_prenom"] = rows["_prenoms"].map(lambda value: value.split()[0] if value else None)
+        # Names repeat: normalise each distinct one once.
+        names = {value: _normalize(value) for value in source.dropna().unique() if value}
+        normalised = source.map(pd.Series(names, dtype=object)).astype(object)
+        rows[f"_{column}"] = normalised.where(normalised.notna(), None)
+    rows["_prenom"] = rows["_prenoms"].map(
+        lambda value: value.split()[0] if isinstance(value, str) and value else None
+    )
     return rows.reset_index(drop=True)
 
 
@@ -164,11 +169,12 @@ def _score_candidates(left: pd.DataFrame, right: pd.DataFrame) -> list[Candidate
             right_part[["id_individu", *block]], on=block, suffixes=("_p", "_s")
         )
         pairs.update(zip(joined["id_individu_p"], joined["id_individu_s"], strict=True))
-    left_rows = left.set_index("id_individu")
-    right_rows = right.set_index("id_individu")
+    # Plain dicts: a pandas row lookup per pair cost more than the scoring itself.
+    left_rows = _records(left, {primary for primary, _ in pairs})
+    right_rows = _records(right, {secondary for _, secondary in pairs})
     candidates = []
     for primary_key, secondary_key in sorted(pairs):
-        person, other = left_rows.loc[primary_key], right_rows.loc[secondary_key]
+        person, other = left_rows[primary_key], right_rows[secondary_key]
         candidate = _score(person, other)
         if candidate is not None:
             candidate.primary, candidate.secondary = primary_key, secondary_key
@@ -176,6 +182,12 @@ def _score_candidates(left: pd.DataFrame, right: pd.DataFrame) -> list[Candidate
             candidate.secondary_source = other.get("_source_key")
             candidates.append(candidate)
     return candidates
+
+
+def _records(rows: pd.DataFrame, keys: set) -> dict:
+    """Return the rows whose id_individu is in `keys`, as dicts by id_individu."""
+    chosen = rows[rows["id_individu"].isin(keys)]
+    return {record["id_individu"]: record for record in chosen.to_dict("records")}
 
 
 def _present(value) -> bool:
