@@ -96,6 +96,7 @@ def build_application_job_assets(
                 departements.delivery_password(code),
                 workdir.path,
                 applications=[application],
+                password_source=departements.password_source(code),
             )
             folder = opened.applications[application].folder
             for name, table in dictionary.tables.items():

@@ -38,6 +38,10 @@ class DepartementsResource(dg.ConfigurableResource):
             )
         return password
 
+    def password_source(self, code: str) -> str:
+        """Return where the delivery password of a département is read, for error messages."""
+        return f"in the environment variable {self.settings(code).password_env}"
+
     def target_url(self, code: str) -> str:
         """Return the target database URL of a département, from its environment variable."""
         settings = self.settings(code)

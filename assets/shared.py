@@ -81,6 +81,7 @@ def intake_events(
             departements.delivery_password(code),
             workdir.path,
             applications=applications,
+            password_source=departements.password_source(code),
         )
         checked = inventory_delivery(opened)
     inventory = delivery_inventory(opened)

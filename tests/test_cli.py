@@ -55,7 +55,12 @@ def test_run_prints_counts_and_report_paths(tmp_path):
 
 def test_wrong_password_stops_with_exit_2(tmp_path):
     result = _cli("run", str(DELIVERY), "--output", str(tmp_path), password="not-the-password")
-    _assert_one_line_error(result, "wrong password, or the file is damaged")
+    _assert_one_line_error(
+        result,
+        "wrong password: the file matches its SHA-256 in SHA256SUMS, so it is not damaged",
+        "environment variable MDPH_DELIVERY_PASSWORD",
+        "--password-file",
+    )
     written = sorted(path.name for path in (tmp_path / "rapports").iterdir())
     assert written == [EVENTS_FILE]  # only the OpenLineage FAIL event, no report
     events = (tmp_path / "rapports" / EVENTS_FILE).read_text(encoding="utf-8").splitlines()

@@ -37,8 +37,8 @@ from py7zr.io import Py7zIO, WriterFactory
 
 from migration.delivery.errors import (
     ArchiveLimitError,
-    DecryptionError,
     DeliveryError,
+    PasswordOrDamageError,
     TruncatedFileError,
     UnsafeArchiveError,
 )
@@ -319,9 +319,7 @@ def unpack_zip(
                         _copy(member, writer)
                 except RuntimeError as error:
                     if "password" in str(error).lower():
-                        raise DecryptionError(
-                            f"{label}: wrong password, or the file is damaged"
-                        ) from None
+                        raise PasswordOrDamageError(label) from None
                     raise _damaged(label, info.filename) from None
                 except (
                     zipfile.BadZipFile,
@@ -342,11 +340,8 @@ def unpack_zip(
     return entries
 
 
-def _damaged(label: str, entry: str) -> DecryptionError:
-    return DecryptionError(
-        f"{label}: wrong password, or the file is damaged (entry {entry!r} fails its "
-        "integrity check)"
-    )
+def _damaged(label: str, entry: str) -> PasswordOrDamageError:
+    return PasswordOrDamageError(label, f" (entry {entry!r} fails its integrity check)")
 
 
 def _entry(base: str, entry: str, writer: LimitedWriter) -> UnpackedEntry:
@@ -430,13 +425,10 @@ def unpack_7z(
         archive = py7zr.SevenZipFile(source, password=password)
         infos = archive.list()
     except py7zr.exceptions.PasswordRequired:
-        raise DecryptionError(f"{label}: wrong password, or the file is damaged") from None
+        raise PasswordOrDamageError(label) from None
     except _SEVEN_ZIP_ERRORS:
         # With encrypted headers a wrong password makes the header itself unreadable.
-        raise DecryptionError(
-            f"{label}: wrong password, or the file is damaged (the 7-Zip headers cannot be "
-            "read; a truncated archive gives the same error)"
-        ) from None
+        raise PasswordOrDamageError(label, " (the 7-Zip headers cannot be read)") from None
 
     with archive:
         members = []
@@ -466,7 +458,7 @@ def unpack_7z(
                 f"{_format_size(budget.limits.max_total_size)} of plaintext (--max-size)"
             ) from None
         except _SEVEN_ZIP_ERRORS:
-            raise DecryptionError(f"{label}: wrong password, or the file is damaged") from None
+            raise PasswordOrDamageError(label) from None
         finally:
             factory.close_all()
 

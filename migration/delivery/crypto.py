@@ -36,7 +36,12 @@ from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from migration.delivery.errors import DecryptionError, DeliveryError, TruncatedFileError
+from migration.delivery.errors import (
+    DecryptionError,
+    DeliveryError,
+    PasswordOrDamageError,
+    TruncatedFileError,
+)
 
 try:  # cryptography 43 and later keep these among the "decrepit" (legacy) primitives.
     from cryptography.hazmat.decrepit.ciphers.algorithms import Camellia, TripleDES
@@ -315,7 +320,7 @@ def decrypt_openssl_enc_stream(
         try:
             plain = unpadder.update(plain) + unpadder.finalize()
         except ValueError:
-            raise DecryptionError(f"{label}: wrong password, or the file is damaged") from None
+            raise PasswordOrDamageError(label) from None
     destination.write(plain)
     return written + len(plain)
 

@@ -19,6 +19,21 @@ class DecryptionError(DeliveryError):
     """An encrypted file cannot be decrypted: wrong password, damaged or truncated file."""
 
 
+class PasswordOrDamageError(DecryptionError):
+    """Decryption failed the way a wrong password makes it fail, and a damaged file also does.
+
+    ``label`` names the file and ``detail`` describes what failed, such as ``" (gpg: ...)"``.
+    ``hint`` is advice that applies whatever the cause. Intake rewords the message once it knows
+    whether the file matched its SHA256SUMS entry (``password_failure``).
+    """
+
+    def __init__(self, label: str, detail: str = "", hint: str = "") -> None:
+        self.label = label
+        self.detail = detail
+        self.hint = hint
+        super().__init__(f"{label}: wrong password, or the file is damaged{detail}{hint}")
+
+
 class TruncatedFileError(DecryptionError):
     """An encrypted file or archive ends too early: it was cut in transit or on the medium."""
 

@@ -64,6 +64,7 @@ from migration.delivery.errors import (
     DeliveryError,
     ExtractionLogError,
     ManifestError,
+    PasswordOrDamageError,
     ToolMissingError,
     TruncatedFileError,
     UnsafeArchiveError,
@@ -77,6 +78,7 @@ from migration.delivery.manifest import (
     read_manifest_entries,
     sha256_file,
 )
+from migration.delivery.password import PASSWORD_SOURCES
 from migration.delivery.unpack import (
     OpenSSLParameters,
     UnpackContext,
@@ -93,6 +95,7 @@ __all__ = [
     "decrypt_delivery",
     "inspect_delivery",
     "open_delivery",
+    "password_failure",
     "read_delivery_config",
 ]
 
@@ -248,6 +251,7 @@ class _Run:
     strict: bool
     progress: Progress | None
     limits: ArchiveLimits
+    password_source: str = PASSWORD_SOURCES
     staging: Path | None = None
     budget: SizeBudget = field(init=False)
 
@@ -277,6 +281,7 @@ def open_delivery(
     progress: Progress | None = None,
     *,
     limits: ArchiveLimits | None = None,
+    password_source: str = PASSWORD_SOURCES,
 ) -> Delivery:
     """Check, decrypt and inventory a delivery; stop at the first problem.
 
@@ -289,6 +294,8 @@ def open_delivery(
             entries of their files are checked.
         progress: Optional ``progress(event, **info)`` callback (events in the module doc).
         limits: Size, ratio and nesting limits of archives; default ``ArchiveLimits()``.
+        password_source: How the user gives the password, as a wrong-password message names
+            it (``"in the environment variable X"``); default the command line's two ways.
 
     Raises:
         DeliveryError: Bad layout, unknown application, a file failing the manifest
@@ -297,7 +304,16 @@ def open_delivery(
             log that cannot be parsed.
         DecryptionError: A file cannot be decrypted with this password, or is truncated.
     """
-    return _take_in(delivery_dir, password, workdir, applications, progress, limits, strict=True)
+    return _take_in(
+        delivery_dir,
+        password,
+        workdir,
+        applications,
+        progress,
+        limits,
+        strict=True,
+        password_source=password_source,
+    )
 
 
 def inspect_delivery(
@@ -308,11 +324,13 @@ def inspect_delivery(
     progress: Progress | None = None,
     *,
     limits: ArchiveLimits | None = None,
+    password_source: str = PASSWORD_SOURCES,
 ) -> Delivery:
     """Take in every file of a delivery that can be taken in, and record what failed.
 
     Files that fail their manifest line are not decrypted. A file that fails leaves no
-    plaintext; the others are in ``workdir`` as with ``open_delivery``.
+    plaintext; the others are in ``workdir`` as with ``open_delivery``. The arguments are
+    those of ``open_delivery``.
 
     Raises:
         DeliveryError: The configuration is invalid, an application folder is missing, or
@@ -321,7 +339,16 @@ def inspect_delivery(
             password or damage: the password is most likely wrong.
         ToolMissingError: gpg is needed for an OpenPGP file and is not installed.
     """
-    return _take_in(delivery_dir, password, workdir, applications, progress, limits, strict=False)
+    return _take_in(
+        delivery_dir,
+        password,
+        workdir,
+        applications,
+        progress,
+        limits,
+        strict=False,
+        password_source=password_source,
+    )
 
 
 def decrypt_delivery(
@@ -357,6 +384,7 @@ def _take_in(
     limits: ArchiveLimits | None,
     *,
     strict: bool,
+    password_source: str = PASSWORD_SOURCES,
 ) -> Delivery:
     delivery_dir = Path(delivery_dir)
     config = read_delivery_config(delivery_dir)
@@ -374,7 +402,15 @@ def _take_in(
             f"{folders} contains encrypted or archive files (such as {ENCRYPTED_SUFFIX}); "
             "declare the encryption format instead"
         )
-    run = _Run(delivery_dir, Path(workdir), password, strict, progress, limits or ArchiveLimits())
+    run = _Run(
+        delivery_dir,
+        Path(workdir),
+        password,
+        strict,
+        progress,
+        limits or ArchiveLimits(),
+        password_source,
+    )
     if to_open:
         # Checked first, so a shared folder is reported before any file is hashed.
         make_private_dir(run.workdir)
@@ -500,7 +536,10 @@ def _open_application(
         )
         spent = run.budget.used
         try:
-            unpacked = unpack_delivered_file(path, label, context)
+            try:
+                unpacked = unpack_delivered_file(path, label, context)
+            except PasswordOrDamageError as error:
+                raise password_failure(error, status, run.password_source) from None
             _check_unique(unpacked, names, label)
         except ToolMissingError:
             raise
@@ -523,6 +562,28 @@ def _open_application(
             logger.info("%s: %s decrypted (%d bytes)", label, file.name, file.size)
             run.say("decrypted", application=source.name, name=file.name, size=file.size)
     return delivered, produced
+
+
+def password_failure(
+    error: PasswordOrDamageError, manifest_status: str, password_source: str = PASSWORD_SOURCES
+) -> DecryptionError:
+    """Reword a decryption failure once the file's SHA256SUMS status is known.
+
+    A file that matches its SHA-256 (``manifest_status`` ``"ok"``) is as the sender wrote it, so
+    the password is wrong. Without a checksum, damage stays a possible cause. Either message
+    names the ways to give the password (``password_source``).
+    """
+    if manifest_status == "ok":
+        return DecryptionError(
+            f"{error.label}: wrong password{error.detail}: the file matches its SHA-256 in "
+            f"{MANIFEST_NAME}, so it is not damaged. Give the delivery password "
+            f"{password_source}{error.hint}"
+        )
+    return DecryptionError(
+        f"{error.label}: wrong password, or the file is damaged{error.detail} ({MANIFEST_NAME} "
+        f"has no SHA-256 of the file to rule out damage). Check the password given "
+        f"{password_source}{error.hint}"
+    )
 
 
 def _check_unique(unpacked: list[UnpackedFile], names: dict[str, str], label: str) -> None:
@@ -551,17 +612,18 @@ def _error_kind(error: DeliveryError) -> str:
 def _reject_wrong_password(delivered: dict[str, list[DeliveredFile]]) -> None:
     """Raise when no file decrypted and every failure is a wrong password or damage."""
     # NOTE: CBC and ZipCrypto cannot tell a wrong password from damage, so a delivery whose
-    # every file is damaged is reported as a wrong password, not as a list of defects.
+    # every file is damaged and unlisted in SHA256SUMS is reported as a wrong password, not
+    # as a list of defects.
     tried = [
         file for files in delivered.values() for file in files if file.error_kind != ERROR_MANIFEST
     ]
     if not tried or any(file.ok for file in tried):
         return
     if all(file.error_kind == ERROR_PASSWORD_OR_DAMAGED for file in tried):
-        raise DecryptionError(
-            f"{tried[0].error}. No file of the delivery could be decrypted ({len(tried)} tried): "
-            "the password is most likely wrong; check it and run again"
-        )
+        summary = f"No file of the delivery could be decrypted ({len(tried)} tried)"
+        if not all(file.manifest_status == "ok" for file in tried):
+            summary += ", so the password is most likely wrong"
+        raise DecryptionError(f"{tried[0].error}. {summary}")
 
 
 def _place_outputs(

@@ -27,7 +27,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from migration.delivery.crypto import Writable
-from migration.delivery.errors import DecryptionError, ToolMissingError, TruncatedFileError
+from migration.delivery.errors import (
+    DecryptionError,
+    PasswordOrDamageError,
+    ToolMissingError,
+    TruncatedFileError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -187,9 +192,9 @@ def _failure(name: str, messages: str) -> DecryptionError:
     detail = f" (gpg: {reason})" if reason else ""
     logger.debug("gpg failed on %s: %s", name, reason)
     if any(phrase in lowered for phrase in _WRONG_PASSWORD):
-        return DecryptionError(f"{name}: wrong password, or the file is damaged{detail}")
+        return PasswordOrDamageError(name, detail)
     if any(phrase in lowered for phrase in _TRUNCATED):
         return TruncatedFileError(
             f"{name}: the file is truncated or damaged{detail}; ask the sender for a new copy"
         )
-    return DecryptionError(f"{name}: wrong password, or the file is damaged{detail}")
+    return PasswordOrDamageError(name, detail)

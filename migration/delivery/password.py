@@ -20,6 +20,11 @@ logger = logging.getLogger(__name__)
 
 PASSWORD_ENV_VAR = "MDPH_DELIVERY_PASSWORD"
 
+# The ways of giving the password that a wrong-password message names (see intake).
+PASSWORD_SOURCES = (
+    f"in the environment variable {PASSWORD_ENV_VAR} or in a file named by --password-file"
+)
+
 _HOW_TO_GIVE = (
     f"set the environment variable {PASSWORD_ENV_VAR}, or pass --password-file FILE "
     "(a file only you can read: chmod 600 FILE), or run the command from a terminal "

@@ -39,7 +39,12 @@ from migration.delivery.crypto import (
     looks_like_text,
     probe_openssl_enc,
 )
-from migration.delivery.errors import ArchiveLimitError, DecryptionError, TruncatedFileError
+from migration.delivery.errors import (
+    ArchiveLimitError,
+    DecryptionError,
+    PasswordOrDamageError,
+    TruncatedFileError,
+)
 from migration.delivery.manifest import sha256_file
 from migration.delivery.openpgp import decrypt_openpgp_stream
 from migration.delivery.workdir import open_private_file
@@ -120,11 +125,13 @@ class OpenSSLParameters:
             if probe_openssl_enc(path, password, params, expect_text=expect_text)
         ]
 
-    def trial_failed(self, label: str) -> DecryptionError:
+    def trial_failed(self, label: str) -> PasswordOrDamageError:
         tried = "; ".join(params.describe() for params in self.attempts)
-        return DecryptionError(
-            f"{label}: wrong password, or the file is damaged (tried {tried}); if the password "
-            f"is right, declare the encryption under chiffrement in {self.config_hint}"
+        return PasswordOrDamageError(
+            label,
+            f" (tried {tried})",
+            f"; if the password is right, declare the encryption under chiffrement in "
+            f"{self.config_hint}",
         )
 
 
@@ -407,6 +414,4 @@ def _check_text(path: Path, label: str) -> None:
     with path.open("rb") as stream:
         sample = stream.read(TEXT_SAMPLE_SIZE)
     if not looks_like_text(sample):
-        raise DecryptionError(
-            f"{label}: wrong password, or the file is damaged (the decrypted data is not text)"
-        )
+        raise PasswordOrDamageError(label, " (the decrypted data is not text)")

@@ -90,7 +90,8 @@ def test_accept_wrong_password_exits_2(
 
     output = capsys.readouterr().out
     assert code == 2
-    assert "wrong password, or the file is damaged" in output
+    assert "wrong password: the file matches its SHA-256 in SHA256SUMS" in output
+    assert "MDPH_DELIVERY_PASSWORD or in a file named by --password-file" in output
     assert "not-the-password" not in output
     assert list(workdir.iterdir()) == []
     assert not (tmp_path / "rapports" / "rapport_recette.json").exists()

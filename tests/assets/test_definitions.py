@@ -145,3 +145,23 @@ def test_missing_table_blocks_everything_after_intake(tmp_path, monkeypatch):
     assert checks[("delivery", "tables_present")] is False
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"delivery"}
+
+
+def test_wrong_password_names_departement_variable(tmp_path, monkeypatch):
+    resources = _resources(tmp_path, monkeypatch)
+    monkeypatch.setenv(PASSWORD_VARIABLE, "not-the-password")
+
+    result = dg.materialize(
+        all_assets(),
+        selection=["delivery"],
+        resources=resources,
+        partition_key="057",
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    message = result.get_step_failure_events()[0].step_failure_data.error.cause.message
+    assert "wrong password: the file matches its SHA-256 in SHA256SUMS" in message
+    assert f"in the environment variable {PASSWORD_VARIABLE}" in message
+    assert "--password-file" not in message
+    assert "not-the-password" not in message

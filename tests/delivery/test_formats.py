@@ -278,7 +278,31 @@ def test_wrong_password_names_file(tmp_path: Path, fixture: str) -> None:
     with pytest.raises(DecryptionError) as raised:
         open_delivery(delivery, WRONG_PASSWORD, tmp_path / "work")
 
-    assert str(raised.value).startswith(f"{relative}: wrong password, or the file is damaged")
+    # The file matches SHA256SUMS, so damage is ruled out.
+    message = str(raised.value)
+    assert message.startswith(f"{relative}: wrong password")
+    assert "or the file is damaged" not in message
+    assert "matches its SHA-256 in SHA256SUMS, so it is not damaged" in message
+    assert "environment variable MDPH_DELIVERY_PASSWORD" in message
+    assert "--password-file" in message
+    assert files_under(tmp_path / "work") == []
+
+
+@pytest.mark.parametrize("fixture", sorted(ALL_ENCRYPTED))
+def test_wrong_password_without_manifest(tmp_path: Path, fixture: str) -> None:
+    if fixture in SINGLE_FILES:
+        need_tool("gpg")
+    relative = ALL_ENCRYPTED[fixture]
+    delivery = build_delivery(tmp_path, {relative: fixture}, config=CONFIG_AUTO, manifest=False)
+
+    with pytest.raises(DecryptionError) as raised:
+        open_delivery(delivery, WRONG_PASSWORD, tmp_path / "work")
+
+    message = str(raised.value)
+    assert message.startswith(f"{relative}: wrong password, or the file is damaged")
+    assert "SHA256SUMS has no SHA-256 of the file" in message
+    assert "environment variable MDPH_DELIVERY_PASSWORD" in message
+    assert "--password-file" in message
     assert files_under(tmp_path / "work") == []
 
 
@@ -360,13 +384,21 @@ def test_inspect_collects_every_failure(tmp_path: Path) -> None:
     assert files_under(tmp_path / "work") == ["ITAC/DOSSIER.csv"]
 
 
-def test_inspect_wrong_password_raises(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("manifest", "ending"),
+    [
+        (True, r"No file of the delivery could be decrypted \(2 tried\)$"),
+        (False, r"\(2 tried\), so the password is most likely wrong$"),
+    ],
+)
+def test_inspect_wrong_password_raises(tmp_path: Path, manifest: bool, ending: str) -> None:
     delivery = build_delivery(
         tmp_path,
         {"ITAC/DOSSIER.csv.enc": "pbkdf2-sha256.csv.enc", "ITAC/ITAC.7z": "aes.7z"},
         config=CONFIG_AUTO,
+        manifest=manifest,
     )
 
-    with pytest.raises(DecryptionError, match="the password is most likely wrong"):
+    with pytest.raises(DecryptionError, match=ending):
         inspect_delivery(delivery, WRONG_PASSWORD, tmp_path / "work")
     assert files_under(tmp_path / "work") == []

@@ -13,7 +13,7 @@ import pytest
 from migration.delivery.config import DEFAULT_ATTEMPTS
 from migration.delivery.crypto import EncryptionParameters
 from migration.delivery.errors import DecryptionError, DeliveryError, ManifestError
-from migration.delivery.intake import decrypt_delivery, open_delivery
+from migration.delivery.intake import decrypt_delivery, inspect_delivery, open_delivery
 from migration.delivery.workdir import PrivateWorkdir
 from tests.delivery.helpers import (
     CONFIG_PBKDF2,
@@ -111,8 +111,38 @@ def test_wrong_password_leaves_nothing(itac_delivery: Path, workdir: Path) -> No
     with pytest.raises(DecryptionError) as raised:
         open_delivery(itac_delivery, WRONG_PASSWORD, workdir)
 
-    assert str(raised.value) == "ITAC/DOSSIER.csv.enc: wrong password, or the file is damaged"
+    assert str(raised.value) == (
+        "ITAC/DOSSIER.csv.enc: wrong password: the file matches its SHA-256 in SHA256SUMS, so "
+        "it is not damaged. Give the delivery password in the environment variable "
+        "MDPH_DELIVERY_PASSWORD or in a file named by --password-file"
+    )
     assert files_under(workdir) == []
+
+
+def test_wrong_password_unlisted_file_names_both_causes(itac_delivery: Path, workdir: Path) -> None:
+    (itac_delivery / "SHA256SUMS").unlink()
+
+    with pytest.raises(DecryptionError) as raised:
+        open_delivery(itac_delivery, WRONG_PASSWORD, workdir)
+
+    assert str(raised.value) == (
+        "ITAC/DOSSIER.csv.enc: wrong password, or the file is damaged (SHA256SUMS has no "
+        "SHA-256 of the file to rule out damage). Check the password given in the environment "
+        "variable MDPH_DELIVERY_PASSWORD or in a file named by --password-file"
+    )
+    assert files_under(workdir) == []
+
+
+def test_wrong_password_names_given_source(itac_delivery: Path, workdir: Path) -> None:
+    source = "in the environment variable PART_PASSWORD_054"
+
+    with pytest.raises(DecryptionError) as raised:
+        inspect_delivery(itac_delivery, WRONG_PASSWORD, workdir, password_source=source)
+
+    message = str(raised.value)
+    assert "so it is not damaged. Give the delivery password " + source in message
+    assert "--password-file" not in message
+    assert "No file of the delivery could be decrypted (2 tried)" in message
 
 
 def test_ctr_wrong_password_caught(tmp_path: Path, workdir: Path) -> None:
@@ -225,7 +255,9 @@ def test_trial_with_wrong_password_names_attempts(tmp_path: Path, workdir: Path)
         open_delivery(delivery, WRONG_PASSWORD, workdir)
 
     message = str(raised.value)
-    assert message.startswith("ITAC/DOSSIER.csv.enc: wrong password, or the file is damaged")
+    assert message.startswith("ITAC/DOSSIER.csv.enc: wrong password (tried ")
+    assert "so it is not damaged" in message
+    assert "--password-file" in message
     assert "EVP_BytesToKey-MD5" in message
     assert "declare the encryption under chiffrement" in message
     assert files_under(workdir) == []
