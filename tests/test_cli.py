@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from migration.lineage.openlineage import EVENTS_FILE
+from tests.delivery.helpers import write_manifest
 from tests.sample_delivery import generate_plaintext
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,6 +136,45 @@ def test_table_shorter_than_its_log_blocks_the_run(tmp_path):
     assert int(counts[1]) + 1 == int(counts[2])
     assert "nothing was loaded" in result.stderr
     assert "to load" in result.stdout
+
+
+def test_truncated_last_record_is_rejected(tmp_path):
+    delivery = generate_plaintext(tmp_path / "delivery")
+    suivi = delivery / "ITAC" / "SUIVI.csv"
+    content = suivi.read_bytes()
+    last_line = content.count(b"\r\n")
+    # Cut inside the last field, so the record still has all its fields, and checksum the
+    # cut file as a sender who regenerated SHA256SUMS would.
+    suivi.write_bytes(content[:-3])
+    write_manifest(delivery)
+    target = tmp_path / "out" / "mdph_reprise.sqlite3"
+
+    result = _cli("run", str(delivery), "--output", str(tmp_path / "out"))
+
+    # The record is still counted as read, so the extraction log's count holds.
+    assert result.returncode == 0, result.stderr
+    assert "extraction log announces" not in result.stderr
+    engine = sa.create_engine(f"sqlite:///{target}")
+    with engine.connect() as connection:
+        rejects = connection.execute(
+            sa.text(
+                "SELECT source_line, reason FROM reprise_rejet "
+                "WHERE source_table = 'SUIVI' AND rule_id = 'csv.truncated'"
+            )
+        ).all()
+        lineage = connection.execute(
+            sa.text(
+                "SELECT count(*) FROM reprise_lignage "
+                "WHERE source_table = 'SUIVI' AND source_line = :line"
+            ),
+            {"line": last_line},
+        ).scalar_one()
+    engine.dispose()
+    assert len(rejects) == 1
+    assert rejects[0].source_line == last_line
+    assert "fichier peut-être tronqué" in rejects[0].reason
+    assert "réclamer une nouvelle livraison" in rejects[0].reason
+    assert lineage == 0
 
 
 def test_log_of_another_departement_blocks_the_run(tmp_path):

@@ -4,6 +4,8 @@ The reader decodes the whole file in the dictionary's encoding, strictly: a byte
 decode stops the table with the line number. It splits records with the `csv` module in strict
 mode and keeps the physical line where each record starts. A malformed record (wrong field
 count, stray quote, NUL byte) becomes a finding on its line and the rest of the file is read.
+A last record without a line end after lines that have one is taken as cut off: the file may
+be truncated, so that record is rejected too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from migration.reading.findings import ERROR, concat_findings, empty_findings, m
 logger = logging.getLogger(__name__)
 
 LINE_COLUMN = "_line"
+TRUNCATED_DETAIL = (
+    "the last record has no line end, unlike the lines before it: the file may be truncated; "
+    "claim a new delivery from the sender"
+)
 
 
 @dataclass
@@ -73,7 +79,7 @@ def read_table(application: str, table: Table, path: Path) -> TableRead:
     expected = len(table.columns)
     header_seen = not table.header
 
-    for line, fields in _iter_records(table, path, problems):
+    for line, fields, terminated in _iter_records(table, path, problems):
         if table.record_tag is not None and (not fields or fields[0] != table.record_tag):
             continue
         if not header_seen:
@@ -84,6 +90,14 @@ def read_table(application: str, table: Table, path: Path) -> TableRead:
             continue
         if len(fields) != expected:
             problems.append((line, "csv.field_count", f"{len(fields)} fields, {expected} expected"))
+            continue
+        # Only the last line of a file can lack a line end, so a record that starts after
+        # line 1 follows lines that end with one.
+        if not terminated and line > 1:
+            problems.append((line, "csv.truncated", TRUNCATED_DETAIL))
+            logger.warning(
+                "%s/%s: line %d: %s", path.parent.name, path.name, line, TRUNCATED_DETAIL
+            )
             continue
         records.append(fields)
         lines.append(line)
@@ -114,8 +128,11 @@ def read_table(application: str, table: Table, path: Path) -> TableRead:
 
 def _iter_records(
     table: Table, path: Path, problems: list[tuple[int, str, str]]
-) -> Iterator[tuple[int, list[str]]]:
-    """Yield (first physical line, fields) for each record; append malformed ones to problems."""
+) -> Iterator[tuple[int, list[str], bool]]:
+    """Yield (first physical line, fields, ends with a line end) for each record.
+
+    Malformed records are appended to ``problems`` instead.
+    """
     try:
         handle = path.open("r", encoding=table.encoding, errors="strict", newline="")
     except FileNotFoundError:
@@ -166,7 +183,7 @@ def _iter_records(
                 continue
             if fields == []:
                 continue
-            yield start, fields
+            yield start, fields, raw.endswith(("\n", "\r"))
 
 
 def _quotes_are_balanced(raw: str, delimiter: str) -> bool:

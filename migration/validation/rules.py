@@ -28,6 +28,12 @@ RULES: dict[str, Rule] = {
         ),
         Rule("csv.quote", ERROR, "Guillemet isolé ou non fermé dans l'enregistrement"),
         Rule("csv.nul", ERROR, "Caractère NUL dans l'enregistrement"),
+        Rule(
+            "csv.truncated",
+            ERROR,
+            "Dernier enregistrement sans fin de ligne : fichier peut-être tronqué, réclamer une "
+            "nouvelle livraison",
+        ),
         Rule("column.required", ERROR, "Valeur absente dans une colonne obligatoire"),
         Rule("column.length", ERROR, "Valeur plus longue que la longueur déclarée"),
         Rule("type.date", ERROR, "Date invalide ou hors du format déclaré"),

@@ -99,3 +99,63 @@ def test_tagged_file_keeps_its_records(tmp_path):
     read = read_table("OPALES", table, path)
     assert read.rows["a"].tolist() == ["1", "3"]
     assert read.rows[LINE_COLUMN].tolist() == [2, 4]
+
+
+def test_last_record_without_line_end_rejected(tmp_path):
+    # The file was cut inside the last field: the field count still matches.
+    path = _write(tmp_path, "CODE;LIBELLE;MONTANT\r\n01;a;1\r\n02;b;12")
+    read = read_table("ITAC", _table(), path)
+    assert read.rows["CODE"].tolist() == ["01"]
+    assert read.findings["rule_id"].tolist() == ["csv.truncated"]
+    assert read.findings["line"].tolist() == [3]
+    assert read.findings["severity"].tolist() == ["error"]
+    detail = read.findings["value"].iloc[0]
+    assert "the file may be truncated" in detail
+    assert "claim a new delivery" in detail
+    assert read.read == 2
+
+
+def test_truncated_multiline_record_rejected(tmp_path):
+    # A quoted field with line ends inside, cut before its closing line end.
+    path = _write(tmp_path, 'CODE;LIBELLE;MONTANT\r\n01;"a\r\nb";1')
+    read = read_table("ITAC", _table(), path)
+    assert read.rows.empty
+    assert read.findings["rule_id"].tolist() == ["csv.truncated"]
+    assert read.findings["line"].tolist() == [2]
+
+
+def test_truncated_record_short_of_fields(tmp_path):
+    path = _write(tmp_path, "CODE;LIBELLE;MONTANT\r\n01;a;1\r\n02;b")
+    read = read_table("ITAC", _table(), path)
+    assert read.findings["rule_id"].tolist() == ["csv.field_count"]
+    assert read.findings["line"].tolist() == [3]
+    assert read.rows["CODE"].tolist() == ["01"]
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\n", "\r"])
+def test_last_record_with_line_end_kept(tmp_path, ending):
+    path = _write(tmp_path, f"CODE;LIBELLE;MONTANT{ending}01;a;1{ending}02;b;12{ending}")
+    read = read_table("ITAC", _table(), path)
+    assert read.rows["CODE"].tolist() == ["01", "02"]
+    assert read.findings.empty
+
+
+def test_single_line_file_without_line_end_kept(tmp_path):
+    # With no line end anywhere, a missing final one is no sign of truncation.
+    path = _write(tmp_path, "01;a;1")
+    read = read_table("ITAC", _table(header=False), path)
+    assert read.rows["CODE"].tolist() == ["01"]
+    assert read.findings.empty
+
+
+def test_tagged_file_flags_truncated_record_once(tmp_path):
+    text = "A;1;x\r\nB;2;y\r\nA;3;z"
+    path = _write(tmp_path, text)
+    tagged_a = _table(header=False, record_tag="A")
+    tagged_b = _table(header=False, record_tag="B")
+    read_a = read_table("OPALES", tagged_a, path)
+    read_b = read_table("OPALES", tagged_b, path)
+    assert read_a.findings["rule_id"].tolist() == ["csv.truncated"]
+    assert read_a.findings["line"].tolist() == [3]
+    assert read_b.findings.empty
+    assert read_b.rows["CODE"].tolist() == ["B"]
