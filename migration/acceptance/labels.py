@@ -85,6 +85,10 @@ FINDING_TEXTS = {
     "csv.field_count": (
         "{count} enregistrements du fichier {file} n'ont pas le nombre de champs du dictionnaire."
     ),
+    "csv.truncated": (
+        "Le dernier enregistrement du fichier {file} (ligne {line}) n'a pas de fin de ligne, "
+        "contrairement aux lignes précédentes : le fichier est peut-être tronqué."
+    ),
     "csv.unknown_tag": (
         "{count} enregistrements du fichier {file} portent une étiquette inconnue du dictionnaire."
     ),

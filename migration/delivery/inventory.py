@@ -11,6 +11,8 @@ the plaintext itself is verified:
 - its records are counted with the ``csv`` module (a quoted field may span lines, so records
   are not physical lines), its header is compared with the dictionary's columns and its
   delimiter with the declared one;
+- a last record without a line end, after lines that end with one, is a defect because the
+  file may have been cut inside it;
 - the record count is compared with the extraction log, and each delivered file with the
   SHA256SUMS manifest.
 
@@ -603,6 +605,8 @@ def _check_records(
     counts = {t.name: 0 for t in tables}
     first_mojibake: int | None = None
     first_malformed: int | None = None
+    # Start line of the record read last, when it is a data record.
+    last_record: int | None = None
     records = 0
     header_seen = not table.header
 
@@ -621,9 +625,11 @@ def _check_records(
                         first_mojibake = physical[0]
                 if first_line[0] is None:
                     first_line[0] = line
+                last_line[0] = line
                 yield line
 
         first_line: list[str | None] = [None]
+        last_line: list[str] = [""]
         reader = csv.reader(
             lines(), delimiter=table.delimiter, quotechar='"', doublequote=True, strict=True
         )
@@ -636,7 +642,9 @@ def _check_records(
             except csv.Error:
                 inventory.malformed_records += 1
                 first_malformed = first_malformed or start
+                last_record = None
                 continue
+            last_record = None
             if not fields:
                 inventory.blank_lines += 1
                 continue
@@ -645,6 +653,7 @@ def _check_records(
                 _check_header(inventory, fields, table, start)
                 continue
             records += 1
+            last_record = start
             if tags:
                 tagged = tags.get(fields[0])
                 if tagged is None:
@@ -660,6 +669,16 @@ def _check_records(
 
     inventory.records = records
     inventory.records_by_table = counts
+    # Only the last line of a file can lack a line end, so a record that starts after line 1
+    # follows lines that end with one: the file was most likely cut inside that record.
+    if last_record is not None and last_record > 1 and not last_line[0].endswith(("\n", "\r")):
+        inventory.add(
+            "csv.truncated",
+            DEFECT,
+            f"line {last_record}: the last record has no line end, unlike the lines before it: "
+            "the file may be truncated; claim a new delivery from the sender",
+            line=last_record,
+        )
     inventory.delimiter = _sniff_delimiter(first_line[0] or "")
     if inventory.delimiter is not None and inventory.delimiter != table.delimiter:
         inventory.readable = False

@@ -18,8 +18,9 @@ from migration.acceptance.commands import (
 )
 from migration.delivery.password import PASSWORD_ENV_VAR
 from migration.errors import MdphRepriseError
-from tests.acceptance.test_report import PASSWORD, SAMPLE, copy_sample
+from tests.acceptance.test_report import PASSWORD, SAMPLE, copy_sample, rewrite_manifest
 from tests.delivery.helpers import files_under
+from tests.sample_delivery import generate_plaintext
 
 
 def run(argv: list[str]) -> int:
@@ -66,6 +67,25 @@ def test_accept_with_defect_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "verdict: réclamation" in output
     assert "defect: OPALES/RAMSESE.csv.enc is listed in SHA256SUMS but missing" in output
     assert (tmp_path / "projet_reclamation.txt").is_file()
+
+
+@pytest.mark.usefixtures("password")
+def test_accept_truncated_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    delivery = generate_plaintext(tmp_path / "livraison")
+    suivi = delivery / "ITAC" / "SUIVI.csv"
+    suivi.write_bytes(suivi.read_bytes()[:-3])
+    rewrite_manifest(delivery)
+    reports = tmp_path / "rapports"
+
+    code = run(["accept", str(delivery), "--received", "2008-10-15", "--reports", str(reports)])
+
+    output = capsys.readouterr().out
+    assert code == 1
+    assert "verdict: réclamation" in output
+    assert "defect: ITAC/SUIVI.csv: line 32: the last record has no line end" in output
+    assert "claim a new delivery" in output
+    letter = (reports / "projet_reclamation.txt").read_text(encoding="utf-8")
+    assert "le fichier est peut-être tronqué" in letter
 
 
 def test_accept_wrong_password_exits_2(

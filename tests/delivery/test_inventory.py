@@ -204,6 +204,31 @@ def test_count_differs_from_log(tmp_path: Path) -> None:
     assert inventory.applications["ITAC"].files["DOSSIER.csv"].complete is False
 
 
+def test_last_record_without_line_end_is_defect(tmp_path: Path) -> None:
+    # Cut inside the last field: the record count and the field count still hold.
+    data = DOSSIER_PLAINTEXT[:-4]
+
+    inventory = take_inventory(tmp_path, good_files(**{"DOSSIER.csv": data}))
+
+    finding = next(f for f in inventory.all_findings if f.code == "csv.truncated")
+    assert finding.severity == DEFECT
+    assert finding.params == {"line": 5}  # the second record spans lines 3 and 4
+    assert "the file may be truncated; claim a new delivery" in finding.message
+    assert not inventory.conforming
+    assert inventory.applications["ITAC"].files["DOSSIER.csv"].complete is True
+
+
+@pytest.mark.parametrize(
+    "data",
+    [ARCHIVE_CSV, b"NUM_DOSSIER\r\n", b"NUM_DOSSIER"],
+    ids=["line end", "header only", "header without line end"],
+)
+def test_final_line_end_or_no_record_passes(tmp_path: Path, data: bytes) -> None:
+    inventory = take_inventory(tmp_path, good_files(**{"ARCHIVE.csv": data}))
+
+    assert "csv.truncated" not in codes(inventory)
+
+
 @pytest.mark.parametrize(
     ("log", "code"),
     [
