@@ -1,8 +1,9 @@
 """The `mdph-reprise` command line.
 
 Exit codes: 0 success, 1 the work ran and found a failure (blocking problem, reconciliation gap,
-invalid mapping), 2 bad usage or input that cannot be processed. Errors are printed as one line
-without a traceback; `--verbose` adds the library's log lines, which never carry personal values.
+invalid mapping, a defect of the delivery in `accept` or `decrypt`), 2 bad usage or input that
+cannot be processed; README.md lists them per command. Errors are printed as one line without a
+traceback; `--verbose` adds the library's log lines, which never carry personal values.
 """
 
 from __future__ import annotations

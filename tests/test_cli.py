@@ -54,6 +54,26 @@ def test_run_prints_counts_and_report_paths(tmp_path):
     assert "[1] target:" in result.stderr
 
 
+def test_accept_exit_code_follows_verdict(tmp_path):
+    conforming = _cli(
+        "accept", str(DELIVERY), "--received", "2008-10-15", "--reports", str(tmp_path / "ok")
+    )
+    assert conforming.returncode == 0, conforming.stderr
+    assert "verdict: conforme" in conforming.stdout
+
+    delivery = generate_plaintext(tmp_path / "delivery")
+    log = delivery / "ITAC" / "EXTRACTION_ITAC.log"
+    log.write_bytes(log.read_bytes().replace(b"CODE RETOUR 0", b"CODE RETOUR 3"))
+    claim = _cli(
+        "accept", str(delivery), "--received", "2008-10-15", "--reports", str(tmp_path / "ko")
+    )
+    assert claim.returncode == 1, claim.stderr
+    assert "verdict: réclamation" in claim.stdout
+    assert "defect: ITAC/EXTRACTION_ITAC.log: the extraction ended with CODE RETOUR 3" in (
+        claim.stdout
+    )
+
+
 def test_wrong_password_stops_with_exit_2(tmp_path):
     result = _cli("run", str(DELIVERY), "--output", str(tmp_path), password="not-the-password")
     _assert_one_line_error(
