@@ -14,6 +14,7 @@ import dagster as dg
 from assets.departements import DepartementConfig, application_partitions
 from assets.resources import DepartementsResource
 from assets.shared import (
+    blocking_check_result,
     intake_check_specs,
     intake_events,
     load_events,
@@ -138,13 +139,13 @@ def build_application_job_assets(
                 ),
             },
         )
-        yield dg.AssetCheckResult(
-            check_name=STRUCTURE_CHECK,
-            passed=not validated.blocking,
-            severity=dg.AssetCheckSeverity.ERROR,
+        yield blocking_check_result(
+            context,
+            STRUCTURE_CHECK,
+            validated.blocking,
             metadata={"problems": dg.MetadataValue.md("\n".join(validated.blocking) or "aucun")},
         )
-        yield reconciliation_result(counts)
+        yield reconciliation_result(context, counts)
 
     @dg.asset(
         group_name=GROUP_APPLICATION,

@@ -16,6 +16,7 @@ from assets.application import build_application_job_assets
 from assets.departements import DepartementConfig, departement_partitions, load_departements
 from assets.resources import DepartementsResource, default_resources
 from assets.shared import (
+    blocking_check_result,
     intake_check_specs,
     intake_events,
     load_events,
@@ -137,7 +138,7 @@ def build_table_assets(
                 key = table_asset_name(application, name)
                 read = read_table(application, table, folder / table.file)
                 validated = validate_one_table(read, dictionary, opened.config.get("regles"))
-                yield from _table_events(key, validated)
+                yield from _table_events(context, key, validated)
                 context.log.info(
                     "%s: %d rows, %d findings", key, read.read, len(validated.findings)
                 )
@@ -145,7 +146,7 @@ def build_table_assets(
     return read_tables
 
 
-def _table_events(key: str, validated: ValidatedTable):
+def _table_events(context: dg.AssetExecutionContext, key: str, validated: ValidatedTable):
     read = validated.read
     findings = validated.findings
     errors = findings[findings["severity"] == ERROR]
@@ -168,11 +169,11 @@ def _table_events(key: str, validated: ValidatedTable):
             "findings_by_rule": dg.MetadataValue.json({k: int(v) for k, v in by_rule.items()}),
         },
     )
-    yield dg.AssetCheckResult(
+    yield blocking_check_result(
+        context,
+        "structure",
+        read.blocking,
         asset_key=key,
-        check_name="structure",
-        passed=not read.blocking,
-        severity=dg.AssetCheckSeverity.ERROR,
         metadata={"problems": dg.MetadataValue.md("\n".join(read.blocking) or "aucun")},
     )
     yield from _family_checks(key, findings, TABLE_FAMILIES)
@@ -306,7 +307,7 @@ def build_target_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
             },
             metadata=rows_metadata(assembly),
         )
-        yield reconciliation_result(counts)
+        yield reconciliation_result(context, counts)
 
     @dg.asset(
         group_name=GROUP_TARGET,

@@ -1,6 +1,7 @@
 """Steps shared by the per-département and the per-application assets: intake, load, report."""
 
 import datetime
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -64,6 +65,43 @@ def intake_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
     return specs
 
 
+def blocking_check_result(
+    context: dg.AssetExecutionContext,
+    check_name: str,
+    problems: Sequence[str],
+    *,
+    metadata: dict,
+    asset_key: str | None = None,
+    logged: Sequence[str] | None = None,
+) -> dg.AssetCheckResult:
+    """Build the result of a blocking check, failed when `problems` is not empty.
+
+    Dagster's failure of the step names the failed check only, so a failed result carries its
+    problems in its description and each one is logged as an error of the run. `logged`
+    replaces `problems` in the log, e.g. English messages for French problem texts. Neither
+    may contain a value of the data.
+    """
+    if not problems:
+        return dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=check_name,
+            passed=True,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata=metadata,
+        )
+    asset = asset_key or context.asset_key.to_user_string()
+    for problem in logged if logged is not None else problems:
+        context.log.error("blocking check %s of %s failed: %s", check_name, asset, problem)
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=check_name,
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="\n".join(problems),
+        metadata=metadata,
+    )
+
+
 def intake_events(
     context: dg.AssetExecutionContext,
     departements: DepartementsResource,
@@ -97,19 +135,28 @@ def intake_events(
         },
     )
     for check in intake_checks(checked):
-        yield dg.AssetCheckResult(
-            check_name=check.name,
-            passed=check.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
+        yield blocking_check_result(
+            context,
+            check.name,
+            check.defects,
             metadata=check.metadata,
+            logged=check.messages,
         )
     # A delivery that names no département passes: livraison.yaml and the logs may omit it.
     declared = opened.departement
-    yield dg.AssetCheckResult(
-        check_name=DEPARTEMENT_CHECK,
-        passed=declared in (None, code),
-        severity=dg.AssetCheckSeverity.ERROR,
+    problems, logged = [], []
+    if declared not in (None, code):
+        problems.append(f"la livraison déclare le département {declared}, la partition est {code}")
+        logged.append(
+            f"the delivery declares département {declared}, the partition is {code}; check "
+            f"the delivery folder configured for département {code}"
+        )
+    yield blocking_check_result(
+        context,
+        DEPARTEMENT_CHECK,
+        problems,
         metadata={"partition": code, "declared": declared or "aucun"},
+        logged=logged,
     )
 
 
@@ -121,13 +168,22 @@ def rows_metadata(assembly: Assembly) -> dict:
     }
 
 
-def reconciliation_result(counts: list[dict]) -> dg.AssetCheckResult:
+def reconciliation_result(
+    context: dg.AssetExecutionContext, counts: list[dict]
+) -> dg.AssetCheckResult:
     """Result of the reconciliation check: failed when a source table has unaccounted rows."""
-    gaps = [f"{c['application']}.{c['table']}" for c in counts if not c["reconciled"]]
-    return dg.AssetCheckResult(
-        check_name="reconciliation",
-        passed=not gaps,
-        severity=dg.AssetCheckSeverity.ERROR,
+    unreconciled = [c for c in counts if not c["reconciled"]]
+    gaps = [f"{c['application']}.{c['table']}" for c in unreconciled]
+    problems = [
+        f"{c['application']}.{c['table']}: {c['read']} rows read, but {c['loaded']} loaded + "
+        f"{c['rejected']} rejected + {c['filtered']} filtered = "
+        f"{c['loaded'] + c['rejected'] + c['filtered']}"
+        for c in unreconciled
+    ]
+    return blocking_check_result(
+        context,
+        "reconciliation",
+        problems,
         metadata={"unreconciled_tables": dg.MetadataValue.json(gaps)},
     )
 

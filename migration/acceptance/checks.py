@@ -44,12 +44,17 @@ INTAKE_CHECKS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 @dataclass(frozen=True)
 class IntakeCheck:
-    """The result of one intake check: its name, whether it passed, and JSON-ready metadata."""
+    """The result of one intake check: its name, whether it passed, and JSON-ready metadata.
+
+    ``defects`` are the French texts of the defects it found, ``messages`` their English
+    messages, for logs. Neither contains a value of the data.
+    """
 
     name: str
     passed: bool
     description: str
     defects: tuple[str, ...]
+    messages: tuple[str, ...] = ()
 
     @property
     def metadata(self) -> dict:
@@ -68,6 +73,7 @@ def intake_checks(inventory: DeliveryInventory) -> list[IntakeCheck]:
                 passed=not matching,
                 description=description,
                 defects=tuple(_line(finding) for finding in matching),
+                messages=tuple(finding.message for finding in matching),
             )
         )
     return results

@@ -1,5 +1,6 @@
 """Real Dagster materialisations of the migration assets on the sample delivery."""
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +166,45 @@ def test_wrong_password_names_departement_variable(tmp_path, monkeypatch):
     assert f"in the environment variable {PASSWORD_VARIABLE}" in message
     assert "--password-file" not in message
     assert "not-the-password" not in message
+
+
+def _error_logs(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """User log messages of level ERROR in the run's event log."""
+    return [
+        entry.user_message
+        for entry in instance.all_logs(run_id)
+        if entry.dagster_event is None and entry.level == logging.ERROR
+    ]
+
+
+def test_failed_intake_check_shows_its_problem(tmp_path, monkeypatch):
+    plaintext = tmp_path / "delivery"
+    generate_plaintext(plaintext)
+    log = plaintext / "ITAC" / "EXTRACTION_ITAC.log"
+    log.write_bytes(log.read_bytes().replace(b"DEPARTEMENT 057", b"DEPARTEMENT 054"))
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            all_assets(),
+            resources=_resources(tmp_path, monkeypatch, plaintext),
+            partition_key="057",
+            instance=instance,
+            raise_on_error=False,
+        )
+        errors = _error_logs(instance, result.run_id)
+
+    assert not result.success
+    evaluation = next(
+        e for e in result.get_asset_check_evaluations() if e.check_name == "log_clean"
+    )
+    assert evaluation.passed is False
+    french = "Le journal d'extraction EXTRACTION_ITAC.log nomme le département 054"
+    assert french in evaluation.description
+    assert french in evaluation.metadata["détail"].value
+    logged = [message for message in errors if "blocking check log_clean of delivery" in message]
+    assert len(logged) == 1
+    assert (
+        "ITAC/EXTRACTION_ITAC.log: the log names département 054, the delivery 057" in (logged[0])
+    )
+    passed = [e for e in result.get_asset_check_evaluations() if e.passed]
+    assert all(e.description is None for e in passed)

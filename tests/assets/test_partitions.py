@@ -189,10 +189,20 @@ def test_delivery_of_another_departement_is_blocked(tmp_path, monkeypatch):
     # The 054 entry points at the 057 sample, as a mistyped folder in the file would.
     defs = _definitions(tmp_path, monkeypatch, {"054": SAMPLE})
     monkeypatch.setenv("PART_PASSWORD_054", SAMPLE_PASSWORD)
-    result = defs.resolve_job_def(MIGRATION_JOB).execute_in_process(
-        partition_key="054", raise_on_error=False
-    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def(MIGRATION_JOB).execute_in_process(
+            partition_key="054", raise_on_error=False, instance=instance
+        )
+        logs = [entry.user_message for entry in instance.all_logs(result.run_id)]
     assert _checks(result)[("delivery", "departement")] is False
+    evaluation = next(
+        e for e in result.get_asset_check_evaluations() if e.check_name == "departement"
+    )
+    assert evaluation.description == "la livraison déclare le département 057, la partition est 054"
+    assert (
+        "blocking check departement of delivery failed: the delivery declares département 057, "
+        "the partition is 054" in "\n".join(logs)
+    )
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"delivery"}
     assert not (tmp_path / "054.sqlite3").exists()
