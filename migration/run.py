@@ -57,6 +57,8 @@ Progress = Callable[[str, str], None]
 STATUS_SUCCESS = "success"
 STATUS_UNRECONCILED = "reconciliation_failed"
 STATUS_BLOCKED = "blocked"
+# Ctrl-C and SIGTERM, which stop a run.
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 @dataclass
@@ -288,9 +290,6 @@ def _read_delivery(options: RunOptions, password: str, checked: dict, schema, sa
 
     The applications do not depend on each other until assembly, so with `options.workers`
     set to 2 each one is processed in a process of its own.
-
-    NOTE: with two workers, a SIGTERM sent while the worker processes start is sometimes not
-    acted on (the run goes on to the end), which is why one worker is the default.
     """
     with PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext) as workdir:
         say("intake", f"decrypting {options.delivery}")
@@ -342,17 +341,34 @@ def _process_applications(jobs: list[tuple], workers: int | None):
     if count == 1:
         return [process_application(*job) for job in jobs]
     context = multiprocessing.get_context("fork")
+    # os.fork runs the at-fork callbacks (logging registers some) as unraisable code, where
+    # Python prints and drops any exception, so a stop signal handled there was lost. Blocked
+    # while the pool forks, a signal stays pending until the block below unblocks it, and is
+    # raised there. The pool's threads inherit the mask, and the workers unblock the signals in
+    # their initializer.
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        pool = context.Pool(processes=count, initializer=_ignore_stop_signals)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+        raise
     # Leaving the block terminates the workers, so an error, Ctrl-C or SIGTERM in the parent
     # does not wait for them to finish their application.
-    with context.Pool(processes=count, initializer=_ignore_stop_signals) as pool:
+    with pool:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
         pending = [pool.apply_async(process_application, job) for job in jobs]
         return [result.get() for result in pending]
 
 
 def _ignore_stop_signals() -> None:
-    """Leave Ctrl-C and SIGTERM to the parent, which stops the workers itself."""
+    """Leave Ctrl-C and SIGTERM to the parent, which stops the workers itself.
+
+    A worker ignores Ctrl-C and keeps the default action of SIGTERM, which the pool sends to
+    terminate it. The stop signals, blocked while the parent forked, are then unblocked.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def process_application(
