@@ -50,9 +50,26 @@ class _Terminated(SystemExit):
     """SIGTERM, raised as an exit so that cleanups run and no decrypted file is left behind."""
 
 
+# The exit code of the SIGTERM received, None before one arrives.
+_terminated_code: int | None = None
+
+
 def _stop_on_sigterm(signum, frame) -> None:
     # No output here: the signal may arrive in the middle of a write to the same stream.
-    raise _Terminated(128 + signum)
+    global _terminated_code
+    _terminated_code = 128 + signum
+    raise _Terminated(_terminated_code)
+
+
+def _raise_if_terminated() -> None:
+    """Raise `_Terminated` again if a SIGTERM arrived and the run is still going.
+
+    Python prints and drops an exception raised in code that it runs as unraisable (a
+    `__del__` method, a weakref callback, an at-fork callback). A handler that ran there left
+    only `_terminated_code` behind.
+    """
+    if _terminated_code is not None:
+        raise _Terminated(_terminated_code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        _raise_if_terminated()
+        return code
     except MdphRepriseError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
@@ -250,6 +269,7 @@ def _run(args) -> int:
     steps = iter(range(1, 100))
 
     def progress(step: str, message: str) -> None:
+        _raise_if_terminated()
         print(f"[{next(steps)}] {step}: {message}", file=sys.stderr, flush=True)
 
     outcome = run_migration(options, password, progress)

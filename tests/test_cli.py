@@ -289,6 +289,35 @@ def test_sigterm_removes_decrypted_files(tmp_path):
     assert list(workdir.iterdir()) == []
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_sigterm_dropped_by_python_still_stops(monkeypatch, capsys):
+    import signal
+
+    from migration import cli
+
+    class RaisesInDel:
+        def __del__(self):
+            # Python drops what a __del__ method raises, so a SIGTERM handled here is lost.
+            cli._stop_on_sigterm(signal.SIGTERM, None)
+
+    def run_losing_sigterm(args):
+        RaisesInDel()
+        return cli.EXIT_OK
+
+    monkeypatch.setattr(cli, "_run", run_losing_sigterm)
+    monkeypatch.setattr(cli, "_terminated_code", None)
+    # main installs a SIGTERM handler and sets the umask, which the test process must not keep.
+    monkeypatch.setattr(signal, "signal", lambda signum, handler: None)
+    umask = os.umask(0o077)
+    try:
+        code = cli.main(["run", "delivery"])
+    finally:
+        os.umask(umask)
+
+    assert code == 128 + signal.SIGTERM
+    assert capsys.readouterr().err.splitlines()[-1] == cli.INTERRUPTED
+
+
 def test_invalid_target_url_is_one_line(tmp_path):
     result = _cli("run", str(DELIVERY), "--target", "notaurl", "--output", str(tmp_path))
     _assert_one_line_error(result, "notaurl")
