@@ -153,11 +153,16 @@ class PrivateWorkdir:
         return parts
 
     def cleanup(self) -> None:
-        """Remove the folder and everything in it, unless ``keep`` is true."""
+        """Remove the folder and everything in it, unless ``keep`` is true.
+
+        The finalizer is detached only once the removal is over. A Ctrl-C or SIGTERM raised in
+        the middle of it leaves the rest to the finalizer, at garbage collection or exit.
+        """
         if self.keep:
             if self._finalizer is not None:
                 self._finalizer.detach()
             logger.info("decrypted files kept in %s; delete the folder when done", self.path)
             return
-        if self._finalizer is not None:
-            self._finalizer()
+        if self._finalizer is not None and self._finalizer.alive:
+            _remove_tree(self.path)
+            self._finalizer.detach()

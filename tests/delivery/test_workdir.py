@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +73,29 @@ def test_removed_when_garbage_collected(tmp_path: Path) -> None:
     del workdir
     gc.collect()
 
+    assert not path.exists()
+
+
+def test_interrupted_removal_finished_later(tmp_path: Path, monkeypatch) -> None:
+    workdir = PrivateWorkdir(tmp_path)
+    for name in ("DOSSIER.csv", "DEMANDE.csv"):
+        workdir.open(name).close()
+    path = workdir.path
+    real_rmtree = shutil.rmtree
+
+    def rmtree_interrupted(folder, *args, **kwargs):
+        # A Ctrl-C arriving after the first file is removed.
+        (Path(folder) / "DOSSIER.csv").unlink()
+        monkeypatch.setattr(shutil, "rmtree", real_rmtree)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shutil, "rmtree", rmtree_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        workdir.cleanup()
+    assert (path / "DEMANDE.csv").exists()
+
+    del workdir
+    gc.collect()
     assert not path.exists()
 
 
