@@ -254,9 +254,32 @@ def _has_plaintext(folder: Path) -> bool:
         return False
 
 
-def test_sigterm_removes_decrypted_files(tmp_path):
+def _processes_with_argument(argument: str) -> list[int]:
+    """PIDs of the live processes that have `argument` among their arguments (from /proc).
+
+    A forked worker keeps the command line of the run that forked it.
+    """
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # the process ended while the list was read
+        if argument.encode() in arguments:
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.parametrize(
+    ("workers", "moment"),
+    [(1, "decrypting"), (1, "decrypted"), (2, "worker forked")],
+)
+def test_sigterm_removes_decrypted_files(tmp_path, workers, moment):
     import signal
-    import time
+
+    from migration.cli import INTERRUPTED
 
     workdir = tmp_path / "work"
     workdir.mkdir(mode=0o700)
@@ -273,20 +296,39 @@ def test_sigterm_removes_decrypted_files(tmp_path):
             str(workdir),
             "--output",
             str(tmp_path / "out"),
+            "--workers",
+            str(workers),
         ],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
+        text=True,
     )
-    deadline = time.monotonic() + 60
-    while not _has_plaintext(workdir) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert _has_plaintext(workdir), "the run never decrypted a file"
+    # The intake prints "decrypting" before the first file and "N files decrypted" once every
+    # file is in the work folder. The next progress line comes after the applications are
+    # read, a second or more later on the sample.
+    marker = "intake: decrypting " if moment == "decrypting" else " files decrypted"
+    before = []
+    for line in process.stderr:
+        before.append(line)
+        if marker in line:
+            break
+    if moment != "decrypting":
+        assert _has_plaintext(workdir), "".join(before)
+    if moment == "worker forked":
+        # Busy wait, so that the signal arrives while the pool is still starting its workers.
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        while process.poll() is None and not children.read_text().split():
+            pass
     process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM
+    after = process.stderr.read()
+    process.wait(timeout=60)
+
+    assert process.returncode == 128 + signal.SIGTERM, after
+    assert after.splitlines() == [INTERRUPTED], f"the run went on after SIGTERM:\n{after}"
     assert list(workdir.iterdir()) == []
+    assert _processes_with_argument(str(workdir)) == []
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
