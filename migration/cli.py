@@ -40,9 +40,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 INTERRUPTED = (
-    "interrupted: a load in progress was rolled back, so the target database is as it was "
-    "before it; if the load had already committed, run again to write the reports (the rows "
-    "are then found unchanged)"
+    "interrupted: this run committed nothing, so the target database is as it was before it "
+    "(a load in progress is rolled back)"
+)
+INTERRUPTED_AFTER_LOAD = (
+    "interrupted after the load committed: the target database holds the rows of this run, "
+    "but the reports were not written; run again to write them (the rows are then found "
+    "unchanged)"
 )
 
 
@@ -50,26 +54,38 @@ class _Terminated(SystemExit):
     """SIGTERM, raised as an exit so that cleanups run and no decrypted file is left behind."""
 
 
-# The exit code of the SIGTERM received, None before one arrives.
-_terminated_code: int | None = None
+# The stop signal received (SIGINT or SIGTERM), None before one arrives.
+_stop_signal: int | None = None
+# Whether the run has reported its committed load, which the interruption message tells.
+_load_committed = False
 
 
-def _stop_on_sigterm(signum, frame) -> None:
+def _stop(signum, frame) -> None:
     # No output here: the signal may arrive in the middle of a write to the same stream.
-    global _terminated_code
-    _terminated_code = 128 + signum
-    raise _Terminated(_terminated_code)
+    global _stop_signal
+    _stop_signal = signum
+    _raise_stop()
 
 
-def _raise_if_terminated() -> None:
-    """Raise `_Terminated` again if a SIGTERM arrived and the run is still going.
+def _raise_stop() -> None:
+    if _stop_signal == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise _Terminated(128 + _stop_signal)
+
+
+def _raise_if_stopped() -> None:
+    """Raise the stop exception again if Ctrl-C or SIGTERM arrived and the run is going on.
 
     Python prints and drops an exception raised in code that it runs as unraisable (a
-    `__del__` method, a weakref callback, an at-fork callback). A handler that ran there left
-    only `_terminated_code` behind.
+    `__del__` method, a weakref callback such as SQLAlchemy's, an at-fork callback). A
+    handler that ran there left only `_stop_signal` behind.
     """
-    if _terminated_code is not None:
-        raise _Terminated(_terminated_code)
+    if _stop_signal is not None:
+        _raise_stop()
+
+
+def _interrupted_message() -> str:
+    return INTERRUPTED_AFTER_LOAD if _load_committed else INTERRUPTED
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     # Files the product writes (database, reports, decrypted tables) hold personal data or
     # figures about it, so they are private to the user unless the user copies them.
     os.umask(0o077)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    global _stop_signal, _load_committed
+    _stop_signal, _load_committed = None, False
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -86,16 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         code = args.handler(args)
-        _raise_if_terminated()
+        _raise_if_stopped()
         return code
     except MdphRepriseError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
+        print(_interrupted_message(), file=sys.stderr)
         return 130
     except _Terminated as stop:
-        print(INTERRUPTED, file=sys.stderr)
+        print(_interrupted_message(), file=sys.stderr)
         return stop.code
     except BrokenPipeError:
         # The reader of the output went away (e.g. `| head`); stop quietly, as Unix tools do.
@@ -269,7 +288,10 @@ def _run(args) -> int:
     steps = iter(range(1, 100))
 
     def progress(step: str, message: str) -> None:
-        _raise_if_terminated()
+        global _load_committed
+        # The run reports the loading step once the load transaction has committed.
+        _load_committed = _load_committed or step == "loading"
+        _raise_if_stopped()
         print(f"[{next(steps)}] {step}: {message}", file=sys.stderr, flush=True)
 
     outcome = run_migration(options, password, progress)

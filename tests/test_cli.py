@@ -332,32 +332,54 @@ def test_sigterm_removes_decrypted_files(tmp_path, workers, moment):
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_sigterm_dropped_by_python_still_stops(monkeypatch, capsys):
+@pytest.mark.parametrize(("signal_name", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
+def test_stop_signal_dropped_by_python_still_stops(monkeypatch, capsys, signal_name, code):
     import signal
 
     from migration import cli
 
     class RaisesInDel:
         def __del__(self):
-            # Python drops what a __del__ method raises, so a SIGTERM handled here is lost.
-            cli._stop_on_sigterm(signal.SIGTERM, None)
+            # Python drops what a __del__ method raises, so a signal handled here is lost.
+            cli._stop(getattr(signal, signal_name), None)
 
-    def run_losing_sigterm(args):
+    def run_losing_signal(args):
         RaisesInDel()
         return cli.EXIT_OK
 
-    monkeypatch.setattr(cli, "_run", run_losing_sigterm)
-    monkeypatch.setattr(cli, "_terminated_code", None)
-    # main installs a SIGTERM handler and sets the umask, which the test process must not keep.
+    monkeypatch.setattr(cli, "_run", run_losing_signal)
+    # main installs signal handlers and sets the umask, which the test process must not keep.
     monkeypatch.setattr(signal, "signal", lambda signum, handler: None)
     umask = os.umask(0o077)
     try:
-        code = cli.main(["run", "delivery"])
+        exit_code = cli.main(["run", "delivery"])
     finally:
         os.umask(umask)
 
-    assert code == 128 + signal.SIGTERM
+    assert exit_code == code
     assert capsys.readouterr().err.splitlines()[-1] == cli.INTERRUPTED
+
+
+def test_interruption_after_the_load_says_the_target_holds_the_run(monkeypatch, capsys, tmp_path):
+    import signal
+
+    from migration import cli, run
+
+    def run_stopped_in_reports(options, password, progress):
+        progress("loading", "10 rows in 1 tables: 10 added, 0 changed, 0 removed, 0 unchanged")
+        raise KeyboardInterrupt  # Ctrl-C while the reports are written
+
+    monkeypatch.setattr(run, "run_migration", run_stopped_in_reports)
+    monkeypatch.setenv("MDPH_DELIVERY_PASSWORD", PASSWORD)
+    monkeypatch.setattr(signal, "signal", lambda signum, handler: None)
+    umask = os.umask(0o077)
+    try:
+        exit_code = cli.main(["run", str(DELIVERY), "--output", str(tmp_path / "out")])
+    finally:
+        os.umask(umask)
+
+    assert exit_code == 130
+    assert capsys.readouterr().err.splitlines()[-1] == cli.INTERRUPTED_AFTER_LOAD
 
 
 def test_invalid_target_url_is_one_line(tmp_path):
