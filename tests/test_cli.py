@@ -78,7 +78,8 @@ def test_wrong_password_stops_with_exit_2(tmp_path):
     result = _cli("run", str(DELIVERY), "--output", str(tmp_path), password="not-the-password")
     _assert_one_line_error(
         result,
-        "wrong password: the file matches its SHA-256 in SHA256SUMS, so it is not damaged",
+        "wrong password: the file matches its SHA-256 in SHA256SUMS, so it arrived as the "
+        "sender wrote it",
         "environment variable MDPH_DELIVERY_PASSWORD",
         "--password-file",
     )

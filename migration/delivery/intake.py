@@ -254,6 +254,7 @@ class _Run:
     password_source: str = PASSWORD_SOURCES
     staging: Path | None = None
     budget: SizeBudget = field(init=False)
+    decrypted: int = 0  # files this password has decrypted so far
 
     def __post_init__(self) -> None:
         self.budget = SizeBudget(self.limits)
@@ -539,7 +540,7 @@ def _open_application(
             try:
                 unpacked = unpack_delivered_file(path, label, context)
             except PasswordOrDamageError as error:
-                raise password_failure(error, status, run.password_source) from None
+                raise password_failure(error, status, run.password_source, run.decrypted) from None
             _check_unique(unpacked, names, label)
         except ToolMissingError:
             raise
@@ -554,6 +555,7 @@ def _open_application(
             run.say("failed", application=source.name, path=label, error=str(error))
             continue
 
+        run.decrypted += 1
         record.outputs = [file.name for file in unpacked]
         record.layers = unpacked[0].layers if unpacked else ()
         for file in unpacked:
@@ -565,18 +567,36 @@ def _open_application(
 
 
 def password_failure(
-    error: PasswordOrDamageError, manifest_status: str, password_source: str = PASSWORD_SOURCES
+    error: PasswordOrDamageError,
+    manifest_status: str,
+    password_source: str = PASSWORD_SOURCES,
+    decrypted: int = 0,
 ) -> DecryptionError:
     """Reword a decryption failure once the file's SHA256SUMS status is known.
 
-    A file that matches its SHA-256 (``manifest_status`` ``"ok"``) is as the sender wrote it, so
-    the password is wrong. Without a checksum, damage stays a possible cause. Either message
-    names the ways to give the password (``password_source``).
+    When the same password has decrypted other files (`decrypted`), the password is right and
+    the file was damaged or encrypted otherwise by the sender. A file that matches its SHA-256
+    (``manifest_status`` ``"ok"``) is as the sender wrote it, so the password is most likely
+    wrong. Without a checksum, damage stays a possible cause. The messages about the password
+    name the ways to give it (``password_source``).
     """
+    if decrypted:
+        checked = (
+            f", although it matches its SHA-256 in {MANIFEST_NAME}"
+            if manifest_status == "ok"
+            else ""
+        )
+        return DecryptionError(
+            f"{error.label}: does not decrypt with the password that decrypted {decrypted} "
+            f"other file{'s' if decrypted > 1 else ''} of the delivery{error.detail}{checked}: "
+            "the sender damaged it or "
+            "encrypted it with another password; claim a new delivery (mdph-reprise accept "
+            "writes the claim)"
+        )
     if manifest_status == "ok":
         return DecryptionError(
             f"{error.label}: wrong password{error.detail}: the file matches its SHA-256 in "
-            f"{MANIFEST_NAME}, so it is not damaged. Give the delivery password "
+            f"{MANIFEST_NAME}, so it arrived as the sender wrote it. Give the delivery password "
             f"{password_source}{error.hint}"
         )
     return DecryptionError(

@@ -282,7 +282,7 @@ def test_wrong_password_names_file(tmp_path: Path, fixture: str) -> None:
     message = str(raised.value)
     assert message.startswith(f"{relative}: wrong password")
     assert "or the file is damaged" not in message
-    assert "matches its SHA-256 in SHA256SUMS, so it is not damaged" in message
+    assert "matches its SHA-256 in SHA256SUMS, so it arrived as the sender wrote it" in message
     assert "environment variable MDPH_DELIVERY_PASSWORD" in message
     assert "--password-file" in message
     assert files_under(tmp_path / "work") == []

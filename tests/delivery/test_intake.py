@@ -113,7 +113,7 @@ def test_wrong_password_leaves_nothing(itac_delivery: Path, workdir: Path) -> No
 
     assert str(raised.value) == (
         "ITAC/DOSSIER.csv.enc: wrong password: the file matches its SHA-256 in SHA256SUMS, so "
-        "it is not damaged. Give the delivery password in the environment variable "
+        "it arrived as the sender wrote it. Give the delivery password in the environment variable "
         "MDPH_DELIVERY_PASSWORD or in a file named by --password-file"
     )
     assert files_under(workdir) == []
@@ -140,7 +140,7 @@ def test_wrong_password_names_given_source(itac_delivery: Path, workdir: Path) -
         inspect_delivery(itac_delivery, WRONG_PASSWORD, workdir, password_source=source)
 
     message = str(raised.value)
-    assert "so it is not damaged. Give the delivery password " + source in message
+    assert "so it arrived as the sender wrote it. Give the delivery password " + source in message
     assert "--password-file" not in message
     assert "No file of the delivery could be decrypted (2 tried)" in message
 
@@ -256,7 +256,7 @@ def test_trial_with_wrong_password_names_attempts(tmp_path: Path, workdir: Path)
 
     message = str(raised.value)
     assert message.startswith("ITAC/DOSSIER.csv.enc: wrong password (tried ")
-    assert "so it is not damaged" in message
+    assert "so it arrived as the sender wrote it" in message
     assert "--password-file" in message
     assert "EVP_BytesToKey-MD5" in message
     assert "declare the encryption under chiffrement" in message
@@ -440,3 +440,25 @@ def test_decrypt_delivery_rejects_shared_folder(itac_delivery: Path, tmp_path: P
     with pytest.raises(DeliveryError, match="chmod 700"):
         decrypt_delivery(itac_delivery, FIXTURE_PASSWORD, out_dir)
     assert files_under(out_dir) == []
+
+
+def test_file_that_fails_after_others_decrypted_is_claimed(
+    itac_delivery: Path, workdir: Path
+) -> None:
+    # The sender cut the log after encrypting it, then computed SHA256SUMS on the cut file.
+    log = itac_delivery / "ITAC" / "EXTRACTION_ITAC.log.enc"
+    data = log.read_bytes()
+    log.write_bytes(data[: (len(data) // 16 - 1) * 16])
+    write_manifest(itac_delivery)
+
+    with pytest.raises(DecryptionError) as raised:
+        open_delivery(itac_delivery, FIXTURE_PASSWORD, workdir)
+
+    message = str(raised.value)
+    assert message.startswith(
+        "ITAC/EXTRACTION_ITAC.log.enc: does not decrypt with the password that decrypted 1 "
+        "other file of the delivery"
+    )
+    assert "although it matches its SHA-256 in SHA256SUMS" in message
+    assert message.endswith("claim a new delivery (mdph-reprise accept writes the claim)")
+    assert files_under(workdir) == []
