@@ -551,7 +551,9 @@ def _open_application(
                 raise
             record.error = str(error)
             record.error_kind = _error_kind(error)
-            logger.warning("%s", error)
+            # Recorded on the file for the acceptance report; a warning per file would repeat
+            # one wrong password once for every file of the delivery.
+            logger.info("%s", error)
             run.say("failed", application=source.name, path=label, error=str(error))
             continue
 
