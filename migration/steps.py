@@ -17,10 +17,10 @@ from migration.dictionary.model import Dictionary
 from migration.mapping.assemble import Assembly
 from migration.mapping.engine import MappedApplication, SourceTable, apply_mapping
 from migration.mapping.language import MappingFile
-from migration.profiling.profile import profile_table
+from migration.profiling.profile import profile_column
 from migration.reading.csv_reader import LINE_COLUMN, TableRead, read_table
 from migration.reading.findings import ERROR, concat_findings, mask_value
-from migration.validation.checks import check_foreign_keys, validate_table, value_counts
+from migration.validation.checks import check_foreign_keys, validate_table
 from migration.validation.plausibility import check_plausibility
 from migration.validation.policy import apply_rule_policy
 from migration.validation.rules import RULES
@@ -107,10 +107,14 @@ def validate_one_table(
 
     `policy` is the delivery's rule policy (severities changed, rules disabled).
     """
-    counts = value_counts(read.rows, read.table)
-    validation = validate_table(read, dictionary, counts)
+    columns = []
+
+    def add_profile(column, counts) -> None:
+        columns.append(profile_column(read.rows[column.name], column, dictionary, counts))
+
+    validation = validate_table(read, dictionary, add_profile)
     findings = apply_rule_policy(concat_findings([read.findings, validation.findings]), policy)
-    profile = profile_table(read.rows, read.table, dictionary, counts)
+    profile = {"rows": len(read.rows), "columns": columns}
     return ValidatedTable(read, findings, validation.typed, profile)
 
 

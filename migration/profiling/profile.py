@@ -19,31 +19,19 @@ MAX_LENGTH_BINS = 40
 """Distinct lengths kept in a profile's `lengths`; longer tails are summed into the last bin."""
 
 
-def profile_table(
-    rows: pd.DataFrame,
-    table: Table,
-    dictionary: Dictionary,
-    counts: dict[str, pd.Series] | None = None,
-) -> dict[str, Any]:
-    """Profile the text values of a table: nulls, distinct values, lengths, ranges, codes.
-
-    `counts` are the columns' `value_counts`, when the caller already has them.
-    """
+def profile_table(rows: pd.DataFrame, table: Table, dictionary: Dictionary) -> dict[str, Any]:
+    """Profile the text values of a table: nulls, distinct values, lengths, ranges, codes."""
     columns = [
-        _profile_column(
-            rows[column.name],
-            column,
-            dictionary,
-            counts[column.name] if counts is not None else rows[column.name].value_counts(),
-        )
+        profile_column(rows[column.name], column, dictionary, rows[column.name].value_counts())
         for column in table.columns
     ]
     return {"rows": len(rows), "columns": columns}
 
 
-def _profile_column(
+def profile_column(
     values: pd.Series, column, dictionary: Dictionary, counts_all: pd.Series
 ) -> dict[str, Any]:
+    """Profile one column from its values and their `value_counts` (`counts_all`)."""
     nulls = len(values) - int(counts_all.sum())
     lengths = pd.Series(counts_all.index, dtype=object).str.len()
     # The most frequent values of a personal column are not listed, even masked, because a

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -26,6 +27,9 @@ _DECIMAL = re.compile(r"^-?(\d+)(?:,(\d+))?$")
 _SCIENTIFIC = re.compile(r"^-?\d+(?:[.,]\d+)?E[+-]?\d+$", re.IGNORECASE)
 
 
+ColumnCounted = Callable[[Column, pd.Series], None]
+
+
 @dataclass
 class TableValidation:
     """Validation result of one table: findings and the rows converted to Python values."""
@@ -34,29 +38,26 @@ class TableValidation:
     typed: pd.DataFrame
 
 
-def value_counts(rows: pd.DataFrame, table: Table) -> dict[str, pd.Series]:
-    """Count the distinct non-null values of every column, most frequent first.
-
-    Validation and profiling both start from these counts, so each column is hashed once.
-    """
-    return {column.name: rows[column.name].value_counts() for column in table.columns}
-
-
 def validate_table(
-    read: TableRead, dictionary: Dictionary, counts: dict[str, pd.Series] | None = None
+    read: TableRead, dictionary: Dictionary, on_column: ColumnCounted | None = None
 ) -> TableValidation:
     """Check every column of a table read as text and convert it by its declared type.
 
-    `counts` are the columns' `value_counts`, when the caller already has them.
+    Each column's values are counted once (`value_counts`); `on_column(column, counts)`, when
+    given, gets the counts of each column in turn, so profiling can reuse them without every
+    column's counts being held at once.
     """
     rows = read.rows
-    counts = counts if counts is not None else value_counts(rows, read.table)
     typed = pd.DataFrame({LINE_COLUMN: rows[LINE_COLUMN]}, index=rows.index)
     found = []
     for column in read.table.columns:
         values = rows[column.name]
-        distinct = pd.Series(counts[column.name].index, dtype=object)
+        counts = values.value_counts()
+        distinct = pd.Series(counts.index, dtype=object)
         column_findings, converted = _check_column(read, dictionary, column, values, distinct)
+        if on_column is not None:
+            on_column(column, counts)
+        del counts, distinct
         found.extend(column_findings)
         typed[column.name] = converted
     found.append(_check_primary_key(read))
