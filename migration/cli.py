@@ -44,7 +44,7 @@ INTERRUPTED = (
     "(a load in progress is rolled back)"
 )
 INTERRUPTED_AFTER_LOAD = (
-    "interrupted after the load committed: the target database holds the rows of this run, "
+    "interrupted after the load committed: the target database contains the rows of this run, "
     "but the reports were not written; run again to write them (the rows are then found "
     "unchanged)"
 )
@@ -56,7 +56,7 @@ class _Terminated(SystemExit):
 
 # The stop signal received (SIGINT or SIGTERM), None before one arrives.
 _stop_signal: int | None = None
-# Whether the run has reported its committed load, which the interruption message tells.
+# Set once the run reports its committed load, so the interruption message can say so.
 _load_committed = False
 
 
@@ -74,7 +74,7 @@ def _raise_stop() -> None:
 
 
 def _raise_if_stopped() -> None:
-    """Raise the stop exception again if Ctrl-C or SIGTERM arrived and the run is going on.
+    """Raise the stop exception again if Ctrl-C or SIGTERM arrived and the run is still going.
 
     Python prints and drops an exception raised in code that it runs as unraisable (a
     `__del__` method, a weakref callback such as SQLAlchemy's, an at-fork callback). A

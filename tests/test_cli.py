@@ -361,7 +361,7 @@ def test_stop_signal_dropped_by_python_still_stops(monkeypatch, capsys, signal_n
     assert capsys.readouterr().err.splitlines()[-1] == cli.INTERRUPTED
 
 
-def test_interruption_after_the_load_says_the_target_holds_the_run(monkeypatch, capsys, tmp_path):
+def test_interrupt_after_load_message(monkeypatch, capsys, tmp_path):
     import signal
 
     from migration import cli, run

@@ -23,8 +23,9 @@ class PasswordOrDamageError(DecryptionError):
     """Decryption failed the way a wrong password makes it fail, and a damaged file also does.
 
     ``label`` names the file and ``detail`` describes what failed, such as ``" (gpg: ...)"``.
-    ``hint`` is advice that applies whatever the cause. Intake rewords the message once it knows
-    whether the file matched its SHA256SUMS entry (``password_failure``).
+    ``hint`` is advice that applies whatever the cause. Intake rewords the message with what it
+    has checked: whether the file matched its SHA256SUMS entry, and whether the password
+    decrypted other files (``password_failure``).
     """
 
     def __init__(self, label: str, detail: str = "", hint: str = "") -> None:

@@ -169,7 +169,7 @@ def _score_candidates(left: pd.DataFrame, right: pd.DataFrame) -> list[Candidate
             right_part[["id_individu", *block]], on=block, suffixes=("_p", "_s")
         )
         pairs.update(zip(joined["id_individu_p"], joined["id_individu_s"], strict=True))
-    # Plain dicts: a pandas row lookup per pair cost more than the scoring itself.
+    # Plain dicts, because a pandas row lookup per pair costs more than the scoring itself.
     left_rows = _records(left, {primary for primary, _ in pairs})
     right_rows = _records(right, {secondary for _, secondary in pairs})
     candidates = []

@@ -235,8 +235,8 @@ class Surrogate(Expr):
             separator = "\x1f" if position else ""
             text = text + separator + part.astype(str)
         # Natural keys repeat (a dossier number on each of its demands): hash each one once.
-        # The loop runs over a NumPy object array: iterating pandas' string array directly
-        # costs more than the hashing.
+        # The loop runs over a NumPy object array, because iterating pandas' string array
+        # directly costs more than the hashing.
         keys = text[complete].to_numpy(dtype=object)
         hashes = {
             value: hashlib.sha256(value.encode()).hexdigest()[:32] for value in pd.unique(keys)

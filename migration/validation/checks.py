@@ -43,9 +43,9 @@ def validate_table(
 ) -> TableValidation:
     """Check every column of a table read as text and convert it by its declared type.
 
-    Each column's values are counted once (`value_counts`); `on_column(column, counts)`, when
-    given, gets the counts of each column in turn, so profiling can reuse them without every
-    column's counts being held at once.
+    The values of each column are counted once (`value_counts`). When `on_column` is given,
+    it is called with each column and its counts in turn, so profiling reuses the counts while
+    only one column's counts are in memory.
     """
     rows = read.rows
     typed = pd.DataFrame({LINE_COLUMN: rows[LINE_COLUMN]}, index=rows.index)
@@ -57,7 +57,6 @@ def validate_table(
         column_findings, converted = _check_column(read, dictionary, column, values, distinct)
         if on_column is not None:
             on_column(column, counts)
-        del counts, distinct
         found.extend(column_findings)
         typed[column.name] = converted
     found.append(_check_primary_key(read))
@@ -68,10 +67,10 @@ def validate_table(
 def _check_column(
     read: TableRead, dictionary: Dictionary, column: Column, values: pd.Series, distinct: pd.Series
 ) -> tuple[list[pd.DataFrame], pd.Series]:
-    """Check one column; `distinct` holds its distinct non-null values.
+    """Check one column, given its distinct non-null values in `distinct`.
 
-    The rules test the distinct values, then look up the rows holding a bad one, so a column
-    of a million rows with a few thousand distinct values costs a few thousand tests.
+    The rules test the distinct values, then find the rows that contain a bad one. A column of
+    a million rows with a few thousand distinct values therefore costs a few thousand tests.
     """
     lines = read.rows[LINE_COLUMN]
     found: list[pd.DataFrame] = []
