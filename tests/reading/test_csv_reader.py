@@ -159,3 +159,26 @@ def test_tagged_file_flags_truncated_record_once(tmp_path):
     assert read_a.findings["line"].tolist() == [3]
     assert read_b.findings.empty
     assert read_b.rows["CODE"].tolist() == ["B"]
+
+
+def test_repeated_values_share_one_string(tmp_path):
+    lines = [f"{index % 3:02d};name{index};\r\n" for index in range(100)]
+    path = _write(tmp_path, "CODE;LIBELLE;MONTANT\r\n" + "".join(lines))
+    rows = read_table("ITAC", _table(), path).rows
+    codes = rows["CODE"].tolist()
+    assert codes[:4] == ["00", "01", "02", "00"]
+    assert codes[0] is codes[3]
+    assert len({id(code) for code in codes}) == 3
+    assert rows["LIBELLE"].tolist() == [f"name{index}" for index in range(100)]
+    assert rows["MONTANT"].isna().all()
+
+
+def test_distinct_column_read_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr("migration.reading.csv_reader._ColumnBuilder.SAMPLE_ROWS", 8)
+    lines = [f"{index % 2};id{index};{index % 2}\r\n" for index in range(40)]
+    path = _write(tmp_path, "CODE;LIBELLE;MONTANT\r\n" + "".join(lines))
+    rows = read_table("ITAC", _table(), path).rows
+    assert rows["LIBELLE"].tolist() == [f"id{index}" for index in range(40)]
+    assert rows["CODE"].tolist() == [str(index % 2) for index in range(40)]
+    assert len({id(code) for code in rows["CODE"]}) == 2
+    assert rows[LINE_COLUMN].tolist() == list(range(2, 42))
