@@ -160,6 +160,7 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
         rejected,
         read_identity_decisions(engine),
         read_existing_individuals(engine, missing),
+        release_mapped=True,
     )
     del mapped
     release_rows(validated, assembly)

@@ -72,6 +72,25 @@ def test_row_dropped_before_assembly_is_caught(sample):
     assert others == [LOST_SOURCE]
 
 
+def test_released_mapped_rows_assemble_the_same(sample):
+    mapped = [
+        MappedApplication(
+            m.application, {k: list(v) for k, v in m.frames.items()}, m.rejects, m.filters
+        )
+        for m in sample.mapped
+    ]
+    rejected = pd.concat([v.rejected_lines() for v in sample.validated], ignore_index=True)
+
+    assembly = assemble(mapped, SCHEMA, rejected, release_mapped=True)
+
+    assert [m.frames for m in mapped] == [{}, {}]
+    assert sorted(assembly.frames) == sorted(sample.assembly.frames)
+    for name, frame in sample.assembly.frames.items():
+        pd.testing.assert_frame_equal(assembly.frames[name], frame, obj=name)
+    pd.testing.assert_frame_equal(assembly.lineage, sample.assembly.lineage)
+    pd.testing.assert_frame_equal(assembly.rejects, sample.assembly.rejects)
+
+
 def test_row_without_lineage_is_caught(sample):
     lineage = sample.assembly.lineage
     first = lineage[

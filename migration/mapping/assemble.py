@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from migration.identity.resolve import IdentityResult, resolve_individuals
@@ -59,6 +60,8 @@ def assemble(
     rejected_sources: pd.DataFrame,
     identity_decisions: dict[tuple[str, str], str] | None = None,
     existing_individuals: pd.DataFrame | None = None,
+    *,
+    release_mapped: bool = False,
 ) -> Assembly:
     """Combine mapped applications into target rows that satisfy the target's keys.
 
@@ -71,8 +74,11 @@ def assemble(
             (ITAC key, OPALES key) -> "merge" or "separate".
         existing_individuals: individuals already in the target from an application this
             delivery does not bring; they take part in identity resolution only.
+        release_mapped: empty the frames of `mapped` as they are combined, so that a large
+            run does not hold the mapped rows and the assembled rows at once. The rejects and
+            filtered rows of `mapped` stay.
     """
-    frames = _concat_frames(mapped, schema)
+    frames = _concat_frames(mapped, schema, release_mapped)
     rejects = pd.concat(
         [m.rejects for m in mapped if len(m.rejects)] or [pd.DataFrame(columns=REJECT_COLUMNS)],
         ignore_index=True,
@@ -117,37 +123,51 @@ def _source_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return rows.astype({LINE_COLUMN: "int64"})
 
 
-def _concat_frames(mapped: list[MappedApplication], schema) -> dict[str, pd.DataFrame]:
+def _concat_frames(
+    mapped: list[MappedApplication], schema, release: bool = False
+) -> dict[str, pd.DataFrame]:
     frames: dict[str, pd.DataFrame] = {}
     for name in schema.table_order():
-        parts = [frame for m in mapped for frame in m.frames.get(name, [])]
-        columns = [column.name for column in schema.tables[name].columns] + ORIGIN_COLUMNS
-        if parts:
-            frame = pd.concat(parts, ignore_index=True)
-            frames[name] = frame.reindex(columns=columns).astype(object).where(frame.notna(), None)
+        if release:
+            parts = [frame for m in mapped for frame in m.frames.pop(name, [])]
         else:
+            parts = [frame for m in mapped for frame in m.frames.get(name, [])]
+        columns = [column.name for column in schema.tables[name].columns] + ORIGIN_COLUMNS
+        if not parts:
             frames[name] = pd.DataFrame(columns=columns)
+            continue
+        frame = pd.concat(parts, ignore_index=True).reindex(columns=columns)
+        parts.clear()
+        # Each step replaces the frame, so only two copies of one table exist at a time.
+        present = frame.notna()
+        frame = frame.astype(object)
+        frames[name] = frame.where(present, None)
     return frames
 
 
 def _drop_sources(frames: dict[str, pd.DataFrame], fallen: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Remove every target row produced by one of the fallen source rows."""
+    """Remove every target row produced by one of the fallen source rows.
+
+    A frame with no such row is returned as it is, not copied.
+    """
     if fallen.empty:
         return frames
-    keys = set(map(tuple, fallen[SOURCE_ROW].itertuples(index=False)))
+    lines_by_source = {
+        source: set(group[LINE_COLUMN].astype("int64"))
+        for source, group in fallen.groupby(["_application", "_source_table"], sort=False)
+    }
     result = {}
     for name, frame in frames.items():
+        result[name] = frame
         if frame.empty:
-            result[name] = frame
             continue
-        origin = zip(
-            frame["_application"],
-            frame["_source_table"],
-            frame[LINE_COLUMN].astype(int),
-            strict=True,
-        )
-        keep = [key not in keys for key in origin]
-        result[name] = frame[keep].reset_index(drop=True)
+        drop = np.zeros(len(frame), dtype=bool)
+        for (application, table), lines in lines_by_source.items():
+            from_source = (frame["_application"] == application) & (frame["_source_table"] == table)
+            if from_source.any():
+                drop |= (from_source & frame[LINE_COLUMN].isin(lines)).to_numpy()
+        if drop.any():
+            result[name] = frame[~drop].reset_index(drop=True)
     return result
 
 
@@ -253,22 +273,26 @@ def _lineage(frames: dict[str, pd.DataFrame], schema) -> pd.DataFrame:
     for name, frame in frames.items():
         if frame.empty:
             continue
-        parts.append(
-            pd.DataFrame(
-                {
-                    "target_table": name,
-                    "target_key": _key(frame, list(schema.tables[name].primary_key)).astype(str),
-                    "application": frame["_application"],
-                    "source_table": frame["_source_table"],
-                    "source_file": frame["_source_file"],
-                    "source_line": frame[LINE_COLUMN].astype("int64"),
-                    "source_key": frame["_source_key"],
-                }
-            )
+        part = pd.DataFrame(
+            {
+                "target_table": name,
+                "target_key": _key(frame, list(schema.tables[name].primary_key)).astype(str),
+                "application": frame["_application"],
+                "source_table": frame["_source_table"],
+                "source_file": frame["_source_file"],
+                "source_line": frame[LINE_COLUMN].astype("int64"),
+                "source_key": frame["_source_key"],
+            }
         )
+        # A source row that gives the same target row twice (merged later) is one lineage
+        # row. The file and the source key follow from the application, table and line, so
+        # the test of duplicates leaves them out, and it runs one table at a time to keep its
+        # hash tables small.
+        repeated = part.duplicated(["target_key", "application", "source_table", "source_line"])
+        parts.append(part[~repeated] if repeated.any() else part)
     if not parts:
         return pd.DataFrame(columns=LINEAGE_COLUMNS)
-    return pd.concat(parts, ignore_index=True).drop_duplicates()[LINEAGE_COLUMNS]
+    return pd.concat(parts, ignore_index=True)[LINEAGE_COLUMNS]
 
 
 def _merge_rows(frame: pd.DataFrame, table) -> pd.DataFrame:
