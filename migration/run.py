@@ -423,6 +423,7 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
         handed.pop("lineage"),
         run_row,
         applications=applications,
+        release_frames=True,
     )
     summary["loaded"] = True
     summary["targets"] = [{"table": name, "rows": rows} for name, rows in result.rows.items()]

@@ -124,6 +124,7 @@ def load_run(
     *,
     applications: Iterable[str] | None = None,
     lock_timeout: float | None = None,
+    release_frames: bool = False,
 ) -> LoadResult:
     """Load the result of one run into the target database, in one transaction.
 
@@ -144,6 +145,9 @@ def load_run(
         lock_timeout: seconds to wait for another load of the same database before failing;
             None waits on PostgreSQL as long as the other load runs, and keeps the SQLite
             timeout of the URL (5 s unless `?timeout=` says otherwise).
+        release_frames: remove each frame from `frames` once it is converted, so that the
+            frames of a caller that keeps no other reference to them are freed one by one
+            instead of staying beside the converted rows.
 
     Raises:
         TargetError: a frame does not fit its table (raised before the database is touched),
@@ -154,7 +158,7 @@ def load_run(
     started = time.monotonic()
     scope = None if applications is None else frozenset(applications)
     metadata = build_metadata(schema)
-    prepared = _prepare(schema, frames, rejects, lineage, run, scope)
+    prepared = _prepare(schema, frames, rejects, lineage, run, scope, release_frames)
     # The prepared rows are all the load needs; a caller that keeps no reference of its own
     # to the frames (see `migration.run`) frees them here, before the longest part of the load.
     del frames, rejects, lineage
@@ -220,7 +224,9 @@ def _set_sqlite_busy_timeout(connection: sa.Connection, seconds: float) -> float
     return previous / 1000
 
 
-def _prepare(schema, frames, rejects, lineage, run, scope) -> dict[str, PreparedTable]:
+def _prepare(
+    schema, frames, rejects, lineage, run, scope, release_frames: bool = False
+) -> dict[str, PreparedTable]:
     """Check every input against its table before any database work."""
     unknown = sorted(name for name in frames if name not in schema.tables)
     if unknown:
@@ -250,7 +256,7 @@ def _prepare(schema, frames, rejects, lineage, run, scope) -> dict[str, Prepared
     # frames.invalid_values, which also finds the text lengths the database would refuse.
     prepared: dict[str, PreparedTable] = {}
     for name, table in schema.tables.items():
-        frame = frames.get(name)
+        frame = frames.pop(name, None) if release_frames else frames.get(name)
         if frame is None:
             frame = pd.DataFrame(columns=table.column_names)
         prepared[name] = prepare_frame(table, frame, schema.code_lists)

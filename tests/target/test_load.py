@@ -61,6 +61,26 @@ def test_load_writes_every_table(engine):
         assert content[table] == expected_rows(table), table
 
 
+def test_load_releasing_frames_writes_every_table(engine):
+    frames = target_frames()
+
+    result = load_run(
+        engine,
+        SCHEMA,
+        frames,
+        rejects_frame(RUN_ID),
+        lineage_frame(RUN_ID),
+        run_record(RUN_ID),
+        release_frames=True,
+    )
+
+    assert frames == {}
+    assert result.rows == {name: len(rows) for name, rows in target_rows().items()}
+    content = read_tables(engine, SCHEMA)
+    for table in SCHEMA.tables:
+        assert content[table] == expected_rows(table), table
+
+
 def test_load_round_trips_dates_decimals_and_text(engine):
     load_sample(engine)
 
