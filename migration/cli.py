@@ -325,16 +325,22 @@ def _print_table_counts(summary: dict) -> None:
 def _mapping_check(args) -> int:
     from migration.dictionary.model import load_dictionary
     from migration.mapping.checks import check_mapping
+    from migration.mapping.errors import MappingFileError
     from migration.mapping.language import load_mapping
     from migration.target.schema import load_target_schema
 
     schema = load_target_schema()
+    # A --dictionary that cannot be loaded is input that cannot be processed (exit 2), while a
+    # dictionary named inside a mapping is a problem of that mapping (exit 1).
+    given_dictionary = load_dictionary(args.dictionary) if args.dictionary else None
     failed = False
     for path in args.mappings:
         try:
             mapping = load_mapping(path)
-            dictionary = load_dictionary(args.dictionary or mapping.dictionary)
+            dictionary = given_dictionary or load_dictionary(mapping.dictionary)
             problems = check_mapping(mapping, dictionary, schema)
+        except MappingFileError:
+            raise
         except MdphRepriseError as error:
             problems = [error]
         for problem in problems:

@@ -143,6 +143,20 @@ def test_mapping_check_reports_position_and_exit_1(tmp_path):
     assert f"{broken}:" in result.stdout
 
 
+def test_mapping_check_missing_file_exits_2(tmp_path):
+    missing = tmp_path / "missing.yaml"
+    result = _cli("mapping", "check", str(missing))
+    _assert_one_line_error(result, str(missing), "mapping file not found")
+    assert result.stdout == ""
+
+
+def test_mapping_check_missing_dictionary_exits_2(tmp_path):
+    missing = tmp_path / "missing_dictionary.yaml"
+    mapping = str(ROOT / "mappings" / "itac.yaml")
+    result = _cli("mapping", "check", mapping, "--dictionary", str(missing))
+    _assert_one_line_error(result, str(missing))
+
+
 def test_table_shorter_than_its_log_blocks_the_run(tmp_path):
     delivery = generate_plaintext(tmp_path / "delivery")
     suivi = delivery / "ITAC" / "SUIVI.csv"

@@ -16,3 +16,23 @@ class MappingError(MdphRepriseError):
         if line is not None:
             where += f":{line}:{column or 1}"
         super().__init__(f"{where}: {message}")
+
+
+class MappingFileError(MdphRepriseError):
+    """A mapping file cannot be read (not found, a folder, no permission).
+
+    It is not a MappingError because there is no content to check, so `mapping check` stops
+    with exit code 2 instead of reporting a problem of the mapping.
+    """
+
+    def __init__(self, path: Path | str, error: OSError):
+        self.path = Path(path)
+        if isinstance(error, FileNotFoundError):
+            message = "mapping file not found; check the path"
+        elif isinstance(error, IsADirectoryError):
+            message = "is a folder, not a mapping file; give the path of a .yaml file"
+        elif isinstance(error, PermissionError):
+            message = "permission denied when reading the mapping file; check its permissions"
+        else:
+            message = f"cannot read the mapping file ({error.strerror}); check the path"
+        super().__init__(f"{path}: {message}")

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from migration.mapping import expressions as ex
-from migration.mapping.errors import MappingError
+from migration.mapping.errors import MappingError, MappingFileError
 
 STR_TAG = "tag:yaml.org,2002:str"
 NULL_TAG = "tag:yaml.org,2002:null"
@@ -80,14 +80,17 @@ class MappingFile:
 
 
 def load_mapping(path: str | Path) -> MappingFile:
-    """Read and parse a mapping file; raise MappingError with file, line and column."""
+    """Read and parse a mapping file.
+
+    Raises:
+        MappingFileError: the file cannot be read.
+        MappingError: the file is invalid. The message gives file, line and column.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise MappingError(
-            path, None, None, f"cannot read the mapping file ({error.strerror})"
-        ) from None
+        raise MappingFileError(path, error) from None
     try:
         root = yaml.compose(raw.decode("utf-8"), Loader=yaml.SafeLoader)
     except UnicodeDecodeError:
