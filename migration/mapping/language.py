@@ -101,9 +101,34 @@ def load_mapping(path: str | Path) -> MappingFile:
             path,
             mark.line + 1 if mark else None,
             mark.column + 1 if mark else None,
-            f"invalid YAML: {error.problem}",
+            _yaml_syntax_message(error),
         ) from None
     return _Parser(path).parse_file(root, hashlib.sha256(raw).hexdigest())
+
+
+def _yaml_syntax_message(error: yaml.MarkedYAMLError) -> str:
+    """Build the message of a YAML syntax error, with the change that fixes it."""
+    problem = error.problem or "syntax error"
+    context = error.context or ""
+    line = f"line {error.problem_mark.line + 1}" if error.problem_mark else "this line"
+    opening = error.context_mark
+    where = f"line {opening.line + 1}, column {opening.column + 1}" if opening else None
+    if "'\\t'" in problem:
+        hint = "indent with spaces, because YAML does not accept tabs there"
+    elif "undefined alias" in problem:
+        hint = "define the anchor (&name) before the alias (*name) that uses it, or fix the name"
+    elif "quoted scalar" in context and where:
+        hint = f"close the quote that opens at {where}"
+    elif "flow" in context and where:
+        bracket = "[" if "sequence" in context else "{"
+        hint = f"add the missing comma, or close the {bracket} that opens at {where}"
+    else:
+        hint = (
+            f"check the indentation and the quoting at {line} and the line above it. "
+            "Indent with spaces, and quote a value that contains ': ' or starts with *, &, !, "
+            "{, [, | or >"
+        )
+    return f"invalid YAML: {problem}; {hint}"
 
 
 class _Parser:

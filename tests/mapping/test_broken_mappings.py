@@ -95,6 +95,53 @@ def test_broken_mapping_gives_precise_message(tmp_path, original, broken, messag
     assert _line_of(original) <= problem.line <= _line_of(original) + 2
 
 
+SYNTAX_CASES = [
+    pytest.param(
+        NATIONALITE,
+        NATIONALITE.removesuffix("}"),
+        "add the missing comma, or close the { that opens at line 22, column 20",
+        id="unclosed-brace",
+    ),
+    pytest.param(
+        "      date_naissance: DATE_NAISSANCE",
+        "     date_naissance: DATE_NAISSANCE",
+        "check the indentation and the quoting at line 19 and the line above it",
+        id="bad-indentation",
+    ),
+    pytest.param(
+        "      date_naissance: DATE_NAISSANCE",
+        "\tdate_naissance: DATE_NAISSANCE",
+        "indent with spaces, because YAML does not accept tabs there",
+        id="tab",
+    ),
+    pytest.param(
+        "    NUM_ETAB: numéro interne d'ITAC, remplacé par le numéro FINESS",
+        "    NUM_ETAB: \"numéro interne d'ITAC, remplacé par le numéro FINESS",
+        "close the quote that opens at line 206, column 15",
+        id="unclosed-quote",
+    ),
+    pytest.param(
+        "      typdem2: *typdem2_itac",
+        "      typdem2: *typdem2",
+        "define the anchor (&name) before the alias (*name) that uses it",
+        id="undefined-alias",
+    ),
+]
+
+
+@pytest.mark.parametrize(("original", "broken", "hint"), SYNTAX_CASES)
+def test_yaml_syntax_error_says_what_to_fix(tmp_path, original, broken, hint):
+    assert original in TEXT
+    path = tmp_path / "itac.yaml"
+    path.write_text(TEXT.replace(original, broken, 1), encoding="utf-8")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    error = caught.value
+    assert str(error).startswith(f"{path}:{error.line}:{error.column}: invalid YAML: ")
+    assert hint in error.detail
+    assert _line_of(original) <= error.line <= _line_of(original) + 2
+
+
 def test_undropped_source_column_is_reported(tmp_path):
     path = tmp_path / "itac.yaml"
     line = "    NUM_AGENT: numéro d'agent de la COTOREP, sans objet dans la MDPH\n"
