@@ -20,12 +20,40 @@ def check_mapping(
     mapping: MappingFile, dictionary: Dictionary, schema, strict: bool = False
 ) -> list[MappingError]:
     """Return every problem of a mapping; with strict, raise the first one instead."""
-    problems = list(_problems(mapping, dictionary, schema))
+    problems = _once_per_anchor(mapping, _problems(mapping, dictionary, schema))
     if not problems:
         problems = list(_coverage_problems(mapping, dictionary, schema))
     if strict and problems:
         raise problems[0]
     return problems
+
+
+def _once_per_anchor(mapping: MappingFile, problems) -> list[MappingError]:
+    """Drop the repeats of a problem inside a reused anchor and add where it is reused.
+
+    An alias (`*name`) gives the anchor's node itself, so a problem of that node is found once
+    for the anchor and once for each alias, at the anchor's line and column.
+    """
+    unique = []
+    seen = set()
+    for problem in problems:
+        key = (problem.line, problem.column, problem.detail)
+        if key in seen:
+            continue
+        seen.add(key)
+        anchor = mapping.anchor_at(problem.line, problem.column)
+        if anchor is not None:
+            lines = ", ".join(str(line) for line in anchor.alias_lines)
+            plural = "s" if len(anchor.alias_lines) > 1 else ""
+            problem = MappingError(
+                problem.path,
+                problem.line,
+                problem.column,
+                f"{problem.detail} (in anchor &{anchor.name} at line {anchor.start[0]}, "
+                f"reused with *{anchor.name} at line{plural} {lines})",
+            )
+        unique.append(problem)
+    return unique
 
 
 def _coverage_problems(mapping: MappingFile, dictionary: Dictionary, schema):

@@ -66,6 +66,19 @@ class TargetMapping:
 
 
 @dataclass
+class Anchor:
+    """A YAML anchor (`&name`) that aliases (`*name`) reuse, with 1-based positions."""
+
+    name: str
+    start: tuple[int, int]
+    end: tuple[int, int]
+    alias_lines: list[int] = field(default_factory=list)
+
+    def contains(self, line: int, column: int | None) -> bool:
+        return self.start <= (line, column or 1) < self.end
+
+
+@dataclass
 class MappingFile:
     """A parsed mapping file of one application."""
 
@@ -77,6 +90,40 @@ class MappingFile:
     targets: list[TargetMapping]
     dropped_tables: dict[str, str] = field(default_factory=dict)
     dropped_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Anchors reused by at least one alias, in the order of the file.
+    anchors: list[Anchor] = field(default_factory=list)
+
+    def anchor_at(self, line: int | None, column: int | None) -> Anchor | None:
+        """Return the innermost reused anchor whose node contains a position, or None."""
+        if line is None:
+            return None
+        containing = [anchor for anchor in self.anchors if anchor.contains(line, column)]
+        return max(containing, key=lambda anchor: anchor.start, default=None)
+
+
+class _AnchorLoader(yaml.SafeLoader):
+    """A safe loader that records where each anchor is and the lines of its aliases.
+
+    An alias gives the anchor's node itself, so without this record a problem of a reused
+    node can only point at the anchor.
+    """
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.anchor_positions: dict[str, Anchor] = {}
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        node = super().compose_node(parent, index)
+        if isinstance(event, yaml.AliasEvent):
+            self.anchor_positions[event.anchor].alias_lines.append(event.start_mark.line + 1)
+        elif event.anchor is not None:
+            self.anchor_positions[event.anchor] = Anchor(
+                event.anchor,
+                (node.start_mark.line + 1, node.start_mark.column + 1),
+                (node.end_mark.line + 1, node.end_mark.column + 1),
+            )
+        return node
 
 
 def load_mapping(path: str | Path) -> MappingFile:
@@ -92,9 +139,11 @@ def load_mapping(path: str | Path) -> MappingFile:
     except OSError as error:
         raise MappingFileError(path, error) from None
     try:
-        root = yaml.compose(raw.decode("utf-8"), Loader=yaml.SafeLoader)
+        loader = _AnchorLoader(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise MappingError(path, None, None, "the mapping file is not UTF-8") from None
+    try:
+        root = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         raise MappingError(
@@ -103,7 +152,11 @@ def load_mapping(path: str | Path) -> MappingFile:
             mark.column + 1 if mark else None,
             _yaml_syntax_message(error),
         ) from None
-    return _Parser(path).parse_file(root, hashlib.sha256(raw).hexdigest())
+    finally:
+        loader.dispose()
+    mapping = _Parser(path).parse_file(root, hashlib.sha256(raw).hexdigest())
+    mapping.anchors = [anchor for anchor in loader.anchor_positions.values() if anchor.alias_lines]
+    return mapping
 
 
 def _yaml_syntax_message(error: yaml.MarkedYAMLError) -> str:
@@ -113,6 +166,11 @@ def _yaml_syntax_message(error: yaml.MarkedYAMLError) -> str:
     line = f"line {error.problem_mark.line + 1}" if error.problem_mark else "this line"
     opening = error.context_mark
     where = f"line {opening.line + 1}, column {opening.column + 1}" if opening else None
+    if "duplicate anchor" in context and where:
+        return (
+            f"invalid YAML: {context.split(';')[0]}, first defined at {where}; give each "
+            "anchor its own name"
+        )
     if "'\\t'" in problem:
         hint = "indent with spaces, because YAML does not accept tabs there"
     elif "undefined alias" in problem:

@@ -126,6 +126,13 @@ SYNTAX_CASES = [
         "define the anchor (&name) before the alias (*name) that uses it",
         id="undefined-alias",
     ),
+    pytest.param(
+        "      typdec: *typdec_itac",
+        '      typdec: &typdec_itac {code: CODE_DECISION, map: {"A": "1"}}',
+        "found duplicate anchor 'typdec_itac', first defined at line 96, column 15; give each "
+        "anchor its own name",
+        id="duplicate-anchor",
+    ),
 ]
 
 
@@ -140,6 +147,22 @@ def test_yaml_syntax_error_says_what_to_fix(tmp_path, original, broken, hint):
     assert str(error).startswith(f"{path}:{error.line}:{error.column}: invalid YAML: ")
     assert hint in error.detail
     assert _line_of(original) <= error.line <= _line_of(original) + 2
+
+
+def test_problem_in_reused_anchor_reported_once(tmp_path):
+    original = '          "05": "8"    # orientation vers le marché du travail'
+    assert original in TEXT
+    path = tmp_path / "itac.yaml"
+    path.write_text(TEXT.replace(original, original.replace('"8"', '"99"'), 1), encoding="utf-8")
+
+    problems = check_mapping(load_mapping(path), load_dictionary("itac"), load_target_schema())
+
+    assert [str(problem) for problem in problems] == [
+        f"{path}:72:16: demande.typdem2 takes codes of TYPDEM2; 99 is not one of them "
+        "(in anchor &typdem2_itac at line 72, reused with *typdem2_itac at line 174)"
+    ]
+    assert _line_of("      typdem2: &typdem2_itac") == 72
+    assert _line_of("      typdem2: *typdem2_itac") == 174
 
 
 def test_undropped_source_column_is_reported(tmp_path):
