@@ -87,12 +87,13 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
                 f"{example.get('value') if example.get('value') is not None else t['empty_value']}"
                 for example in map(as_mapping, as_list(finding.get("examples")))
             )
+            severity = finding.get("severity") or rule.get("severity")
             rows.append(
                 [
                     table.get("application"),
                     table.get("table"),
                     finding.get("rule_id"),
-                    finding.get("severity") or rule.get("severity"),
+                    _label(severity, t["severity_names"]),
                     rule.get("description"),
                     finding.get("count"),
                     examples,
@@ -307,7 +308,7 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
     schema = as_mapping(summary.get("target_schema"))
     rows = [
         [t["run_id"], summary.get("run_id")],
-        [t["status"], summary.get("status")],
+        [t["status"], _label(summary.get("status"), t["status_names"])],
         [t["started_at"], summary.get("started_at")],
         [t["finished_at"], summary.get("finished_at")],
         [t["product_version"], summary.get("product_version")],
@@ -355,6 +356,11 @@ def _cell(value: object) -> object:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+def _label(code: object, names: Mapping) -> object:
+    """Return the label of a code in the report's language, or the code when it has none."""
+    return names.get(code, code) if isinstance(code, str) else code
 
 
 def _yes_no(value: object, t: Mapping) -> str | None:

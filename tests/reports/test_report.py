@@ -618,6 +618,25 @@ def test_workbook_has_same_counts(tmp_path, summary):
         )
 
 
+@pytest.mark.parametrize(
+    ("language", "severities", "status"),
+    [
+        ("fr", {"erreur", "avertissement"}, "terminée"),
+        ("en", {"error", "warning"}, "finished"),
+    ],
+)
+def test_workbook_labels_in_report_language(tmp_path, summary, language, severities, status):
+    paths = write_reports(summary, tmp_path, language)
+    workbook = load_workbook(paths["xlsx"], read_only=True)
+    t = LABELS[language]
+    findings = list(workbook[t["sheet_findings"]].iter_rows(values_only=True))
+    run = dict(list(workbook[t["sheet_run"]].iter_rows(values_only=True))[1:])
+
+    column = findings[0].index(t["severity"])
+    assert {row[column] for row in findings[1:]} == severities
+    assert run[t["status"]] == status
+
+
 def test_workbook_keeps_formula_text_as_text(tmp_path, summary):
     summary["tables"][0]["findings_by_rule"][0]["examples"][0]["value"] = "=HYPERLINK(1)"
 
