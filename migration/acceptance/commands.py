@@ -246,6 +246,8 @@ def run_accept(args: argparse.Namespace) -> int:
         bars.close()
     report = outcome.report
     deadline = report["delai"]
+    for warning in report["avertissements"]:
+        print(f"warning: {warning['detail']}", file=sys.stderr)
     print(f"verdict: {report['verdict']}")
     print(
         f"claim deadline: {deadline['date_limite']} ({deadline['jours_ouvres']} working days "

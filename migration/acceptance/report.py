@@ -2,8 +2,9 @@
 
 The report gives, for each file, whether it is readable, complete, and matches the extraction
 log and the SHA256SUMS manifest. It gives the overall verdict (``conforme`` or ``réclamation``),
-the claim deadline and what changed since the previous delivery of the same application. When
-the delivery has defects, it adds a draft claim letter. The letter lists technical defects only
+the claim deadline and what changed since the previous delivery of the same application. It
+warns when the date of receipt is before the extraction. When the delivery has defects, it adds
+a draft claim letter. The letter lists technical defects only
 (files that cannot be read, are incomplete or missing, a failed extraction batch), because the
 sender is only bound to a technically readable and complete delivery, not to the quality of the
 data.
@@ -209,6 +210,7 @@ def build_report(
     claimed = sorted({row["application"] for row in defects if row["application"]})
     days_left = (deadline.deadline - today).days
     config = delivery.config
+    warnings = _receipt_warnings(received, config.get("date_extraction"), inventory)
     report = {
         "type": "rapport_recette",
         "version": 1,
@@ -224,6 +226,7 @@ def build_report(
             "chiffrement_openssl": delivery.encryption.describe() if delivery.encryption else None,
         },
         "verdict": verdict,
+        "avertissements": warnings,
         "delai": {
             **deadline.to_dict(),
             "jours_calendaires_restants": days_left,
@@ -237,6 +240,49 @@ def build_report(
     }
     report["lettre"] = render_letter(report, today) if defects else None
     return report
+
+
+def _receipt_warnings(
+    received: datetime.date, date_extraction: str | None, inventory: DeliveryInventory
+) -> list[dict]:
+    """Warn when the date of receipt is before the extraction, most likely a typing error.
+
+    The extraction date is the one of livraison.yaml, else the earliest start of the
+    extraction logs. The claim deadline counts from the date of receipt, so a wrong date gives
+    a wrong deadline.
+    """
+    if date_extraction:
+        extraction = datetime.date.fromisoformat(date_extraction)
+        source_fr, source_en = "donnée par livraison.yaml", "in livraison.yaml"
+    else:
+        starts = [
+            datetime.datetime.fromisoformat(application.log["started_at"]).date()
+            for application in inventory.applications.values()
+            if application.log
+        ]
+        if not starts:
+            return []
+        extraction = min(starts)
+        source_fr, source_en = "du journal d'extraction", "in the extraction log"
+    if received >= extraction:
+        return []
+    return [
+        {
+            "code": "reception.before_extraction",
+            "texte": (
+                f"La date de réception ({_date_fr(received)}) est antérieure à la date "
+                f"d'extraction ({_date_fr(extraction)}) {source_fr} : c'est sans doute une "
+                "faute de frappe. Vérifiez la date donnée à --received, car le délai de "
+                "réclamation part de la date de réception."
+            ),
+            "detail": (
+                f"the date of receipt --received {received.isoformat()} is before the "
+                f"extraction date {extraction.isoformat()} {source_en}, most likely a typing "
+                "error; check it and run accept again, because the claim deadline counts from "
+                "the date of receipt"
+            ),
+        }
+    ]
 
 
 def _file_row(file: FileInventory) -> dict:

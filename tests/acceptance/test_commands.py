@@ -56,6 +56,25 @@ def test_accept_conforming_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 @pytest.mark.usefixtures("password")
+def test_accept_warns_receipt_before_extraction(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    code = run(["accept", str(SAMPLE), "--received", "2008-01-15", "--reports", str(tmp_path)])
+
+    captured = capsys.readouterr()
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
+    assert code == 0
+    assert warnings == [
+        "warning: the date of receipt --received 2008-01-15 is before the extraction date "
+        "2008-10-14 in livraison.yaml, most likely a typing error; check it and run accept "
+        "again, because the claim deadline counts from the date of receipt"
+    ]
+    html = (tmp_path / "rapport_recette.html").read_text(encoding="utf-8")
+    assert "<h2>Avertissements</h2>" in html
+    assert "antérieure à la date d&#39;extraction (14 octobre 2008)" in html
+
+
+@pytest.mark.usefixtures("password")
 def test_accept_with_defect_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     delivery = copy_sample(tmp_path)
     (delivery / "OPALES" / "RAMSESE.csv.enc").unlink()

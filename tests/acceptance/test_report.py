@@ -113,6 +113,64 @@ def test_report_has_no_personal_value(tmp_path: Path) -> None:
             assert f">{name}<" not in text
 
 
+def test_receipt_before_extraction_warned(tmp_path: Path) -> None:
+    received = datetime.date(2008, 10, 13)
+    work = tmp_path / "work"
+    work.mkdir(mode=0o700)
+
+    outcome = accept_delivery(
+        SAMPLE, PASSWORD, received, tmp_path / "rapports", workdir_parent=work, today=TODAY
+    )
+
+    report = outcome.report
+    assert [warning["code"] for warning in report["avertissements"]] == [
+        "reception.before_extraction"
+    ]
+    warning = report["avertissements"][0]["texte"]
+    assert "date d'extraction (14 octobre 2008) donnée par livraison.yaml" in warning
+    assert report["verdict"] == VERDICT_OK
+    assert report["lettre"] is None
+
+
+def test_receipt_before_log_start_warned(tmp_path: Path) -> None:
+    delivery = copy_sample(tmp_path)
+    config = delivery / "livraison.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert 'date_extraction: "2008-10-14"\n' in text
+    config.write_text(text.replace('date_extraction: "2008-10-14"\n', ""), encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir(mode=0o700)
+
+    report = accept_delivery(
+        delivery,
+        PASSWORD,
+        datetime.date(2008, 10, 13),
+        tmp_path / "rapports",
+        workdir_parent=work,
+        today=TODAY,
+    ).report
+
+    assert len(report["avertissements"]) == 1
+    warning = report["avertissements"][0]["texte"]
+    assert "date d'extraction (14 octobre 2008) du journal d'extraction" in warning
+
+
+def test_receipt_on_extraction_day_not_warned(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir(mode=0o700)
+
+    report = accept_delivery(
+        SAMPLE,
+        PASSWORD,
+        datetime.date(2008, 10, 14),
+        tmp_path / "rapports",
+        workdir_parent=work,
+        today=TODAY,
+    ).report
+
+    assert report["avertissements"] == []
+
+
 def test_missing_table_gives_claim(tmp_path: Path) -> None:
     delivery = copy_sample(tmp_path)
     (delivery / "ITAC" / "ARCHIVE.csv.enc").unlink()
