@@ -524,7 +524,7 @@ def build_summary(
         "delivery": {
             "path": str(delivery_path),
             "departement": inventory.get("departement"),
-            "date_extraction": str(config.get("date_extraction", "")),
+            "date_extraction": config.get("date_extraction"),
             "files": files,
         },
         "target": describe_url(target_url),

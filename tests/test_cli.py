@@ -74,6 +74,25 @@ def test_accept_exit_code_follows_verdict(tmp_path):
     )
 
 
+def test_run_without_extraction_date_says_unknown(tmp_path):
+    delivery = generate_plaintext(tmp_path / "delivery", 60)
+    config = delivery / "livraison.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert 'date_extraction: "2008-10-14"\n' in text
+    config.write_text(text.replace('date_extraction: "2008-10-14"\n', ""), encoding="utf-8")
+
+    result = _cli("run", str(delivery), "--output", str(tmp_path / "out"))
+
+    assert result.returncode == 0, result.stderr
+    reports = tmp_path / "out" / "rapports"
+    summary = json.loads((reports / "resume.json").read_text(encoding="utf-8"))
+    assert summary["delivery"]["date_extraction"] is None
+    run_page = (reports / "run.html").read_text(encoding="utf-8")
+    assert "extraction</dt><dd>inconnue</dd>" in run_page
+    assert "None" not in run_page
+    assert "None" not in (reports / "rapport_qualite.html").read_text(encoding="utf-8")
+
+
 def test_wrong_password_stops_with_exit_2(tmp_path):
     result = _cli("run", str(DELIVERY), "--output", str(tmp_path), password="not-the-password")
     _assert_one_line_error(

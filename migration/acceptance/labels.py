@@ -11,6 +11,10 @@ FINDING_TEXTS = {
         "La livraison ne contient pas de manifeste SHA256SUMS : les fichiers ne peuvent pas être "
         "contrôlés par leur empreinte."
     ),
+    "config.absent": (
+        "La livraison ne contient pas de fichier livraison.yaml : la date d'extraction et "
+        "l'émetteur ne sont pas connus."
+    ),
     "manifest.missing_file": (
         "Le fichier {path} est listé dans SHA256SUMS mais absent de la livraison."
     ),

@@ -39,6 +39,7 @@ from migration.delivery.archives import ArchiveLimits
 from migration.delivery.intake import Delivery, inspect_delivery
 from migration.delivery.inventory import (
     DEFECT,
+    REMARK,
     DeliveryInventory,
     FileInventory,
     Finding,
@@ -50,6 +51,10 @@ logger = logging.getLogger(__name__)
 
 VERDICT_OK = "conforme"
 VERDICT_CLAIM = "réclamation"
+# Findings that the inventory gives as remarks but that the acceptance claims from the sender.
+# Without SHA256SUMS the files cannot be checked against what was sent, yet a migration can
+# still run, so `run`, `decrypt` and the Dagster checks do not stop on it.
+CLAIMED_REMARKS = frozenset({"manifest.absent"})
 REPORT_NAME = "rapport_recette"
 LETTER_NAME = "projet_reclamation.txt"
 HISTORY_DIR = "historique"
@@ -168,6 +173,7 @@ def build_report(
     """
     today = today or datetime.date.today()
     generated_at = generated_at or datetime.datetime.now(datetime.UTC)
+    config = delivery.config
     deadline = claim_deadline(received, departement, CLAIM_WORKING_DAYS)
     previous = previous or {}
     applications: dict[str, dict] = {}
@@ -202,14 +208,26 @@ def build_report(
             changes[name] = compare_states(previous[name], current)
 
     delivery_findings = [_finding_row(finding) for finding in inventory.findings]
+    if config.get("path") is None:
+        delivery_findings.append(
+            _finding_row(
+                Finding(
+                    "config.absent",
+                    REMARK,
+                    "the delivery has no livraison.yaml: its extraction date and sender are "
+                    "unknown",
+                )
+            )
+        )
     defects = [row for row in delivery_findings if row["gravite"] == DEFECT] + [
         row for app in applications.values() for row in app["constats"] if row["gravite"] == DEFECT
     ]
     verdict = VERDICT_CLAIM if defects else VERDICT_OK
-    # The applications to extract again: those with a defect, or all when none is named.
-    claimed = sorted({row["application"] for row in defects if row["application"]})
+    # The applications to extract again: those with a defect, or all when none is named. When
+    # the manifest is the only defect, the letter requests it instead of a new extraction.
+    to_extract = [row for row in defects if row["code"] not in CLAIMED_REMARKS]
+    claimed = sorted({row["application"] for row in to_extract if row["application"]})
     days_left = (deadline.deadline - today).days
-    config = delivery.config
     warnings = _receipt_warnings(received, config.get("date_extraction"), inventory)
     report = {
         "type": "rapport_recette",
@@ -221,6 +239,7 @@ def build_report(
             "departement": departement,
             "emetteur": config.get("emetteur"),
             "date_extraction": config.get("date_extraction"),
+            "configuration": config.get("path") is not None,
             "applications": list(applications),
             "manifeste": delivery.manifest_present,
             "chiffrement_openssl": delivery.encryption.describe() if delivery.encryption else None,
@@ -235,7 +254,7 @@ def build_report(
         "applications": applications,
         "constats_livraison": delivery_findings,
         "defauts": defects,
-        "applications_en_defaut": (claimed or list(applications)) if defects else [],
+        "applications_en_defaut": (claimed or list(applications)) if to_extract else [],
         "changements": changes,
     }
     report["lettre"] = render_letter(report, today) if defects else None
@@ -316,7 +335,7 @@ def _file_row(file: FileInventory) -> dict:
 def _finding_row(finding: Finding) -> dict:
     return {
         "code": finding.code,
-        "gravite": finding.severity,
+        "gravite": DEFECT if finding.code in CLAIMED_REMARKS else finding.severity,
         "application": finding.application,
         "fichier": finding.file,
         "texte": finding_text(finding),

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from migration.reports.view import known_date
+
 COUNT_KEYS = ("read", "loaded", "rejected", "filtered", "warnings")
 
 
@@ -100,7 +102,9 @@ def compare_runs(current: Mapping, previous: Mapping | None) -> dict[str, Any] |
     return {
         "previous_run_id": previous.get("run_id"),
         "previous_started_at": previous.get("started_at"),
-        "previous_date_extraction": _mapping(previous.get("delivery")).get("date_extraction"),
+        "previous_date_extraction": known_date(
+            _mapping(previous.get("delivery")).get("date_extraction")
+        ),
         "tables": tables,
         "targets": targets,
         "files": files,

@@ -53,6 +53,16 @@ def as_count(value: object) -> int | None:
     return None
 
 
+def known_date(value: object) -> str | None:
+    """Return a date of the summary as text, or None when it is not known.
+
+    Earlier versions wrote the text "None" as the extraction date of a delivery without one, and
+    the summary of a previous run may still contain it.
+    """
+    text = as_text(value)
+    return None if text == "None" else text
+
+
 def as_text(value: object) -> str | None:
     """Return value as text, or None when it is None or an empty string."""
     if value is None or value == "":
@@ -370,7 +380,7 @@ def _delivery_view(raw_delivery: object) -> dict[str, Any]:
     return {
         "path": as_text(raw_delivery.get("path")),
         "departement": as_text(raw_delivery.get("departement")),
-        "date_extraction": raw_delivery.get("date_extraction"),
+        "date_extraction": known_date(raw_delivery.get("date_extraction")),
         "files": files,
     }
 

@@ -16,7 +16,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from migration.reports.labels import LABELS
-from migration.reports.view import as_list, as_mapping
+from migration.reports.view import as_list, as_mapping, known_date
 
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="EEF1F4")
@@ -320,7 +320,7 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
         [t["target_schema_sha256"], schema.get("sha256")],
         [t["delivery_path"], delivery.get("path")],
         [t["departement"], delivery.get("departement")],
-        [t["date_extraction"], delivery.get("date_extraction")],
+        [t["date_extraction"], known_date(delivery.get("date_extraction")) or t["date_unknown"]],
     ]
     for kind in ("dictionaries", "mappings"):
         for application, entry in as_mapping(summary.get(kind)).items():

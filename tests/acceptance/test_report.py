@@ -193,7 +193,8 @@ def test_missing_table_gives_claim(tmp_path: Path) -> None:
 def test_letter_lists_defects_only(tmp_path: Path) -> None:
     delivery = copy_sample(tmp_path)
     (delivery / "ITAC" / "ARCHIVE.csv.enc").unlink()
-    (delivery / "SHA256SUMS").unlink()
+    (delivery / "livraison.yaml").unlink()
+    rewrite_manifest(delivery)
 
     report = accept(delivery, tmp_path / "rapports", tmp_path).report
 
@@ -203,9 +204,58 @@ def test_letter_lists_defects_only(tmp_path: Path) -> None:
         for row in app["constats"]
         if row["gravite"] == "remark"
     ] + [row["texte"] for row in report["constats_livraison"] if row["gravite"] == "remark"]
-    assert any("SHA256SUMS" in remark for remark in remarks)
+    assert any("livraison.yaml" in remark for remark in remarks)
     for remark in remarks:
         assert remark not in report["lettre"]
+
+
+def test_missing_manifest_gives_claim(tmp_path: Path) -> None:
+    delivery = copy_sample(tmp_path)
+    (delivery / "SHA256SUMS").unlink()
+
+    outcome = accept(delivery, tmp_path / "rapports", tmp_path)
+
+    report = outcome.report
+    assert not outcome.conforming
+    assert report["verdict"] == VERDICT_CLAIM
+    assert [d["code"] for d in report["defauts"]] == ["manifest.absent"]
+    assert report["applications_en_defaut"] == []
+    letter = report["lettre"]
+    assert "1. La livraison ne contient pas de manifeste SHA256SUMS" in letter
+    assert "nous adresser le manifeste SHA256SUMS" in letter
+    assert "nouvelle extraction" not in letter
+    html = outcome.paths["html"].read_text(encoding="utf-8")
+    assert '<dt>Manifeste SHA256SUMS</dt><dd><span class="non">absent</span></dd>' in html
+
+
+def test_missing_configuration_shows_unknown_date(tmp_path: Path) -> None:
+    delivery = copy_sample(tmp_path)
+    (delivery / "livraison.yaml").unlink()
+
+    outcome = accept(delivery, tmp_path / "rapports", tmp_path)
+
+    report = outcome.report
+    html = outcome.paths["html"].read_text(encoding="utf-8")
+    assert report["livraison"]["date_extraction"] is None
+    assert report["livraison"]["configuration"] is False
+    assert [row["code"] for row in report["constats_livraison"]] == ["config.absent"]
+    assert report["constats_livraison"][0]["gravite"] == "remark"
+    assert report["verdict"] == VERDICT_OK
+    assert "inconnue</span> (la livraison n'a pas de livraison.yaml)" in html
+    assert "None" not in html
+
+
+def test_configuration_without_date_shows_unknown(tmp_path: Path) -> None:
+    delivery = copy_sample(tmp_path)
+    config = delivery / "livraison.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('date_extraction: "2008-10-14"\n', ""), encoding="utf-8")
+
+    outcome = accept(delivery, tmp_path / "rapports", tmp_path)
+
+    html = outcome.paths["html"].read_text(encoding="utf-8")
+    assert "inconnue</span> (livraison.yaml ne donne pas date_extraction)" in html
+    assert "None" not in html
 
 
 def test_flipped_byte_caught_by_manifest(tmp_path: Path) -> None:
@@ -235,8 +285,9 @@ def test_flipped_byte_without_manifest(tmp_path: Path) -> None:
     report = accept(delivery, tmp_path / "rapports", tmp_path).report
 
     codes = sorted(d["code"] for d in report["defauts"])
-    assert codes == ["file.decryption"]
+    assert codes == ["file.decryption", "manifest.absent"]
     assert "mot de passe erroné, ou fichier endommagé" in report["lettre"]
+    assert "accompagnée du manifeste SHA256SUMS" in report["lettre"]
 
 
 def test_redelivery_replaces_previous(tmp_path: Path) -> None:

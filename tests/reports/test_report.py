@@ -637,6 +637,21 @@ def test_workbook_labels_in_report_language(tmp_path, summary, language, severit
     assert run[t["status"]] == status
 
 
+@pytest.mark.parametrize("date_extraction", [None, "None"])
+def test_unknown_extraction_date_shown_unknown(tmp_path, summary, date_extraction):
+    summary["delivery"]["date_extraction"] = date_extraction
+
+    paths = write_reports(summary, tmp_path)
+    run_page = (tmp_path / "run.html").read_text(encoding="utf-8")
+    workbook = load_workbook(paths["xlsx"], read_only=True)
+    run = dict(list(workbook["Exécution"].iter_rows(values_only=True))[1:])
+
+    assert "extraction</dt><dd>inconnue</dd>" in run_page
+    assert "None" not in run_page
+    assert "None" not in (tmp_path / "rapport_qualite.html").read_text(encoding="utf-8")
+    assert run["Date d'extraction"] == "inconnue"
+
+
 def test_workbook_keeps_formula_text_as_text(tmp_path, summary):
     summary["tables"][0]["findings_by_rule"][0]["examples"][0]["value"] = "=HYPERLINK(1)"
 
