@@ -139,9 +139,23 @@ def load_mapping(path: str | Path) -> MappingFile:
     except OSError as error:
         raise MappingFileError(path, error) from None
     try:
-        loader = _AnchorLoader(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise MappingError(path, None, None, "the mapping file is not UTF-8") from None
+    try:
+        loader = _AnchorLoader(text)
+    except yaml.reader.ReaderError as error:
+        # PyYAML checks every character before parsing and gives only an offset.
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        raise MappingError(
+            path,
+            line,
+            column,
+            f"invalid YAML: control character U+{error.character:04X}, which YAML does not "
+            "accept; delete it, or write it as an escape such as \\x01 in a double-quoted "
+            "string",
+        ) from None
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as error:

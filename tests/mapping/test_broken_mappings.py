@@ -149,6 +149,21 @@ def test_yaml_syntax_error_says_what_to_fix(tmp_path, original, broken, hint):
     assert _line_of(original) <= error.line <= _line_of(original) + 2
 
 
+def test_control_character_named_with_position(tmp_path):
+    original = "      date_naissance: DATE_NAISSANCE"
+    assert original in TEXT
+    path = tmp_path / "itac.yaml"
+    broken = "      date_naissance: DATE_\x01NAISSANCE"
+    path.write_text(TEXT.replace(original, broken, 1), encoding="utf-8")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    error = caught.value
+    assert error.line == _line_of(original)
+    assert error.column == len("      date_naissance: DATE_") + 1
+    assert "control character U+0001" in error.detail
+    assert "delete it" in error.detail
+
+
 def test_problem_in_reused_anchor_reported_once(tmp_path):
     original = '          "05": "8"    # orientation vers le marché du travail'
     assert original in TEXT
