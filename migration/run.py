@@ -134,11 +134,12 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
     schema = load_target_schema()
     _check_overrides(options)
     _check_references(options)
+    # The mappings go first, so an invalid one leaves no empty database file behind it.
+    mappings_checked = _check_mappings(options, schema)
     sqlite_file = create_private_sqlite_file(options.target_url)
     engine = create_target_engine(options.target_url)
     _check_target_schema(engine, schema)
     say("target", f"target database reachable: {describe_url(options.target_url)}")
-    mappings_checked = _check_mappings(options, schema)
     # The applications may be read in forked processes, which must not share a connection.
     engine.dispose()
     try:

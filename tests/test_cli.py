@@ -428,6 +428,7 @@ def test_broken_mapping_stops_before_decryption(tmp_path):
     result = _cli("run", str(DELIVERY), "--mapping", f"ITAC={broken}", "--output", str(tmp_path))
     _assert_one_line_error(result, "is read by YAML as bool")
     assert "intake" not in result.stderr
+    assert not (tmp_path / "mdph_reprise.sqlite3").exists()
 
 
 def test_lineage_source_names_an_unknown_table(tmp_path):
