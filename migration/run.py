@@ -336,12 +336,14 @@ def _read_delivery(options: RunOptions, password: str, checked: dict, schema, sa
 def _process_applications(jobs: list[tuple], workers: int | None):
     """Run `process_application` on every job, in worker processes when there is more than one.
 
-    Results come back in the order of `jobs`. The processes are forked, so they start at once
-    with the dictionaries and mappings already loaded.
+    Results come back in the order of `jobs`, and with a single worker each one as soon as it
+    is ready. Worker processes are forked, so they start at once with the dictionaries and
+    mappings already loaded.
     """
     count = max(1, min(workers, len(jobs)))
     if count == 1:
-        return [process_application(*job) for job in jobs]
+        # A generator, so the progress of each application shows as soon as it is done.
+        return (process_application(*job) for job in jobs)
     context = multiprocessing.get_context("fork")
     # os.fork runs the at-fork callbacks (logging registers some) as unraisable code, where
     # Python prints and drops any exception, so a stop signal handled there was lost. Blocked

@@ -255,6 +255,31 @@ def test_worker_error_reaches_caller(tmp_path, monkeypatch):
     assert not (tmp_path / "mdph.sqlite3").exists()
 
 
+def test_one_worker_reports_each_application_when_done(tmp_path, monkeypatch):
+    """With one process, the progress of ITAC shows before OPALES is read."""
+    import migration.run
+
+    messages: list[str] = []
+    shown_before_opales: list[str] = []
+
+    def recording(name, folder, dictionary, replacements=None):
+        if name == "OPALES":
+            shown_before_opales.extend(messages)
+        return read_application(name, folder, dictionary, replacements)
+
+    read_application = migration.run.read_application
+    monkeypatch.setattr(migration.run, "read_application", recording)
+    options = RunOptions(
+        delivery=DELIVERY,
+        target_url=f"sqlite:///{tmp_path / 'mdph.sqlite3'}",
+        reports_dir=tmp_path / "rapports",
+        workers=1,
+    )
+    run_migration(options, PASSWORD, lambda step, message: messages.append(f"{step}: {message}"))
+    assert any(message.startswith("reading: ITAC: ") for message in shown_before_opales)
+    assert not any("OPALES" in message for message in shown_before_opales)
+
+
 def test_missing_target_table_stops_before_reading(sqlite_run, tmp_path, monkeypatch):
     """A target database that lacks one target table is rejected before any decryption."""
     import shutil
