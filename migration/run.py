@@ -10,6 +10,7 @@ import datetime
 import logging
 import multiprocessing
 import os
+import pickle
 import secrets
 import signal
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from sqlalchemy.exc import ArgumentError
 
 from migration import __version__
 from migration.delivery.intake import Delivery, open_delivery
-from migration.delivery.workdir import PrivateWorkdir
+from migration.delivery.workdir import PrivateWorkdir, open_private_file
 from migration.dictionary.model import load_dictionary
 from migration.errors import MdphRepriseError
 from migration.identity.decisions import read_identity_decisions
@@ -322,7 +323,7 @@ def _read_delivery(options: RunOptions, password: str, checked: dict, schema, sa
 
         validated, mapped, problems = [], [], []
         for result, application_mapped, log_problems in _process_applications(
-            jobs, options.workers
+            jobs, options.workers, workdir.path
         ):
             row_count = sum(read.read for read in result.reads.values())
             say("reading", f"{result.name}: {row_count} rows read from {len(result.reads)} tables")
@@ -333,12 +334,14 @@ def _read_delivery(options: RunOptions, password: str, checked: dict, schema, sa
     return delivery, validated, mapped, mappings, problems
 
 
-def _process_applications(jobs: list[tuple], workers: int | None):
+def _process_applications(jobs: list[tuple], workers: int | None, handoff: Path):
     """Run `process_application` on every job, in worker processes when there is more than one.
 
     Results come back in the order of `jobs`, and with a single worker each one as soon as it
     is ready. Worker processes are forked, so they start at once with the dictionaries and
-    mappings already loaded.
+    mappings already loaded. Each worker writes its result to a file in the private folder
+    `handoff` and exits. The parent reads the files once every worker has ended, so a large
+    result never exists in a worker, in a pipe buffer and in the parent at the same time.
     """
     count = max(1, min(workers, len(jobs)))
     if count == 1:
@@ -352,7 +355,9 @@ def _process_applications(jobs: list[tuple], workers: int | None):
     # their initializer.
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
-        pool = context.Pool(processes=count, initializer=_ignore_stop_signals)
+        # One application per worker: a worker that has written its result exits and frees
+        # its memory while the other application is still being processed.
+        pool = context.Pool(processes=count, initializer=_ignore_stop_signals, maxtasksperchild=1)
     except BaseException:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
         raise
@@ -360,8 +365,30 @@ def _process_applications(jobs: list[tuple], workers: int | None):
     # does not wait for them to finish their application.
     with pool:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
-        pending = [pool.apply_async(process_application, job) for job in jobs]
-        return [result.get() for result in pending]
+        pending = [
+            pool.apply_async(_process_into_file, (job, handoff / f"application-{index}.pickle"))
+            for index, job in enumerate(jobs)
+        ]
+        paths = [result.get() for result in pending]
+    return (_read_result_file(path) for path in paths)
+
+
+def _process_into_file(job: tuple, path: Path) -> Path:
+    """Process one application in a worker and write its result to `path` (mode 0600)."""
+    result = process_application(*job)
+    with open_private_file(path) as handle:
+        pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _read_result_file(path: Path):
+    """Read the result a worker wrote, then delete its file."""
+    try:
+        with path.open("rb") as handle:
+            # The file was written by this run's own worker in its private folder.
+            return pickle.load(handle)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _ignore_stop_signals() -> None:

@@ -280,6 +280,25 @@ def test_one_worker_reports_each_application_when_done(tmp_path, monkeypatch):
     assert not any("OPALES" in message for message in shown_before_opales)
 
 
+def test_worker_results_leave_no_file(tmp_path):
+    """The files that hand the workers' results over are gone, even from a kept work folder."""
+    workdirs = tmp_path / "work"
+    workdirs.mkdir()
+    options = RunOptions(
+        delivery=DELIVERY,
+        target_url=f"sqlite:///{tmp_path / 'mdph.sqlite3'}",
+        reports_dir=tmp_path / "rapports",
+        workers=2,
+        workdir_parent=workdirs,
+        keep_plaintext=True,
+    )
+    outcome = run_migration(options, PASSWORD)
+    assert outcome.status == "success"
+    [kept] = list(workdirs.iterdir())
+    assert sorted(path.name for path in kept.iterdir()) == ["ITAC", "OPALES"]
+    assert not list(kept.rglob("*.pickle"))
+
+
 def test_missing_target_table_stops_before_reading(sqlite_run, tmp_path, monkeypatch):
     """A target database that lacks one target table is rejected before any decryption."""
     import shutil
