@@ -23,7 +23,11 @@ from sqlalchemy.exc import ArgumentError
 
 from migration import __version__
 from migration.delivery.intake import Delivery, open_delivery
-from migration.delivery.workdir import PrivateWorkdir, open_private_file
+from migration.delivery.workdir import (
+    PrivateWorkdir,
+    open_private_file,
+    remove_abandoned_workdirs,
+)
 from migration.dictionary.model import load_dictionary
 from migration.errors import MdphRepriseError
 from migration.identity.decisions import read_identity_decisions
@@ -294,6 +298,8 @@ def _read_delivery(options: RunOptions, password: str, checked: dict, schema, sa
     The applications do not depend on each other until assembly, so with `options.workers`
     set to 2 each one is processed in a process of its own.
     """
+    for folder in remove_abandoned_workdirs(options.workdir_parent):
+        say("intake", f"removed {folder}: decrypted files left by an interrupted run")
     with PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext) as workdir:
         say("intake", f"decrypting {options.delivery}")
         delivery = open_delivery(options.delivery, password, workdir.path)

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from migration.lineage.openlineage import EVENTS_FILE
-from tests.delivery.helpers import write_manifest
+from tests.delivery.helpers import killed_run_folder, write_manifest
 from tests.sample_delivery import generate_plaintext
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -429,6 +429,19 @@ def test_broken_mapping_stops_before_decryption(tmp_path):
     _assert_one_line_error(result, "is read by YAML as bool")
     assert "intake" not in result.stderr
     assert not (tmp_path / "mdph_reprise.sqlite3").exists()
+
+
+def test_run_removes_folder_of_killed_run(tmp_path):
+    workdirs = tmp_path / "work"
+    workdirs.mkdir(mode=0o700)
+    abandoned = killed_run_folder(workdirs)
+    result = _cli(
+        "run", str(DELIVERY), "--output", str(tmp_path / "out"), "--workdir", str(workdirs)
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"removed {abandoned}: decrypted files left by an interrupted run" in result.stderr
+    assert not abandoned.exists()
+    assert list(workdirs.iterdir()) == []
 
 
 def test_lineage_source_names_an_unknown_table(tmp_path):

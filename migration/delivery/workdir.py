@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+# A file in each work folder: the id of the process that made it, then "keep" or "remove".
+OWNER_FILE = ".mdph-reprise-owner"
+WORKDIR_PREFIX = "mdph-reprise-"
 
 
 def make_private_dir(path: Path) -> Path:
@@ -109,7 +112,7 @@ class PrivateWorkdir:
     """
 
     def __init__(
-        self, parent: Path | None = None, *, prefix: str = "mdph-reprise-", keep: bool = False
+        self, parent: Path | None = None, *, prefix: str = WORKDIR_PREFIX, keep: bool = False
     ) -> None:
         parent_dir = Path(parent) if parent is not None else Path(tempfile.gettempdir())
         if not parent_dir.is_dir():
@@ -120,6 +123,8 @@ class PrivateWorkdir:
         # mkdtemp creates the folder with mode 0700 and a random name, so it cannot be planted.
         self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent_dir))
         os.chmod(self.path, PRIVATE_DIR_MODE)
+        with open_private_file(self.path / OWNER_FILE) as owner:
+            owner.write(f"{os.getpid()} {'keep' if keep else 'remove'}\n".encode("ascii"))
         self.keep = keep
         self._finalizer = None if keep else weakref.finalize(self, _remove_tree, self.path)
         logger.debug("private work folder %s created", self.path)
@@ -166,3 +171,44 @@ class PrivateWorkdir:
         if self._finalizer is not None and self._finalizer.alive:
             _remove_tree(self.path)
             self._finalizer.detach()
+
+
+def remove_abandoned_workdirs(
+    parent: Path | None = None, prefix: str = WORKDIR_PREFIX
+) -> list[Path]:
+    """Remove the work folders that a killed run of this user left behind, and list them.
+
+    A run stopped by SIGKILL or a power cut cannot remove its decrypted files. A folder in
+    `parent` (default: the temporary folder) is removed when this user owns it, its owner file
+    says that it was not to be kept, and the process named there no longer exists. Folders
+    kept with --keep-plaintext, folders of a running process and folders without an owner file
+    are left alone.
+    """
+    parent_dir = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+    removed = []
+    for path in sorted(parent_dir.glob(f"{prefix}*")):
+        try:
+            info = path.lstat()
+            pid_text, intent = (path / OWNER_FILE).read_text(encoding="ascii").split()[:2]
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            continue
+        if intent != "remove" or _process_exists(pid):
+            continue
+        _remove_tree(path)
+        if not path.exists():
+            logger.info("removed %s, left by process %d, which no longer runs", path, pid)
+            removed.append(path)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # a process of another user has that id
+    return True

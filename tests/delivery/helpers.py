@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,26 @@ def need_tool(name: str) -> str:
 def tool_env(**extra: str) -> dict[str, str]:
     """Return the environment for a fixture tool, with extra variables."""
     return {**os.environ, **extra}
+
+
+def killed_run_folder(parent: Path, keep: bool = False) -> Path:
+    """Make a work folder in a separate process, then kill that process with SIGKILL."""
+    script = (
+        "import sys, time\n"
+        "from migration.delivery.workdir import PrivateWorkdir\n"
+        f"workdir = PrivateWorkdir({str(parent)!r}, keep={keep})\n"
+        "(workdir.path / 'DOSSIER.csv').write_text('data')\n"
+        "print(workdir.path, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    path = Path(process.stdout.readline().strip())
+    process.kill()
+    process.wait(timeout=10)
+    process.stdout.close()
+    return path

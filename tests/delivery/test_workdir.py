@@ -17,7 +17,9 @@ from migration.delivery.workdir import (
     check_private_dir,
     make_private_dir,
     open_private_file,
+    remove_abandoned_workdirs,
 )
+from tests.delivery.helpers import killed_run_folder
 
 
 def mode_of(path: Path) -> int:
@@ -197,3 +199,29 @@ def test_reopened_file_made_private(tmp_path: Path) -> None:
 
     assert mode_of(path) == 0o600
     assert path.read_bytes() == b"new"
+
+
+def test_folder_of_killed_run_removed(tmp_path: Path) -> None:
+    abandoned = killed_run_folder(tmp_path)
+    assert (abandoned / "DOSSIER.csv").exists()
+
+    with PrivateWorkdir(tmp_path) as running:
+        removed = remove_abandoned_workdirs(tmp_path)
+
+        assert removed == [abandoned]
+        assert not abandoned.exists()
+        assert running.path.exists()
+
+
+def test_kept_folder_of_killed_run_stays(tmp_path: Path) -> None:
+    kept = killed_run_folder(tmp_path, keep=True)
+
+    assert remove_abandoned_workdirs(tmp_path) == []
+    assert (kept / "DOSSIER.csv").read_text() == "data"
+
+
+def test_folder_without_owner_file_stays(tmp_path: Path) -> None:
+    other = make_private_dir(tmp_path / "mdph-reprise-older")
+
+    assert remove_abandoned_workdirs(tmp_path) == []
+    assert other.exists()
