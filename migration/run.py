@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from migration import __version__
+from migration.delivery.config import CONFIG_NAME
 from migration.delivery.intake import Delivery, open_delivery
 from migration.delivery.workdir import (
     PrivateWorkdir,
@@ -54,7 +55,7 @@ from migration.target.engine import create_target_engine, describe_url
 from migration.target.errors import TargetError
 from migration.target.load import load_run
 from migration.target.schema import TargetSchema, load_target_schema
-from migration.validation.rules import rule_catalogue
+from migration.validation.rules import relaxed_rules, rule_catalogue
 
 logger = logging.getLogger(__name__)
 
@@ -304,6 +305,8 @@ def _read_delivery(options: RunOptions, password: str, checked: dict, schema, sa
         say("intake", f"decrypting {options.delivery}")
         delivery = open_delivery(options.delivery, password, workdir.path)
         say("intake", _intake_message(delivery))
+        for message in rule_policy_messages(delivery.config.get("regles")):
+            say("validation", message)
         if options.keep_plaintext:
             say("intake", f"decrypted files kept in {workdir.path}")
         jobs, mappings = [], {}
@@ -579,7 +582,41 @@ def build_summary(
         "tables": tables,
         "targets": [{"table": name, "rows": len(frame)} for name, frame in assembly.frames.items()],
         "identity": assembly.identity.summary(),
-        "rules": rule_catalogue(),
+        "rules": rule_catalogue(config.get("regles")),
+        "rule_policy": _rule_policy_summary(config.get("regles")),
+    }
+
+
+def rule_policy_messages(policy: dict | None) -> list[str]:
+    """Describe the rule changes of a delivery's configuration, with a warning for relaxed rules."""
+    policy = policy or {}
+    changes = []
+    if policy.get("desactivees"):
+        changes.append("disables " + ", ".join(policy["desactivees"]))
+    for rule_id, severity in sorted((policy.get("severites") or {}).items()):
+        changes.append(f"sets {rule_id} to {severity}")
+    if not changes:
+        return []
+    messages = [f"{CONFIG_NAME} changes the validation rules: " + "; ".join(changes)]
+    relaxed = relaxed_rules(policy)
+    if relaxed:
+        messages.append(
+            f"WARNING: rows that {', '.join(relaxed)} would reject are loaded; {CONFIG_NAME} is "
+            "not covered by SHA256SUMS, so check that the MDPH chose these changes"
+        )
+    return messages
+
+
+def _rule_policy_summary(policy: dict | None) -> dict | None:
+    """Return the rule changes of the delivery's configuration for the reports, or None."""
+    policy = policy or {}
+    if not policy.get("desactivees") and not policy.get("severites"):
+        return None
+    return {
+        "file": CONFIG_NAME,
+        "disabled": list(policy.get("desactivees") or []),
+        "severities": dict(policy.get("severites") or {}),
+        "relaxed": relaxed_rules(policy),
     }
 
 

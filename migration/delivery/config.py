@@ -76,7 +76,10 @@ _TOP_KEYS = ("departement", "emetteur", "date_extraction", "chiffrement", "appli
 _RULE_KEYS = ("severites", "desactivees")
 # Records that cannot be split into fields cannot be loaded, whatever their severity, and the
 # mapping rules belong to the mapping, so neither can be changed by a delivery.
-_FIXED_RULE_PREFIXES = ("csv.", "structure.", "mapping.")
+# Rows that break these rules cannot be loaded whole: a malformed record has no values, a
+# mapping failure has no target row, and a second row with the same key would overwrite the
+# first one's values in the target while both count as loaded.
+_FIXED_RULE_PREFIXES = ("csv.", "structure.", "mapping.", "key.")
 _ENCRYPTION_KEYS = ("format", "cipher", "kdf", "digest", "iterations")
 _APPLICATION_KEYS = ("dossier", "dictionnaire", "journal")
 PLAINTEXT_FORMAT = "none"

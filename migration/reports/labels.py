@@ -37,6 +37,14 @@ LABELS: dict[str, dict] = {
         "section_identity": "Rapprochement des personnes",
         "section_delivery": "Livraison",
         "section_rules": "Règles de contrôle",
+        "rules_relaxed": (
+            "{file} désactive ou passe en avertissement les règles bloquantes {rules} : les "
+            "lignes qu'elles auraient rejetées sont chargées. Ce fichier n'est pas couvert par "
+            "SHA256SUMS ; vérifier que la MDPH a choisi ces changements."
+        ),
+        "rule_policy_intro": "Règles modifiées par {file} pour cette livraison :",
+        "rule_disabled": "désactivée",
+        "rule_default": "par défaut : {severity}",
         "section_filters": "Filtres",
         "section_run": "Exécution",
         "application": "Application",
@@ -344,6 +352,14 @@ LABELS: dict[str, dict] = {
         "section_identity": "Person matching",
         "section_delivery": "Delivery",
         "section_rules": "Validation rules",
+        "rules_relaxed": (
+            "{file} disables blocking rules or turns them into warnings ({rules}): the rows they "
+            "would have rejected are loaded. SHA256SUMS does not cover that file; check that the "
+            "MDPH chose these changes."
+        ),
+        "rule_policy_intro": "Rules changed by {file} for this delivery:",
+        "rule_disabled": "disabled",
+        "rule_default": "default: {severity}",
         "section_filters": "Filters",
         "section_run": "Run",
         "application": "Application",

@@ -111,6 +111,7 @@ def build_view(summary: Mapping) -> dict[str, Any]:
         "identity_review": _review_view(identity.get("review")),
         "target_schema": " ".join(part for part in schema_parts if part),
         "rules": list(rules.values()),
+        "rule_policy": _rule_policy_view(summary.get("rule_policy")),
         "filters": _generic_rows(summary.get("filters")),
         "dictionaries": _hashed_files(summary.get("dictionaries")),
         "mappings": _hashed_files(summary.get("mappings")),
@@ -124,12 +125,28 @@ def _rules_by_id(raw_rules: object) -> dict[str, dict]:
         rule_id = as_text(raw.get("rule_id"))
         if rule_id is None:
             continue
+        severity = as_text(raw.get("severity"))
+        default = as_text(raw.get("default_severity"))
         rules[rule_id] = {
             "rule_id": rule_id,
-            "severity": as_text(raw.get("severity")),
+            "severity": severity,
+            "disabled": raw.get("disabled") is True,
+            # Set only when the delivery's policy changed the severity.
+            "default_severity": default if default and default != severity else None,
             "description": as_text(raw.get("description")),
         }
     return rules
+
+
+def _rule_policy_view(raw: object) -> dict[str, Any] | None:
+    """The rule changes of the delivery, or None when the run used the default rules."""
+    policy = as_mapping(raw)
+    if not policy:
+        return None
+    return {
+        "file": as_text(policy.get("file")) or "livraison.yaml",
+        "relaxed": [text for text in map(as_text, as_list(policy.get("relaxed"))) if text],
+    }
 
 
 def _rule_sort_key(rule: Mapping) -> tuple:

@@ -104,14 +104,39 @@ def rule_family(rule_id: str) -> str:
     return FAMILIES[rule_id.split(".", 1)[0]]
 
 
-def rule_catalogue() -> list[dict[str, str]]:
-    """Return the rules as plain dicts, in catalogue order, for reports."""
+def rule_catalogue(policy: dict | None = None) -> list[dict]:
+    """Return the rules as plain dicts, in catalogue order, for reports.
+
+    `policy` is the delivery's rule policy. Each rule then carries its severity in this run,
+    its default severity, and whether the policy disabled it.
+    """
+    policy = policy or {}
+    disabled = set(policy.get("desactivees") or [])
+    severities = policy.get("severites") or {}
     return [
         {
             "rule_id": rule.rule_id,
-            "severity": rule.severity,
+            "severity": severities.get(rule.rule_id, rule.severity),
+            "default_severity": rule.severity,
+            "disabled": rule.rule_id in disabled,
             "family": rule_family(rule.rule_id),
             "description": rule.description,
         }
         for rule in RULES.values()
     ]
+
+
+def relaxed_rules(policy: dict | None) -> list[str]:
+    """Return the error rules that a policy disables or turns into warnings, sorted.
+
+    Rows that such a rule would reject are loaded instead, so a run names them.
+    """
+    policy = policy or {}
+    disabled = set(policy.get("desactivees") or [])
+    severities = policy.get("severites") or {}
+    return sorted(
+        rule_id
+        for rule_id, rule in RULES.items()
+        if rule.severity == ERROR
+        and (rule_id in disabled or severities.get(rule_id, ERROR) != ERROR)
+    )

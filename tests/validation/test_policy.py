@@ -44,6 +44,45 @@ def test_policy_changes_severity_and_disables_rule(plaintext, tmp_path):
     assert rules["id.nir"]["severity"] == "error"
     assert dossier["rejected"] == 2 + 7
     assert dossier["reconciled"]
+    catalogue = {rule["rule_id"]: rule for rule in outcome.summary["rules"]}
+    assert catalogue["id.nir"]["severity"] == "error"
+    assert catalogue["id.nir"]["default_severity"] == "warning"
+    assert catalogue["type.date_placeholder"]["disabled"] is True
+    assert catalogue["type.date"]["disabled"] is False
+    assert outcome.summary["rule_policy"] == {
+        "file": "livraison.yaml",
+        "disabled": ["type.date_placeholder"],
+        "severities": {"id.nir": "error"},
+        "relaxed": [],
+    }
+
+
+def test_relaxed_error_rule_is_announced(plaintext, tmp_path):
+    _add_rules(
+        plaintext, "regles:\n  desactivees: [fk.dangling]\n  severites: {type.date: warning}\n"
+    )
+    messages = []
+    outcome = run_migration(
+        RunOptions(
+            delivery=plaintext,
+            target_url=f"sqlite:///{tmp_path / 'm.sqlite3'}",
+            reports_dir=tmp_path / "r",
+        ),
+        "unused",
+        lambda step, message: messages.append(f"{step}: {message}"),
+    )
+    assert (
+        "validation: livraison.yaml changes the validation rules: disables fk.dangling; "
+        "sets type.date to warning"
+    ) in messages
+    warnings = [message for message in messages if message.startswith("validation: WARNING")]
+    assert len(warnings) == 1
+    assert "rows that fk.dangling, type.date would reject are loaded" in warnings[0]
+    assert outcome.summary["rule_policy"]["relaxed"] == ["fk.dangling", "type.date"]
+    page = (tmp_path / "r" / "run.html").read_text(encoding="utf-8")
+    assert "fk.dangling" in page
+    summary_page = (tmp_path / "r" / "rapport_qualite.html").read_text(encoding="utf-8")
+    assert "fk.dangling, type.date" in summary_page
 
 
 @pytest.mark.parametrize(
@@ -54,6 +93,14 @@ def test_policy_changes_severity_and_disables_rule(plaintext, tmp_path):
             "'id.nirr' is not a rule id (did you mean id.nir?)",
         ),
         ("regles:\n  desactivees: [csv.quote]\n", "rule csv.quote cannot be changed by a delivery"),
+        (
+            "regles:\n  desactivees: [key.duplicate]\n",
+            "rule key.duplicate cannot be changed by a delivery",
+        ),
+        (
+            "regles:\n  severites: {key.unique: warning}\n",
+            "rule key.unique cannot be changed by a delivery",
+        ),
         ("regles:\n  severites: {id.nir: fatal}\n", "'fatal': use error or warning"),
         ("regles:\n  ignore: [id.nir]\n", "unknown key; expected one of severites, desactivees"),
     ],
