@@ -186,6 +186,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "one per application (default 1: one after the other; 2 is faster on two cores)",
     )
     run.add_argument(
+        "--allow-removals",
+        action="store_true",
+        help="load even when the load removes more than half of the rows already in the target "
+        "(by default such a load stops, because the target most likely belongs to another "
+        "delivery)",
+    )
+    run.add_argument(
         "--finess",
         type=Path,
         help="a newer FINESS extract (etalab layout) to use in place of the delivered FINESS.csv",
@@ -278,6 +285,7 @@ def _run(args) -> int:
         language=args.lang,
         show_personal_data=args.show_personal_data,
         workers=args.workers or 1,
+        allow_removals=args.allow_removals,
         references={
             file: path
             for file, path in (("FINESS.csv", args.finess), ("RAMSESE.csv", args.ramsese))

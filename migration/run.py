@@ -63,6 +63,9 @@ Progress = Callable[[str, str], None]
 STATUS_SUCCESS = "success"
 STATUS_UNRECONCILED = "reconciliation_failed"
 STATUS_BLOCKED = "blocked"
+# A redelivery changes or removes a few rows. Removing more than half of the target's rows
+# is most likely a run against the wrong database, so it needs --allow-removals.
+MAX_REMOVED_SHARE = 0.5
 # Ctrl-C and SIGTERM, which stop a run.
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
@@ -82,6 +85,8 @@ class RunOptions:
     show_personal_data: bool = False
     references: dict[str, Path] = field(default_factory=dict)
     workers: int = 1  # processes that read, validate and map the applications
+    # False stops a load that would remove more than MAX_REMOVED_SHARE of the target's rows.
+    allow_removals: bool = False
 
 
 @dataclass
@@ -463,6 +468,7 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
         run_row,
         applications=applications,
         release_frames=True,
+        max_removed_share=None if options.allow_removals else MAX_REMOVED_SHARE,
     )
     summary["loaded"] = True
     summary["targets"] = [{"table": name, "rows": rows} for name, rows in result.rows.items()]

@@ -444,6 +444,33 @@ def test_run_removes_folder_of_killed_run(tmp_path):
     assert list(workdirs.iterdir()) == []
 
 
+def test_small_delivery_into_full_target_needs_allow_removals(tmp_path):
+    output = tmp_path / "out"
+    assert _cli("run", str(DELIVERY), "--output", str(output)).returncode == 0
+    database = output / "mdph_reprise.sqlite3"
+    engine = sa.create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        persons = connection.execute(sa.text("SELECT count(*) FROM individu")).scalar_one()
+    small = tmp_path / "small"
+    subprocess.run(
+        [sys.executable, str(ROOT / "sample_data" / "generate.py"), "--persons", "60"]
+        + ["--seed", "7", "--out", str(small)],
+        check=True,
+        capture_output=True,
+    )
+
+    refused = _cli("run", str(small), "--output", str(output))
+    _assert_one_line_error(refused, "the load would remove", "--allow-removals")
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM individu")).scalar_one() == persons
+
+    allowed = _cli("run", str(small), "--output", str(output), "--allow-removals")
+    assert allowed.returncode == 0, allowed.stderr
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM individu")).scalar_one() < 70
+    engine.dispose()
+
+
 def test_lineage_source_names_an_unknown_table(tmp_path):
     run = _cli("run", str(DELIVERY), "--output", str(tmp_path))
     assert run.returncode == 0, run.stderr

@@ -125,6 +125,7 @@ def load_run(
     applications: Iterable[str] | None = None,
     lock_timeout: float | None = None,
     release_frames: bool = False,
+    max_removed_share: float | None = None,
 ) -> LoadResult:
     """Load the result of one run into the target database, in one transaction.
 
@@ -148,6 +149,10 @@ def load_run(
         release_frames: remove each frame from `frames` once it is converted, so that the
             frames of a caller that keeps no other reference to them are freed one by one
             instead of staying beside the converted rows.
+        max_removed_share: the largest share (0 to 1) of the rows already in the target
+            tables that the load may remove. A load that would remove more, such as a small
+            test delivery run against a full target by mistake, raises TargetError before any
+            row is written. None allows any removal.
 
     Raises:
         TargetError: a frame does not fit its table (raised before the database is touched),
@@ -165,6 +170,7 @@ def load_run(
     order = schema.table_order()
 
     loader = _Loader(engine.dialect, metadata, prepared, schema, scope)
+    loader.max_removed_share = max_removed_share
     try:
         with engine.connect() as connection:
             restore_timeout = None
@@ -328,6 +334,7 @@ class _Loader:
         self.schema: TargetSchema = schema
         self.scope: frozenset[str] | None = scope
         self.lock_timeout: float | None = None
+        self.max_removed_share: float | None = None
         self.plans: dict[str, TableChanges] = {}
         self.step = _Step("connecting to the target database")
         self._stage_numbers = itertools.count(1)
@@ -353,6 +360,7 @@ class _Loader:
                 counts["unchanged"],
                 counts["kept"],
             )
+        self.check_removals(order)
 
         self.write_run_row()
         filled = [name for name in order if self.fills_empty_table(name)]
@@ -374,6 +382,25 @@ class _Loader:
         )
         self.insert_rows(REJECT_TABLE, range(len(self.prepared[REJECT_TABLE].rows)))
         self.write_load_counts(order)
+
+    def check_removals(self, order: list[str]) -> None:
+        """Raise TargetError when the load would remove more than `max_removed_share` of the
+        rows already in the target tables."""
+        if self.max_removed_share is None:
+            return
+        counts = [self.plans[name].counts() for name in order]
+        existing = sum(
+            count["changed"] + count["removed"] + count["unchanged"] + count["kept"]
+            for count in counts
+        )
+        removed = sum(count["removed"] for count in counts)
+        if existing and removed > self.max_removed_share * existing:
+            raise TargetError(
+                f"the load would remove {removed:,} of the {existing:,} rows in the target "
+                f"tables ({removed / existing:.0%}); nothing was loaded. Check that the target "
+                "database belongs to this delivery, or give --allow-removals to replace its "
+                "content"
+            )
 
     @property
     def run_id(self) -> Any:

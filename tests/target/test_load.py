@@ -81,6 +81,44 @@ def test_load_releasing_frames_writes_every_table(engine):
         assert content[table] == expected_rows(table), table
 
 
+def test_load_removing_most_rows_stops(engine):
+    load_sample(engine)
+    before = read_tables(engine, SCHEMA)
+
+    with pytest.raises(TargetError, match=r"the load would remove \d+ of the \d+ rows") as caught:
+        load_run(
+            engine,
+            SCHEMA,
+            {},
+            rejects_frame("run-0002"),
+            lineage_frame("run-0002"),
+            run_record("run-0002"),
+            max_removed_share=0.5,
+        )
+
+    assert "nothing was loaded" in str(caught.value)
+    assert "--allow-removals" in str(caught.value)
+    assert read_tables(engine, SCHEMA) == before
+
+
+def test_load_removing_few_rows_passes_the_check(engine):
+    load_sample(engine)
+    frames = target_frames()
+    frames["orientation"] = frames["orientation"].iloc[:-1]
+
+    result = load_run(
+        engine,
+        SCHEMA,
+        frames,
+        rejects_frame("run-0002"),
+        lineage_frame("run-0002"),
+        run_record("run-0002"),
+        max_removed_share=0.5,
+    )
+
+    assert result.changes["orientation"]["removed"] == 1
+
+
 def test_load_round_trips_dates_decimals_and_text(engine):
     load_sample(engine)
 
