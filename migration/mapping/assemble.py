@@ -223,17 +223,27 @@ def _reject_refused_values(frames, schema) -> tuple[dict[str, pd.DataFrame], pd.
 
 
 def _cascade_missing_parents(frames, schema) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Reject source rows whose target rows point at a parent absent from the target."""
+    """Reject source rows whose target rows point at a parent absent from the target.
+
+    Dropping the rows of a fallen source row can remove parents of tables already checked, so
+    the check repeats until nothing falls. A foreign key is checked again only when its parent
+    table lost rows since its last check: a child that loses rows gains no missing parent.
+    """
     rejects = []
+    versions = dict.fromkeys(frames, 0)  # bumped each time a table loses rows
+    checked: dict[tuple[str, int], int] = {}  # parent version at the last check of a key
+    parent_keys: dict[tuple[str, tuple[str, ...]], tuple[int, np.ndarray]] = {}
     changed = True
     while changed:
         changed = False
         for name in schema.table_order():
-            table = schema.tables[name]
-            frame = frames[name]
-            for key in table.foreign_keys:
-                parent = frames[key.ref_table]
-                known = set(_key(parent, list(key.ref_columns)).dropna())
+            for position, key in enumerate(schema.tables[name].foreign_keys):
+                parent = key.ref_table
+                if checked.get((name, position)) == versions[parent]:
+                    continue
+                checked[(name, position)] = versions[parent]
+                known = _parent_keys(frames, parent, tuple(key.ref_columns), versions, parent_keys)
+                frame = frames[name]
                 values = _key(frame, list(key.columns))
                 missing = values.notna() & ~values.isin(known)
                 if not missing.any():
@@ -253,12 +263,24 @@ def _cascade_missing_parents(frames, schema) -> tuple[dict[str, pd.DataFrame], p
                         }
                     )
                 )
+                before = frames
                 frames = _drop_sources(frames, _source_rows(rows))
-                frame = frames[name]
+                for table_name, table_frame in frames.items():
+                    if table_frame is not before[table_name]:
+                        versions[table_name] += 1
                 changed = True
     if not rejects:
         return frames, pd.DataFrame(columns=REJECT_COLUMNS)
     return frames, pd.concat(rejects, ignore_index=True)[REJECT_COLUMNS]
+
+
+def _parent_keys(frames, parent: str, columns: tuple[str, ...], versions, cache) -> np.ndarray:
+    """Return the distinct keys of a parent table, computed once per version of that table."""
+    cached = cache.get((parent, columns))
+    if cached is None or cached[0] != versions[parent]:
+        keys = _key(frames[parent], list(columns)).dropna().unique()
+        cached = cache[(parent, columns)] = (versions[parent], keys)
+    return cached[1]
 
 
 def _key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
@@ -301,6 +323,10 @@ def _merge_rows(frame: pd.DataFrame, table) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=columns)
     key = list(table.primary_key)
-    merged = frame[columns].groupby(key, sort=False, dropna=False).first().reset_index()
-    merged = merged[columns].astype(object)
+    if not frame.duplicated(key).any():
+        # Every row has its own key: there is nothing to merge, and grouping would only copy.
+        merged = frame[columns].reset_index(drop=True).astype(object)
+    else:
+        merged = frame[columns].groupby(key, sort=False, dropna=False).first().reset_index()
+        merged = merged[columns].astype(object)
     return merged.where(merged.notna(), None)
