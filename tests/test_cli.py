@@ -126,6 +126,21 @@ def test_unreachable_target_stops_with_exit_2(tmp_path):
     assert "secret" not in result.stderr
 
 
+def test_non_database_target_file_exits_2(tmp_path):
+    target = tmp_path / "notdb.sqlite3"
+    target.write_text("hello\n")
+    result = _cli(
+        "run",
+        str(DELIVERY),
+        "--target",
+        f"sqlite:///{target}",
+        "--reports",
+        str(tmp_path / "nd"),
+    )
+    _assert_one_line_error(result, f"the target file {target} is not an SQLite database")
+    assert "decrypting" not in result.stderr
+
+
 def test_no_password_and_no_terminal_says_how_to_give_it(tmp_path):
     result = _cli("run", str(DELIVERY), "--output", str(tmp_path), password=None)
     _assert_one_line_error(result, "MDPH_DELIVERY_PASSWORD")

@@ -48,8 +48,9 @@ def create_target_engine(url: str | URL) -> sa.Engine:
 
     Raises:
         TargetError: the URL is invalid or names an unsupported database, the SQLite file's
-            folder does not exist, or the server is unreachable or rejects the connection. The
-            one-line message shows the URL with its password hidden.
+            folder does not exist or the file is not an SQLite database, or the server is
+            unreachable or rejects the connection. The one-line message shows the URL with its
+            password hidden.
     """
     display_url = describe_url(url)
     try:
@@ -92,11 +93,19 @@ def create_target_engine(url: str | URL) -> sa.Engine:
     if backend == "sqlite":
         _configure_sqlite(engine)
 
+    # SQLite opens a file lazily: only reading the schema finds a file that is not a database.
+    probe = "SELECT count(*) FROM sqlite_master" if backend == "sqlite" else "SELECT 1"
     try:
         with engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
+            connection.exec_driver_sql(probe)
     except sa.exc.DBAPIError as exc:
         engine.dispose()
+        if getattr(exc.orig, "sqlite_errorname", None) == "SQLITE_NOTADB":
+            raise TargetError(
+                f"the target file {parsed.database} is not an SQLite database; check the path "
+                f"in --target or MDPH_TARGET_URL, or give the name of a new file for a new "
+                "database"
+            ) from None
         reason = _first_line(exc.orig, url)
         raise TargetError(
             f"cannot connect to the target database {display_url}: {reason}; {_FIX}"

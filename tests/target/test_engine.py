@@ -94,6 +94,20 @@ def test_sqlite_missing_folder_raises(tmp_path):
     assert f"the folder {tmp_path / 'absent'} of the SQLite target database" in message
 
 
+def test_sqlite_file_not_a_database_raises(tmp_path):
+    path = tmp_path / "notdb.sqlite3"
+    path.write_text("hello\n")
+
+    with pytest.raises(TargetError) as error:
+        create_target_engine(f"sqlite:///{path}")
+
+    message = str(error.value)
+    assert_one_line_without_password(message)
+    assert f"the target file {path} is not an SQLite database" in message
+    assert "give the name of a new file" in message
+    assert path.read_text() == "hello\n"
+
+
 def test_sqlite_engine_enforces_foreign_keys(sqlite_engine):
     with sqlite_engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
