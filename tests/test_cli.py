@@ -126,6 +126,15 @@ def test_unreachable_target_stops_with_exit_2(tmp_path):
     assert "secret" not in result.stderr
 
 
+def test_unreachable_target_hides_query_password(tmp_path):
+    target = "postgresql://postgres@127.0.0.1:1/mdph?password=QuerySecret"
+    result = _cli("run", str(DELIVERY), "--target", target, "--output", str(tmp_path))
+    _assert_one_line_error(result, "postgresql://postgres@127.0.0.1:1/mdph?password=***")
+    assert "QuerySecret" not in result.stderr
+    events = (tmp_path / "rapports" / EVENTS_FILE).read_text(encoding="utf-8")
+    assert "QuerySecret" not in events
+
+
 def test_non_database_target_file_exits_2(tmp_path):
     target = tmp_path / "notdb.sqlite3"
     target.write_text("hello\n")

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from migration.errors import MdphRepriseError
 from migration.lineage.errors import LineageError
 from migration.reading.findings import mask_value
+from migration.target.engine import describe_url
 from migration.target.model import TargetSchema
 from migration.target.product_tables import LINEAGE_TABLE, REJECT_TABLE, RUN_TABLE
 from migration.target.schema import build_metadata, load_target_schema
@@ -387,7 +388,7 @@ def _connect(engine: sa.Engine) -> Iterator[sa.Connection]:
         names = set(sa.inspect(connection).get_table_names())
         missing = sorted({LINEAGE_TABLE, REJECT_TABLE, RUN_TABLE} - names)
         if missing:
-            url = engine.url.render_as_string(hide_password=True)
+            url = describe_url(engine.url)
             raise LineageError(
                 f"the target database {url} has no table {', '.join(missing)}; run "
                 "`mdph-reprise run` into it first, or pass the --target URL of a loaded database"

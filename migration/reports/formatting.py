@@ -4,8 +4,7 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from migration.target.engine import describe_url
 
 # French typography separates thousands with a narrow no-break space (U+202F, the CLDR choice
 # for "fr"), so "12 345" never wraps inside a table cell.
@@ -95,13 +94,8 @@ def format_duration(started: object, finished: object) -> str | None:
 
 
 def hide_url_password(url: object) -> str:
-    """Return a database URL with its password replaced by "***"."""
-    text = "" if url is None else str(url)
-    try:
-        return make_url(text).render_as_string(hide_password=True)
-    except ArgumentError:
-        # Not a SQLAlchemy URL: hide anything between "user:" and "@" all the same.
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
+    """Return a database URL with its passwords replaced by "***" (see `describe_url`)."""
+    return describe_url("" if url is None else str(url))
 
 
 def anchor_slug(text: str) -> str:

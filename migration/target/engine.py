@@ -23,19 +23,29 @@ SQLITE_BEGIN_OPTION = "mdph_sqlite_begin"
 
 _FIX = "check --target or MDPH_TARGET_URL"
 _PASSWORD_IN_URL = re.compile(r"(?P<head>://[^/?#@]*?:)[^/?#@]*@")
+# libpq and psycopg2 also take the password as a query parameter (?password=...), and libpq
+# the passphrase of a client key as sslpassword.
+_PASSWORD_KEY = re.compile(r"pass(?:word|wd)", re.IGNORECASE)
+_PASSWORD_IN_QUERY = re.compile(
+    r"(?P<head>[?&][^=&#]*pass(?:word|wd)[^=&#]*=)[^&#]*", re.IGNORECASE
+)
 
 
 def describe_url(url: str | URL) -> str:
     """Return `url` as text with its password replaced by ***.
 
-    A string that SQLAlchemy cannot parse is still cleaned of anything between "user:" and "@".
+    The password of "user:password@" and the value of a query parameter such as password or
+    sslpassword are hidden. A string that SQLAlchemy cannot parse is still cleaned of anything
+    between "user:" and "@" and of those query values.
     """
     if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # any parse failure: fall back to a textual redaction
-        return _PASSWORD_IN_URL.sub(r"\g<head>***@", str(url))
+        text = url.render_as_string(hide_password=True)
+    else:
+        try:
+            text = make_url(url).render_as_string(hide_password=True)
+        except Exception:  # any parse failure: fall back to a textual redaction
+            text = _PASSWORD_IN_URL.sub(r"\g<head>***@", str(url))
+    return _PASSWORD_IN_QUERY.sub(r"\g<head>***", text)
 
 
 def create_target_engine(url: str | URL) -> sa.Engine:
@@ -145,15 +155,25 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
-def _first_line(exc: BaseException, url: str) -> str:
-    """Return the first non-empty line of an error message, without the URL's password."""
+def _first_line(exc: BaseException, url: str | URL) -> str:
+    """Return the first non-empty line of an error message, without the URL's passwords."""
     text = str(exc).strip()
     line = next((part.strip() for part in text.splitlines() if part.strip()), type(exc).__name__)
-    line = _PASSWORD_IN_URL.sub(r"\g<head>***@", line)
-    try:
-        password = make_url(url).password
-    except Exception:  # the URL did not parse; describe_url already redacted what it could
-        password = None
-    if password:
-        line = line.replace(str(password), "***")
+    line = _PASSWORD_IN_QUERY.sub(r"\g<head>***", _PASSWORD_IN_URL.sub(r"\g<head>***@", line))
+    for password in _passwords(url):
+        line = line.replace(password, "***")
     return line
+
+
+def _passwords(url: str | URL) -> list[str]:
+    """Return the password of `url` and the values of its password query parameters."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # the URL did not parse; describe_url already redacted what it could
+        return []
+    found = [str(parsed.password)] if parsed.password else []
+    for key, value in parsed.query.items():
+        if _PASSWORD_KEY.search(key):
+            values = value if isinstance(value, tuple) else (value,)
+            found += [str(item) for item in values if item]
+    return found

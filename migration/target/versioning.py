@@ -27,6 +27,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
+from migration.target.engine import describe_url
 from migration.target.errors import TargetError
 from migration.target.product_tables import (
     LINEAGE_TABLE,
@@ -97,7 +98,7 @@ def upgrade_product_tables(connection: sa.Connection) -> tuple[str | None, str]:
     script = ScriptDirectory.from_config(config)
     head = head_revision()
     before = current_revision(connection)
-    display_url = connection.engine.url.render_as_string(hide_password=True)
+    display_url = describe_url(connection.engine.url)
 
     if before is None:
         present = set(sa.inspect(connection).get_table_names()) & set(PRODUCT_TABLES)

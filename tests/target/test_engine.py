@@ -19,6 +19,22 @@ from migration.target.errors import TargetError
         ("sqlite:///output/mdph.sqlite", "sqlite:///output/mdph.sqlite"),
         ("postgresql://reprise@db/mdph", "postgresql://reprise@db/mdph"),
         ("postgresql://reprise:s3cret@db:abc/mdph", "postgresql://reprise:***@db:abc/mdph"),
+        (
+            "postgresql://reprise@db/mdph?password=s3cret",
+            "postgresql://reprise@db/mdph?password=***",
+        ),
+        (
+            "postgresql://reprise@db/mdph?sslmode=require&PassWord=s3cret",
+            "postgresql://reprise@db/mdph?PassWord=***&sslmode=require",
+        ),
+        (
+            "postgresql://reprise@db/mdph?sslpassword=s3cret&sslmode=require",
+            "postgresql://reprise@db/mdph?sslmode=require&sslpassword=***",
+        ),
+        (
+            "postgresql://reprise@db:abc/mdph?password=s3cret",
+            "postgresql://reprise@db:abc/mdph?password=***",
+        ),
     ],
 )
 def test_describe_url_hides_password(url, expected):
@@ -49,6 +65,31 @@ def test_unreachable_server_raises_one_line():
         message
     )
     assert error.value.__cause__ is None
+
+
+def test_unreachable_server_hides_query_password():
+    url = "postgresql://postgres@127.0.0.1:1/x?password=s3cret"
+
+    with pytest.raises(TargetError) as error:
+        create_target_engine(url)
+
+    message = str(error.value)
+    assert_one_line_without_password(message)
+    assert "postgresql://postgres@127.0.0.1:1/x?password=***" in message
+
+
+@pytest.mark.postgres
+def test_engine_url_hides_query_password(postgres_url):
+    # The test server trusts the user, so the password given in the query is not checked.
+    url = make_url(postgres_url).update_query_dict({"password": "s3cret"})
+    engine = create_target_engine(url.render_as_string(hide_password=False))
+    try:
+        shown = describe_url(engine.url)
+    finally:
+        engine.dispose()
+
+    assert "s3cret" not in shown
+    assert shown.endswith("?password=***")
 
 
 @pytest.mark.postgres
