@@ -54,6 +54,7 @@ from migration.target.compare import compare_database
 from migration.target.engine import create_target_engine, describe_url
 from migration.target.errors import TargetError
 from migration.target.load import load_run
+from migration.target.privileges import check_write_privileges
 from migration.target.schema import TargetSchema, load_target_schema
 from migration.validation.rules import relaxed_rules, rule_catalogue
 
@@ -226,17 +227,16 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
 
 
 def _check_target_schema(engine, schema) -> None:
-    """Stop at once when an existing target database differs from the target schema.
+    """Stop at once when the target database cannot take the load.
 
-    The load checks it again inside its transaction; checking first saves reading a large
-    delivery for nothing.
+    An existing target database must match the target schema, and a PostgreSQL role must have
+    the privileges that the load uses. The load compares the schema again inside its
+    transaction. Checking both first saves reading a large delivery for nothing.
     """
     existing = set(sa.inspect(engine).get_table_names())
     present = [name for name in schema.tables if name in existing]
-    if not present:
-        return
     # Once one target table exists, the others must too: a missing one is a difference.
-    problems = compare_database(engine, schema, tables=list(schema.tables))
+    problems = compare_database(engine, schema, tables=list(schema.tables)) if present else []
     if problems:
         listed = "\n".join(f"  - {problem}" for problem in problems)
         raise TargetError(
@@ -244,6 +244,7 @@ def _check_target_schema(engine, schema) -> None:
             f"{schema.name} {schema.version}:\n{listed}\nmigrate the database to the schema, "
             "or load into a new database; nothing was read or loaded"
         )
+    check_write_privileges(engine, schema)
 
 
 def _check_mappings(options: RunOptions, schema) -> dict[str, tuple]:

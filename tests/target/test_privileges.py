@@ -1,0 +1,146 @@
+"""Privilege checks of a PostgreSQL target, with a real role that lacks the rights."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from migration.target.engine import create_target_engine
+from migration.target.errors import TargetError
+from migration.target.privileges import check_write_privileges
+from migration.target.schema import build_metadata, load_target_schema
+from migration.target.versioning import upgrade_product_tables
+
+pytestmark = pytest.mark.postgres
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def role(postgres_engine):
+    """A login role with no privilege on the emptied test database, dropped after the test."""
+    name = f"mdph_reprise_role_{uuid.uuid4().hex[:8]}"
+    database = postgres_engine.url.database
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql(f"CREATE ROLE {name} LOGIN")
+        connection.exec_driver_sql(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC')
+    yield name
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql(f'GRANT TEMPORARY ON DATABASE "{database}" TO PUBLIC')
+        connection.exec_driver_sql(f"DROP OWNED BY {name}")
+        connection.exec_driver_sql(f"DROP ROLE {name}")
+
+
+def _role_url(postgres_engine, role: str) -> str:
+    return postgres_engine.url.set(username=role).render_as_string(hide_password=False)
+
+
+def _check_as(postgres_engine, role: str) -> None:
+    engine = create_target_engine(_role_url(postgres_engine, role))
+    try:
+        check_write_privileges(engine, load_target_schema())
+    finally:
+        engine.dispose()
+
+
+def _create_tables(postgres_engine) -> None:
+    with postgres_engine.begin() as connection:
+        upgrade_product_tables(connection)
+        build_metadata(load_target_schema()).create_all(connection)
+
+
+def test_no_usage_on_schema_raises(postgres_engine, role):
+    with pytest.raises(TargetError) as error:
+        _check_as(postgres_engine, role)
+
+    message = str(error.value)
+    assert "\n" not in message
+    assert f"GRANT USAGE ON SCHEMA public TO {role}" in message
+
+
+def test_no_create_on_schema_raises(postgres_engine, role):
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
+
+    with pytest.raises(TargetError) as error:
+        _check_as(postgres_engine, role)
+
+    message = str(error.value)
+    assert "\n" not in message
+    assert f"the role {role} cannot load into the target database" in message
+    assert "no CREATE on schema public, needed to create the missing tables" in message
+    assert f"GRANT CREATE ON SCHEMA public TO {role}" in message
+
+
+def test_read_only_tables_raise(postgres_engine, role):
+    _create_tables(postgres_engine)
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
+        connection.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+
+    with pytest.raises(TargetError) as error:
+        _check_as(postgres_engine, role)
+
+    message = str(error.value)
+    assert "\n" not in message
+    assert "no CREATE" not in message
+    assert "no INSERT, UPDATE, DELETE on tables individu, " in message
+    assert "and 12 more" in message
+    assert f"GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}" in message
+    assert "no TEMPORARY on database" in message
+
+
+def test_granted_privileges_pass(postgres_engine, role):
+    _create_tables(postgres_engine)
+    database = postgres_engine.url.database
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
+        connection.exec_driver_sql(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+        )
+        connection.exec_driver_sql(f'GRANT TEMPORARY ON DATABASE "{database}" TO {role}')
+
+    _check_as(postgres_engine, role)
+
+
+def test_run_without_privileges_stops_before_decryption(postgres_engine, role, tmp_path):
+    _create_tables(postgres_engine)
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
+        connection.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
+    env["MDPH_DELIVERY_PASSWORD"] = "reprise-57-demo"
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "migration.cli",
+            "run",
+            str(ROOT / "sample_data" / "delivery"),
+            "--target",
+            _role_url(postgres_engine, role),
+            "--output",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: the role {role} cannot load into the target database")
+    assert "no INSERT, UPDATE, DELETE on tables" in lines[0]
+    with postgres_engine.connect() as connection:
+        runs = connection.execute(sa.text("SELECT count(*) FROM reprise_run")).scalar()
+    assert runs == 0
