@@ -134,7 +134,12 @@ def iso_date(text: str) -> datetime.date:
     """Parse ``YYYY-MM-DD`` for argparse."""
     try:
         return datetime.date.fromisoformat(text)
-    except ValueError:
+    except ValueError as error:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a valid calendar date ({error}); give a day that exists, "
+                "e.g. 2008-10-15"
+            ) from None
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date in the form YYYY-MM-DD, e.g. 2008-10-15"
         ) from None

@@ -3,8 +3,8 @@
 The report gives, for each file, whether it is readable, complete, and matches the extraction
 log and the SHA256SUMS manifest. It gives the overall verdict (``conforme`` or ``réclamation``),
 the claim deadline and what changed since the previous delivery of the same application. It
-warns when the date of receipt is before the extraction. When the delivery has defects, it adds
-a draft claim letter. The letter lists technical defects only
+warns when the date of receipt is before the extraction or after today. When the delivery has
+defects, it adds a draft claim letter. The letter lists technical defects only
 (files that cannot be read, are incomplete or missing, a failed extraction batch), because the
 sender is only bound to a technically readable and complete delivery, not to the quality of the
 data.
@@ -228,7 +228,7 @@ def build_report(
     to_extract = [row for row in defects if row["code"] not in CLAIMED_REMARKS]
     claimed = sorted({row["application"] for row in to_extract if row["application"]})
     days_left = (deadline.deadline - today).days
-    warnings = _receipt_warnings(received, config.get("date_extraction"), inventory)
+    warnings = _receipt_warnings(received, config.get("date_extraction"), inventory, today)
     report = {
         "type": "rapport_recette",
         "version": 1,
@@ -262,14 +262,35 @@ def build_report(
 
 
 def _receipt_warnings(
-    received: datetime.date, date_extraction: str | None, inventory: DeliveryInventory
+    received: datetime.date,
+    date_extraction: str | None,
+    inventory: DeliveryInventory,
+    today: datetime.date,
 ) -> list[dict]:
-    """Warn when the date of receipt is before the extraction, most likely a typing error.
+    """Warn when the date of receipt is after today or before the extraction.
 
-    The extraction date is the one of livraison.yaml, else the earliest start of the
-    extraction logs. The claim deadline counts from the date of receipt, so a wrong date gives
-    a wrong deadline.
+    Either is most likely a typing error. The extraction date is the one of livraison.yaml,
+    else the earliest start of the extraction logs. The claim deadline counts from the date of
+    receipt, so a wrong date gives a wrong deadline.
     """
+    warnings = []
+    if received > today:
+        warnings.append(
+            {
+                "code": "reception.after_today",
+                "texte": (
+                    f"La date de réception ({_date_fr(received)}) est postérieure à la date du "
+                    f"jour ({_date_fr(today)}) : c'est sans doute une faute de frappe. Vérifiez "
+                    "la date donnée à --received, car le délai de réclamation part de la date "
+                    "de réception."
+                ),
+                "detail": (
+                    f"the date of receipt --received {received.isoformat()} is after today "
+                    f"({today.isoformat()}), most likely a typing error; check it and run accept "
+                    "again, because the claim deadline counts from the date of receipt"
+                ),
+            }
+        )
     if date_extraction:
         extraction = datetime.date.fromisoformat(date_extraction)
         source_fr, source_en = "donnée par livraison.yaml", "in livraison.yaml"
@@ -280,12 +301,12 @@ def _receipt_warnings(
             if application.log
         ]
         if not starts:
-            return []
+            return warnings
         extraction = min(starts)
         source_fr, source_en = "du journal d'extraction", "in the extraction log"
     if received >= extraction:
-        return []
-    return [
+        return warnings
+    warnings.append(
         {
             "code": "reception.before_extraction",
             "texte": (
@@ -301,7 +322,8 @@ def _receipt_warnings(
                 "the date of receipt"
             ),
         }
-    ]
+    )
+    return warnings
 
 
 def _file_row(file: FileInventory) -> dict:

@@ -149,6 +149,37 @@ def test_accept_bad_usage_exits_2(tmp_path: Path, argv: list[str]) -> None:
     assert run(["accept", str(SAMPLE), "--reports", str(tmp_path), *argv]) == 2
 
 
+def test_accept_impossible_date_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    argv = ["accept", str(SAMPLE), "--reports", str(tmp_path), "--received", "2008-02-30"]
+
+    code = run(argv)
+
+    error = capsys.readouterr().err
+    assert code == 2
+    assert "'2008-02-30' is not a valid calendar date (day is out of range for month)" in error
+    assert "not a date in the form" not in error
+
+
+def test_accept_malformed_date_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    argv = ["accept", str(SAMPLE), "--reports", str(tmp_path), "--received", "15/10/2008"]
+
+    code = run(argv)
+
+    error = capsys.readouterr().err
+    assert code == 2
+    assert "'15/10/2008' is not a date in the form YYYY-MM-DD" in error
+
+
+@pytest.mark.usefixtures("password")
+def test_accept_warns_receipt_after_today(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = run(["accept", str(SAMPLE), "--received", "2099-01-01", "--reports", str(tmp_path)])
+
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning: " in line]
+    assert code == 0
+    assert len(warnings) == 1
+    assert warnings[0].startswith("warning: the date of receipt --received 2099-01-01 is after")
+
+
 @pytest.mark.usefixtures("password")
 def test_accept_unknown_departement(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     argv = ["accept", str(SAMPLE), "--received", "2008-10-15", "--reports", str(tmp_path)]

@@ -132,6 +132,34 @@ def test_receipt_before_extraction_warned(tmp_path: Path) -> None:
     assert report["lettre"] is None
 
 
+def test_receipt_after_today_warned(tmp_path: Path) -> None:
+    received = datetime.date(2099, 1, 1)
+    work = tmp_path / "work"
+    work.mkdir(mode=0o700)
+
+    outcome = accept_delivery(
+        SAMPLE, PASSWORD, received, tmp_path / "rapports", workdir_parent=work, today=TODAY
+    )
+
+    report = outcome.report
+    assert [warning["code"] for warning in report["avertissements"]] == ["reception.after_today"]
+    warning = report["avertissements"][0]
+    assert "postérieure à la date du jour (20 octobre 2008)" in warning["texte"]
+    assert "--received 2099-01-01 is after today (2008-10-20)" in warning["detail"]
+    assert report["verdict"] == VERDICT_OK
+
+
+def test_receipt_today_not_warned(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir(mode=0o700)
+
+    outcome = accept_delivery(
+        SAMPLE, PASSWORD, TODAY, tmp_path / "rapports", workdir_parent=work, today=TODAY
+    )
+
+    assert outcome.report["avertissements"] == []
+
+
 def test_receipt_before_log_start_warned(tmp_path: Path) -> None:
     delivery = copy_sample(tmp_path)
     config = delivery / "livraison.yaml"
