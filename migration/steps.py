@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from migration.delivery.config import same_departement
 from migration.dictionary.model import Dictionary
 from migration.mapping.assemble import Assembly
 from migration.mapping.engine import MappedApplication, SourceTable, apply_mapping
@@ -172,7 +173,7 @@ def check_extraction_log(
     if log is None:
         return []
     problems = []
-    if departement and log.departement and log.departement.lstrip("0") != departement.lstrip("0"):
+    if departement and log.departement and not same_departement(log.departement, departement):
         problems.append(
             f"{application.name}: the extraction log names département {log.departement}, the "
             f"delivery {departement}; check that the files belong to this MDPH, or claim a new "

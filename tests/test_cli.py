@@ -113,6 +113,11 @@ def test_missing_delivery_stops_with_exit_2(tmp_path):
     _assert_one_line_error(result, "absent")
 
 
+def test_file_as_delivery_stops_with_exit_2(tmp_path):
+    result = _cli("run", str(ROOT / "README.md"), "--output", str(tmp_path))
+    _assert_one_line_error(result, "README.md: is a file, not a delivery folder")
+
+
 def test_unreachable_target_stops_with_exit_2(tmp_path):
     result = _cli(
         "run",

@@ -159,6 +159,11 @@ def read_delivery_config(delivery_dir: Path) -> dict[str, Any]:
         DeliveryError: The delivery folder is missing, or no application is declared or found.
     """
     delivery_dir = Path(delivery_dir)
+    if delivery_dir.is_file():
+        raise DeliveryError(
+            f"{delivery_dir}: is a file, not a delivery folder; give the delivery folder, "
+            f"which contains one folder per application and usually {CONFIG_NAME}"
+        )
     if not delivery_dir.is_dir():
         raise DeliveryError(f"{delivery_dir}: delivery folder not found")
 
@@ -240,6 +245,20 @@ def _application_entry(
         "dictionnaire": dictionary or KNOWN_APPLICATIONS.get(name.upper(), ""),
         "journal": journal or f"EXTRACTION_{name}.log",
     }
+
+
+def same_departement(first: str, second: str) -> bool:
+    """Tell whether two département codes name the same département.
+
+    Codes are compared without case and without the leading zero of a three-character code,
+    so "057" is "57" and "02A" is "2A", while overseas codes such as "971" keep all digits.
+    """
+    return _departement_key(first) == _departement_key(second)
+
+
+def _departement_key(code: str) -> str:
+    text = str(code).strip().upper()
+    return text[1:] if len(text) == 3 and text.startswith("0") else text
 
 
 def _read_departement(located: _Located, value: object) -> str | None:

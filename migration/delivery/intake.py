@@ -51,6 +51,7 @@ from migration.delivery.config import (
     PLAINTEXT_FORMAT,
     encryption_attempts,
     read_delivery_config,
+    same_departement,
 )
 from migration.delivery.crypto import (
     OPENSSL_FORMATS,
@@ -877,7 +878,8 @@ def _departement(
     }
     declared = config.get("departement")
     if declared is not None:
-        for other in sorted(from_logs - {declared}):
+        others = [code for code in from_logs if not same_departement(code, declared)]
+        for other in sorted(others):
             logger.warning(
                 "%s declares département %s but an extraction log gives %s",
                 CONFIG_NAME,

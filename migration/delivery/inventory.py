@@ -32,6 +32,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from migration.delivery.config import same_departement
 from migration.delivery.intake import (
     ERROR_MANIFEST,
     ApplicationDelivery,
@@ -440,7 +441,7 @@ def _check_log(
         add(
             "log.application", f"the log names application {log.application}", found=log.application
         )
-    if departement and log.departement.lstrip("0") != departement.lstrip("0"):
+    if departement and not same_departement(log.departement, departement):
         add(
             "log.departement",
             f"the log names département {log.departement}, the delivery {departement}",

@@ -216,6 +216,14 @@ def test_missing_delivery_folder(tmp_path: Path) -> None:
         read_delivery_config(tmp_path / "absent")
 
 
+def test_file_given_as_delivery_folder(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# not a delivery\n", encoding="utf-8")
+
+    with pytest.raises(DeliveryError, match="README.md: is a file, not a delivery folder"):
+        read_delivery_config(readme)
+
+
 def test_not_utf8_rejected(tmp_path: Path) -> None:
     delivery = make_delivery(tmp_path, None, folders=("ITAC",))
     (delivery / "livraison.yaml").write_bytes('emetteur: "Ministère"\n'.encode("cp1252"))

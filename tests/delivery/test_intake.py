@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from migration.delivery.config import DEFAULT_ATTEMPTS
+from migration.delivery.config import DEFAULT_ATTEMPTS, same_departement
 from migration.delivery.crypto import EncryptionParameters
 from migration.delivery.errors import DecryptionError, DeliveryError, ManifestError
 from migration.delivery.intake import decrypt_delivery, inspect_delivery, open_delivery
@@ -274,6 +274,51 @@ def test_departement_from_log_without_config(tmp_path: Path, workdir: Path) -> N
     )
 
     assert open_delivery(delivery, FIXTURE_PASSWORD, workdir).departement == "057"
+
+
+@pytest.mark.parametrize(
+    ("declared", "warned"),
+    [('"57"', False), ('"057"', False), ('"067"', True)],
+)
+def test_departement_compared_without_leading_zero(
+    tmp_path: Path, workdir: Path, caplog: pytest.LogCaptureFixture, declared: str, warned: bool
+) -> None:
+    # The extraction log of the fixture gives département 057.
+    config = CONFIG_PBKDF2.replace('departement: "057"', f"departement: {declared}")
+    delivery = build_delivery(
+        tmp_path,
+        {
+            "ITAC/DOSSIER.csv.enc": "pbkdf2-sha256.csv.enc",
+            "ITAC/EXTRACTION_ITAC.log.enc": "EXTRACTION_ITAC.log.enc",
+        },
+        config=config,
+    )
+
+    with caplog.at_level("WARNING", logger="migration.delivery.intake"):
+        opened = open_delivery(delivery, FIXTURE_PASSWORD, workdir)
+
+    assert opened.departement == declared.strip('"')
+    messages = [record.getMessage() for record in caplog.records]
+    warnings = [message for message in messages if "declares département" in message]
+    assert bool(warnings) is warned, warnings
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("57", "057", True),
+        ("057", "57", True),
+        ("2A", "02A", True),
+        ("2a", "2A", True),
+        ("2A", "2B", False),
+        ("971", "971", True),
+        ("971", "71", False),
+        ("974", "97", False),
+        ("01", "1", False),
+    ],
+)
+def test_same_departement(first: str, second: str, same: bool) -> None:
+    assert same_departement(first, second) is same
 
 
 def test_missing_log_leaves_none(tmp_path: Path, workdir: Path) -> None:
