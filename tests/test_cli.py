@@ -460,6 +460,19 @@ def test_broken_mapping_stops_before_decryption(tmp_path):
     assert not (tmp_path / "mdph_reprise.sqlite3").exists()
 
 
+def test_run_lists_every_mapping_problem(tmp_path):
+    broken = tmp_path / "bad.yaml"
+    text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
+    text = text.replace("{trim: NOM_MARITAL}", "{trim: NOM_MARITALE}", 1)
+    broken.write_text(text.replace("{trim: PRENOMS}", "{trim: PRENOM}", 1), encoding="utf-8")
+    check = _cli("mapping", "check", str(broken))
+    result = _cli("run", str(DELIVERY), "--mapping", f"ITAC={broken}", "--output", str(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == "error: " + check.stdout.strip()
+    assert len(check.stdout.strip().splitlines()) == 2
+
+
 def test_run_removes_folder_of_killed_run(tmp_path):
     workdirs = tmp_path / "work"
     workdirs.mkdir(mode=0o700)

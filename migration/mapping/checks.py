@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from migration.dictionary.model import Dictionary
 from migration.mapping import expressions as ex
-from migration.mapping.errors import MappingError
+from migration.mapping.errors import MappingError, MappingProblemsError
 from migration.mapping.inference import output_type
 from migration.mapping.language import MappingFile, TargetMapping
 
@@ -19,12 +19,17 @@ from migration.mapping.language import MappingFile, TargetMapping
 def check_mapping(
     mapping: MappingFile, dictionary: Dictionary, schema, strict: bool = False
 ) -> list[MappingError]:
-    """Return every problem of a mapping; with strict, raise the first one instead."""
+    """Return every problem of a mapping, or with strict raise them.
+
+    With strict, a single problem is raised as it is, and several as one MappingProblemsError.
+    """
     problems = _once_per_anchor(mapping, _problems(mapping, dictionary, schema))
     if not problems:
         problems = list(_coverage_problems(mapping, dictionary, schema))
-    if strict and problems:
+    if strict and len(problems) == 1:
         raise problems[0]
+    if strict and problems:
+        raise MappingProblemsError(problems)
     return problems
 
 

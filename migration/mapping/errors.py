@@ -18,6 +18,20 @@ class MappingError(MdphRepriseError):
         super().__init__(f"{where}: {message}")
 
 
+class MappingProblemsError(MappingError):
+    """Several problems of one mapping file, raised together so that all can be fixed at once.
+
+    The message lists one problem per line, as `mapping check` prints them; the path, line,
+    column and detail attributes are those of the first problem.
+    """
+
+    def __init__(self, problems: list[MappingError]):
+        first = problems[0]
+        others = "".join(f"\n{problem}" for problem in problems[1:])
+        super().__init__(first.path, first.line, first.column, first.detail + others)
+        self.problems = list(problems)
+
+
 class MappingFileError(MdphRepriseError):
     """A mapping file cannot be read (not found, a folder, no permission).
 

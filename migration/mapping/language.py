@@ -140,8 +140,18 @@ def load_mapping(path: str | Path) -> MappingFile:
         raise MappingFileError(path, error) from None
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MappingError(path, None, None, "the mapping file is not UTF-8") from None
+    except UnicodeDecodeError as error:
+        line_start = raw.rfind(b"\n", 0, error.start) + 1
+        line = raw.count(b"\n", 0, error.start) + 1
+        # The bytes before the error on its line decode, so the column counts characters.
+        column = len(raw[line_start : error.start].decode("utf-8")) + 1
+        raise MappingError(
+            path,
+            line,
+            column,
+            f"the mapping file is not UTF-8: byte 0x{raw[error.start]:02X} is not valid UTF-8 "
+            "(a Latin-1 or Windows-1252 file?); save the file as UTF-8",
+        ) from None
     try:
         loader = _AnchorLoader(text)
     except yaml.reader.ReaderError as error:

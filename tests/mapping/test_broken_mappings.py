@@ -164,6 +164,41 @@ def test_control_character_named_with_position(tmp_path):
     assert "delete it" in error.detail
 
 
+def test_latin1_file_named_with_position(tmp_path):
+    original = "      date_naissance: DATE_NAISSANCE"
+    assert original in TEXT
+    path = tmp_path / "itac.yaml"
+    assert "ÿ" not in TEXT
+    broken = "      date_naissance: DATE_NAISSANCE  # nÿ"
+    # Only the new comment is Latin-1, so its ÿ is the first byte that is not UTF-8.
+    data = TEXT.replace(original, broken, 1).encode("utf-8")
+    path.write_bytes(data.replace("ÿ".encode(), "ÿ".encode("latin-1"), 1))
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    error = caught.value
+    assert error.line == _line_of(original)
+    assert error.column == len("      date_naissance: DATE_NAISSANCE  # n") + 1
+    assert "byte 0xFF is not valid UTF-8" in error.detail
+    assert "save the file as UTF-8" in error.detail
+
+
+def test_strict_check_raises_every_problem(tmp_path):
+    path = tmp_path / "itac.yaml"
+    text = TEXT.replace("{trim: NOM_MARITAL}", "{trim: NOM_MARITALE}", 1)
+    text = text.replace("{trim: PRENOMS}", "{trim: PRENOM}", 1)
+    path.write_text(text, encoding="utf-8")
+    mapping = load_mapping(path)
+    with pytest.raises(MappingError) as caught:
+        check_mapping(mapping, load_dictionary("itac"), load_target_schema(), strict=True)
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith(
+        "source table DOSSIER has no column 'NOM_MARITALE'; did you mean 'NOM_MARITAL'?"
+    )
+    assert lines[1].endswith("source table DOSSIER has no column 'PRENOM'; did you mean 'PRENOMS'?")
+    assert lines[1].startswith(f"{path}:{_line_of('      prenoms: {trim: PRENOMS}')}:")
+
+
 def test_problem_in_reused_anchor_reported_once(tmp_path):
     original = '          "05": "8"    # orientation vers le marché du travail'
     assert original in TEXT
