@@ -423,8 +423,10 @@ def process_application(
     """Read, validate and map one application; return it with its extraction-log problems.
 
     NOTE: each table is read whole into memory, so the peak memory of a run grows linearly
-    with the delivery (docs/benchmarks.md gives the figures). Working in chunks would need the
-    cross-table checks, the mapping joins and identity resolution to work on key sets.
+    with the delivery (docs/benchmarks.md gives the figures). The mapped rows take most of it,
+    about 300 bytes per target row in pandas object columns, most of them derived-key strings.
+    Bounded memory needs the mapped rows staged on disk, with assembly (merges, missing parents,
+    rows merged by key) and the cross-table checks run on that store.
     """
     reads = read_application(application.name, application.folder, dictionary, replacements)
     problems = check_extraction_log(application, reads, departement)
