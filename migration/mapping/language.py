@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -183,6 +184,16 @@ def load_mapping(path: str | Path) -> MappingFile:
     return mapping
 
 
+# Direction overrides and isolates: they reorder how a text is shown without being seen.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _is_hidden_character(char: str) -> bool:
+    """Tell whether a character of a mapping value is a control character other than tab and
+    line feed, or a bidirectional control."""
+    return (unicodedata.category(char) == "Cc" and char not in "\t\n") or char in _BIDI_CONTROLS
+
+
 def _yaml_syntax_message(error: yaml.MarkedYAMLError) -> str:
     """Build the message of a YAML syntax error, with the change that fixes it."""
     problem = error.problem or "syntax error"
@@ -241,6 +252,14 @@ class _Parser:
                 node,
                 f"{what} {node.value!r} is read by YAML as {node.tag.rsplit(':', 1)[-1]}, not "
                 f'text; quote it ("{node.value}") so it keeps its meaning',
+            )
+        hidden = next((char for char in node.value if _is_hidden_character(char)), None)
+        if hidden is not None:
+            raise self.fail(
+                node,
+                f"{what} contains the invisible character U+{ord(hidden):04X} (written as an "
+                "escape such as \\x1b or \\u202e), which the target would store as it is; "
+                "remove it",
             )
         return node.value
 

@@ -199,6 +199,21 @@ def test_strict_check_raises_every_problem(tmp_path):
     assert lines[1].startswith(f"{path}:{_line_of('      prenoms: {trim: PRENOMS}')}:")
 
 
+@pytest.mark.parametrize("escape", ["\\x1b", "\\u202e", "\\x00"])
+def test_escaped_invisible_character_rejected(tmp_path, escape):
+    original = "      date_naissance: DATE_NAISSANCE"
+    assert original in TEXT
+    path = tmp_path / "itac.yaml"
+    constant = f'      date_naissance: {{const: "ouv{escape}ert"}}'
+    path.write_text(TEXT.replace(original, constant, 1), encoding="utf-8")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    error = caught.value
+    assert error.line == _line_of(original)
+    assert "invisible character U+" in error.detail
+    assert "remove it" in error.detail
+
+
 def test_problem_in_reused_anchor_reported_once(tmp_path):
     original = '          "05": "8"    # orientation vers le marché du travail'
     assert original in TEXT
