@@ -377,12 +377,26 @@ def _mapping_coverage(args) -> int:
     import json
 
     from migration.dictionary.model import load_dictionary
+    from migration.mapping.checks import check_mapping
     from migration.mapping.coverage import mapping_coverage
     from migration.mapping.language import load_mapping
     from migration.target.schema import load_target_schema
 
     mapping = load_mapping(args.mapping)
-    coverage = mapping_coverage(mapping, load_dictionary(mapping.dictionary), load_target_schema())
+    dictionary = load_dictionary(mapping.dictionary)
+    schema = load_target_schema()
+    # The coverage of a mapping that reads unknown columns would list the right ones as unused.
+    problems = check_mapping(mapping, dictionary, schema, coverage=False)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"{args.mapping}: fix these problems first (mdph-reprise mapping check), then read "
+            "the coverage",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    coverage = mapping_coverage(mapping, dictionary, schema)
     print(json.dumps(coverage, ensure_ascii=False, indent=2))
     unused = any(table["unused"] for table in coverage["source_tables"].values())
     return EXIT_FAILED if unused or coverage["unmapped_tables"] else EXIT_OK

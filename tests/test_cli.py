@@ -191,6 +191,25 @@ def test_mapping_check_reports_position_and_exit_1(tmp_path):
     assert f"{broken}:" in result.stdout
 
 
+def test_mapping_coverage_checks_the_mapping_first(tmp_path):
+    broken = tmp_path / "itac.yaml"
+    text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
+    assert "DATE_NAISSANCE" in text
+    broken.write_text(text.replace("DATE_NAISSANCE", "DATE_NAISANCE", 1))
+    result = _cli("mapping", "coverage", str(broken))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "has no column 'DATE_NAISANCE'" in result.stderr
+    assert "fix these problems first" in result.stderr
+
+
+def test_mapping_coverage_of_reference_mapping(tmp_path):
+    result = _cli("mapping", "coverage", str(ROOT / "mappings" / "itac.yaml"))
+    assert result.returncode == 0, result.stderr
+    coverage = json.loads(result.stdout)
+    assert "DOSSIER" in coverage["source_tables"]
+
+
 def test_mapping_check_missing_file_exits_2(tmp_path):
     missing = tmp_path / "missing.yaml"
     result = _cli("mapping", "check", str(missing))

@@ -17,14 +17,20 @@ from migration.mapping.language import MappingFile, TargetMapping
 
 
 def check_mapping(
-    mapping: MappingFile, dictionary: Dictionary, schema, strict: bool = False
+    mapping: MappingFile,
+    dictionary: Dictionary,
+    schema,
+    strict: bool = False,
+    coverage: bool = True,
 ) -> list[MappingError]:
     """Return every problem of a mapping, or with strict raise them.
 
     With strict, a single problem is raised as it is, and several as one MappingProblemsError.
+    With `coverage` false, source tables and columns that nothing maps or drops are not
+    problems.
     """
     problems = _once_per_anchor(mapping, _problems(mapping, dictionary, schema))
-    if not problems:
+    if not problems and coverage:
         problems = list(_coverage_problems(mapping, dictionary, schema))
     if strict and len(problems) == 1:
         raise problems[0]
