@@ -24,19 +24,21 @@ def _add_rules(delivery: Path, text: str) -> None:
     config.write_text(config.read_text(encoding="utf-8") + text, encoding="utf-8")
 
 
+def _run(delivery: Path, tmp_path: Path, progress=None):
+    options = RunOptions(
+        delivery=delivery,
+        target_url=f"sqlite:///{tmp_path / 'm.sqlite3'}",
+        reports_dir=tmp_path / "r",
+    )
+    return run_migration(options, "unused", progress)
+
+
 def test_policy_changes_severity_and_disables_rule(plaintext, tmp_path):
     _add_rules(
         plaintext,
         "regles:\n  severites: {id.nir: error}\n  desactivees: [type.date_placeholder]\n",
     )
-    outcome = run_migration(
-        RunOptions(
-            delivery=plaintext,
-            target_url=f"sqlite:///{tmp_path / 'm.sqlite3'}",
-            reports_dir=tmp_path / "r",
-        ),
-        "unused",
-    )
+    outcome = _run(plaintext, tmp_path)
     tables = {f"{t['application']}.{t['table']}": t for t in outcome.summary["tables"]}
     dossier = tables["ITAC.DOSSIER"]
     rules = {rule["rule_id"]: rule for rule in dossier["findings_by_rule"]}
@@ -62,15 +64,7 @@ def test_relaxed_error_rule_is_announced(plaintext, tmp_path):
         plaintext, "regles:\n  desactivees: [fk.dangling]\n  severites: {type.date: warning}\n"
     )
     messages = []
-    outcome = run_migration(
-        RunOptions(
-            delivery=plaintext,
-            target_url=f"sqlite:///{tmp_path / 'm.sqlite3'}",
-            reports_dir=tmp_path / "r",
-        ),
-        "unused",
-        lambda step, message: messages.append(f"{step}: {message}"),
-    )
+    outcome = _run(plaintext, tmp_path, lambda step, message: messages.append(f"{step}: {message}"))
     assert (
         "validation: livraison.yaml changes the validation rules: disables fk.dangling; "
         "sets type.date to warning"
