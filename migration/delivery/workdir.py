@@ -21,7 +21,9 @@ logger = logging.getLogger(__name__)
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
-# A file in each work folder: the id of the process that made it, then "keep" or "remove".
+# A file in each work folder: the id of the process that made it, "keep" or "remove", then
+# the boot id of the machine and the start time of that process, "-" where unknown. A power
+# cut or a reboot reuses process ids, which the last two tell apart.
 OWNER_FILE = ".mdph-reprise-owner"
 WORKDIR_PREFIX = "mdph-reprise-"
 
@@ -123,8 +125,11 @@ class PrivateWorkdir:
         # mkdtemp creates the folder with mode 0700 and a random name, so it cannot be planted.
         self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent_dir))
         os.chmod(self.path, PRIVATE_DIR_MODE)
+        pid = os.getpid()
+        intent = "keep" if keep else "remove"
+        owner_line = f"{pid} {intent} {_boot_id() or '-'} {_start_time(pid) or '-'}\n"
         with open_private_file(self.path / OWNER_FILE) as owner:
-            owner.write(f"{os.getpid()} {'keep' if keep else 'remove'}\n".encode("ascii"))
+            owner.write(owner_line.encode("ascii"))
         self.keep = keep
         self._finalizer = None if keep else weakref.finalize(self, _remove_tree, self.path)
         logger.debug("private work folder %s created", self.path)
@@ -180,28 +185,65 @@ def remove_abandoned_workdirs(
 
     A run stopped by SIGKILL or a power cut cannot remove its decrypted files. A folder in
     `parent` (default: the temporary folder) is removed when this user owns it, its owner file
-    says that it was not to be kept, and the process named there no longer exists. Folders
-    kept with --keep-plaintext, folders of a running process and folders without an owner file
-    are left alone.
+    says that it was not to be kept, and the process that made it no longer runs: the machine
+    has booted since, or no process has its id, or the process with its id started at another
+    time. Folders kept with --keep-plaintext, folders of a running process and folders without
+    an owner file are left alone.
     """
     parent_dir = Path(parent) if parent is not None else Path(tempfile.gettempdir())
     removed = []
     for path in sorted(parent_dir.glob(f"{prefix}*")):
         try:
             info = path.lstat()
-            pid_text, intent = (path / OWNER_FILE).read_text(encoding="ascii").split()[:2]
-            pid = int(pid_text)
-        except (OSError, ValueError):
+            fields = (path / OWNER_FILE).read_text(encoding="ascii").split()
+            pid, intent = int(fields[0]), fields[1]
+        except (OSError, ValueError, IndexError):
             continue
+        boot, started = (fields[2:4] + ["-", "-"])[:2]
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
             continue
-        if intent != "remove" or _process_exists(pid):
+        if intent != "remove" or _owner_runs(pid, boot, started):
             continue
         _remove_tree(path)
         if not path.exists():
             logger.info("removed %s, left by process %d, which no longer runs", path, pid)
             removed.append(path)
     return removed
+
+
+def _owner_runs(pid: int, boot: str, started: str) -> bool:
+    """Tell whether the process that made a work folder still runs.
+
+    A folder made before the last boot has no running owner. Otherwise a process with that id
+    must exist, and when both start times are known they must be equal, because a later
+    process may have been given the same id.
+    """
+    current_boot = _boot_id()
+    if boot != "-" and current_boot is not None and boot != current_boot:
+        return False
+    if not _process_exists(pid):
+        return False
+    current_start = _start_time(pid)
+    return started == "-" or current_start is None or current_start == started
+
+
+def _boot_id() -> str | None:
+    """Return the Linux boot id, which changes at every boot, or None elsewhere."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except OSError:
+        return None
+
+
+def _start_time(pid: int) -> str | None:
+    """Return when a process started, in clock ticks since boot (Linux), or None."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    # The command name, in brackets, may hold spaces; field 22 is the 20th after it.
+    fields = stat_line[stat_line.rindex(")") + 2 :].split()
+    return fields[19] if len(fields) > 19 else None
 
 
 def _process_exists(pid: int) -> bool:

@@ -13,6 +13,7 @@ import pytest
 
 from migration.delivery.errors import DeliveryError
 from migration.delivery.workdir import (
+    OWNER_FILE,
     PrivateWorkdir,
     check_private_dir,
     make_private_dir,
@@ -225,3 +226,34 @@ def test_folder_without_owner_file_stays(tmp_path: Path) -> None:
 
     assert remove_abandoned_workdirs(tmp_path) == []
     assert other.exists()
+
+
+def _owner_line(path: Path, line: str) -> None:
+    (path / OWNER_FILE).write_text(line, encoding="ascii")
+
+
+def test_folder_with_reused_process_id_removed(tmp_path: Path) -> None:
+    abandoned = killed_run_folder(tmp_path)
+    pid, intent, boot, started = (abandoned / OWNER_FILE).read_text().split()
+    # The id now belongs to this test process, which started at another time.
+    _owner_line(abandoned, f"{os.getpid()} {intent} {boot} {int(started) - 1}\n")
+
+    assert remove_abandoned_workdirs(tmp_path) == [abandoned]
+
+
+def test_folder_from_before_boot_removed(tmp_path: Path) -> None:
+    abandoned = killed_run_folder(tmp_path)
+    _pid, intent, _boot, started = (abandoned / OWNER_FILE).read_text().split()
+    _owner_line(abandoned, f"{os.getpid()} {intent} another-boot {started}\n")
+
+    assert remove_abandoned_workdirs(tmp_path) == [abandoned]
+
+
+def test_folder_of_running_owner_stays(tmp_path: Path) -> None:
+    with PrivateWorkdir(tmp_path) as running:
+        fields = (running.path / OWNER_FILE).read_text().split()
+
+        assert fields[0] == str(os.getpid())
+        assert fields[1] == "remove"
+        assert remove_abandoned_workdirs(tmp_path) == []
+        assert running.path.exists()
