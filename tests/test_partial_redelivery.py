@@ -3,9 +3,11 @@
 import shutil
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from migration.run import RunOptions, run_migration
+from migration.target.errors import TargetError
 from tests.sample_delivery import generate_plaintext
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,3 +45,28 @@ def test_opales_alone_keeps_one_person_per_person(tmp_path):
     assert _count(url, "individu") == people
     assert again.summary["changes"]["individu"]["added"] == 0
     assert again.summary["changes"]["individu"]["removed"] == 0
+
+
+def _opales_only(full: Path, folder: Path) -> Path:
+    shutil.copytree(full, folder)
+    shutil.rmtree(folder / "ITAC")
+    config = (folder / "livraison.yaml").read_text(encoding="utf-8")
+    lines = [line for line in config.splitlines() if not line.strip().startswith("ITAC:")]
+    (folder / "livraison.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_small_opales_delivery_cannot_replace_opales_rows(tmp_path):
+    full = generate_plaintext(tmp_path / "full")
+    small = _opales_only(generate_plaintext(tmp_path / "small60", persons=60), tmp_path / "small")
+    url = f"sqlite:///{tmp_path / 'mdph.sqlite3'}"
+    assert run_migration(RunOptions(full, url, tmp_path / "r1"), "unused").succeeded
+    children = _count(url, "representant_legal")
+
+    with pytest.raises(TargetError, match=r"rows in table \w+ \(\d+%\); nothing was loaded"):
+        run_migration(RunOptions(small, url, tmp_path / "r2"), "unused")
+
+    assert _count(url, "representant_legal") == children
+    allowed = RunOptions(small, url, tmp_path / "r3", allow_removals=True)
+    assert run_migration(allowed, "unused").succeeded
+    assert _count(url, "representant_legal") < children

@@ -74,6 +74,9 @@ LOAD_LOCK_KEY = 0x6D64706872657072
 
 SQLITE_CHUNK_ROWS = 10_000
 POSTGRESQL_CHUNK_ROWS = 50_000
+# Smaller tables are left out of the removal check per table: a few rows removed from a table
+# of reference codes are a large share without being a mistake.
+REMOVAL_CHECK_MIN_ROWS = 100
 COPY_READ_SIZE = 1 << 20
 # From this many rows on, a PostgreSQL table that is filled from empty, and the lineage, get
 # their rows with keys and indexes built once at the end rather than row by row.
@@ -385,22 +388,35 @@ class _Loader:
 
     def check_removals(self, order: list[str]) -> None:
         """Raise TargetError when the load would remove more than `max_removed_share` of the
-        rows already in the target tables."""
+        rows already in the target, or of one table that holds at least
+        REMOVAL_CHECK_MIN_ROWS rows of the applications it replaces.
+
+        The check per table catches a delivery of one application that would replace most of
+        that application's rows while the other application's rows keep the total share low.
+        """
         if self.max_removed_share is None:
             return
-        counts = [self.plans[name].counts() for name in order]
+        counts = {name: self.plans[name].counts() for name in order}
         existing = sum(
             count["changed"] + count["removed"] + count["unchanged"] + count["kept"]
-            for count in counts
+            for count in counts.values()
         )
-        removed = sum(count["removed"] for count in counts)
+        removed = sum(count["removed"] for count in counts.values())
         if existing and removed > self.max_removed_share * existing:
-            raise TargetError(
-                f"the load would remove {removed:,} of the {existing:,} rows in the target "
-                f"tables ({removed / existing:.0%}); nothing was loaded. Check that the target "
-                "database belongs to this delivery, or give --allow-removals to replace its "
-                "content"
-            )
+            self.refuse_removal(removed, existing, "in the target tables")
+        for name, count in counts.items():
+            replaced = count["changed"] + count["removed"] + count["unchanged"]
+            if replaced < REMOVAL_CHECK_MIN_ROWS:
+                continue
+            if count["removed"] > self.max_removed_share * replaced:
+                self.refuse_removal(count["removed"], replaced, f"in table {name}")
+
+    def refuse_removal(self, removed: int, existing: int, where: str) -> None:
+        raise TargetError(
+            f"the load would remove {removed:,} of the {existing:,} rows {where} "
+            f"({removed / existing:.0%}); nothing was loaded. Check that the target database "
+            "belongs to this delivery, or give --allow-removals to replace its content"
+        )
 
     @property
     def run_id(self) -> Any:
