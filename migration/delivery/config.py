@@ -182,10 +182,17 @@ def read_delivery_config(delivery_dir: Path) -> dict[str, Any]:
         raise located.error((), "expected a mapping of keys such as departement, applications")
 
     for key in data:
-        if key not in _TOP_KEYS:
-            logger.warning(
-                "%s: unknown key %r ignored%s", CONFIG_NAME, key, _did_you_mean(str(key), _TOP_KEYS)
+        if key in _TOP_KEYS:
+            continue
+        close = difflib.get_close_matches(str(key), _TOP_KEYS, n=1)
+        if close and close[0] not in data:
+            # A misspelt key such as "règles" would drop what it says without a word.
+            raise located.error(
+                (key,), f"unknown key; did you mean {close[0]}? Correct its name", at_key=True
             )
+        logger.warning(
+            "%s: unknown key %r ignored%s", CONFIG_NAME, key, _did_you_mean(str(key), _TOP_KEYS)
+        )
 
     applications = data.get("applications")
     return {

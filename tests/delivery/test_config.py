@@ -195,6 +195,22 @@ def test_unknown_top_key_only_warned(tmp_path: Path, caplog: pytest.LogCaptureFi
     assert "unknown key 'chifrement' ignored (did you mean chiffrement?)" in caplog.text
 
 
+def test_misspelt_top_key_rejected(tmp_path: Path) -> None:
+    delivery = make_delivery(tmp_path, CONFIG_PBKDF2 + "règles:\n  desactivees: [id.nir]\n")
+
+    with pytest.raises(DeliveryConfigError, match=r"line \d+, column 1: règles: unknown key; "):
+        read_delivery_config(delivery)
+
+
+def test_unrelated_top_key_only_warned(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    delivery = make_delivery(tmp_path, CONFIG_PBKDF2 + "commentaire: livraison de test\n")
+
+    config = read_delivery_config(delivery)
+
+    assert config["departement"] == "057"
+    assert "unknown key 'commentaire' ignored" in caplog.text
+
+
 def test_empty_file_uses_discovery(tmp_path: Path) -> None:
     delivery = make_delivery(tmp_path, "", folders=("OPALES",))
 
