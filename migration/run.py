@@ -476,6 +476,7 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
     summary["loaded"] = True
     summary["targets"] = [{"table": name, "rows": rows} for name, rows in result.rows.items()]
     summary["changes"] = result.changes
+    summary["allow_removals"] = options.allow_removals
     totals = {
         kind: sum(counts.get(kind, 0) for counts in result.changes.values())
         for kind in ("added", "changed", "removed", "unchanged")

@@ -527,6 +527,12 @@ def test_small_delivery_into_full_target_needs_allow_removals(tmp_path):
 
     allowed = _cli("run", str(small), "--output", str(output), "--allow-removals")
     assert allowed.returncode == 0, allowed.stderr
+    resume = json.loads((output / "rapports" / "resume.json").read_text(encoding="utf-8"))
+    assert resume["allow_removals"] is True
+    assert resume["load_changes"]["individu"]["removed"] > 0
+    page = (output / "rapports" / "rapport_qualite.html").read_text(encoding="utf-8")
+    assert 'id="allow-removals"' in page
+    assert "Supprimées" in page
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM individu")).scalar_one() < 70
     engine.dispose()

@@ -34,6 +34,13 @@ LABELS: dict[str, dict] = {
         "section_decisions": "À décider",
         "section_tables": "Détail par table",
         "section_targets": "Tables cibles",
+        "load_added": "Ajoutées",
+        "load_changed": "Modifiées",
+        "load_removed": "Supprimées",
+        "allow_removals_used": (
+            "Chargement lancé avec --allow-removals : la protection contre la suppression de "
+            "plus de la moitié des lignes de la base cible était levée."
+        ),
         "section_identity": "Rapprochement des personnes",
         "section_delivery": "Livraison",
         "section_rules": "Règles de contrôle",
@@ -349,6 +356,13 @@ LABELS: dict[str, dict] = {
         "section_decisions": "Needs a decision",
         "section_tables": "Table details",
         "section_targets": "Target tables",
+        "load_added": "Added",
+        "load_changed": "Changed",
+        "load_removed": "Removed",
+        "allow_removals_used": (
+            "Loaded with --allow-removals: the check against removing more than half of the "
+            "target's rows was lifted."
+        ),
         "section_identity": "Person matching",
         "section_delivery": "Delivery",
         "section_rules": "Validation rules",

@@ -162,6 +162,8 @@ def write_reports(
     )
     document = dict(masked)
     document["mapping_coverage"] = extras.coverage
+    # "changes" compares with the previous run; the load's own counts per table stay apart.
+    document["load_changes"] = masked.get("changes")
     document["changes"] = extras.changes
     document["database"] = _database_document(extras.database)
     text = json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n"

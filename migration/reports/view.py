@@ -103,7 +103,8 @@ def build_view(summary: Mapping) -> dict[str, Any]:
         "decisions": _decisions(tables),
         "file_decisions": [entry for entry in delivery["files"] if entry["needs_check"]],
         "delivery": delivery,
-        "targets": _targets_view(summary.get("targets")),
+        "targets": _targets_view(summary.get("targets"), summary.get("changes")),
+        "allow_removals": summary.get("allow_removals") is True,
         "identity": _identity_view(identity),
         "ambiguous_identities": as_count(identity.get("for_review"))
         or as_count(identity.get("ambiguous"))
@@ -402,11 +403,23 @@ def _delivery_view(raw_delivery: object) -> dict[str, Any]:
     }
 
 
-def _targets_view(raw_targets: object) -> list[dict]:
+def _targets_view(raw_targets: object, raw_changes: object = None) -> list[dict]:
+    """Rows per target table, with the rows the load added, changed and removed when known."""
+    changes = as_mapping(raw_changes)
     targets = []
     for raw in as_list(raw_targets):
         raw = as_mapping(raw)
-        targets.append({"table": as_text(raw.get("table")), "rows": as_count(raw.get("rows"))})
+        table = as_text(raw.get("table"))
+        counts = as_mapping(changes.get(table)) if table else {}
+        targets.append(
+            {
+                "table": table,
+                "rows": as_count(raw.get("rows")),
+                "added": as_count(counts.get("added")),
+                "changed": as_count(counts.get("changed")),
+                "removed": as_count(counts.get("removed")),
+            }
+        )
     return targets
 
 

@@ -60,7 +60,12 @@ def test_json_round_trips(tmp_path, summary):
     written = json.loads(paths["json"].read_text(encoding="utf-8"))
     assert paths["json"] == tmp_path / "reports" / "resume.json"
     assert {key: written[key] for key in summary} == summary
-    assert set(written) - set(summary) == {"mapping_coverage", "changes", "database"}
+    assert set(written) - set(summary) == {
+        "mapping_coverage",
+        "changes",
+        "load_changes",
+        "database",
+    }
 
 
 def test_numpy_and_pandas_values_written_plain(tmp_path, summary):
