@@ -2,7 +2,8 @@
 
 The load finds a missing privilege only when it writes, after the whole delivery has been
 decrypted, read, validated and mapped. Asking PostgreSQL first (has_schema_privilege,
-has_table_privilege, has_database_privilege) turns that into an error in the first seconds.
+has_table_privilege, has_sequence_privilege, has_database_privilege) turns that into an error
+in the first seconds.
 """
 
 from __future__ import annotations
@@ -18,13 +19,45 @@ from migration.target.versioning import VERSION_TABLE
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 """Privileges the load uses on every target and product table: it compares, then writes."""
 
+SEQUENCE_PRIVILEGES = ("USAGE", "UPDATE")
+"""Privileges of which one lets a role call nextval() on a sequence.
+
+An insert or COPY that leaves a serial or identity column to its default calls nextval() on
+the column's sequence with the inserting role's privileges. PostgreSQL allows nextval() with
+USAGE or UPDATE on the sequence. The load never calls setval(), so USAGE is what it asks for.
+"""
+
+# Sequences owned by a serial or identity column of the named tables, with whether the current
+# role may call nextval() on each.
+_OWNED_SEQUENCES = sa.text(
+    """
+    SELECT sequence.relname,
+           has_sequence_privilege(sequence.oid, 'USAGE')
+           OR has_sequence_privilege(sequence.oid, 'UPDATE')
+    FROM pg_class AS sequence
+    JOIN pg_depend AS dependency
+      ON dependency.classid = 'pg_class'::regclass
+     AND dependency.objid = sequence.oid
+     AND dependency.refclassid = 'pg_class'::regclass
+     AND dependency.deptype IN ('a', 'i')
+    JOIN pg_class AS owner ON owner.oid = dependency.refobjid
+    JOIN pg_namespace AS namespace ON namespace.oid = owner.relnamespace
+    WHERE sequence.relkind = 'S'
+      AND namespace.nspname = :namespace
+      AND owner.relname = ANY(:tables)
+    ORDER BY sequence.relname
+    """
+)
+
 
 def check_write_privileges(engine: sa.Engine, schema: TargetSchema) -> None:
     """Raise when the role of `engine` lacks a privilege the load needs; PostgreSQL only.
 
     The load creates the missing target and product tables in the first schema of the search
     path, so CREATE on that schema is needed when a table is missing. It reads and writes every
-    existing table and reads the version table. It stages changed rows in temporary tables, so
+    existing table and reads the version table. Inserting into a table with a serial or identity
+    column takes the next value of its sequence, so USAGE on each sequence owned by an existing
+    table is needed. It stages changed rows in temporary tables, so
     TEMPORARY on the database is needed once target tables exist.
 
     NOTE: a load that copies at least `load.BULK_ROWS` rows into an empty target table, or
@@ -87,6 +120,18 @@ def check_write_privileges(engine: sa.Engine, schema: TargetSchema) -> None:
             grants.append(
                 f"GRANT {', '.join(granted)} ON ALL TABLES IN SCHEMA {quote(namespace)} "
                 f"TO {quote(role)}"
+            )
+
+        # A table the load creates is owned by the role, and so is its sequence.
+        tables = [name for name in needed if name in existing]
+        rows = connection.execute(_OWNED_SEQUENCES, {"namespace": namespace, "tables": tables})
+        sequences = [sequence for sequence, allowed in rows if not allowed]
+        if sequences:
+            problems.append(
+                f"no USAGE on sequences {_listed(sequences)}, needed to number inserted rows"
+            )
+            grants.append(
+                f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {quote(namespace)} TO {quote(role)}"
             )
 
         present = [name for name in schema.tables if name in existing]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -96,8 +97,7 @@ def test_read_only_tables_raise(postgres_engine, role):
     assert "no TEMPORARY on database" in message
 
 
-def test_granted_privileges_pass(postgres_engine, role):
-    _create_tables(postgres_engine)
+def _grant_tables_and_temporary(postgres_engine, role: str) -> None:
     database = postgres_engine.url.database
     with postgres_engine.begin() as connection:
         connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
@@ -106,7 +106,61 @@ def test_granted_privileges_pass(postgres_engine, role):
         )
         connection.exec_driver_sql(f'GRANT TEMPORARY ON DATABASE "{database}" TO {role}')
 
+
+def test_granted_privileges_pass(postgres_engine, role):
+    _create_tables(postgres_engine)
+    _grant_tables_and_temporary(postgres_engine, role)
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+
     _check_as(postgres_engine, role)
+
+
+def test_no_usage_on_sequence_raises(postgres_engine, role):
+    _create_tables(postgres_engine)
+    _grant_tables_and_temporary(postgres_engine, role)
+
+    with pytest.raises(TargetError) as error:
+        _check_as(postgres_engine, role)
+
+    message = str(error.value)
+    assert "\n" not in message
+    assert "no USAGE on sequences reprise_rejet_id_seq, needed to number" in message
+    assert f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}" in message
+    assert "ON ALL TABLES" not in message
+    assert "no TEMPORARY" not in message
+
+
+def test_sequence_usage_lets_copy_number_rejects(postgres_engine, role):
+    """USAGE alone, as the error message grants it, is enough for COPY to fill the serial id."""
+    _create_tables(postgres_engine)
+    _grant_tables_and_temporary(postgres_engine, role)
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        connection.exec_driver_sql(
+            "INSERT INTO reprise_run (run_id, started_at, status) "
+            "VALUES ('run-1', now(), 'running')"
+        )
+    _check_as(postgres_engine, role)
+
+    engine = create_target_engine(_role_url(postgres_engine, role))
+    try:
+        raw = engine.raw_connection()
+        try:
+            with raw.cursor() as cursor:
+                cursor.copy_expert(
+                    "COPY reprise_rejet (run_id, application, source_table, rule_id, severity, "
+                    "reason) FROM STDIN WITH (FORMAT csv)",
+                    io.StringIO("run-1,ITAC,individu,R1,error,missing name\n"),
+                )
+            raw.commit()
+        finally:
+            raw.close()
+    finally:
+        engine.dispose()
+    with postgres_engine.connect() as connection:
+        ids = connection.execute(sa.text("SELECT id FROM reprise_rejet")).scalars().all()
+    assert ids == [1]
 
 
 def test_run_without_privileges_stops_before_decryption(postgres_engine, role, tmp_path):
