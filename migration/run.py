@@ -288,7 +288,7 @@ def create_private_sqlite_file(url: str) -> Path | None:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return None  # create_target_engine reports the invalid URL
     if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
         return None

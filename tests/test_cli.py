@@ -466,7 +466,46 @@ def test_interrupt_after_load_message(monkeypatch, capsys, tmp_path):
 
 def test_invalid_target_url_is_one_line(tmp_path):
     result = _cli("run", str(DELIVERY), "--target", "notaurl", "--output", str(tmp_path))
-    _assert_one_line_error(result, "notaurl")
+    _assert_one_line_error(result, "invalid target database URL: it does not parse")
+    assert "notaurl" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "fragment"),
+    [
+        (
+            "postgresql//reprise:TopSecretTypo@127.0.0.1/x",
+            "TopSecretTypo",
+            'no "://" after the dialect name',
+        ),
+        (
+            "postgresql://postgres:Top@Secret@127.0.0.1:5499/x",
+            "Secret",
+            'percent-encode each "@" in the user name or password as %40',
+        ),
+        (
+            "postgresql://u:a/Secret@h@127.0.0.1:5499/x",
+            "Secret",
+            'percent-encode each "@" in the user name or password as %40',
+        ),
+        (
+            "postgresql://u:TopSecret@127.0.0.1:notaport/x?password=QuerySecret",
+            "Secret",
+            "invalid port 'notaport' in the target database URL",
+        ),
+        (
+            "postgresql://reprise:TopSecret/x",
+            "TopSecret",
+            'the text after ":" in host:port is not a port number',
+        ),
+    ],
+)
+def test_malformed_target_url_hides_password(tmp_path, url, secret, fragment):
+    result = _cli("run", str(DELIVERY), "--target", url, "--output", str(tmp_path))
+
+    _assert_one_line_error(result, fragment)
+    assert secret not in result.stdout
+    assert secret not in result.stderr
 
 
 def test_broken_mapping_stops_before_decryption(tmp_path):

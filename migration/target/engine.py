@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from migration.target.errors import TargetError
 
@@ -21,7 +22,17 @@ logger = logging.getLogger(__name__)
 SQLITE_BEGIN_OPTION = "mdph_sqlite_begin"
 """Connection execution option holding the SQLite BEGIN mode ("IMMEDIATE" for loads)."""
 
+HIDDEN_URL = "(URL not shown: its password cannot be located)"
+"""Text that `describe_url` returns for a URL it cannot show without risking its password."""
+
 _FIX = "check --target or MDPH_TARGET_URL"
+_EXAMPLES = "sqlite:///output/mdph.sqlite or postgresql://user:password@host:5432/database"
+_MANY_AT_SIGNS = (
+    'invalid target database URL: more than one "@" before the host, so the password '
+    'cannot be told from the host and the URL is not shown; percent-encode each "@" in the '
+    f"user name or password as %40 (user:pa%40ss@host); {_FIX}"
+)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _PASSWORD_IN_URL = re.compile(r"(?P<head>://[^/?#@]*?:)[^/?#@]*@")
 # libpq and psycopg2 also take the password as a query parameter (?password=...), and libpq
 # the passphrase of a client key as sslpassword.
@@ -35,17 +46,89 @@ def describe_url(url: str | URL) -> str:
     """Return `url` as text with its password replaced by ***.
 
     The password of "user:password@" and the value of a query parameter such as password or
-    sslpassword are hidden. A string that SQLAlchemy cannot parse is still cleaned of anything
-    between "user:" and "@" and of those query values.
+    sslpassword are hidden. A string that SQLAlchemy cannot parse is cleaned of anything
+    between "user:" and "@" and of those query values when its authority (the text between
+    "://" and the next "/", "?" or "#") contains exactly one "@". Any other string, and a URL
+    whose host contains "@", is replaced by `HIDDEN_URL`, because where its password ends is
+    unknown.
     """
     if isinstance(url, URL):
+        if url.host and "@" in url.host:
+            return HIDDEN_URL
         text = url.render_as_string(hide_password=True)
     else:
+        text = str(url)
+        if not text:
+            return text
         try:
-            text = make_url(url).render_as_string(hide_password=True)
-        except Exception:  # any parse failure: fall back to a textual redaction
-            text = _PASSWORD_IN_URL.sub(r"\g<head>***@", str(url))
+            parsed = make_url(text)
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+            if _authority(text).count("@") != 1:
+                return HIDDEN_URL
+            text = _PASSWORD_IN_URL.sub(r"\g<head>***@", text)
+        else:
+            return describe_url(parsed)
     return _PASSWORD_IN_QUERY.sub(r"\g<head>***", text)
+
+
+def parse_target_url(url: str | URL) -> URL:
+    """Parse a target database URL, rejecting the forms whose password could be misread.
+
+    Raises:
+        TargetError: the URL does not parse, has more than one "@" before its host, or has a
+            port that is not a number. The one-line message never contains the URL's text,
+            only the port when the URL has exactly one "@" before it.
+    """
+    # NOTE: a password holding both "@" and "/" unencoded (u:a@b/c@host/db) reads as password
+    # "a", host "b" and database "c@host/db", so it still passes and its text after the first
+    # "@" reaches connection errors.
+    if isinstance(url, URL):
+        parsed = url
+    else:
+        text = str(url)
+        authority = _authority(text)
+        if authority.count("@") > 1:
+            raise TargetError(_MANY_AT_SIGNS)
+        try:
+            parsed = make_url(text)
+        except ArgumentError:
+            hint = "" if _SCHEME.match(text) else ' (no "://" after the dialect name)'
+            raise TargetError(
+                f"invalid target database URL: it does not parse{hint}, so it is not shown; "
+                f"{_FIX} (expected the form {_EXAMPLES})"
+            ) from None
+        except ValueError:  # SQLAlchemy's int() of the port
+            raise TargetError(_invalid_port(authority)) from None
+    if parsed.host and "@" in parsed.host:
+        raise TargetError(_MANY_AT_SIGNS)
+    return parsed
+
+
+def _authority(text: str) -> str:
+    """Return the text between "://" and the next "/", "?" or "#", or "" without "://"."""
+    match = _SCHEME.match(text)
+    if match is None:
+        return ""
+    return re.split(r"[/?#]", text[match.end() :], maxsplit=1)[0]
+
+
+def _invalid_port(authority: str) -> str:
+    if authority.count("@") != 1:
+        # Without "user:password@", the text after ":" may be a password, so it is not shown.
+        return (
+            'invalid target database URL: the text after ":" in host:port is not a port '
+            "number, so it is not shown; if it is a password, write user:password@host; "
+            f"{_FIX} (expected the form {_EXAMPLES})"
+        )
+    host_port = authority.rpartition("@")[2]
+    if host_port.startswith("["):  # [IPv6 address]:port
+        port = host_port.partition("]")[2].removeprefix(":")
+    else:
+        port = host_port.partition(":")[2]
+    return (
+        f"invalid port {port!r} in the target database URL: a port is a number from 1 to "
+        f"65535, such as 5432; {_FIX}"
+    )
 
 
 def create_target_engine(url: str | URL) -> sa.Engine:
@@ -57,19 +140,13 @@ def create_target_engine(url: str | URL) -> sa.Engine:
     "IMMEDIATE" starts its transactions with BEGIN IMMEDIATE.
 
     Raises:
-        TargetError: the URL is invalid or names an unsupported database, the SQLite file's
-            folder does not exist or the file is not an SQLite database, or the server is
-            unreachable or rejects the connection. The one-line message shows the URL with its
-            password hidden.
+        TargetError: the URL is invalid (see `parse_target_url`) or names an unsupported
+            database, the SQLite file's folder does not exist or the file is not an SQLite
+            database, or the server is unreachable or rejects the connection. The one-line
+            message shows the URL with its password hidden.
     """
-    display_url = describe_url(url)
-    try:
-        parsed = make_url(url)
-    except Exception as exc:  # ArgumentError, or ValueError for a bad port
-        raise TargetError(
-            f"invalid target database URL {display_url}: {_first_line(exc, url)}; {_FIX} "
-            "(for example sqlite:///output/mdph.sqlite or postgresql://user@host/database)"
-        ) from None
+    parsed = parse_target_url(url)
+    display_url = describe_url(parsed)
 
     backend = parsed.get_backend_name()
     if backend == "sqlite":

@@ -8,7 +8,12 @@ import uuid
 import pytest
 from sqlalchemy.engine import make_url
 
-from migration.target.engine import SQLITE_BEGIN_OPTION, create_target_engine, describe_url
+from migration.target.engine import (
+    HIDDEN_URL,
+    SQLITE_BEGIN_OPTION,
+    create_target_engine,
+    describe_url,
+)
 from migration.target.errors import TargetError
 
 
@@ -35,6 +40,9 @@ from migration.target.errors import TargetError
             "postgresql://reprise@db:abc/mdph?password=s3cret",
             "postgresql://reprise@db:abc/mdph?password=***",
         ),
+        ("postgresql://reprise:pa@s3cret@db/mdph", HIDDEN_URL),
+        ("postgresql://reprise:pa/s3cret@db:abc/mdph", HIDDEN_URL),
+        ("postgresql//reprise:s3cret@db/mdph", HIDDEN_URL),
     ],
 )
 def test_describe_url_hides_password(url, expected):
@@ -109,8 +117,11 @@ def test_unknown_database_raises(postgres_url):
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("not a url", "invalid target database URL not a url"),
-        ("postgresql://u:s3cret@h:abc/db", "invalid target database URL postgresql://u:***@h"),
+        ("not a url", "invalid target database URL: it does not parse"),
+        ("postgresql://u:s3cret@h:abc/db", "invalid port 'abc' in the target database URL"),
+        ("postgresql://u:s3cret@[::1]:abc/db", "invalid port 'abc' in the target database URL"),
+        ("postgresql://u:pa@s3cret@h/db", 'percent-encode each "@"'),
+        ("postgresql://u:s3cret/db", 'the text after ":" in host:port is not a port number'),
         ("mysql://u:s3cret@localhost/db", "unsupported target database 'mysql'"),
         ("postgresql+psycopg://u:s3cret@localhost/db", "unsupported PostgreSQL driver 'psycopg'"),
     ],
