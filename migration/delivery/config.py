@@ -327,6 +327,12 @@ def _read_rules(located: _Located, value: object) -> dict[str, Any]:
     if not isinstance(disabled, list):
         raise located.error(("regles", "desactivees"), "expected a list of rule ids")
     policy["desactivees"] = [rule_id(("regles", "desactivees"), rule) for rule in disabled]
+    both = sorted(set(policy["desactivees"]) & set(policy["severites"]))
+    if both:
+        raise located.error(
+            ("regles", "desactivees"),
+            f"{', '.join(both)} both disabled and given a severity; keep one of the two",
+        )
     return policy
 
 

@@ -96,6 +96,10 @@ def test_relaxed_error_rule_is_announced(plaintext, tmp_path):
             "rule key.unique cannot be changed by a delivery",
         ),
         ("regles:\n  severites: {id.nir: fatal}\n", "'fatal': use error or warning"),
+        (
+            "regles:\n  severites: {id.nir: error}\n  desactivees: [id.nir]\n",
+            "id.nir both disabled and given a severity; keep one of the two",
+        ),
         ("regles:\n  ignore: [id.nir]\n", "unknown key; expected one of severites, desactivees"),
     ],
 )
