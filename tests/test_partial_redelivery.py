@@ -1,6 +1,5 @@
 """A redelivery of OPALES alone, after a full run: the children still merge with the adults."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -8,7 +7,7 @@ import sqlalchemy as sa
 
 from migration.run import RunOptions, run_migration
 from migration.target.errors import TargetError
-from tests.sample_delivery import generate_plaintext
+from tests.sample_delivery import generate_plaintext, without_itac
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,14 +21,8 @@ def _count(url: str, table: str) -> int:
 
 
 def test_opales_alone_keeps_one_person_per_person(tmp_path):
-    full = tmp_path / "full"
-    generate_plaintext(full)
-    opales = tmp_path / "opales"
-    shutil.copytree(full, opales)
-    shutil.rmtree(opales / "ITAC")
-    config = (opales / "livraison.yaml").read_text(encoding="utf-8")
-    lines = [line for line in config.splitlines() if not line.strip().startswith("ITAC:")]
-    (opales / "livraison.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    full = generate_plaintext(tmp_path / "full")
+    opales = without_itac(full, tmp_path / "opales")
 
     url = f"sqlite:///{tmp_path / 'mdph.sqlite3'}"
     first = run_migration(RunOptions(full, url, tmp_path / "r1"), "unused")
@@ -47,18 +40,9 @@ def test_opales_alone_keeps_one_person_per_person(tmp_path):
     assert again.summary["changes"]["individu"]["removed"] == 0
 
 
-def _opales_only(full: Path, folder: Path) -> Path:
-    shutil.copytree(full, folder)
-    shutil.rmtree(folder / "ITAC")
-    config = (folder / "livraison.yaml").read_text(encoding="utf-8")
-    lines = [line for line in config.splitlines() if not line.strip().startswith("ITAC:")]
-    (folder / "livraison.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
-
-
 def test_small_opales_delivery_cannot_replace_opales_rows(tmp_path):
     full = generate_plaintext(tmp_path / "full")
-    small = _opales_only(generate_plaintext(tmp_path / "small60", persons=60), tmp_path / "small")
+    small = without_itac(generate_plaintext(tmp_path / "small60", persons=60), tmp_path / "small")
     url = f"sqlite:///{tmp_path / 'mdph.sqlite3'}"
     assert run_migration(RunOptions(full, url, tmp_path / "r1"), "unused").succeeded
     children = _count(url, "representant_legal")

@@ -1,6 +1,5 @@
 """Partitions per département and per application, materialised into real SQLite targets."""
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -21,7 +20,7 @@ from assets.departements import (
     read_departements_file,
 )
 from assets.resources import default_resources
-from tests.sample_delivery import generate_plaintext
+from tests.sample_delivery import generate_plaintext, without_itac
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data" / "delivery"
@@ -208,16 +207,6 @@ def test_delivery_of_another_departement_is_blocked(tmp_path, monkeypatch):
     assert not (tmp_path / "054.sqlite3").exists()
 
 
-def _without_itac(full: Path, out: Path) -> Path:
-    """Copy a plaintext delivery without its ITAC files, as a partial delivery of OPALES."""
-    shutil.copytree(full, out)
-    shutil.rmtree(out / "ITAC")
-    config = (out / "livraison.yaml").read_text(encoding="utf-8")
-    lines = [line for line in config.splitlines() if not line.strip().startswith("ITAC:")]
-    (out / "livraison.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return out
-
-
 def test_applications_loaded_one_by_one(tmp_path, monkeypatch):
     full = generate_plaintext(tmp_path / "full", SMALL)
     defs = _definitions(tmp_path, monkeypatch, {"057": full})
@@ -245,7 +234,7 @@ def test_applications_loaded_one_by_one(tmp_path, monkeypatch):
 
     # OPALES then comes alone, as a partial delivery without the ITAC files.
     (tmp_path / "partial").mkdir()
-    opales = _without_itac(full, tmp_path / "opales")
+    opales = without_itac(full, tmp_path / "opales")
     defs = _definitions(tmp_path / "partial", monkeypatch, {"057": opales})
     monkeypatch.setenv("PART_TARGET_057", url)
     job = defs.resolve_job_def(APPLICATION_JOB)
