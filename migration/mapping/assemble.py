@@ -128,10 +128,8 @@ def _concat_frames(
 ) -> dict[str, pd.DataFrame]:
     frames: dict[str, pd.DataFrame] = {}
     for name in schema.table_order():
-        if release:
-            parts = [frame for m in mapped for frame in m.frames.pop(name, [])]
-        else:
-            parts = [frame for m in mapped for frame in m.frames.get(name, [])]
+        take = dict.pop if release else dict.get
+        parts = [frame for m in mapped for frame in take(m.frames, name, [])]
         columns = [column.name for column in schema.tables[name].columns] + ORIGIN_COLUMNS
         if not parts:
             frames[name] = pd.DataFrame(columns=columns)
