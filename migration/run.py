@@ -64,8 +64,9 @@ Progress = Callable[[str, str], None]
 STATUS_SUCCESS = "success"
 STATUS_UNRECONCILED = "reconciliation_failed"
 STATUS_BLOCKED = "blocked"
-# A redelivery changes or removes a few rows. Removing more than half of the target's rows
-# is most likely a run against the wrong database, so it needs --allow-removals.
+# A redelivery changes or removes a few rows. A load that removes more than this share of the
+# target's rows, or of one large table's, most likely runs against the wrong database, so it
+# needs --allow-removals.
 MAX_REMOVED_SHARE = 0.5
 # Ctrl-C and SIGTERM, which stop a run.
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
@@ -86,7 +87,8 @@ class RunOptions:
     show_personal_data: bool = False
     references: dict[str, Path] = field(default_factory=dict)
     workers: int = 1  # processes that read, validate and map the applications
-    # False stops a load that would remove more than MAX_REMOVED_SHARE of the target's rows.
+    # False stops a load that would remove more than MAX_REMOVED_SHARE of the target's rows or
+    # of one large table's rows.
     allow_removals: bool = False
 
 
@@ -370,8 +372,8 @@ def _process_applications(jobs: list[tuple], workers: int | None, handoff: Path)
     # their initializer.
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
-        # One application per worker: a worker that has written its result exits and frees
-        # its memory while the other application is still being processed.
+        # Each worker takes one application. A worker that has written its result exits, so
+        # its memory is freed while the other application is still being processed.
         pool = context.Pool(processes=count, initializer=_ignore_stop_signals, maxtasksperchild=1)
     except BaseException:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)

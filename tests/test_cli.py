@@ -559,8 +559,8 @@ def test_small_delivery_into_full_target_needs_allow_removals(tmp_path):
         capture_output=True,
     )
 
-    refused = _cli("run", str(small), "--output", str(output))
-    _assert_one_line_error(refused, "the load would remove", "--allow-removals")
+    stopped = _cli("run", str(small), "--output", str(output))
+    _assert_one_line_error(stopped, "the load would remove", "--allow-removals")
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM individu")).scalar_one() == persons
 

@@ -76,9 +76,9 @@ _TOP_KEYS = ("departement", "emetteur", "date_extraction", "chiffrement", "appli
 _RULE_KEYS = ("severites", "desactivees")
 # Records that cannot be split into fields cannot be loaded, whatever their severity, and the
 # mapping rules belong to the mapping, so neither can be changed by a delivery.
-# Rows that break these rules cannot be loaded whole: a malformed record has no values, a
-# mapping failure has no target row, and a second row with the same key would overwrite the
-# first one's values in the target while both count as loaded.
+# Rows that break these rules cannot be loaded whole. A malformed record has no values, and a
+# mapping failure has no target row. A second row with the same key would overwrite the first
+# one's values in the target while both count as loaded.
 _FIXED_RULE_PREFIXES = ("csv.", "structure.", "mapping.", "key.")
 _ENCRYPTION_KEYS = ("format", "cipher", "kdf", "digest", "iterations")
 _APPLICATION_KEYS = ("dossier", "dictionnaire", "journal")
@@ -186,7 +186,7 @@ def read_delivery_config(delivery_dir: Path) -> dict[str, Any]:
             continue
         close = difflib.get_close_matches(str(key), _TOP_KEYS, n=1)
         if close and close[0] not in data:
-            # A misspelt key such as "règles" would drop what it says without a word.
+            # The content of a misspelt key such as "règles" would be ignored without an error.
             raise located.error(
                 (key,), f"unknown key; did you mean {close[0]}? Correct its name", at_key=True
             )

@@ -184,11 +184,12 @@ def remove_abandoned_workdirs(
     """Remove the work folders that a killed run of this user left behind, and list them.
 
     A run stopped by SIGKILL or a power cut cannot remove its decrypted files. A folder in
-    `parent` (default: the temporary folder) is removed when this user owns it, its owner file
-    says that it was not to be kept, and the process that made it no longer runs: the machine
-    has booted since, or no process has its id, or the process with its id started at another
-    time. Folders kept with --keep-plaintext, folders of a running process and folders without
-    an owner file are left alone.
+    `parent` (default: the temporary folder) is removed when three conditions hold. This user
+    owns it, its owner file marks it as not to be kept, and the process that made it no longer
+    runs. A process no longer runs when the machine has booted since, when no process has its
+    id, or when the process with its id started at another time. Folders kept with
+    --keep-plaintext, folders of a running process and folders without an owner file are left
+    alone.
     """
     parent_dir = Path(parent) if parent is not None else Path(tempfile.gettempdir())
     removed = []
@@ -241,7 +242,8 @@ def _start_time(pid: int) -> str | None:
         stat_line = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
     except OSError:
         return None
-    # The command name, in brackets, may hold spaces; field 22 is the 20th after it.
+    # The command name, in brackets, may contain spaces, so fields are counted after it.
+    # Field 22 of the line is the 20th after the name.
     fields = stat_line[stat_line.rindex(")") + 2 :].split()
     return fields[19] if len(fields) > 19 else None
 

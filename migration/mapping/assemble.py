@@ -306,7 +306,7 @@ def _lineage(frames: dict[str, pd.DataFrame], schema) -> pd.DataFrame:
         )
         # A source row that gives the same target row twice (merged later) is one lineage
         # row. The file and the source key follow from the application, table and line, so
-        # the test of duplicates leaves them out, and it runs one table at a time to keep its
+        # the test of duplicates leaves them out. It runs one table at a time, which keeps its
         # hash tables small.
         repeated = part.duplicated(["target_key", "application", "source_table", "source_line"])
         parts.append(part[~repeated] if repeated.any() else part)

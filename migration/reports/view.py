@@ -140,7 +140,7 @@ def _rules_by_id(raw_rules: object) -> dict[str, dict]:
 
 
 def _rule_policy_view(raw: object) -> dict[str, Any] | None:
-    """The rule changes of the delivery, or None when the run used the default rules."""
+    """Return the rule changes of the delivery, or None when the run used the default rules."""
     policy = as_mapping(raw)
     if not policy:
         return None
@@ -404,7 +404,8 @@ def _delivery_view(raw_delivery: object) -> dict[str, Any]:
 
 
 def _targets_view(raw_targets: object, raw_changes: object = None) -> list[dict]:
-    """Rows per target table, with the rows the load added, changed and removed when known."""
+    """Return the rows per target table, with the rows the load added, changed and removed
+    when known."""
     changes = as_mapping(raw_changes)
     targets = []
     for raw in as_list(raw_targets):

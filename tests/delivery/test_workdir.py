@@ -215,10 +215,10 @@ def test_folder_of_killed_run_removed(tmp_path: Path) -> None:
 
 
 def test_kept_folder_of_killed_run_stays(tmp_path: Path) -> None:
-    kept = killed_run_folder(tmp_path, keep=True)
+    kept_folder = killed_run_folder(tmp_path, keep=True)
 
     assert remove_abandoned_workdirs(tmp_path) == []
-    assert (kept / "DOSSIER.csv").read_text() == "data"
+    assert (kept_folder / "DOSSIER.csv").read_text() == "data"
 
 
 def test_folder_without_owner_file_stays(tmp_path: Path) -> None:
