@@ -533,6 +533,16 @@ class _Loader:
         if kept.rows:
             self.prepared[_KEPT_LINEAGE] = kept
             self.insert_rows(_KEPT_LINEAGE, range(len(kept.rows)), table_name=LINEAGE_TABLE)
+        if bulk:
+            # The report and the lineage commands query this table right after the commit,
+            # before autovacuum has sampled it. Without statistics PostgreSQL takes the new
+            # rows for a few and plans bitmap scans over all of them; ANALYZE samples a fixed
+            # number of rows, so it costs about the same at any size.
+            self.execute(
+                "gathering the statistics of the lineage",
+                LINEAGE_TABLE,
+                sa.text(f"ANALYZE {self.dialect.identifier_preparer.format_table(lineage)}"),
+            )
 
     def fills_empty_table(self, name: str) -> bool:
         """Tell whether the load only adds rows, many of them, to a table that was empty."""

@@ -197,6 +197,15 @@ def test_postgresql_bulk_lineage_keeps_its_foreign_key(postgres_engine, monkeypa
     # Target tables filled from empty get the same treatment; one referenced by a small
     # table (below the threshold here: none) would keep its primary key.
     assert any("DROP CONSTRAINT fk_adresse_id_individu" in s for s in statements)
+    # The statistics of the new lineage are gathered before the commit, for the report.
+    with postgres_engine.connect() as connection:
+        analyzed = connection.execute(
+            sa.text(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                "WHERE relname = 'reprise_lignage'"
+            )
+        ).scalar_one()
+    assert analyzed
 
     lineage = read_tables(postgres_engine, SCHEMA)["reprise_lignage"]
     assert len(lineage) == len(lineage_frame(RUN_ID))
