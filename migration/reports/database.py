@@ -58,18 +58,26 @@ def read_database_facts(
                 return None
             # A load may replace some applications only, so lineage rows of several runs can
             # coexist; the report counts and indexes the rows of its own run.
-            lineage_runs = set(connection.execute(sa.select(lineage.c.run_id).distinct()).scalars())
-            if lineage_runs and run_id not in lineage_runs:
-                return {"run_id": run_id, "stale": max(lineage_runs)}
+            # Both queries use the index on run_id; listing the distinct run ids would read
+            # every lineage row.
+            own = connection.execute(
+                sa.select(sa.literal(1)).where(lineage.c.run_id == run_id).limit(1)
+            ).first()
+            if own is None:
+                latest = connection.execute(sa.select(sa.func.max(lineage.c.run_id))).scalar()
+                if latest is not None:
+                    return {"run_id": run_id, "stale": latest}
+            groups = _lineage_groups(connection, lineage, run_id)
             facts = {
                 "run_id": run_id,
                 "stale": None,
-                "counts": _counts(connection, tables, schema, run_id),
+                "counts": _counts(connection, tables, schema, run_id, groups),
                 "index": _index(
                     connection,
                     lineage,
                     rejects,
                     run_id,
+                    groups,
                     _key_columns(schema, summary),
                     mask_personal,
                     max_lineage_rows,
@@ -90,7 +98,23 @@ def read_database_facts(
     return facts
 
 
-def _counts(connection, tables, schema, run_id) -> dict[str, Any]:
+def _lineage_groups(connection, lineage, run_id) -> list[tuple[str, str, str, str, int]]:
+    """Count the lineage rows of a run by target table, application, source table and file.
+
+    One pass over the run's lineage gives its row count, the share of each target table and
+    the file of each source table, which would otherwise take a pass each.
+    """
+    columns = [
+        lineage.c.target_table,
+        lineage.c.application,
+        lineage.c.source_table,
+        lineage.c.source_file,
+    ]
+    query = sa.select(*columns, sa.func.count()).where(lineage.c.run_id == run_id)
+    return [tuple(row) for row in connection.execute(query.group_by(*columns))]
+
+
+def _counts(connection, tables, schema, run_id, groups) -> dict[str, Any]:
     lineage, rejects = tables[LINEAGE_TABLE], tables[REJECT_TABLE]
     targets = {
         name: connection.execute(sa.select(sa.func.count()).select_from(tables[name])).scalar_one()
@@ -122,31 +146,28 @@ def _counts(connection, tables, schema, run_id) -> dict[str, Any]:
         "targets": targets,
         "loaded": loaded,
         "rejected": rejected,
-        "lineage_rows": connection.execute(
-            sa.select(sa.func.count()).select_from(lineage).where(lineage.c.run_id == run_id)
-        ).scalar_one(),
+        "lineage_rows": sum(group[-1] for group in groups),
         "reject_rows": connection.execute(
             sa.select(sa.func.count()).select_from(rejects).where(rejects.c.run_id == run_id)
         ).scalar_one(),
     }
 
 
-def _index(connection, lineage, rejects, run_id, keys, mask, max_rows, max_rejects):
+def _index(connection, lineage, rejects, run_id, groups, keys, mask, max_rows, max_rejects):
     """Read up to max_rows lineage rows, shared by target table, and up to max_rejects rejects.
 
     A reject row gets its source key from the primary key columns of its raw values. The other
     raw values are dropped here, except in the samples of rejected rows (masked by default).
     """
     personal = keys
-    per_table = dict(
-        connection.execute(
-            sa.select(lineage.c.target_table, sa.func.count())
-            .where(lineage.c.run_id == run_id)
-            .group_by(lineage.c.target_table)
-        ).all()
-    )
+    per_table: dict[str, int] = {}
+    for target_table, *_, count in groups:
+        per_table[target_table] = per_table.get(target_table, 0) + count
     rows = []
     for target_table, share in _shares(per_table, max_rows).items():
+        # The primary key's index gives the rows in key order without reading the table, so a
+        # large lineage costs no more than a small one. Ordered by source line, the query
+        # would scan the rows of every application. The rows are sorted by source line here.
         query = (
             sa.select(
                 lineage.c.target_table,
@@ -157,10 +178,19 @@ def _index(connection, lineage, rejects, run_id, keys, mask, max_rows, max_rejec
                 lineage.c.source_key,
             )
             .where(lineage.c.target_table == target_table, lineage.c.run_id == run_id)
-            .order_by(lineage.c.application, lineage.c.source_table, lineage.c.source_line)
+            .order_by(
+                lineage.c.target_key,
+                lineage.c.application,
+                lineage.c.source_table,
+                lineage.c.source_line,
+            )
             .limit(share)
         )
-        for row in connection.execute(query):
+        selected = sorted(
+            connection.execute(query),
+            key=lambda row: (row.application, row.source_table, row.source_line, row.target_key),
+        )
+        for row in selected:
             target_key = _key(row.target_key, (row.target_table,) in personal["targets"], mask)
             source_key = _key(
                 row.source_key, (row.application, row.source_table) in personal["sources"], mask
@@ -221,7 +251,7 @@ def _index(connection, lineage, rejects, run_id, keys, mask, max_rows, max_rejec
     return {
         "lineage": rows,
         "rejects": reject_rows,
-        "files": _files(connection, lineage, rejects, run_id),
+        "files": _files(connection, rejects, run_id, groups),
         "reject_samples": samples,
         "total_lineage": sum(per_table.values()),
         "total_rejects": total_rejects,
@@ -242,15 +272,16 @@ def _shares(counts: Mapping[str, int], budget: int) -> dict[str, int]:
     return dict(sorted(shares.items()))
 
 
-def _files(connection, lineage, rejects, run_id) -> dict[str, str]:
+def _files(connection, rejects, run_id, groups) -> dict[str, str]:
     """Return the source file of each APPLICATION.TABLE, so index rows need not repeat it."""
-    files = {}
-    for table in (lineage, rejects):
-        query = sa.select(table.c.application, table.c.source_table, table.c.source_file).distinct()
-        if table is rejects:
-            query = query.where(rejects.c.run_id == run_id)
-        for application, source_table, source_file in connection.execute(query):
-            files[f"{application}.{source_table}"] = source_file
+    files = {f"{application}.{table}": file for _, application, table, file, _ in groups}
+    query = (
+        sa.select(rejects.c.application, rejects.c.source_table, rejects.c.source_file)
+        .where(rejects.c.run_id == run_id)
+        .distinct()
+    )
+    for application, source_table, source_file in connection.execute(query):
+        files[f"{application}.{source_table}"] = source_file
     return files
 
 

@@ -159,6 +159,56 @@ def test_lineage_index_rows_are_in_database(sample_report, sql_counts):
     assert len(index["rejects"]) == rejects
 
 
+def test_capped_lineage_index_shares_rows_in_source_order(sample_report, sql_counts):
+    from migration.reports.database import read_database_facts
+
+    summary = sample_report.outcome.summary
+    facts = read_database_facts(sample_report.engine, summary, max_lineage_rows=40)
+    rows = facts["index"]["lineage"]
+    with sample_report.engine.connect() as connection:
+        per_table = dict(
+            connection.execute(
+                sa.text(
+                    "SELECT target_table, count(*) FROM reprise_lignage WHERE run_id = :run "
+                    "GROUP BY target_table"
+                ),
+                {"run": summary["run_id"]},
+            ).all()
+        )
+        stored = {
+            tuple(row)
+            for row in connection.execute(
+                sa.text(
+                    "SELECT target_table, target_key, application, source_table, source_line, "
+                    "source_key FROM reprise_lignage WHERE run_id = :run"
+                ),
+                {"run": summary["run_id"]},
+            )
+        }
+
+    assert len(rows) == 40 < sql_counts["lineage"]
+    assert facts["index"]["total_lineage"] == sql_counts["lineage"]
+    assert facts["index"]["truncated"] is True
+    assert {tuple(row) for row in rows} <= stored
+    # Every target table gets a share, and each share is listed in source order.
+    assert {row[0] for row in rows} == set(per_table)
+    for table in per_table:
+        shown = [(row[2], row[3], row[4]) for row in rows if row[0] == table]
+        assert shown == sorted(shown)
+
+
+def test_lineage_of_another_run_is_reported_stale(sample_report):
+    from migration.reports.database import read_database_facts
+
+    summary = dict(sample_report.outcome.summary, run_id="19990101T000000-000000")
+    facts = read_database_facts(sample_report.engine, summary)
+
+    assert facts == {
+        "run_id": "19990101T000000-000000",
+        "stale": sample_report.outcome.summary["run_id"],
+    }
+
+
 def test_merged_persons_equal_sql(sample_report, resume):
     html = (sample_report.reports / "identity.html").read_text(encoding="utf-8")
     with sample_report.engine.connect() as connection:
