@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from migration.dictionary.errors import DictionaryError
+from migration.yaml_files import safe_load
 
 COLUMN_TYPES = ("text", "code", "integer", "decimal", "date")
 IDENTIFIER_KINDS = ("nir", "finess", "uai", "insee_commune", "departement", "postal_code")
@@ -214,7 +215,7 @@ def load_dictionary(path_or_name: str | Path) -> Dictionary:
             f"{path}: cannot read the data dictionary ({error.strerror})"
         ) from None
     try:
-        document = yaml.safe_load(raw_bytes)
+        document = safe_load(raw_bytes)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

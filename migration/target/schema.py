@@ -45,6 +45,7 @@ from migration.target.product_tables import (
 )
 from migration.target.schema_checks import check_schema_data
 from migration.target.sqltypes import sql_type
+from migration.yaml_files import safe_load
 
 __all__ = [
     "ForeignKey",
@@ -98,7 +99,7 @@ def load_target_schema(path: Path | None = None) -> TargetSchema:
             raise TargetError(f"cannot read the target schema file {label}: {exc}") from exc
 
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
