@@ -210,6 +210,22 @@ def test_mapping_coverage_of_reference_mapping(tmp_path):
     assert "DOSSIER" in coverage["source_tables"]
 
 
+def test_mapping_coverage_prints_join_keys_apart():
+    result = _cli("mapping", "coverage", str(ROOT / "mappings" / "itac.yaml"))
+    assert result.returncode == 0, result.stderr
+    coverage = json.loads(result.stdout)
+    suivi = coverage["source_tables"]["SUIVI"]
+    assert "NUM_ETAB" not in suivi["mapped"]
+    assert "NUM_ETAB" not in suivi["dropped"]
+    assert suivi["join_or_filter"]["NUM_ETAB"] == {
+        "read_by": [
+            {"kind": "join", "target": "suivi_orientation", "with": "ETABLISSEMENT.NUM_ETAB"}
+        ],
+        "reason": "remplacé par le numéro FINESS de l'établissement",
+    }
+    assert coverage["totals"]["join_or_filter"] == 3
+
+
 def test_mapping_check_missing_file_exits_2(tmp_path):
     missing = tmp_path / "missing.yaml"
     result = _cli("mapping", "check", str(missing))
