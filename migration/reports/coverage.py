@@ -1,10 +1,12 @@
 """Mapping coverage: which source columns feed the target, and which target columns are fed.
 
 Built from the mapping files, data dictionaries and target schema named in the run summary.
-A source column is "mapped" when an expression, join key or filter of its table's mappings reads
-it, "dropped" when the mapping file drops it (or its whole table) with a reason, and
-"unmapped" otherwise: an unmapped column is data that no one decided to keep or drop, so the
-report lists it under what needs a decision.
+A source column is "mapped" when its value feeds a target column, "join_or_filter" when only
+join keys, lookup matches or filters read it (its value is not loaded, and its
+`dropped_columns` reason is shown if the mapping gives one), "dropped" when the mapping file
+drops it (or its whole table) with a reason, and "unmapped" otherwise: an unmapped column is
+data that no one decided to keep or drop, so the report lists it under what needs a decision.
+migration.mapping.coverage gives each column its status, as for `mdph-reprise mapping coverage`.
 """
 
 from __future__ import annotations
@@ -15,10 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from migration.errors import MdphRepriseError
+from migration.mapping.coverage import (
+    DROPPED,
+    JOIN_OR_FILTER,
+    MAPPED,
+    UNMAPPED,
+    ColumnUses,
+    column_status,
+    dropped_reason,
+    source_column_uses,
+)
 
 logger = logging.getLogger(__name__)
-
-MAPPED, DROPPED, UNMAPPED = "mapped", "dropped", "unmapped"
 
 
 def mapping_coverage(summary: Mapping, schema=None) -> dict[str, Any] | None:
@@ -26,13 +36,17 @@ def mapping_coverage(summary: Mapping, schema=None) -> dict[str, Any] | None:
 
     Returns:
         {"sources": [{"application", "table", "columns": [{"name", "status", "reason",
-        "targets": ["table.column", ...]}], "mapped", "dropped", "unmapped"}],
+        "targets": ["table.column", ...], "read_by": [{"kind", "target", "with"}]}],
+        "mapped", "join_or_filter", "dropped", "unmapped"}],
         "targets": [{"table", "columns": [{"name", "personal", "sources": [{"application",
         "source_table", "source_columns", "transformation"}]}], "fed", "total"}],
-        "totals": {"mapped", "dropped", "unmapped", "target_fed", "target_total"}}
+        "totals": {"mapped", "join_or_filter", "dropped", "unmapped", "target_fed",
+        "target_total"}}
+
+    "read_by" lists the joins, lookups and filters that read a column, whatever its status.
     """
     from migration.dictionary.model import load_dictionary
-    from migration.mapping.checks import _column_refs, _condition_refs
+    from migration.mapping.checks import _column_refs
     from migration.mapping.language import load_mapping
     from migration.target.schema import load_target_schema
 
@@ -51,27 +65,13 @@ def mapping_coverage(summary: Mapping, schema=None) -> dict[str, Any] | None:
         logger.warning("no mapping coverage in the report: %s", error)
         return None
 
-    feeds: dict[tuple[str, str, str], set[str]] = {}
-    read_columns: dict[tuple[str, str], set[str]] = {}
     target_sources: dict[tuple[str, str], list[dict]] = {}
     for application, mapping in mappings.items():
         for target in mapping.targets:
-            used = read_columns.setdefault((application, target.source), set())
-            for join in target.joins:
-                used.update(join.keys)
-                read_columns.setdefault((application, join.table), set()).update(join.keys.values())
-            if target.filter is not None:
-                used.update(ref.name for ref in _condition_refs(target.filter))
             for column, expression in target.columns.items():
                 refs = sorted(
                     {_qualified(target.source, ref.name) for ref in _column_refs(expression)}
                 )
-                for qualified in refs:
-                    table, _, name = qualified.partition(".")
-                    feeds.setdefault((application, table, name), set()).add(
-                        f"{target.target}.{column}"
-                    )
-                    read_columns.setdefault((application, table), set()).add(name)
                 target_sources.setdefault((target.target, column), []).append(
                     {
                         "application": application,
@@ -84,23 +84,22 @@ def mapping_coverage(summary: Mapping, schema=None) -> dict[str, Any] | None:
     sources = []
     for application, dictionary in dictionaries.items():
         mapping = mappings[application]
+        uses = source_column_uses(mapping, dictionary.tables)
         for table in dictionary.tables.values():
-            dropped_table = mapping.dropped_tables.get(table.name)
-            dropped_columns = mapping.dropped_columns.get(table.name, {})
             columns = []
             for column in table.columns:
-                targets = sorted(feeds.get((application, table.name, column.name), set()))
-                used = column.name in read_columns.get((application, table.name), set())
-                if targets or used:
-                    status, reason = MAPPED, None
-                elif dropped_table is not None:
-                    status, reason = DROPPED, dropped_table
-                elif column.name in dropped_columns:
-                    status, reason = DROPPED, dropped_columns[column.name]
-                else:
-                    status, reason = UNMAPPED, None
+                column_uses = uses.get((table.name, column.name)) or ColumnUses()
+                status, reason = column_status(
+                    column_uses, dropped_reason(mapping, table.name, column.name)
+                )
                 columns.append(
-                    {"name": column.name, "status": status, "reason": reason, "targets": targets}
+                    {
+                        "name": column.name,
+                        "status": status,
+                        "reason": reason,
+                        "targets": sorted(column_uses.targets),
+                        "read_by": column_uses.read_by,
+                    }
                 )
             sources.append(
                 {
@@ -135,7 +134,7 @@ def mapping_coverage(summary: Mapping, schema=None) -> dict[str, Any] | None:
     return {"sources": sources, "targets": targets, "totals": totals}
 
 
-_STATUSES = (MAPPED, DROPPED, UNMAPPED)
+_STATUSES = (MAPPED, JOIN_OR_FILTER, DROPPED, UNMAPPED)
 
 
 def _files(raw: object) -> dict[str, str]:

@@ -165,21 +165,30 @@ LABELS: dict[str, dict] = {
         "table_columns_fate": "Devenir des colonnes",
         "col_status": "Statut",
         "col_targets": "Colonnes cibles alimentées",
+        "col_read_by": "Lue par",
         "reason": "Motif",
         "coverage_status": {
             "mapped": "reprise",
+            "join_or_filter": "jointure ou filtre seulement, non reprise",
             "dropped": "écartée",
             "unmapped": "non décidée",
         },
+        "read_by_kind": {
+            "join": "jointure avec",
+            "lookup": "recherche avec",
+            "filter": "filtre",
+        },
         "coverage_title": "Couverture des correspondances",
         "coverage_intro": (
-            "Pour chaque colonne source : reprise dans le schéma cible, écartée avec un motif, "
-            "ou non décidée. Pour chaque colonne cible : les colonnes sources et la "
+            "Pour chaque colonne source : reprise dans le schéma cible, lue seulement par une "
+            "jointure, une recherche ou un filtre (sa valeur n'est pas reprise), écartée avec "
+            "un motif, ou non décidée. Pour chaque colonne cible : les colonnes sources et la "
             "transformation qui l'alimentent."
         ),
         "coverage_sources": "Colonnes sources",
         "coverage_targets": "Colonnes cibles",
         "coverage_mapped": "Reprises",
+        "coverage_join_or_filter": "Jointure ou filtre seulement",
         "coverage_dropped": "Écartées",
         "coverage_unmapped": "Non décidées",
         "coverage_fed": "Alimentées",
@@ -486,21 +495,29 @@ LABELS: dict[str, dict] = {
         "table_columns_fate": "Where the columns go",
         "col_status": "Status",
         "col_targets": "Target columns fed",
+        "col_read_by": "Read by",
         "reason": "Reason",
         "coverage_status": {
             "mapped": "mapped",
+            "join_or_filter": "join or filter only, not loaded",
             "dropped": "dropped",
             "unmapped": "undecided",
         },
+        "read_by_kind": {
+            "join": "join with",
+            "lookup": "lookup match with",
+            "filter": "filter",
+        },
         "coverage_title": "Mapping coverage",
         "coverage_intro": (
-            "For each source column: mapped to the target schema, dropped with a reason, or "
-            "undecided. For each target column: the source columns and the transformation "
-            "that feed it."
+            "For each source column: mapped to the target schema, read only by a join, lookup "
+            "or filter (its value is not loaded), dropped with a reason, or undecided. For "
+            "each target column: the source columns and the transformation that feed it."
         ),
         "coverage_sources": "Source columns",
         "coverage_targets": "Target columns",
         "coverage_mapped": "Mapped",
+        "coverage_join_or_filter": "Join or filter only",
         "coverage_dropped": "Dropped",
         "coverage_unmapped": "Undecided",
         "coverage_fed": "Fed",

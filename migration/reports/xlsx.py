@@ -183,6 +183,7 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
                     column["name"],
                     t["coverage_status"][column["status"]],
                     ", ".join(column["targets"]),
+                    _read_by_text(column["read_by"], t),
                     column["reason"],
                 ]
             )
@@ -195,6 +196,7 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
             t["col_name"],
             t["col_status"],
             t["col_targets"],
+            t["col_read_by"],
             t["reason"],
         ],
         rows,
@@ -369,3 +371,15 @@ def _yes_no(value: object, t: Mapping) -> str | None:
     if value is False:
         return t["no"]
     return None
+
+
+def _read_by_text(read_by: list[dict], t: Mapping) -> str:
+    """Return the joins, lookups and filters that read a source column as the table pages show
+    them, `target: join with TABLE.COLUMN`, separated by semicolons."""
+    parts = []
+    for read in read_by:
+        part = f"{read['target']}{t['colon']} {t['read_by_kind'][read['kind']]}"
+        if read["with"]:
+            part += f" {read['with']}"
+        parts.append(part)
+    return "; ".join(parts)

@@ -93,6 +93,33 @@ def test_coverage_of_bundled_mappings():
     assert coverage["totals"]["unmapped"] == 0
 
 
+def test_coverage_counts_join_keys_apart():
+    coverage = mapping_coverage(build_summary())
+
+    suivi = next(s for s in coverage["sources"] if s["table"] == "SUIVI")
+    num_etab = next(c for c in suivi["columns"] if c["name"] == "NUM_ETAB")
+    assert num_etab["status"] == "join_or_filter"
+    assert num_etab["reason"] == "remplacé par le numéro FINESS de l'établissement"
+    assert num_etab["targets"] == []
+    assert num_etab["read_by"] == [
+        {"kind": "join", "target": "suivi_orientation", "with": "ETABLISSEMENT.NUM_ETAB"}
+    ]
+    assert suivi["join_or_filter"] == 1
+    assert suivi["mapped"] + suivi["join_or_filter"] + suivi["dropped"] == len(suivi["columns"])
+    assert coverage["totals"]["join_or_filter"] == 3
+
+
+def test_coverage_shows_join_reads_of_mapped_column():
+    coverage = mapping_coverage(build_summary())
+
+    demande = next(s for s in coverage["sources"] if s["table"] == "DEMANDE")
+    num_demande = next(c for c in demande["columns"] if c["name"] == "NUM_DEMANDE")
+    assert num_demande["status"] == "mapped"
+    assert {"kind": "join", "target": "droit", "with": "CONCLUSION.NUM_DEMANDE"} in num_demande[
+        "read_by"
+    ]
+
+
 def test_coverage_lists_undecided_column(tmp_path):
     mapping = yaml.safe_load((ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8"))
     adresse = next(t for t in mapping["targets"] if t["target"] == "adresse")

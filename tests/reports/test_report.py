@@ -29,6 +29,7 @@ from tests.reports.summaries import (
 )
 
 TABLE_PAGE = "tables/table-1-itac-dossier.html"
+SUIVI_PAGE = "tables/table-4-itac-suivi.html"
 
 
 def decisions_of(html):
@@ -461,6 +462,62 @@ def test_code_coverage_shown(summary):
     assert "2 / 2 codes utilisés" in section
     assert "13 / 13 codes utilisés" in section
     assert "codes inconnus\u00a0:</span> <code>99</code>" in section
+
+
+def fate_row(html, column):
+    """Return the row of a column in the table page's "columns-fate" section."""
+    section = html[html.index('id="columns-fate"') :]
+    section = section[: section.index("</section>")]
+    return next(row for row in section.split("<tr>") if f"<td><code>{column}</code></td>" in row)
+
+
+@pytest.mark.parametrize(
+    ("language", "status", "join_with"),
+    [
+        ("fr", "jointure ou filtre seulement, non reprise", "\u00a0: jointure avec"),
+        ("en", "join or filter only, not loaded", ": join with"),
+    ],
+)
+def test_join_key_fate_shown_apart(summary, language, status, join_with):
+    pages = site(summary, language)
+    row = fate_row(pages[SUIVI_PAGE], "NUM_ETAB")
+    totals = pages["coverage.html"]
+    totals = totals[totals.index('id="coverage-totals"') : totals.index("</dl>")]
+    label = LABELS[language]["coverage_join_or_filter"]
+
+    assert f'<td class="status-join_or_filter">{status}</td>' in row
+    assert f"<code>suivi_orientation</code>{join_with} <code>ETABLISSEMENT.NUM_ETAB</code>" in row
+    assert "remplacé par le numéro FINESS de l&#39;établissement" in row
+    assert f"<dt>{label}</dt><dd>3</dd>" in totals
+
+
+def test_join_key_same_in_json_and_workbook(tmp_path, summary):
+    paths = write_reports(summary, tmp_path)
+    coverage = json.loads(paths["json"].read_text(encoding="utf-8"))["mapping_coverage"]
+    sheet = load_workbook(paths["xlsx"], read_only=True)["Couverture"]
+    rows = list(sheet.iter_rows(values_only=True))
+
+    suivi = next(s for s in coverage["sources"] if s["table"] == "SUIVI")
+    column = next(c for c in suivi["columns"] if c["name"] == "NUM_ETAB")
+    assert column["status"] == "join_or_filter"
+    assert coverage["totals"]["join_or_filter"] == 3
+    assert rows[0] == (
+        "Application",
+        "Table",
+        "Colonne",
+        "Statut",
+        "Colonnes cibles alimentées",
+        "Lue par",
+        "Motif",
+    )
+    assert ("ITAC", "SUIVI", "NUM_ETAB") in [row[:3] for row in rows]
+    row = next(row for row in rows if row[:3] == ("ITAC", "SUIVI", "NUM_ETAB"))
+    assert row[3:] == (
+        "jointure ou filtre seulement, non reprise",
+        None,
+        "suivi_orientation\u00a0: jointure avec ETABLISSEMENT.NUM_ETAB",
+        "remplacé par le numéro FINESS de l'établissement",
+    )
 
 
 def test_code_coverage_other_formats_render(summary):
