@@ -24,11 +24,12 @@ from migration.reports.markdown import summary_markdown
 from migration.run import (
     STATUS_SUCCESS,
     build_summary,
+    check_target_schema,
     create_private_sqlite_file,
     delivery_inventory,
 )
 from migration.steps import DEFAULT_MAPPINGS, rejects_for_database
-from migration.target.engine import create_target_engine
+from migration.target.engine import create_target_engine, describe_url
 from migration.target.load import load_run
 from migration.target.schema import load_target_schema
 
@@ -102,6 +103,24 @@ def blocking_check_result(
     )
 
 
+def check_target(url: str) -> None:
+    """Raise TargetError when the target database at `url` cannot take the load.
+
+    An SQLite file that this check created is removed again while it is still empty, so a run
+    that stops before its load leaves no empty database behind it.
+    """
+    created = create_private_sqlite_file(url)
+    try:
+        engine = create_target_engine(url)
+        try:
+            check_target_schema(engine, load_target_schema())
+        finally:
+            engine.dispose()
+    finally:
+        if created is not None and created.exists() and created.stat().st_size == 0:
+            created.unlink()
+
+
 def intake_events(
     context: dg.AssetExecutionContext,
     departements: DepartementsResource,
@@ -109,10 +128,16 @@ def intake_events(
 ):
     """Decrypt a département's delivery into a private folder, check it, yield its inventory.
 
-    `applications` limits the intake to those applications, as for a partial delivery.
+    The target database is checked first, as in the CLI. A target whose schema differs, or a
+    PostgreSQL role that lacks a privilege of the load, then fails the intake before anything
+    is decrypted, and the error names the GRANT to run. `applications` limits the intake to
+    those applications, as for a partial delivery.
     """
     code = partition_departement(context)
     settings = departements.settings(code)
+    url = departements.target_url(code)
+    check_target(url)
+    context.log.info("target database of département %s checked: %s", code, describe_url(url))
     with PrivateWorkdir(parent=departements.workdir_parent) as workdir:
         opened = inspect_delivery(
             Path(settings.delivery),

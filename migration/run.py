@@ -152,7 +152,7 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
     mappings_checked = _check_mappings(options, schema)
     sqlite_file = create_private_sqlite_file(options.target_url)
     engine = create_target_engine(options.target_url)
-    _check_target_schema(engine, schema)
+    check_target_schema(engine, schema)
     say("target", f"target database reachable: {describe_url(options.target_url)}")
     # The applications may be read in forked processes, which must not share a connection.
     engine.dispose()
@@ -228,12 +228,13 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
     return RunOutcome(status, summary, reports)
 
 
-def _check_target_schema(engine, schema) -> None:
-    """Stop at once when the target database cannot take the load.
+def check_target_schema(engine: sa.Engine, schema: TargetSchema) -> None:
+    """Raise TargetError at once when the target database cannot take the load.
 
     An existing target database must match the target schema, and a PostgreSQL role must have
     the privileges that the load uses. The load compares the schema again inside its
-    transaction. Checking both first saves reading a large delivery for nothing.
+    transaction. Checking both first saves reading a large delivery for nothing, so the CLI
+    and the Dagster intake call this before decrypting anything.
     """
     existing = set(sa.inspect(engine).get_table_names())
     present = [name for name in schema.tables if name in existing]

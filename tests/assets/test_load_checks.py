@@ -1,0 +1,160 @@
+"""Checks of the target database that stop a Dagster run before it writes anything.
+
+Each test materialises the real assets into a real SQLite file or PostgreSQL database.
+"""
+
+import uuid
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from assets.definitions import all_assets
+from migration.target.engine import create_target_engine
+from migration.target.schema import build_metadata, load_target_schema
+from migration.target.versioning import upgrade_product_tables
+from tests.assets.test_definitions import PASSWORD_VARIABLE, TARGET_VARIABLE, _resources
+
+
+def _failure_message(result) -> tuple[str, str]:
+    """Return the step key and the error message of the run's only failed step."""
+    [failure] = result.get_step_failure_events()
+    error = failure.step_failure_data.error
+    return failure.step_key, (error.cause or error).message
+
+
+def _materialized(result) -> set[str]:
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+def test_target_of_another_schema_stops_intake(tmp_path, monkeypatch):
+    resources = _resources(tmp_path, monkeypatch)
+    target = tmp_path / "mdph.sqlite3"
+    engine = create_target_engine(f"sqlite:///{target}")
+    with engine.begin() as connection:
+        build_metadata(load_target_schema()).tables["individu"].create(connection)
+    engine.dispose()
+    before = target.read_bytes()
+
+    result = dg.materialize(
+        all_assets(), resources=resources, partition_key="057", raise_on_error=False
+    )
+
+    assert not result.success
+    step, message = _failure_message(result)
+    assert step == "delivery"
+    assert "TargetError" in message
+    assert "does not match target schema" in message
+    assert "table dossier is missing" in message
+    assert "nothing was read or loaded" in message
+    assert _materialized(result) == set()
+    assert target.read_bytes() == before
+
+
+def test_target_check_leaves_no_empty_sqlite_file(tmp_path, monkeypatch):
+    # A password that does not open the delivery stops the intake after the target check.
+    resources = _resources(tmp_path, monkeypatch)
+    monkeypatch.setenv(PASSWORD_VARIABLE, "not-the-password")
+
+    result = dg.materialize(
+        all_assets(),
+        selection=["delivery"],
+        resources=resources,
+        partition_key="057",
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    assert "wrong password" in _failure_message(result)[1]
+    assert not (tmp_path / "mdph.sqlite3").exists()
+
+
+@pytest.fixture
+def empty_postgres(postgres_url):
+    """Engine of the owner on the session's PostgreSQL database, with an empty public schema.
+
+    Other tests of the session load into the same database, so its schema is emptied before
+    and after the test. The new public schema grants nothing to other roles.
+    """
+    engine = create_target_engine(postgres_url)
+    _empty(engine)
+    yield engine
+    _empty(engine)
+    engine.dispose()
+
+
+def _empty(engine: sa.Engine) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+
+
+@pytest.fixture
+def role(empty_postgres):
+    """A login role with no privilege on the test database, dropped after the test."""
+    name = f"mdph_reprise_role_{uuid.uuid4().hex[:8]}"
+    database = empty_postgres.url.database
+    with empty_postgres.begin() as connection:
+        connection.exec_driver_sql(f"CREATE ROLE {name} LOGIN")
+        connection.exec_driver_sql(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC')
+    yield name
+    with empty_postgres.begin() as connection:
+        connection.exec_driver_sql(f'GRANT TEMPORARY ON DATABASE "{database}" TO PUBLIC')
+        connection.exec_driver_sql(f"DROP OWNED BY {name}")
+        connection.exec_driver_sql(f"DROP ROLE {name}")
+
+
+def _grant_read_only(engine: sa.Engine, role: str) -> None:
+    """Create every table as the owner, then let `role` read them and nothing more."""
+    with engine.begin() as connection:
+        upgrade_product_tables(connection)
+        build_metadata(load_target_schema()).create_all(connection)
+        connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
+        connection.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+
+
+def _table_rows(engine: sa.Engine) -> dict[str, int]:
+    """Rows per table of the public schema, as the owner sees them."""
+    with engine.connect() as connection:
+        names = sa.inspect(connection).get_table_names()
+        return {
+            name: connection.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one()
+            for name in names
+        }
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("setup", "grant"),
+    [
+        (None, "GRANT USAGE ON SCHEMA public TO {role}"),
+        (_grant_read_only, "GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
+    ],
+    ids=["no-usage-on-schema", "read-only-tables"],
+)
+def test_role_without_privileges_stops_intake(
+    tmp_path, monkeypatch, empty_postgres, role, setup, grant
+):
+    if setup is not None:
+        setup(empty_postgres, role)
+    before = _table_rows(empty_postgres)
+    # The delivery folder does not exist, so an intake that read anything before checking the
+    # target would fail on the folder, not on the privileges.
+    resources = _resources(tmp_path, monkeypatch, tmp_path / "missing")
+    role_url = empty_postgres.url.set(username=role).render_as_string(hide_password=False)
+    monkeypatch.setenv(TARGET_VARIABLE, role_url)
+
+    result = dg.materialize(
+        all_assets(), resources=resources, partition_key="057", raise_on_error=False
+    )
+
+    assert not result.success
+    step, message = _failure_message(result)
+    assert step == "delivery"
+    assert "TargetError" in message
+    assert f"the role {role}" in message
+    assert grant.format(role=role) in message
+    assert "nothing was decrypted" in message
+    assert _materialized(result) == set()
+    assert result.get_asset_check_evaluations() == []
+    assert _table_rows(empty_postgres) == before
