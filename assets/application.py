@@ -14,6 +14,7 @@ import dagster as dg
 from assets.departements import DepartementConfig, application_partitions
 from assets.resources import DepartementsResource
 from assets.shared import (
+    LoadConfig,
     blocking_check_result,
     intake_check_specs,
     intake_events,
@@ -154,6 +155,7 @@ def build_application_job_assets(
     )
     def application_loaded(
         context: dg.AssetExecutionContext,
+        config: LoadConfig,
         application_rows: dict,
         application_delivery: dict,
         departements: DepartementsResource,
@@ -161,7 +163,7 @@ def build_application_job_assets(
         """Replace one application's rows in the target, in one transaction."""
         applications = [partition_application(context)]
         return load_events(
-            context, application_rows, application_delivery, departements, applications
+            context, application_rows, application_delivery, departements, config, applications
         )
 
     @dg.asset(

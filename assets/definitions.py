@@ -16,6 +16,7 @@ from assets.application import build_application_job_assets
 from assets.departements import DepartementConfig, departement_partitions, load_departements
 from assets.resources import DepartementsResource, default_resources
 from assets.shared import (
+    LoadConfig,
     blocking_check_result,
     intake_check_specs,
     intake_events,
@@ -316,12 +317,13 @@ def build_target_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
     )
     def loaded_tables(
         context: dg.AssetExecutionContext,
+        config: LoadConfig,
         target_rows,
         delivery,
         departements: DepartementsResource,
     ):
         """Load the assembled rows, the rejects and the lineage in one transaction."""
-        return load_events(context, target_rows, delivery, departements)
+        return load_events(context, target_rows, delivery, departements, config)
 
     @dg.asset(
         group_name=GROUP_TARGET,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from assets.departements import APPLICATION_DIMENSION, DEPARTEMENT_DIMENSION
 from assets.resources import DepartementsResource
@@ -22,6 +23,7 @@ from migration.mapping.assemble import Assembly
 from migration.mapping.lineage import column_lineage
 from migration.reports.markdown import summary_markdown
 from migration.run import (
+    MAX_REMOVED_SHARE,
     STATUS_SUCCESS,
     build_summary,
     check_target_schema,
@@ -30,10 +32,24 @@ from migration.run import (
 )
 from migration.steps import DEFAULT_MAPPINGS, rejects_for_database
 from migration.target.engine import create_target_engine, describe_url
-from migration.target.load import load_run
+from migration.target.load import REMOVAL_CHECK_MIN_ROWS, load_run
 from migration.target.schema import load_target_schema
 
 DEPARTEMENT_CHECK = "departement"
+
+
+class LoadConfig(dg.Config):
+    """Run configuration of the load assets, loaded_tables and application_loaded."""
+
+    allow_removals: bool = Field(
+        default=False,
+        description=(
+            f"Load even when the load would remove more than {MAX_REMOVED_SHARE:.0%} of the "
+            f"rows in the target tables, or of one table of at least {REMOVAL_CHECK_MIN_ROWS} "
+            "rows, as --allow-removals does for the CLI. Without it, such a load fails before "
+            "writing anything."
+        ),
+    )
 
 
 def partition_departement(context: dg.AssetExecutionContext) -> str:
@@ -231,13 +247,25 @@ def load_events(
     rows: dict,
     inventory: dict,
     departements: DepartementsResource,
+    config: LoadConfig,
     applications: list[str] | None = None,
 ) -> dg.Output:
     """Load assembled rows, rejects and lineage into a département's target, in one transaction.
 
     `applications` names the applications whose rows the load replaces; None replaces all.
+    Unless `config.allow_removals` is set, a load that would remove more than
+    MAX_REMOVED_SHARE of the target's rows, or of one large table's, fails before writing, as
+    in the CLI.
     """
     code = partition_departement(context)
+    asset = context.asset_key.to_user_string()
+    if config.allow_removals:
+        context.log.warning(
+            "%s of département %s runs with allow_removals: the load may remove any share of "
+            "the rows in the target",
+            asset,
+            code,
+        )
     assembly: Assembly = rows["assembly"]
     run_id = context.run.run_id
     url = departements.target_url(code)
@@ -270,21 +298,26 @@ def load_events(
         "target_url": summary["target"],
         "summary_json": None,
     }
-    result = load_run(
-        engine,
-        load_target_schema(),
-        assembly.frames,
-        rejects,
-        assembly.lineage.assign(run_id=run_id),
-        run_row,
-        applications=applications,
-    )
-    summary["targets"] = [{"table": n, "rows": r} for n, r in result.rows.items()]
-    summary["changes"] = result.changes
-    summary["loaded"] = True
-    summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    finish_run(engine, summary)
-    engine.dispose()
+    try:
+        result = load_run(
+            engine,
+            load_target_schema(),
+            assembly.frames,
+            rejects,
+            assembly.lineage.assign(run_id=run_id),
+            run_row,
+            applications=applications,
+            max_removed_share=None if config.allow_removals else MAX_REMOVED_SHARE,
+            removal_override=f"set allow_removals: true in the run configuration of {asset}",
+        )
+        summary["targets"] = [{"table": n, "rows": r} for n, r in result.rows.items()]
+        summary["changes"] = result.changes
+        summary["loaded"] = True
+        summary["allow_removals"] = config.allow_removals
+        summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        finish_run(engine, summary)
+    finally:
+        engine.dispose()
     rejected = {f"{t['application']}.{t['table']}": t["rejected"] for t in summary["tables"]}
     mappings = [DEFAULT_MAPPINGS[name] for name in rows["mappings"]]
     return dg.Output(
@@ -297,6 +330,7 @@ def load_events(
             "rejects": len(rejects),
             "rejects_by_table": dg.MetadataValue.json(rejected),
             "changes": dg.MetadataValue.json(result.changes),
+            "allow_removals": config.allow_removals,
         },
     )
 

@@ -38,8 +38,9 @@ LABELS: dict[str, dict] = {
         "load_changed": "Modifiées",
         "load_removed": "Supprimées",
         "allow_removals_used": (
-            "Chargement lancé avec --allow-removals : la protection contre la suppression de "
-            "plus de la moitié des lignes de la base cible était levée."
+            "Chargement lancé avec --allow-removals (allow_removals dans Dagster) : la "
+            "protection contre la suppression de plus de la moitié des lignes de la base cible "
+            "était levée."
         ),
         "section_identity": "Rapprochement des personnes",
         "section_delivery": "Livraison",
@@ -369,8 +370,8 @@ LABELS: dict[str, dict] = {
         "load_changed": "Changed",
         "load_removed": "Removed",
         "allow_removals_used": (
-            "Loaded with --allow-removals: the check against removing more than half of the "
-            "target's rows was lifted."
+            "Loaded with --allow-removals (allow_removals in Dagster): the check against "
+            "removing more than half of the target's rows was lifted."
         ),
         "section_identity": "Person matching",
         "section_delivery": "Delivery",

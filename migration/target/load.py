@@ -77,6 +77,8 @@ POSTGRESQL_CHUNK_ROWS = 50_000
 # Smaller tables are left out of the removal check per table: a few rows removed from a table
 # of reference codes are a large share without being a mistake.
 REMOVAL_CHECK_MIN_ROWS = 100
+# How the error of a rejected removal tells a user of the CLI to lift the removal check.
+CLI_REMOVAL_OVERRIDE = "give --allow-removals"
 COPY_READ_SIZE = 1 << 20
 # From this many rows on, a PostgreSQL table that is filled from empty, and the lineage, get
 # their rows with keys and indexes built once at the end rather than row by row.
@@ -129,6 +131,7 @@ def load_run(
     lock_timeout: float | None = None,
     release_frames: bool = False,
     max_removed_share: float | None = None,
+    removal_override: str = CLI_REMOVAL_OVERRIDE,
 ) -> LoadResult:
     """Load the result of one run into the target database, in one transaction.
 
@@ -156,6 +159,8 @@ def load_run(
             tables that the load may remove. A load that would remove more, such as a small
             test delivery run against a full target by mistake, raises TargetError before any
             row is written. None allows any removal.
+        removal_override: the instruction that the error of a rejected removal gives to lift
+            `max_removed_share`. The default names the option of the CLI.
 
     Raises:
         TargetError: a frame does not fit its table (raised before the database is touched),
@@ -174,6 +179,7 @@ def load_run(
 
     loader = _Loader(engine.dialect, metadata, prepared, schema, scope)
     loader.max_removed_share = max_removed_share
+    loader.removal_override = removal_override
     try:
         with engine.connect() as connection:
             restore_timeout = None
@@ -338,6 +344,7 @@ class _Loader:
         self.scope: frozenset[str] | None = scope
         self.lock_timeout: float | None = None
         self.max_removed_share: float | None = None
+        self.removal_override = CLI_REMOVAL_OVERRIDE
         self.plans: dict[str, TableChanges] = {}
         self.step = _Step("connecting to the target database")
         self._stage_numbers = itertools.count(1)
@@ -415,7 +422,7 @@ class _Loader:
         raise TargetError(
             f"the load would remove {removed:,} of the {existing:,} rows {where} "
             f"({removed / existing:.0%}); nothing was loaded. Check that the target database "
-            "belongs to this delivery, or give --allow-removals to replace its content"
+            f"belongs to this delivery, or {self.removal_override} to replace its content"
         )
 
     @property

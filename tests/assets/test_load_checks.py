@@ -1,19 +1,33 @@
-"""Checks of the target database that stop a Dagster run before it writes anything.
+"""Checks that stop a Dagster run before it writes to the target: schema, privileges, removals.
 
 Each test materialises the real assets into a real SQLite file or PostgreSQL database.
 """
 
+import json
 import uuid
+from pathlib import Path
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from assets.definitions import all_assets
+from assets.application import build_application_job_assets
+from assets.definitions import all_assets, bundled_dictionaries
+from assets.departements import (
+    APPLICATION_DIMENSION,
+    DEPARTEMENT_DIMENSION,
+    SAMPLE_DEPARTEMENT,
+    DepartementConfig,
+)
+from assets.resources import DepartementsResource
+from assets.shared import LoadConfig
 from migration.target.engine import create_target_engine
 from migration.target.schema import build_metadata, load_target_schema
 from migration.target.versioning import upgrade_product_tables
 from tests.assets.test_definitions import PASSWORD_VARIABLE, TARGET_VARIABLE, _resources
+from tests.sample_delivery import generate_plaintext
+
+SMALL = 60  # persons in a generated delivery, against the 650 of the sample delivery
 
 
 def _failure_message(result) -> tuple[str, str]:
@@ -114,7 +128,7 @@ def _grant_read_only(engine: sa.Engine, role: str) -> None:
 
 
 def _table_rows(engine: sa.Engine) -> dict[str, int]:
-    """Rows per table of the public schema, as the owner sees them."""
+    """Return the row count of every table that `engine` sees."""
     with engine.connect() as connection:
         names = sa.inspect(connection).get_table_names()
         return {
@@ -158,3 +172,101 @@ def test_role_without_privileges_stops_intake(
     assert _materialized(result) == set()
     assert result.get_asset_check_evaluations() == []
     assert _table_rows(empty_postgres) == before
+
+
+def _with_delivery(resources: dict, delivery: Path) -> dict:
+    """Return `resources` with another delivery, keeping the target, reports and asset storage."""
+    settings = resources["departements"].departements[SAMPLE_DEPARTEMENT]
+    changed = DepartementConfig(
+        delivery=str(delivery),
+        password_env=settings.password_env,
+        target_url_env=settings.target_url_env,
+        reports_dir=settings.reports_dir,
+    )
+    return {
+        "departements": DepartementsResource(departements={SAMPLE_DEPARTEMENT: changed}),
+        "io_manager": resources["io_manager"],
+    }
+
+
+def test_mass_removal_needs_allow_removals(tmp_path, monkeypatch):
+    full = _resources(tmp_path, monkeypatch)
+    assert dg.materialize(all_assets(), resources=full, partition_key="057").success
+    target = create_target_engine(f"sqlite:///{tmp_path / 'mdph.sqlite3'}")
+    before = _table_rows(target)
+    assert before["individu"] > 10 * SMALL
+    small = _with_delivery(full, generate_plaintext(tmp_path / "small", SMALL))
+
+    stopped = dg.materialize(
+        all_assets(), resources=small, partition_key="057", raise_on_error=False
+    )
+
+    assert not stopped.success
+    step, message = _failure_message(stopped)
+    assert step == "loaded_tables"
+    assert "TargetError: the load would remove" in message
+    assert "nothing was loaded" in message
+    assert "set allow_removals: true in the run configuration of loaded_tables" in message
+    assert "--allow-removals" not in message
+    assert "target_rows" in _materialized(stopped)
+    assert "loaded_tables" not in _materialized(stopped)
+    assert _table_rows(target) == before
+
+    # The operator confirms: the load alone runs again on the rows the stopped run assembled.
+    allowed = dg.materialize(
+        all_assets(),
+        selection=["loaded_tables", "quality_report"],
+        resources=small,
+        partition_key="057",
+        run_config=dg.RunConfig(ops={"loaded_tables": LoadConfig(allow_removals=True)}),
+    )
+
+    assert allowed.success
+    summary = allowed.output_for_node("loaded_tables")
+    assert summary["allow_removals"] is True
+    assert summary["changes"]["individu"]["removed"] > 0
+    after = _table_rows(target)
+    assert after["individu"] < SMALL + 10
+    assert after["reprise_run"] == before["reprise_run"] + 1
+    target.dispose()
+    resume = json.loads((tmp_path / "rapports" / "resume.json").read_text(encoding="utf-8"))
+    assert resume["allow_removals"] is True
+    page = (tmp_path / "rapports" / "rapport_qualite.html").read_text(encoding="utf-8")
+    assert 'id="allow-removals"' in page
+
+
+def test_application_mass_removal_needs_allow_removals(tmp_path, monkeypatch):
+    full = _resources(tmp_path, monkeypatch)
+    departements = full["departements"].departements
+    assets = build_application_job_assets(bundled_dictionaries(), departements)
+    itac = dg.MultiPartitionKey({DEPARTEMENT_DIMENSION: "057", APPLICATION_DIMENSION: "ITAC"})
+    assert dg.materialize(assets, resources=full, partition_key=itac).success
+    target = create_target_engine(f"sqlite:///{tmp_path / 'mdph.sqlite3'}")
+    before = _table_rows(target)
+    small = _with_delivery(full, generate_plaintext(tmp_path / "small", SMALL))
+
+    stopped = dg.materialize(assets, resources=small, partition_key=itac, raise_on_error=False)
+
+    assert not stopped.success
+    step, message = _failure_message(stopped)
+    assert step == "application_loaded"
+    assert "TargetError: the load would remove" in message
+    assert "set allow_removals: true in the run configuration of application_loaded" in message
+    assert _table_rows(target) == before
+
+    allowed = dg.materialize(
+        assets,
+        selection=["application_loaded"],
+        resources=small,
+        partition_key=itac,
+        run_config=dg.RunConfig(ops={"application_loaded": LoadConfig(allow_removals=True)}),
+    )
+
+    assert allowed.success
+    summary = allowed.output_for_node("application_loaded")
+    assert summary["allow_removals"] is True
+    assert summary["changes"]["individu"]["removed"] > 0
+    after = _table_rows(target)
+    assert after["individu"] < before["individu"]
+    assert after["reprise_run"] == before["reprise_run"] + 1
+    target.dispose()
