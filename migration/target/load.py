@@ -373,7 +373,7 @@ class _Loader:
         self.check_removals(order)
 
         self.write_run_row()
-        filled = [name for name in order if self.fills_empty_table(name)]
+        filled = [name for name in order if self.fills_empty_table(name) and self.owns(name)]
         with self.constraints_built_after(filled):
             for name in order:
                 plan = self.plans[name]
@@ -534,7 +534,7 @@ class _Loader:
             statement = statement.where(lineage.c.application.in_(sorted(self.scope)))
         self.execute("deleting the lineage of the replaced applications", LINEAGE_TABLE, statement)
         count = len(self.prepared[LINEAGE_TABLE].rows)
-        bulk = [LINEAGE_TABLE] if self.postgresql and count >= BULK_ROWS else []
+        bulk = [LINEAGE_TABLE] if count >= BULK_ROWS and self.owns(LINEAGE_TABLE) else []
         with self.constraints_built_after(bulk):
             self.insert_rows(LINEAGE_TABLE, range(count))
         if kept.rows:
@@ -556,6 +556,36 @@ class _Loader:
         counts = self.plans[name].counts()
         others = sum(value for kind, value in counts.items() if kind != "added")
         return self.postgresql and counts["added"] >= BULK_ROWS and others == 0
+
+    def owns(self, name: str) -> bool:
+        """Tell whether the role may drop and rebuild the keys of a PostgreSQL table.
+
+        Only the owner of the table and of the tables its foreign keys reference, a member of
+        the owning role or a superuser may. Any other role that was granted INSERT copies the
+        rows with the keys in place, which is slower but loads the same rows.
+        """
+        if not self.postgresql:
+            return False
+        table = self.metadata.tables[name]
+        preparer = self.dialect.identifier_preparer
+        names = {preparer.format_table(table)} | {
+            preparer.format_table(key.referred_table) for key in table.foreign_key_constraints
+        }
+        self.step = _Step("checking who owns the table", name)
+        owner = self.connection.execute(
+            sa.text(
+                "SELECT bool_and(pg_has_role(relowner, 'USAGE')) AND count(*) = :tables "
+                "FROM pg_class WHERE oid = ANY(CAST(:names AS regclass[]))"
+            ),
+            {"names": sorted(names), "tables": len(names)},
+        ).scalar()
+        if not owner:
+            logger.info(
+                "table %s: the role does not own it, so its rows are copied with its keys in "
+                "place, which is slower for a large load",
+                name,
+            )
+        return bool(owner)
 
     @contextlib.contextmanager
     def constraints_built_after(self, names: list[str]):

@@ -60,9 +60,8 @@ def check_write_privileges(engine: sa.Engine, schema: TargetSchema) -> None:
     table is needed. It stages changed rows in temporary tables, so
     TEMPORARY on the database is needed once target tables exist.
 
-    NOTE: a load that copies at least `load.BULK_ROWS` rows into an empty target table, or
-    into the lineage table, drops and rebuilds that table's keys, which only its owner may do.
-    The row counts are unknown before mapping, so ownership is not checked here.
+    Ownership is not needed: a large load into a table the role does not own copies the rows
+    with the table's keys in place instead of rebuilding them afterwards.
 
     Raises:
         TargetError: one line naming the role, each missing privilege and the GRANT to run.

@@ -198,3 +198,51 @@ def test_run_without_privileges_stops_before_decryption(postgres_engine, role, t
     with postgres_engine.connect() as connection:
         runs = connection.execute(sa.text("SELECT count(*) FROM reprise_run")).scalar()
     assert runs == 0
+
+
+def test_role_not_owner_loads_with_keys_in_place(postgres_engine, role, monkeypatch, caplog):
+    """A granted role that does not own the tables cannot rebuild their keys, so it copies the
+    rows with the keys in place, and the load gives the same content as the owner's."""
+    import migration.target.load as load_module
+    from migration.target.load import load_run
+    from tests.target.sample_rows import (
+        lineage_frame,
+        read_tables,
+        rejects_frame,
+        run_record,
+        target_frames,
+    )
+
+    monkeypatch.setattr(load_module, "BULK_ROWS", 1)
+    schema = load_target_schema()
+    _create_tables(postgres_engine)
+    _grant_tables_and_temporary(postgres_engine, role)
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    engine = create_target_engine(_role_url(postgres_engine, role))
+    statements = []
+    sa.event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *args: statements.append(statement),
+    )
+    try:
+        with caplog.at_level("INFO", logger="migration.target.load"):
+            result = load_run(
+                engine,
+                schema,
+                target_frames(),
+                rejects_frame("run-1"),
+                lineage_frame("run-1"),
+                run_record("run-1"),
+            )
+    finally:
+        engine.dispose()
+
+    assert result.lineage == len(lineage_frame("run-1"))
+    assert not [statement for statement in statements if "DROP CONSTRAINT" in statement]
+    assert "the role does not own it" in caplog.text
+    content = read_tables(postgres_engine, schema)
+    assert len(content["reprise_lignage"]) == result.lineage
+    for name, rows in result.rows.items():
+        assert len(content[name]) == rows, name
