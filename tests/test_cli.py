@@ -502,7 +502,12 @@ def test_invalid_target_url_is_one_line(tmp_path):
         (
             "postgresql://u:a/Secret@h@127.0.0.1:5499/x",
             "Secret",
-            'percent-encode each "@" in the user name or password as %40',
+            'percent-encode each "/" and "@" in the password as %2F and %40',
+        ),
+        (
+            "postgresql://u:a@b/Secret@127.0.0.1:5499/x",
+            "Secret",
+            'percent-encode each "/" and "@" in the password as %2F and %40',
         ),
         (
             "postgresql://u:TopSecret@127.0.0.1:notaport/x?password=QuerySecret",

@@ -32,6 +32,11 @@ _MANY_AT_SIGNS = (
     'cannot be told from the host and the URL is not shown; percent-encode each "@" in the '
     f"user name or password as %40 (user:pa%40ss@host); {_FIX}"
 )
+_AT_SIGN_IN_PATH = (
+    'invalid target database URL: an "@" after the first "/", so the password cannot be told '
+    'from the host and the URL is not shown; percent-encode each "/" and "@" in the password '
+    f"as %2F and %40 (user:pa%2Fs%40s@host/db); {_FIX}"
+)
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _PASSWORD_IN_URL = re.compile(r"(?P<head>://[^/?#@]*?:)[^/?#@]*@")
 # libpq and psycopg2 also take the password as a query parameter (?password=...), and libpq
@@ -48,9 +53,9 @@ def describe_url(url: str | URL) -> str:
     The password of "user:password@" and the value of a query parameter such as password or
     sslpassword are hidden. A string that SQLAlchemy cannot parse is cleaned of anything
     between "user:" and "@" and of those query values when its authority (the text between
-    "://" and the next "/", "?" or "#") contains exactly one "@". Any other string, and a URL
-    whose host contains "@", is replaced by `HIDDEN_URL`, because where its password ends is
-    unknown.
+    "://" and the next "/", "?" or "#") contains exactly one "@". Any other string, a URL
+    whose host contains "@" and a server URL with "@" after its first "/" are replaced by
+    `HIDDEN_URL`, because where their password ends is unknown.
     """
     if isinstance(url, URL):
         if url.host and "@" in url.host:
@@ -60,6 +65,8 @@ def describe_url(url: str | URL) -> str:
         text = str(url)
         if not text:
             return text
+        if _at_sign_in_path(text):
+            return HIDDEN_URL
         try:
             parsed = make_url(text)
         except (ArgumentError, ValueError):  # ValueError: a port that is not a number
@@ -75,13 +82,11 @@ def parse_target_url(url: str | URL) -> URL:
     """Parse a target database URL, rejecting the forms whose password could be misread.
 
     Raises:
-        TargetError: the URL does not parse, has more than one "@" before its host, or has a
-            port that is not a number. The one-line message never contains the URL's text,
-            only the port when the URL has exactly one "@" before it.
+        TargetError: the URL does not parse, has more than one "@" before its host, has an
+            "@" after the first "/" of a server URL, or has a port that is not a number. The
+            one-line message never contains the URL's text, only the port when the URL has
+            exactly one "@" before it.
     """
-    # NOTE: a password holding both "@" and "/" unencoded (u:a@b/c@host/db) reads as password
-    # "a", host "b" and database "c@host/db", so it still passes and its text after the first
-    # "@" reaches connection errors.
     if isinstance(url, URL):
         parsed = url
     else:
@@ -89,6 +94,8 @@ def parse_target_url(url: str | URL) -> URL:
         authority = _authority(text)
         if authority.count("@") > 1:
             raise TargetError(_MANY_AT_SIGNS)
+        if _at_sign_in_path(text):
+            raise TargetError(_AT_SIGN_IN_PATH)
         try:
             parsed = make_url(text)
         except ArgumentError:
@@ -102,6 +109,21 @@ def parse_target_url(url: str | URL) -> URL:
     if parsed.host and "@" in parsed.host:
         raise TargetError(_MANY_AT_SIGNS)
     return parsed
+
+
+def _at_sign_in_path(text: str) -> bool:
+    """Tell whether a server URL has an "@" between its first "/" and its query.
+
+    A password holding "/" and "@" unencoded (u:a@b/c@host/db) parses as password "a", host
+    "b" and database "c@host/db", which would put the rest of the password in connection
+    errors. A database name with "@" is rare enough to be written %40 too. SQLite URLs are
+    left out, because a file path may hold "@".
+    """
+    match = _SCHEME.match(text)
+    if match is None or text.lower().startswith("sqlite"):
+        return False
+    rest = re.split(r"[?#]", text[match.end() :], maxsplit=1)[0]
+    return "@" in rest.partition("/")[2]
 
 
 def _authority(text: str) -> str:
