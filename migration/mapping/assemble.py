@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from migration.frame_keys import key_values
 from migration.identity.resolve import IdentityResult, resolve_individuals
 from migration.mapping.engine import (
     FILTER_COLUMNS,
     ORIGIN_COLUMNS,
     REJECT_COLUMNS,
     MappedApplication,
-    join_key,
 )
 from migration.reading.csv_reader import LINE_COLUMN
 from migration.target.frames import invalid_values
@@ -242,7 +242,7 @@ def _cascade_missing_parents(frames, schema) -> tuple[dict[str, pd.DataFrame], p
                 checked[(name, position)] = versions[parent]
                 known = _parent_keys(frames, parent, tuple(key.ref_columns), versions, parent_keys)
                 frame = frames[name]
-                values = _key(frame, list(key.columns))
+                values = key_values(frame, list(key.columns))
                 missing = values.notna() & ~values.isin(known)
                 if not missing.any():
                     continue
@@ -276,16 +276,9 @@ def _parent_keys(frames, parent: str, columns: tuple[str, ...], versions, cache)
     """Return the distinct keys of a parent table, computed once per version of that table."""
     cached = cache.get((parent, columns))
     if cached is None or cached[0] != versions[parent]:
-        keys = _key(frames[parent], list(columns)).dropna().unique()
+        keys = key_values(frames[parent], list(columns)).dropna().unique()
         cached = cache[(parent, columns)] = (versions[parent], keys)
     return cached[1]
-
-
-def _key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    if len(columns) == 1:
-        return frame[columns[0]]
-    parts = frame[columns]
-    return join_key(frame, columns).where(parts.notna().all(axis=1), None)
 
 
 def _lineage(frames: dict[str, pd.DataFrame], schema) -> pd.DataFrame:
@@ -296,7 +289,7 @@ def _lineage(frames: dict[str, pd.DataFrame], schema) -> pd.DataFrame:
         part = pd.DataFrame(
             {
                 "target_table": name,
-                "target_key": _key(frame, list(schema.tables[name].primary_key)).astype(str),
+                "target_key": key_values(frame, list(schema.tables[name].primary_key)).astype(str),
                 "application": frame["_application"],
                 "source_table": frame["_source_table"],
                 "source_file": frame["_source_file"],

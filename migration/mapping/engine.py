@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from migration.dictionary.model import Dictionary
+from migration.frame_keys import join_key
 from migration.mapping import expressions as ex
 from migration.mapping.language import MappingFile, TargetMapping
 from migration.reading.csv_reader import LINE_COLUMN
@@ -200,17 +201,6 @@ def _origin(source: SourceTable, frame: pd.DataFrame) -> pd.DataFrame:
         },
         index=frame.index,
     )
-
-
-def join_key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """One text key per row: the value of a single column, or the values joined by '|'.
-
-    Built column by column, because a row-wise join is orders of magnitude slower.
-    """
-    key = frame[columns[0]].astype(str)
-    for column in columns[1:]:
-        key = key + "|" + frame[column].astype(str)
-    return key.astype(object)
 
 
 def _reject_records(source, rows, target_table, rule_id, column, reason) -> pd.DataFrame:

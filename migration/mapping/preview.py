@@ -14,9 +14,10 @@ from pathlib import Path
 from migration.delivery.intake import open_delivery
 from migration.delivery.workdir import PrivateWorkdir
 from migration.dictionary.model import load_dictionary
+from migration.frame_keys import join_key
 from migration.mapping.assemble import assemble
 from migration.mapping.checks import check_mapping
-from migration.mapping.engine import apply_mapping, join_key
+from migration.mapping.engine import apply_mapping
 from migration.mapping.language import load_mapping
 from migration.reading.csv_reader import LINE_COLUMN
 from migration.reading.findings import ERROR, mask_value

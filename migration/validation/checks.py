@@ -17,6 +17,7 @@ from decimal import Decimal
 import pandas as pd
 
 from migration.dictionary.model import Column, Dictionary, Table
+from migration.frame_keys import key_values
 from migration.reading.csv_reader import LINE_COLUMN, TableRead
 from migration.reading.findings import ERROR, concat_findings, make_findings
 from migration.validation.identifiers import CHECKS
@@ -201,7 +202,7 @@ def _check_primary_key(read: TableRead) -> pd.DataFrame:
         column=", ".join(key),
         rule_id="key.duplicate",
         severity=RULES["key.duplicate"].severity,
-        values=_key_values(read.rows.loc[duplicated], key),
+        values=key_values(read.rows.loc[duplicated], key),
     )
 
 
@@ -220,7 +221,7 @@ def _check_unique_keys(read: TableRead) -> list[pd.DataFrame]:
                 column=", ".join(columns),
                 rule_id="key.unique",
                 severity=RULES["key.unique"].severity,
-                values=_key_values(read.rows.loc[duplicated], columns),
+                values=key_values(read.rows.loc[duplicated], columns),
             )
         )
     return found
@@ -235,8 +236,8 @@ def check_foreign_keys(reads: dict[str, TableRead], dictionary: Dictionary) -> p
             if key.ref_table not in reads:
                 continue
             columns, ref_columns = list(key.columns), list(key.ref_columns)
-            values = _key_values(read.rows, columns)
-            known = set(_key_values(reads[key.ref_table].rows, ref_columns).dropna())
+            values = key_values(read.rows, columns)
+            known = set(key_values(reads[key.ref_table].rows, ref_columns).dropna())
             dangling = values.notna() & ~values.isin(known)
             found.append(
                 make_findings(
@@ -251,14 +252,3 @@ def check_foreign_keys(reads: dict[str, TableRead], dictionary: Dictionary) -> p
                 )
             )
     return concat_findings(found)
-
-
-def _key_values(rows: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """One text value per row for a (possibly composite) key; None if any part is null."""
-    if len(columns) == 1:
-        return rows[columns[0]].astype(object)
-    parts = rows[columns]
-    joined = parts[columns[0]].astype(str)
-    for column in columns[1:]:
-        joined = joined + "|" + parts[column].astype(str)
-    return joined.astype(object).where(parts.notna().all(axis=1), None)
