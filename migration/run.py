@@ -13,6 +13,8 @@ import os
 import pickle
 import secrets
 import signal
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +72,8 @@ STATUS_BLOCKED = "blocked"
 MAX_REMOVED_SHARE = 0.5
 # Ctrl-C and SIGTERM, which stop a run.
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+# Interval, in seconds, at which a pool worker checks that the run that forked it is alive.
+_PARENT_CHECK_SECONDS = 0.2
 
 
 @dataclass
@@ -375,7 +379,12 @@ def _process_applications(jobs: list[tuple], workers: int | None, handoff: Path)
     try:
         # Each worker takes one application. A worker that has written its result exits, so
         # its memory is freed while the other application is still being processed.
-        pool = context.Pool(processes=count, initializer=_ignore_stop_signals, maxtasksperchild=1)
+        pool = context.Pool(
+            processes=count,
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
+            maxtasksperchild=1,
+        )
     except BaseException:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
         raise
@@ -407,6 +416,41 @@ def _read_result_file(path: Path):
             return pickle.load(handle)
     finally:
         path.unlink(missing_ok=True)
+
+
+def _start_worker(parent_pid: int) -> None:
+    """Set up a pool worker: the parent handles the stop signals, and the worker dies with it."""
+    _ignore_stop_signals()
+    _exit_with_parent(parent_pid)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Start a daemon thread that ends this worker, without output, once its parent has died.
+
+    A run killed by SIGKILL cannot stop its workers. Each one would finish its application for
+    nothing, then print BrokenPipeError tracebacks when it sends its result. The thread checks
+    the parent every _PARENT_CHECK_SECONDS. It needs the GIL, so a C call that holds the GIL
+    delays the exit until the call returns.
+
+    Linux's PR_SET_PDEATHSIG does not fit: it signals a worker when the thread that forked it
+    ends. The pool forks replacement workers from its worker-handler thread, which ends first
+    when the pool terminates, and a worker killed while it holds the task queue's lock makes
+    Pool.terminate() wait forever.
+    """
+    watcher = threading.Thread(
+        target=_watch_parent, args=(parent_pid,), name="parent-watcher", daemon=True
+    )
+    watcher.start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit the process, without cleanup or output, once its parent has died.
+
+    An orphan gets a new parent (init or a subreaper), so its parent pid changes.
+    """
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _ignore_stop_signals() -> None:

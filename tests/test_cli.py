@@ -429,6 +429,69 @@ def test_sigterm_removes_decrypted_files(tmp_path, workers, moment):
     assert _processes_with_argument(str(workdir)) == []
 
 
+@pytest.fixture(scope="module")
+def large_delivery(tmp_path_factory):
+    """A delivery whose applications each take a worker some seconds to read and map."""
+    return generate_plaintext(tmp_path_factory.mktemp("large") / "delivery", persons=25_000)
+
+
+def _live_processes(pids: list[int]) -> list[int]:
+    """The processes of `pids` that still run; a zombie has ended and waits to be reaped."""
+    live = []
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        # The state follows the command name, which is in brackets and may contain spaces.
+        if stat.rpartition(")")[2].split()[0] != "Z":
+            live.append(pid)
+    return live
+
+
+def test_workers_end_with_killed_run(tmp_path, large_delivery):
+    import signal
+    import time
+
+    workdir = tmp_path / "work"
+    workdir.mkdir(mode=0o700)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
+    env["MDPH_DELIVERY_PASSWORD"] = PASSWORD
+    process = subprocess.Popen(
+        [sys.executable, "-m", "migration.cli", "run", str(large_delivery), "--workers", "2"]
+        + ["--workdir", str(workdir), "--output", str(tmp_path / "out")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    workers: list[int] = []
+    deadline = time.monotonic() + 60
+    while process.poll() is None and len(workers) < 2 and time.monotonic() < deadline:
+        workers = [int(pid) for pid in children.read_text().split()]
+        time.sleep(0.01)
+    try:
+        assert len(workers) == 2, f"the run forked {workers}, not 2 workers"
+        time.sleep(0.5)  # the workers are now reading their application
+        assert _live_processes(workers) == workers, "a worker ended before the kill"
+
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        killed = time.monotonic()
+        while _live_processes(workers) and time.monotonic() - killed < 2:
+            time.sleep(0.02)
+        assert _live_processes(workers) == [], "workers still run 2 s after their run was killed"
+    finally:
+        for pid in _live_processes(workers):
+            os.kill(pid, signal.SIGKILL)
+    # The workers share the run's stderr, so it ends once the last of them has ended.
+    output = process.stderr.read()
+    assert "Traceback" not in output
+    assert "Error" not in output
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize(("signal_name", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
 def test_stop_signal_dropped_by_python_still_stops(monkeypatch, capsys, signal_name, code):
