@@ -316,6 +316,10 @@ def test_log_of_another_departement_blocks_the_run(tmp_path):
     with engine.connect() as connection:
         assert not sa.inspect(connection).has_table("individu")
     engine.dispose()
+    page = (tmp_path / "out" / "rapports" / "rapport_qualite.html").read_text(encoding="utf-8")
+    assert "Reprise bloquée" in page
+    # The rows that a blocked run does not load are no reconciliation gap.
+    assert "lignes ni chargées, ni rejetées, ni filtrées" not in page
 
 
 def test_unknown_application_in_override_is_rejected(tmp_path):

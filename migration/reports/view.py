@@ -178,7 +178,7 @@ def _table_view(index: int, raw: Mapping, rules: Mapping) -> dict[str, Any]:
         "file": as_text(raw.get("file")),
         **counts,
         "reconciled": reconciled if isinstance(reconciled, bool) else None,
-        "gap": _gap(counts),
+        "gap": _gap(counts, as_count(raw.get("would_load"))),
         "reject_reasons": _reject_reasons(raw.get("reject_reasons"), rules),
         "filter_reasons": [
             {"reason": as_text(entry.get("reason")), "count": as_count(entry.get("count"))}
@@ -189,15 +189,18 @@ def _table_view(index: int, raw: Mapping, rules: Mapping) -> dict[str, Any]:
     }
 
 
-def _gap(counts: Mapping) -> int | None:
+def _gap(counts: Mapping, would_load: int | None = None) -> int | None:
     """Return read - loaded - rejected - filtered, or None when a count is missing.
 
-    A missing filtered count counts as 0 because runs without filters may leave it out.
+    A missing filtered count counts as 0 because runs without filters may leave it out. A run
+    that was not loaded has 0 loaded rows, so its gap uses `would_load`, the rows it would have
+    loaded. The rows that the run did not load are then not shown as lost.
     """
-    if counts["read"] is None or counts["loaded"] is None or counts["rejected"] is None:
+    loaded = counts["loaded"] if would_load is None else would_load
+    if counts["read"] is None or loaded is None or counts["rejected"] is None:
         return None
     filtered = counts["filtered"] or 0
-    return counts["read"] - counts["loaded"] - counts["rejected"] - filtered
+    return counts["read"] - loaded - counts["rejected"] - filtered
 
 
 def _reject_reasons(raw_reasons: object, rules: Mapping) -> list[dict]:

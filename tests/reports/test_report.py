@@ -364,6 +364,25 @@ def test_verdict_blocked_lists_problems(summary):
     assert "DOSSIER.csv, line 1: header &lt;NIR&gt; missing" in decisions
 
 
+def test_gap_of_run_not_loaded(summary):
+    summary["status"] = "blocked"
+    summary["blocking"] = ["DOSSIER.csv, line 1: header <NIR> missing"]
+    summary["loaded"] = False
+    for table in summary["tables"]:
+        table["would_load"], table["loaded"] = table["loaded"], 0
+    lossy = summary["tables"][2]
+    lossy["would_load"] -= 5
+    lossy["reconciled"] = False
+
+    html = render_html(summary)
+    decisions = decisions_of(html)
+
+    assert html.count(f'class="bad">{LABELS["fr"]["gap"]} ') == 1
+    assert "ITAC.CONCLUSION" in decisions
+    assert "5 lignes ni chargées, ni rejetées, ni filtrées" in decisions
+    assert decisions.count("lignes ni chargées, ni rejetées, ni filtrées") == 1
+
+
 def test_ambiguous_identities_need_decision(summary):
     summary["identity"]["ambiguous"] = 3
 
