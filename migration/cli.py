@@ -263,7 +263,7 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
 
 def _run(args) -> int:
     from migration.delivery.password import read_password
-    from migration.run import RunOptions, run_migration
+    from migration.run import STATUS_REMOVALS_REJECTED, RunOptions, run_migration
 
     if args.workers is not None and args.workers < 1:
         raise MdphRepriseError(f"--workers {args.workers}: give 1 process or more")
@@ -308,6 +308,11 @@ def _run(args) -> int:
         print(f"database: {outcome.summary['target']}")
     for kind, path in outcome.reports.items():
         print(f"{kind} report: {path}")
+    if outcome.status == STATUS_REMOVALS_REJECTED:
+        # The target most likely contains another delivery: one error line and exit 2, as for
+        # other input that the run cannot process.
+        print(f"error: {outcome.summary['load_error']}", file=sys.stderr)
+        return EXIT_USAGE
     if not outcome.succeeded:
         for problem in outcome.summary.get("blocking", []):
             print(f"blocking: {problem}", file=sys.stderr)

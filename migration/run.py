@@ -54,7 +54,7 @@ from migration.steps import (
 )
 from migration.target.compare import compare_database
 from migration.target.engine import create_target_engine, describe_url
-from migration.target.errors import TargetError
+from migration.target.errors import TargetError, TooManyRemovalsError
 from migration.target.load import load_run
 from migration.target.privileges import check_write_privileges
 from migration.target.schema import TargetSchema, load_target_schema
@@ -66,6 +66,9 @@ Progress = Callable[[str, str], None]
 STATUS_SUCCESS = "success"
 STATUS_UNRECONCILED = "reconciliation_failed"
 STATUS_BLOCKED = "blocked"
+# The load stopped because it would remove more than MAX_REMOVED_SHARE of the target's rows,
+# or of one large table's rows.
+STATUS_REMOVALS_REJECTED = "removals_rejected"
 # A redelivery changes or removes a few rows. A load that removes more than this share of the
 # target's rows, or of one large table's, most likely runs against the wrong database, so it
 # needs --allow-removals.
@@ -119,6 +122,9 @@ def run_migration(
     options: RunOptions, password: str, progress: Progress | None = None
 ) -> RunOutcome:
     """Run the whole migration of a delivery into the target database.
+
+    A blocked run, a reconciliation gap and a load stopped by the removal check load nothing.
+    They still write the reports and return their status.
 
     Raises:
         MdphRepriseError: input that cannot be processed (wrong password, missing file,
@@ -207,16 +213,24 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
         status=status,
         blocking=blocking,
     )
+    load_error = None
     if status == STATUS_SUCCESS:
-        _load(engine, schema, run_id, validated, assembly, summary, options, say)
-    else:
+        try:
+            _load(engine, schema, run_id, validated, assembly, summary, options, say)
+        except TooManyRemovalsError as error:
+            # The load rolled back. The reports show what it would have loaded, and why not.
+            load_error = error
+            status = STATUS_REMOVALS_REJECTED
+            summary["status"] = status
+            summary["load_error"] = str(error)
+    if status != STATUS_SUCCESS:
         _mark_not_loaded(summary)
     summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     summary["target_schema"]["sha256"] = schema_sha256(schema)
     if status == STATUS_SUCCESS:
         finish_run(engine, summary, schema)
     # The events go first, so the report can link their file.
-    emit_run_events(summary, options.reports_dir / EVENTS_FILE, schema=schema)
+    emit_run_events(summary, options.reports_dir / EVENTS_FILE, schema=schema, error=load_error)
 
     from migration.reports.report import write_reports
 

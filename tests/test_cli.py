@@ -632,6 +632,55 @@ def test_run_removes_folder_of_killed_run(tmp_path):
     assert list(workdirs.iterdir()) == []
 
 
+def _generate_small_delivery(out: Path) -> Path:
+    """Generate a delivery of 60 persons, far fewer than the sample's 650."""
+    subprocess.run(
+        [sys.executable, str(ROOT / "sample_data" / "generate.py"), "--persons", "60"]
+        + ["--seed", "7", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def _assert_removals_report(stopped, reports: Path) -> None:
+    """Check the reports of a run whose load the removal check stopped."""
+    from markupsafe import escape
+    from openpyxl import load_workbook
+
+    from migration.reports.labels import LABELS
+
+    _assert_one_line_error(stopped, "the load would remove", "--allow-removals")
+    assert f"html report: {reports / 'rapport_qualite.html'}" in stopped.stdout
+    assert "to load" in stopped.stdout
+    resume = json.loads((reports / "resume.json").read_text(encoding="utf-8"))
+    message = resume["load_error"]
+    assert stopped.stderr.strip().splitlines()[-1] == f"error: {message}"
+    assert resume["status"] == "removals_rejected"
+    assert resume["loaded"] is False
+    assert sum(table["loaded"] for table in resume["tables"]) == 0
+    assert sum(table["would_load"] for table in resume["tables"]) > 0
+
+    french = LABELS["fr"]
+    page = (reports / "rapport_qualite.html").read_text(encoding="utf-8")
+    assert french["verdict_removals"] in page
+    assert french["status_names"]["removals_rejected"] in page
+    assert 'id="load-error"' in page
+    assert str(escape(message)) in page
+    assert french["gap_text"] not in page
+    run_page = (reports / "run.html").read_text(encoding="utf-8")
+    assert str(escape(message)) in run_page
+    workbook = load_workbook(reports / "rapport_qualite.xlsx", read_only=True)
+    run_sheet = list(workbook[french["sheet_run"]].iter_rows(values_only=True))
+    workbook.close()
+    assert (french["status"], french["status_names"]["removals_rejected"]) in run_sheet
+    assert (french["load_error"], message) in run_sheet
+    events = (reports / EVENTS_FILE).read_text(encoding="utf-8").splitlines()
+    end = json.loads(events[-1])
+    assert end["eventType"] == "FAIL"
+    assert end["run"]["facets"]["errorMessage"]["message"] == message
+
+
 def test_small_delivery_into_full_target_needs_allow_removals(tmp_path):
     output = tmp_path / "out"
     assert _cli("run", str(DELIVERY), "--output", str(output)).returncode == 0
@@ -639,16 +688,10 @@ def test_small_delivery_into_full_target_needs_allow_removals(tmp_path):
     engine = sa.create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
         persons = connection.execute(sa.text("SELECT count(*) FROM individu")).scalar_one()
-    small = tmp_path / "small"
-    subprocess.run(
-        [sys.executable, str(ROOT / "sample_data" / "generate.py"), "--persons", "60"]
-        + ["--seed", "7", "--out", str(small)],
-        check=True,
-        capture_output=True,
-    )
+    small = _generate_small_delivery(tmp_path / "small")
 
     stopped = _cli("run", str(small), "--output", str(output))
-    _assert_one_line_error(stopped, "the load would remove", "--allow-removals")
+    _assert_removals_report(stopped, output / "rapports")
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM individu")).scalar_one() == persons
 
@@ -663,6 +706,17 @@ def test_small_delivery_into_full_target_needs_allow_removals(tmp_path):
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM individu")).scalar_one() < 70
     engine.dispose()
+
+
+def test_load_stopped_by_removals_reported_on_postgresql(tmp_path, postgres_url):
+    full = _cli("run", str(DELIVERY), "--target", postgres_url, "--reports", str(tmp_path / "r1"))
+    assert full.returncode == 0, full.stderr
+    small = _generate_small_delivery(tmp_path / "small")
+
+    reports = tmp_path / "r2"
+    stopped = _cli("run", str(small), "--target", postgres_url, "--reports", str(reports))
+
+    _assert_removals_report(stopped, reports)
 
 
 def test_lineage_source_names_an_unknown_table(tmp_path):

@@ -1,12 +1,11 @@
 """A redelivery of OPALES alone, after a full run: the children still merge with the adults."""
 
+import re
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
-from migration.run import RunOptions, run_migration
-from migration.target.errors import TargetError
+from migration.run import STATUS_REMOVALS_REJECTED, RunOptions, run_migration
 from tests.sample_delivery import generate_plaintext, without_itac
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +46,12 @@ def test_small_opales_delivery_cannot_replace_opales_rows(tmp_path):
     assert run_migration(RunOptions(full, url, tmp_path / "r1"), "unused").succeeded
     children = _count(url, "representant_legal")
 
-    with pytest.raises(TargetError, match=r"rows in table \w+ \(\d+%\); nothing was loaded"):
-        run_migration(RunOptions(small, url, tmp_path / "r2"), "unused")
+    stopped = run_migration(RunOptions(small, url, tmp_path / "r2"), "unused")
+    assert stopped.status == STATUS_REMOVALS_REJECTED
+    assert re.search(
+        r"rows in table \w+ \(\d+%\); nothing was loaded", stopped.summary["load_error"]
+    )
+    assert stopped.reports["html"].exists()
 
     assert _count(url, "representant_legal") == children
     allowed = RunOptions(small, url, tmp_path / "r3", allow_removals=True)

@@ -22,6 +22,17 @@ LABELS: dict[str, dict] = {
             "Des problèmes bloquants ont arrêté la reprise avant le chargement : "
             "voir la section À décider."
         ),
+        "verdict_removals": "Chargement arrêté : trop de suppressions",
+        "verdict_removals_text": (
+            "Le chargement aurait supprimé plus de la moitié des lignes de la base cible, ou "
+            "d'une de ses tables, qui contient sans doute une autre livraison. Rien n'a été "
+            "chargé : voir la section À décider."
+        ),
+        "load_error": "Chargement arrêté",
+        "load_error_action": (
+            "Vérifier que la base cible correspond à cette livraison, ou relancer avec "
+            "--allow-removals pour remplacer son contenu."
+        ),
         "status": "Statut de l'exécution",
         "tables_count": "Tables sources",
         "tables_reconciled": "Tables réconciliées",
@@ -335,6 +346,7 @@ LABELS: dict[str, dict] = {
             "success": "terminée",
             "reconciliation_failed": "terminée avec un écart de réconciliation",
             "blocked": "bloquée",
+            "removals_rejected": "arrêtée avant le chargement, qui aurait supprimé trop de lignes",
         },
     },
     "en": {
@@ -353,6 +365,17 @@ LABELS: dict[str, dict] = {
         "verdict_blocked_text": (
             "Blocking problems stopped the migration before the load: "
             "see the Needs a decision section."
+        ),
+        "verdict_removals": "Load stopped: too many removals",
+        "verdict_removals_text": (
+            "The load would have removed more than half of the rows of the target database, or "
+            "of one of its tables, which most likely contains another delivery. Nothing was "
+            "loaded: see the Needs a decision section."
+        ),
+        "load_error": "Load stopped",
+        "load_error_action": (
+            "Check that the target database belongs to this delivery, or run again with "
+            "--allow-removals to replace its content."
         ),
         "status": "Run status",
         "tables_count": "Source tables",
@@ -654,6 +677,7 @@ LABELS: dict[str, dict] = {
             "success": "finished",
             "reconciliation_failed": "finished with a reconciliation gap",
             "blocked": "blocked",
+            "removals_rejected": "stopped before the load, which would have removed too many rows",
         },
     },
 }

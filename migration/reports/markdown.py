@@ -50,6 +50,8 @@ def summary_markdown(summary: Mapping, language: str = "fr", report_path: str | 
             f"| {num(table['rejected'])} | {num(table['filtered'])} | {mark} |"
         )
     decisions = []
+    if view["load_error"]:
+        decisions.append(f"- {t['load_error']}: {view['load_error']}")
     for problem in view["blocking"]:
         decisions.append(f"- {t['blocking']}: {problem}")
     for decision in view["decisions"]:

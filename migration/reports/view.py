@@ -96,6 +96,7 @@ def build_view(summary: Mapping) -> dict[str, Any]:
         "status": as_text(summary.get("status")),
         "verdict": _verdict(summary.get("status"), tables, blocking),
         "blocking": blocking,
+        "load_error": as_text(summary.get("load_error")),
         "target": as_text(summary.get("target")),
         "tables": tables,
         "totals": _totals(tables),
@@ -342,15 +343,17 @@ def _totals(tables: list[dict]) -> dict[str, int | None]:
 
 
 def _verdict(status: object, tables: list[dict], blocking: list[str]) -> str:
-    """Return "blocked", "gap", "ok" or "unknown", the first that applies.
+    """Return "blocked", "gap", "removals", "ok" or "unknown", the first that applies.
 
     A blocking problem or a table marked as not reconciled decides the verdict whatever the run
-    status is.
+    status is. "removals" is a load stopped because it would remove too many rows.
     """
     if status == "blocked" or blocking:
         return "blocked"
     if status == "reconciliation_failed" or any(table["reconciled"] is False for table in tables):
         return "gap"
+    if status == "removals_rejected":
+        return "removals"
     if status == "success":
         return "ok"
     return "unknown"

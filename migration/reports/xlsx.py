@@ -311,6 +311,10 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
     rows = [
         [t["run_id"], summary.get("run_id")],
         [t["status"], _label(summary.get("status"), t["status_names"])],
+    ]
+    if summary.get("load_error"):
+        rows.append([t["load_error"], summary.get("load_error")])
+    rows += [
         [t["started_at"], summary.get("started_at")],
         [t["finished_at"], summary.get("finished_at")],
         [t["product_version"], summary.get("product_version")],

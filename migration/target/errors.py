@@ -26,3 +26,10 @@ class TargetError(MdphRepriseError):
         self.table = table
         self.constraint = constraint
         self.statement = statement
+
+
+class TooManyRemovalsError(TargetError):
+    """The load would remove more than the allowed share of the target's rows, so it stopped.
+
+    The transaction is rolled back before any row is written.
+    """

@@ -53,7 +53,7 @@ from migration.target.compare import compare_tables
 from migration.target.csv_format import column_csv_lines, physical_line_ends
 from migration.target.db_errors import DatabaseFailure, describe_failure
 from migration.target.engine import SQLITE_BEGIN_OPTION, describe_url
-from migration.target.errors import TargetError
+from migration.target.errors import TargetError, TooManyRemovalsError
 from migration.target.frames import PreparedTable, prepare_frame, prepare_record
 from migration.target.model import TargetSchema
 from migration.target.product_tables import (
@@ -157,8 +157,8 @@ def load_run(
             instead of staying beside the converted rows.
         max_removed_share: the largest share (0 to 1) of the rows already in the target
             tables that the load may remove. A load that would remove more, such as a small
-            test delivery run against a full target by mistake, raises TargetError before any
-            row is written. None allows any removal.
+            test delivery run against a full target by mistake, raises TooManyRemovalsError
+            before any row is written. None allows any removal.
         removal_override: the instruction that the error of a rejected removal gives to lift
             `max_removed_share`. The default names the option of the CLI.
 
@@ -167,6 +167,7 @@ def load_run(
             the existing database differs from the schema, or the database rejected the load.
             The load is then rolled back and the message names the table, the constraint and
             the SQL statement, never a row value.
+        TooManyRemovalsError: the load would remove more than `max_removed_share`.
     """
     started = time.monotonic()
     scope = None if applications is None else frozenset(applications)
@@ -394,8 +395,8 @@ class _Loader:
         self.write_load_counts(order)
 
     def check_removals(self, order: list[str]) -> None:
-        """Raise TargetError when the load would remove more than `max_removed_share` of the
-        rows already in the target, or of one table that holds at least
+        """Raise TooManyRemovalsError when the load would remove more than `max_removed_share`
+        of the rows already in the target, or of one table that holds at least
         REMOVAL_CHECK_MIN_ROWS rows of the applications it replaces.
 
         The check per table catches a delivery of one application that would replace most of
@@ -419,7 +420,7 @@ class _Loader:
                 self.refuse_removal(count["removed"], replaced, f"in table {name}")
 
     def refuse_removal(self, removed: int, existing: int, where: str) -> None:
-        raise TargetError(
+        raise TooManyRemovalsError(
             f"the load would remove {removed:,} of the {existing:,} rows {where} "
             f"({removed / existing:.0%}); nothing was loaded. Check that the target database "
             f"belongs to this delivery, or {self.removal_override} to replace its content"

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from migration.reports import ReportError, render_html, write_reports
+from migration.reports import ReportError, render_html, summary_markdown, write_reports
 from migration.reports.formatting import format_duration, format_number
 from migration.reports.labels import LABELS
 from tests.reports.summaries import (
@@ -362,6 +362,26 @@ def test_verdict_blocked_lists_problems(summary):
     assert "Reprise bloquée" in html
     assert "Problèmes bloquants" in decisions
     assert "DOSSIER.csv, line 1: header &lt;NIR&gt; missing" in decisions
+
+
+def test_verdict_removals_shows_load_error(summary):
+    summary["status"] = "removals_rejected"
+    summary["load_error"] = (
+        "the load would remove 600 of the 700 rows in the target tables (86%); nothing was loaded"
+    )
+
+    html = render_html(summary)
+    decisions = decisions_of(html)
+    english = render_html(summary, "en")
+    markdown = summary_markdown(summary)
+
+    assert "Chargement arrêté : trop de suppressions" in html
+    assert "arrêtée avant le chargement, qui aurait supprimé trop de lignes" in html
+    assert summary["load_error"] in decisions
+    assert "relancer avec --allow-removals" in decisions
+    assert "Load stopped: too many removals" in english
+    assert summary["load_error"] in decisions_of(english)
+    assert f"- Chargement arrêté: {summary['load_error']}" in markdown
 
 
 def test_gap_of_run_not_loaded(summary):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from migration.target import load as load_module
 from migration.target.engine import create_target_engine
-from migration.target.errors import TargetError
+from migration.target.errors import TargetError, TooManyRemovalsError
 from migration.target.load import LOAD_LOCK_KEY, load_run
 from migration.target.schema import load_target_schema, schema_from_dict
 from tests.target.sample_rows import (
@@ -85,7 +85,7 @@ def test_load_removing_most_rows_stops(engine):
     load_sample(engine)
     before = read_tables(engine, SCHEMA)
 
-    with pytest.raises(TargetError, match=r"the load would remove \d+ of the \d+ rows") as caught:
+    with pytest.raises(TooManyRemovalsError, match=r"would remove \d+ of the \d+ rows") as caught:
         load_run(
             engine,
             SCHEMA,
