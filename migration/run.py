@@ -52,6 +52,7 @@ from migration.steps import (
     table_findings_summary,
     validate_application,
 )
+from migration.target.changes import CHANGE_KINDS
 from migration.target.compare import compare_database
 from migration.target.engine import create_target_engine, describe_url
 from migration.target.errors import TargetError, TooManyRemovalsError
@@ -540,14 +541,17 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
     summary["allow_removals"] = options.allow_removals
     totals = {
         kind: sum(counts.get(kind, 0) for counts in result.changes.values())
-        for kind in ("added", "changed", "removed", "unchanged")
+        for kind in CHANGE_KINDS
     }
-    say(
-        "loading",
+    message = (
         f"{sum(result.rows.values())} rows in {len(result.rows)} tables: "
         f"{totals['added']} added, {totals['changed']} changed, {totals['removed']} removed, "
-        f"{totals['unchanged']} unchanged",
+        f"{totals['unchanged']} unchanged"
     )
+    # A load of some applications only leaves the rows of the others as they were.
+    if totals["kept"]:
+        message += f", {totals['kept']} kept for other applications"
+    say("loading", message)
 
 
 def _mark_not_loaded(summary: dict) -> None:

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from migration.lineage.openlineage import EVENTS_FILE
 from tests.delivery.helpers import killed_run_folder, write_manifest
-from tests.sample_delivery import generate_plaintext
+from tests.reports.summaries import NNBSP
+from tests.sample_delivery import generate_plaintext, without_itac
 
 ROOT = Path(__file__).resolve().parents[1]
 DELIVERY = ROOT / "sample_data" / "delivery"
@@ -717,6 +718,71 @@ def test_load_stopped_by_removals_reported_on_postgresql(tmp_path, postgres_url)
     stopped = _cli("run", str(small), "--target", postgres_url, "--reports", str(reports))
 
     _assert_removals_report(stopped, reports)
+
+
+def test_partial_load_counts_kept_rows_apart(tmp_path):
+    from openpyxl import load_workbook
+
+    from migration.reports.labels import LABELS
+
+    kinds = ("added", "changed", "removed", "unchanged", "kept")
+    full = generate_plaintext(tmp_path / "full")
+    opales = without_itac(full, tmp_path / "opales")
+    output = tmp_path / "out"
+    assert _cli("run", str(full), "--output", str(output)).returncode == 0
+
+    result = _cli("run", str(opales), "--output", str(output))
+
+    assert result.returncode == 0, result.stderr
+    line = re.search(
+        r"loading: (\d+) rows in \d+ tables: (\d+) added, (\d+) changed, (\d+) removed, "
+        r"(\d+) unchanged, (\d+) kept for other applications$",
+        result.stderr,
+        re.MULTILINE,
+    )
+    assert line, result.stderr
+    delivered, added, changed, removed, unchanged, kept = map(int, line.groups())
+    assert unchanged <= delivered
+    assert kept > 0
+    engine = sa.create_engine(f"sqlite:///{output / 'mdph_reprise.sqlite3'}")
+    resume = json.loads((output / "rapports" / "resume.json").read_text(encoding="utf-8"))
+    changes = resume["load_changes"]
+    with engine.connect() as connection:
+        in_database = {
+            table: connection.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+            for table in changes
+        }
+        itac_only = connection.execute(
+            sa.text(
+                "SELECT count(*) FROM (SELECT target_table, target_key FROM reprise_lignage "
+                "GROUP BY target_table, target_key HAVING max(application) = 'ITAC') AS keys"
+            )
+        ).scalar_one()
+    engine.dispose()
+    # The rows of ITAC alone, which the load does not deliver, are all kept.
+    assert kept >= itac_only > 0
+    assert sum(in_database.values()) == added + changed + unchanged + kept
+    assert removed == 0
+    for kind, total in [("unchanged", unchanged), ("kept", kept)]:
+        assert sum(counts[kind] for counts in changes.values()) == total, kind
+
+    french = LABELS["fr"]
+    page = (output / "rapports" / "rapport_qualite.html").read_text(encoding="utf-8")
+    targets = page[page.index('id="targets"') :]
+    assert french["load_unchanged"] in targets
+    assert french["load_kept"] in targets
+    for table, counts in changes.items():
+        cells = [f"{counts[kind]:,}".replace(",", NNBSP) for kind in kinds]
+        row = targets[targets.index(f"<code>{table}</code>") :].split("</tr>")[0]
+        numbers = re.findall(r'<td class="num">([^<]*)</td>', row)
+        assert numbers[1:6] == cells, table
+        assert "✗" not in row, table  # the rows in the database match the load's counts
+    workbook = load_workbook(output / "rapports" / "rapport_qualite.xlsx", read_only=True)
+    sheet = list(workbook[french["sheet_targets"]].iter_rows(values_only=True))
+    workbook.close()
+    assert sheet[0][2:7] == tuple(french[f"load_{kind}"] for kind in kinds)
+    for row in sheet[1:]:
+        assert list(row[2:7]) == [changes[row[0]][kind] for kind in kinds], row[0]
 
 
 def test_lineage_source_names_an_unknown_table(tmp_path):

@@ -48,6 +48,8 @@ LABELS: dict[str, dict] = {
         "load_added": "Ajoutées",
         "load_changed": "Modifiées",
         "load_removed": "Supprimées",
+        "load_unchanged": "Inchangées",
+        "load_kept": "Conservées pour les autres applications",
         "allow_removals_used": (
             "Chargement lancé avec --allow-removals (allow_removals dans Dagster) : la "
             "protection contre la suppression de plus de la moitié des lignes de la base cible "
@@ -392,6 +394,8 @@ LABELS: dict[str, dict] = {
         "load_added": "Added",
         "load_changed": "Changed",
         "load_removed": "Removed",
+        "load_unchanged": "Unchanged",
+        "load_kept": "Kept for other applications",
         "allow_removals_used": (
             "Loaded with --allow-removals (allow_removals in Dagster): the check against "
             "removing more than half of the target's rows was lifted."

@@ -186,8 +186,20 @@ def _base_context(summary: Mapping, language: str, extras: ReportExtras) -> dict
     for target in context["targets"]:
         rows = as_mapping(counts.get("targets")).get(target["table"]) if counts else None
         target["db_rows"] = rows
-        target["db_agrees"] = None if rows is None else rows == target["rows"]
+        target["db_agrees"] = None if rows is None else rows == _rows_after_load(target)
     return context
+
+
+def _rows_after_load(target: Mapping) -> int | None:
+    """Return the rows that a target table should hold after the load.
+
+    That is added + changed + unchanged + kept when the load counts are known, because a load
+    of some applications keeps the rows of the others. Otherwise it is the rows delivered.
+    """
+    counts = [target[kind] for kind in ("added", "changed", "unchanged", "kept")]
+    if any(count is None for count in counts):
+        return target["rows"]
+    return sum(counts)
 
 
 def _unmapped(coverage: Mapping | None) -> list[dict]:

@@ -410,8 +410,8 @@ def _delivery_view(raw_delivery: object) -> dict[str, Any]:
 
 
 def _targets_view(raw_targets: object, raw_changes: object = None) -> list[dict]:
-    """Return the rows per target table, with the rows the load added, changed and removed
-    when known."""
+    """Return the rows per target table, with the rows the load added, changed, removed, left
+    unchanged and kept for other applications when known."""
     changes = as_mapping(raw_changes)
     targets = []
     for raw in as_list(raw_targets):
@@ -425,6 +425,8 @@ def _targets_view(raw_targets: object, raw_changes: object = None) -> list[dict]
                 "added": as_count(counts.get("added")),
                 "changed": as_count(counts.get("changed")),
                 "removed": as_count(counts.get("removed")),
+                "unchanged": as_count(counts.get("unchanged")),
+                "kept": as_count(counts.get("kept")),
             }
         )
     return targets

@@ -21,6 +21,8 @@ from migration.reports.view import as_list, as_mapping, known_date
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="EEF1F4")
 MAX_COLUMN_WIDTH = 60
+# The counts of a load per target table, in the order of the targets sheet.
+LOAD_CHANGE_KINDS = ("added", "changed", "removed", "unchanged", "kept")
 
 
 def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
@@ -162,15 +164,20 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
         rows,
     )
 
-    rows = [
-        [
-            entry.get("table"),
-            entry.get("rows"),
-            as_mapping(counts.get("targets")).get(entry.get("table")) if counts else None,
-        ]
-        for entry in map(as_mapping, as_list(summary.get("targets")))
-    ]
-    _sheet(workbook, t["sheet_targets"], [t["table"], t["target_rows"], t["db_rows"]], rows)
+    changes = as_mapping(summary.get("changes"))
+    rows = []
+    for entry in map(as_mapping, as_list(summary.get("targets"))):
+        table_changes = as_mapping(changes.get(entry.get("table")))
+        rows.append(
+            [
+                entry.get("table"),
+                entry.get("rows"),
+                *(table_changes.get(kind) for kind in LOAD_CHANGE_KINDS),
+                as_mapping(counts.get("targets")).get(entry.get("table")) if counts else None,
+            ]
+        )
+    header = [t["table"], t["target_rows"], *(t[f"load_{kind}"] for kind in LOAD_CHANGE_KINDS)]
+    _sheet(workbook, t["sheet_targets"], [*header, t["db_rows"]], rows)
 
     coverage = as_mapping(extras.coverage)
     rows = []

@@ -9,10 +9,11 @@ Which old rows a load may change or remove depends on the applications it replac
 - `applications=None` replaces the whole content. Every old row that the load does not
   deliver again is removed.
 - `applications={"OPALES"}` replaces the rows that come from OPALES alone, according to the
-  lineage table. An old row that also comes from another application, such as an individual
-  merged across ITAC and OPALES, is kept as it is even if the load delivers other values,
-  because the values from the other application would be lost. An old row without lineage
-  is kept when the load does not deliver it, and updated when it does.
+  lineage table. The rows of the other applications are kept as they are. An old row that
+  also comes from another application, such as an individual merged across ITAC and OPALES,
+  is kept as it is even if the load delivers other values, because the values from the other
+  application would be lost. An old row without lineage is kept when the load does not
+  deliver it, and updated when it does.
 
 An old row is also kept, instead of removed, while a row that stays in a child table still
 references it, so a partial load never breaks a foreign key.
@@ -46,7 +47,15 @@ class TableChanges:
 
     `added` and `changed` are positions in the prepared rows; `removed` and
     `kept_by_reference` are primary keys of old rows. After the load the table holds
-    added + changed + unchanged + kept rows.
+    added + changed + unchanged + kept + not_delivered rows.
+
+    Attributes:
+        unchanged: old rows that the load delivers again with the same values.
+        kept: old rows that the load delivers with other values or would remove, left as they
+            were because they also come from an application it does not replace, or because a
+            row that stays in a child table references them.
+        not_delivered: old rows that the load does not deliver and does not replace, because
+            they come from other applications only or have no lineage.
     """
 
     table: str
@@ -55,16 +64,21 @@ class TableChanges:
     removed: list[tuple] = field(default_factory=list)
     unchanged: int = 0
     kept: int = 0
+    not_delivered: int = 0
     kept_by_reference: list[tuple] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        """Return the counts reported for the table: added, changed, removed, unchanged, kept."""
+        """Return the counts reported for the table: added, changed, removed, unchanged, kept.
+
+        "kept" counts every old row left as it was for the applications the load does not
+        replace, so "unchanged" counts only rows delivered again.
+        """
         return {
             "added": len(self.added),
             "changed": len(self.changed),
             "removed": len(self.removed),
             "unchanged": self.unchanged,
-            "kept": self.kept,
+            "kept": self.kept + self.not_delivered,
         }
 
 
@@ -243,7 +257,7 @@ def _classify(
         elif found & applications:
             plan.kept += 1
         else:
-            plan.unchanged += 1  # not delivered by the replaced applications
+            plan.not_delivered += 1
     plan.added.sort()
     plan.changed.sort()
     return plan

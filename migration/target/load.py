@@ -413,6 +413,7 @@ class _Loader:
         if existing and removed > self.max_removed_share * existing:
             self.refuse_removal(removed, existing, "in the target tables")
         for name, count in counts.items():
+            # The kept rows belong to the applications that the load does not replace.
             replaced = count["changed"] + count["removed"] + count["unchanged"]
             if replaced < REMOVAL_CHECK_MIN_ROWS:
                 continue

@@ -125,11 +125,12 @@ LOAD = TargetTable(
         _count("added", "rows whose primary key was not in the table"),
         _count("changed", "rows whose non-key columns were updated"),
         _count("removed", "rows deleted because the load no longer delivers them"),
-        _count("unchanged", "rows left as they were, delivered again or not concerned"),
+        _count("unchanged", "rows the load delivered again with the same values"),
         _count(
             "kept",
-            "rows left as they were although the load changed or dropped them, because they "
-            "also come from an application the load did not replace, or are still referenced",
+            "rows left as they were for the applications the load did not replace: rows of "
+            "those applications only or without lineage, rows that also come from one of them, "
+            "and rows still referenced",
         ),
     ],
     primary_key=["run_id", "target_table"],

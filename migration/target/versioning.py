@@ -10,7 +10,7 @@ that has its own Alembic history keeps it.
 To write a new revision, change `product_tables.py`, then from the repository root::
 
     .venv/bin/python -c "from alembic import command; from migration.target.versioning \\
-    import alembic_config; command.revision(alembic_config(), 'what changes', rev_id='0003')"
+    import alembic_config; command.revision(alembic_config(), 'what changes', rev_id='0005')"
 
 and write its upgrade() and downgrade() by hand. `tests/target/test_versioning.py` checks
 that the revisions produce exactly the tables of `product_tables.py`.

@@ -185,12 +185,14 @@ def test_partial_redelivery_replaces_one_application(engine):
     result = load(engine, frames, "run-0002", applications=["OPALES"])
 
     changes = result.changes
-    assert changes["individu"] == counts(unchanged=2, kept=1)
-    assert changes["decision"] == counts(changed=1, unchanged=2)
+    # I0001 and I0003 come from ITAC only, and I0002 from both applications.
+    assert changes["individu"] == counts(kept=3)
+    assert changes["decision"] == counts(changed=1, unchanged=1, kept=1)
     assert changes["orientation"] == counts(removed=1, unchanged=1)
     assert changes["etablissement"] == counts(kept=2)
-    assert changes["etablissement_scolaire"] == counts(unchanged=1)
-    assert changes["suivi_orientation"] == counts(unchanged=1)
+    # The school has no lineage, and S0001 comes from ITAC only.
+    assert changes["etablissement_scolaire"] == counts(kept=1)
+    assert changes["suivi_orientation"] == counts(kept=1)
 
     content = read_tables(engine, SCHEMA)
     people = {row[0]: row for row in content["individu"]}

@@ -125,17 +125,24 @@ def test_opales_redelivery_keeps_itac_rows(target, deliveries):
     result = load_rows(target, deliveries["edited_opales"], "run-2", applications=["OPALES"])
 
     changes = result.changes
+    delivered = result.rows["orientation"]
+    assert first.rows["orientation"] > delivered
     assert changes["orientation"] == {
         "added": 1,
         "changed": 1,
         "removed": 1,
-        "unchanged": first.rows["orientation"] - 2,
-        "kept": 0,
+        "unchanged": delivered - 2,
+        # The orientations of ITAC are kept as they were.
+        "kept": first.rows["orientation"] - delivered,
     }
     assert changes["decision"]["changed"] == 1
     assert changes["decision"]["removed"] == 0
     # SUIVI only comes from ITAC, so none of its rows is touched.
-    assert changes["suivi_orientation"] == {**ZERO, "unchanged": first.rows["suivi_orientation"]}
+    assert changes["suivi_orientation"] == {
+        **ZERO,
+        "unchanged": 0,
+        "kept": first.rows["suivi_orientation"],
+    }
     counts = row_counts(target)
     for table, table_changes in changes.items():
         before = first.rows[table]

@@ -77,16 +77,16 @@ def version_table_exists(engine: sa.Engine) -> bool:
 
 
 def test_head_revision_is_latest():
-    assert head_revision() == "0003"
+    assert head_revision() == "0004"
 
 
 def test_new_database_gets_every_product_table(engine):
     with engine.begin() as connection:
         before, after = upgrade_product_tables(connection)
 
-    assert (before, after) == (None, "0003")
+    assert (before, after) == (None, "0004")
     with engine.connect() as connection:
-        assert current_revision(connection) == "0003"
+        assert current_revision(connection) == "0004"
         assert compare_tables(connection, build_product_metadata()) == []
     assert set(PRODUCT_TABLES) <= set(sa.inspect(engine).get_table_names())
 
@@ -95,7 +95,7 @@ def test_upgrade_at_head_does_nothing(engine):
     with engine.begin() as connection:
         upgrade_product_tables(connection)
     with engine.begin() as connection:
-        assert upgrade_product_tables(connection) == ("0003", "0003")
+        assert upgrade_product_tables(connection) == ("0004", "0004")
 
 
 def test_release_0_1_0_database_matches_revision_0001(engine):
@@ -128,7 +128,7 @@ def test_load_upgrades_release_0_1_0_database(engine):
     result = load_sample(engine, run_id="run-0002")
 
     with engine.connect() as connection:
-        assert current_revision(connection) == "0003"
+        assert current_revision(connection) == "0004"
     assert compare_database(engine, SCHEMA) == []
     for table, frame in target_frames().items():
         assert result.changes[table]["unchanged"] == len(frame), table
@@ -162,7 +162,7 @@ def test_unknown_revision_raises(engine):
 
     message = str(error.value)
     assert "are at revision 0099, which this release of mdph-reprise does not know" in message
-    assert "it knows up to 0003" in message
+    assert "it knows up to 0004" in message
 
 
 def test_product_tables_without_version_raise(engine):
@@ -206,3 +206,24 @@ def test_lineage_keys_compare_as_bytes_on_postgresql(postgres_engine):
     }
     assert all(collation != "C" for collation in before.values())
     assert compare_database(postgres_engine, SCHEMA, tables=["reprise_lignage"]) != []
+
+
+@pytest.mark.postgres
+def test_load_count_comments_on_postgresql(postgres_engine):
+    """Revision 0004 gives the load counts the comments of product_tables.py, 0003 the former."""
+    columns = {column.name: column for column in PRODUCT_TABLES["reprise_chargement"].columns}
+
+    def comments(connection) -> dict[str, str | None]:
+        found = sa.inspect(connection).get_columns("reprise_chargement")
+        return {column["name"]: column["comment"] for column in found}
+
+    with postgres_engine.begin() as connection:
+        upgrade_product_tables(connection)
+        after = comments(connection)
+        command.downgrade(alembic_config(connection), "0003")
+        before = comments(connection)
+
+    for name in ("unchanged", "kept"):
+        assert after[name] == columns[name].description, name
+        assert before[name] != after[name], name
+    assert before["unchanged"] == "rows left as they were, delivered again or not concerned"
