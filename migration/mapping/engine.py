@@ -37,6 +37,7 @@ FILTER_COLUMNS = [
     "source_table",
     "source_file",
     "source_line",
+    "source_key",
     "target_table",
     "reason",
 ]
@@ -187,20 +188,25 @@ def _joined_frame(source: SourceTable, target: TargetMapping, tables) -> pd.Data
 
 
 def _origin(source: SourceTable, frame: pd.DataFrame) -> pd.DataFrame:
-    if source.primary_key:
-        key = join_key(frame, list(source.primary_key))
-    else:
-        key = frame[LINE_COLUMN].astype(str)
     return pd.DataFrame(
         {
             "_application": source.application,
             "_source_table": source.name,
             "_source_file": source.file,
             LINE_COLUMN: frame[LINE_COLUMN].astype("int64"),
-            "_source_key": key.astype(object),
+            "_source_key": _source_key(source, frame),
         },
         index=frame.index,
     )
+
+
+def _source_key(source: SourceTable, rows: pd.DataFrame) -> pd.Series:
+    """Return the key of each row as the lineage stores it: its primary key, else its line."""
+    if source.primary_key:
+        key = join_key(rows, list(source.primary_key))
+    else:
+        key = rows[LINE_COLUMN].astype(str)
+    return key.astype(object)
 
 
 def _reject_records(source, rows, target_table, rule_id, column, reason) -> pd.DataFrame:
@@ -226,6 +232,7 @@ def _filter_records(source, rows, target_table, reason) -> pd.DataFrame:
             "source_table": source.name,
             "source_file": source.file,
             "source_line": rows[LINE_COLUMN].astype("int64"),
+            "source_key": _source_key(source, rows),
             "target_table": target_table,
             "reason": reason,
         },
