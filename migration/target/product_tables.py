@@ -1,5 +1,5 @@
-"""The product's own tables in the target database: runs, rejects, lineage, load counts and
-identity decisions.
+"""The product's own tables in the target database: runs, rejects, filtered rows, lineage, load
+counts and identity decisions.
 
 Their structure is versioned by the Alembic revisions of `migration/target/migrations`, which
 must produce exactly the tables described here; `tests/target/test_versioning.py` checks it.
@@ -12,12 +12,17 @@ from migration.target.model import ForeignKey, TargetColumn, TargetTable
 
 RUN_TABLE = "reprise_run"
 REJECT_TABLE = "reprise_rejet"
+FILTER_TABLE = "reprise_filtre"
 LINEAGE_TABLE = "reprise_lignage"
 LOAD_TABLE = "reprise_chargement"
 DECISION_TABLE = "reprise_decision_identite"
 
 REJECT_ID_COLUMN = "id"
 """Autoincrement key of reprise_rejet; the database assigns it, frames never carry it."""
+FILTER_ID_COLUMN = "id"
+"""Autoincrement key of reprise_filtre, assigned like that of reprise_rejet."""
+AUTOINCREMENT_COLUMNS = {REJECT_TABLE: REJECT_ID_COLUMN, FILTER_TABLE: FILTER_ID_COLUMN}
+"""Table -> its key column that the database numbers."""
 
 DECISION_MERGE = "merge"
 DECISION_SEPARATE = "separate"
@@ -98,6 +103,31 @@ REJECT = TargetTable(
     indexes=[["run_id"], ["application", "source_table"]],
 )
 
+FILTER = TargetTable(
+    name=FILTER_TABLE,
+    description="A source row that a mapping filter left out: neither loaded nor rejected, "
+    "one row per filter.",
+    columns=[
+        TargetColumn(FILTER_ID_COLUMN, "integer", nullable=False),
+        _text("run_id", 64, nullable=False, binary=True),
+        _text("application", 20, nullable=False, binary=True),
+        _text("source_table", 64, nullable=False, binary=True),
+        _text("source_file", 255, nullable=False),
+        TargetColumn("source_line", "integer", nullable=False),
+        _text("source_key", 255, description="the source row's key, as in reprise_lignage"),
+        _text(
+            "target_table",
+            64,
+            description="target table whose mapping filtered the row; NULL when the mapping "
+            "drops the whole source table",
+        ),
+        _text("reason", None, nullable=False, description="the filter_reason of the mapping"),
+    ],
+    primary_key=[FILTER_ID_COLUMN],
+    foreign_keys=[ForeignKey(["run_id"], RUN_TABLE, ["run_id"])],
+    indexes=[["application", "source_table", "source_line"]],
+)
+
 LINEAGE = TargetTable(
     name=LINEAGE_TABLE,
     description="Which source row produced which target row: one row per pair.",
@@ -170,5 +200,5 @@ DECISION = TargetTable(
 )
 
 PRODUCT_TABLES: dict[str, TargetTable] = {
-    table.name: table for table in (RUN, REJECT, LINEAGE, LOAD, DECISION)
+    table.name: table for table in (RUN, REJECT, FILTER, LINEAGE, LOAD, DECISION)
 }

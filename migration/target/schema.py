@@ -38,10 +38,9 @@ import yaml
 from migration.target.errors import TargetError
 from migration.target.model import ForeignKey, TargetColumn, TargetSchema, TargetTable
 from migration.target.product_tables import (
+    AUTOINCREMENT_COLUMNS,
     PRODUCT_CODE_LISTS,
     PRODUCT_TABLES,
-    REJECT_ID_COLUMN,
-    REJECT_TABLE,
 )
 from migration.target.schema_checks import check_schema_data
 from migration.target.sqltypes import sql_type
@@ -210,7 +209,7 @@ def _add_table(
     columns = []
     checks = []
     for column in table.columns:
-        autoincrement = table.name == REJECT_TABLE and column.name == REJECT_ID_COLUMN
+        autoincrement = AUTOINCREMENT_COLUMNS.get(table.name) == column.name
         column_type = (
             sa.BigInteger().with_variant(sa.Integer(), "sqlite")
             if autoincrement

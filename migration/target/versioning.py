@@ -1,11 +1,11 @@
 """Create and upgrade the product tables with the Alembic revisions shipped in the package.
 
-Only the product tables (runs, rejects, lineage, load counts, identity decisions) are
-versioned. Target tables come from the target schema YAML and are compared with it instead
-(`migration.target.compare`). The revisions live in `migration/target/migrations/versions`
-and run on the caller's connection, inside its transaction, so a load that fails also undoes
-the upgrade. The version is kept in the table `reprise_alembic_version`, so an MDPH database
-that has its own Alembic history keeps it.
+Only the product tables (runs, rejects, filtered rows, lineage, load counts, identity
+decisions) are versioned. Target tables come from the target schema YAML and are compared
+with it instead (`migration.target.compare`). The revisions live in
+`migration/target/migrations/versions` and run on the caller's connection, inside its
+transaction, so a load that fails also undoes the upgrade. The version is kept in the table
+`reprise_alembic_version`, so an MDPH database that has its own Alembic history keeps it.
 
 To write a new revision, change `product_tables.py`, then from the repository root::
 

@@ -92,7 +92,7 @@ def test_read_only_tables_raise(postgres_engine, role):
     assert "\n" not in message
     assert "no CREATE" not in message
     assert "no INSERT, UPDATE, DELETE on tables individu, " in message
-    assert "and 12 more" in message
+    assert "and 13 more" in message
     assert f"GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}" in message
     assert "no TEMPORARY on database" in message
 
@@ -125,7 +125,7 @@ def test_no_usage_on_sequence_raises(postgres_engine, role):
 
     message = str(error.value)
     assert "\n" not in message
-    assert "no USAGE on sequences reprise_rejet_id_seq, needed to number" in message
+    assert "no USAGE on sequences reprise_filtre_id_seq, reprise_rejet_id_seq, needed to" in message
     assert f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}" in message
     assert "ON ALL TABLES" not in message
     assert "no TEMPORARY" not in message

@@ -30,6 +30,7 @@ RELEASE_0_1_0_DIFFERENCES = [
     "table reprise_run: column applications is missing",
     "table reprise_chargement is missing",
     "table reprise_decision_identite is missing",
+    "table reprise_filtre is missing",
 ]
 LINEAGE_KEYS = {
     "target_table": 64,
@@ -77,16 +78,16 @@ def version_table_exists(engine: sa.Engine) -> bool:
 
 
 def test_head_revision_is_latest():
-    assert head_revision() == "0004"
+    assert head_revision() == "0005"
 
 
 def test_new_database_gets_every_product_table(engine):
     with engine.begin() as connection:
         before, after = upgrade_product_tables(connection)
 
-    assert (before, after) == (None, "0004")
+    assert (before, after) == (None, "0005")
     with engine.connect() as connection:
-        assert current_revision(connection) == "0004"
+        assert current_revision(connection) == "0005"
         assert compare_tables(connection, build_product_metadata()) == []
     assert set(PRODUCT_TABLES) <= set(sa.inspect(engine).get_table_names())
 
@@ -95,7 +96,41 @@ def test_upgrade_at_head_does_nothing(engine):
     with engine.begin() as connection:
         upgrade_product_tables(connection)
     with engine.begin() as connection:
-        assert upgrade_product_tables(connection) == ("0004", "0004")
+        assert upgrade_product_tables(connection) == ("0005", "0005")
+
+
+def test_upgrade_from_0004_adds_filter_table(engine):
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0004")
+        connection.execute(
+            sa.text(
+                "INSERT INTO reprise_run (run_id, started_at, status) "
+                "VALUES ('run-0001', '2008-10-20T09:30:00+00:00', 'success')"
+            )
+        )
+    assert not sa.inspect(engine).has_table("reprise_filtre")
+
+    with engine.begin() as connection:
+        assert upgrade_product_tables(connection) == ("0004", "0005")
+
+    with engine.connect() as connection:
+        assert compare_tables(connection, build_product_metadata()) == []
+        runs = connection.execute(sa.text("SELECT run_id FROM reprise_run")).scalars().all()
+        filtered = connection.execute(sa.text("SELECT count(*) FROM reprise_filtre")).scalar()
+    assert runs == ["run-0001"]
+    assert filtered == 0
+
+
+def test_downgrade_to_0004_drops_filter_table_only(engine):
+    with engine.begin() as connection:
+        upgrade_product_tables(connection)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0004")
+
+    with engine.connect() as connection:
+        assert current_revision(connection) == "0004"
+        problems = compare_tables(connection, build_product_metadata())
+    assert problems == ["table reprise_filtre is missing"]
 
 
 def test_release_0_1_0_database_matches_revision_0001(engine):
@@ -128,7 +163,7 @@ def test_load_upgrades_release_0_1_0_database(engine):
     result = load_sample(engine, run_id="run-0002")
 
     with engine.connect() as connection:
-        assert current_revision(connection) == "0004"
+        assert current_revision(connection) == "0005"
     assert compare_database(engine, SCHEMA) == []
     for table, frame in target_frames().items():
         assert result.changes[table]["unchanged"] == len(frame), table
@@ -162,7 +197,7 @@ def test_unknown_revision_raises(engine):
 
     message = str(error.value)
     assert "are at revision 0099, which this release of mdph-reprise does not know" in message
-    assert "it knows up to 0004" in message
+    assert "it knows up to 0005" in message
 
 
 def test_product_tables_without_version_raise(engine):
