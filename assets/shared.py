@@ -30,7 +30,7 @@ from migration.run import (
     create_private_sqlite_file,
     delivery_inventory,
 )
-from migration.steps import DEFAULT_MAPPINGS, rejects_for_database
+from migration.steps import DEFAULT_MAPPINGS, filters_for_database, rejects_for_database
 from migration.target.engine import create_target_engine, describe_url
 from migration.target.load import REMOVAL_CHECK_MIN_ROWS, load_run
 from migration.target.schema import load_target_schema
@@ -250,7 +250,8 @@ def load_events(
     config: LoadConfig,
     applications: list[str] | None = None,
 ) -> dg.Output:
-    """Load assembled rows, rejects and lineage into a département's target, in one transaction.
+    """Load assembled rows, rejects, filtered rows and lineage into a département's target, in
+    one transaction.
 
     `applications` names the applications whose rows the load replaces; None replaces all.
     Unless `config.allow_removals` is set, a load that would remove more than
@@ -285,6 +286,7 @@ def load_events(
         blocking=[],
     )
     rejects = rejects_for_database(run_id, rows["validated"], assembly)
+    filters = filters_for_database(run_id, assembly)
     create_private_sqlite_file(url)
     engine = create_target_engine(url)
     run_row = {
@@ -306,6 +308,7 @@ def load_events(
             rejects,
             assembly.lineage.assign(run_id=run_id),
             run_row,
+            filters=filters,
             applications=applications,
             max_removed_share=None if config.allow_removals else MAX_REMOVED_SHARE,
             removal_override=f"set allow_removals: true in the run configuration of {asset}",

@@ -4,7 +4,8 @@ Generates a plaintext delivery with the sample generator and runs the real pipel
 (reading, validation, mapping, assembly), then:
 
 1. times `load_run` into a new, empty PostgreSQL database (it creates the tables, converts and
-   checks the frames, and COPYs every target, lineage and reject row in one transaction);
+   checks the frames, and COPYs every target, lineage, reject and filtered row in one
+   transaction);
 2. exports every table of that database to CSV files;
 3. creates the same empty tables in a second new database and times one psql process that
    runs `\\copy ... FROM` for every file inside one transaction, parents first.
@@ -44,6 +45,7 @@ from migration.mapping.assemble import assemble  # noqa: E402
 from migration.mapping.language import load_mapping  # noqa: E402
 from migration.steps import (  # noqa: E402
     DEFAULT_MAPPINGS,
+    filters_for_database,
     map_application,
     read_application,
     rejects_for_database,
@@ -73,13 +75,17 @@ def main() -> None:
 
     schema = load_target_schema()
     with tempfile.TemporaryDirectory() as folder:
-        frames, rejects, lineage = build_rows(Path(folder), args.persons, schema)
-        rows = sum(len(frame) for frame in frames.values()) + len(rejects) + len(lineage) + 1
-        print(f"rows to load: {rows} ({len(lineage)} lineage, {len(rejects)} rejects)")
+        frames, rejects, lineage, filters = build_rows(Path(folder), args.persons, schema)
+        rows = sum(len(frame) for frame in frames.values())
+        rows += len(rejects) + len(lineage) + len(filters) + 1
+        print(
+            f"rows to load: {rows} ({len(lineage)} lineage, {len(rejects)} rejects, "
+            f"{len(filters)} filtered)"
+        )
 
         admin_url = make_url(args.postgres)
         with _databases(admin_url, 2) as (load_url, copy_url):
-            load_seconds = time_load_run(load_url, schema, frames, rejects, lineage)
+            load_seconds = time_load_run(load_url, schema, frames, rejects, lineage, filters)
             files = export_tables(load_url, schema, Path(folder) / "csv")
             create_empty_tables(copy_url, schema)
             copy_seconds = time_psql_copy(copy_url, schema, files)
@@ -120,8 +126,9 @@ def build_rows(folder: Path, persons: int, schema):
     rejected = pd.concat([result.rejected_lines() for result in validated], ignore_index=True)
     assembly = assemble(mapped, schema, rejected)
     rejects = rejects_for_database(RUN_ID, validated, assembly)
+    filters = filters_for_database(RUN_ID, assembly)
     print(f"pipeline up to assembly in {time.perf_counter() - started:.1f} s")
-    return assembly.frames, rejects, assembly.lineage.assign(run_id=RUN_ID)
+    return assembly.frames, rejects, assembly.lineage.assign(run_id=RUN_ID), filters
 
 
 class _databases:
@@ -147,11 +154,11 @@ class _databases:
         self.admin.dispose()
 
 
-def time_load_run(url, schema, frames, rejects, lineage) -> float:
+def time_load_run(url, schema, frames, rejects, lineage, filters) -> float:
     engine = create_target_engine(url.render_as_string(hide_password=False))
     run = {"run_id": RUN_ID, "started_at": dt.datetime.now(dt.UTC), "status": "success"}
     started = time.perf_counter()
-    load_run(engine, schema, frames, rejects, lineage, run)
+    load_run(engine, schema, frames, rejects, lineage, run, filters=filters)
     seconds = time.perf_counter() - started
     engine.dispose()
     return seconds
@@ -163,6 +170,7 @@ def _table_order(schema) -> list[str]:
         *schema.table_order(),
         "reprise_run",
         "reprise_rejet",
+        "reprise_filtre",
         "reprise_lignage",
         "reprise_chargement",
     ]

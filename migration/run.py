@@ -44,6 +44,7 @@ from migration.steps import (
     DEFAULT_MAPPINGS,
     ValidatedApplication,
     check_extraction_log,
+    filters_for_database,
     map_application,
     read_application,
     reconcile,
@@ -514,6 +515,7 @@ def _intake_message(delivery: Delivery) -> str:
 
 def _load(engine, schema, run_id, validated, assembly, summary, options, say) -> None:
     rejects = rejects_for_database(run_id, validated, assembly)
+    filters = filters_for_database(run_id, assembly)
     summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     run_row = _run_row(summary, options)
     delivered = [result.name for result in validated]
@@ -531,6 +533,7 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
         rejects,
         handed.pop("lineage"),
         run_row,
+        filters=filters,
         applications=applications,
         release_frames=True,
         max_removed_share=None if options.allow_removals else MAX_REMOVED_SHARE,

@@ -16,7 +16,12 @@ import pandas as pd
 from migration.delivery.config import same_departement
 from migration.dictionary.model import Dictionary
 from migration.mapping.assemble import Assembly
-from migration.mapping.engine import MappedApplication, SourceTable, apply_mapping
+from migration.mapping.engine import (
+    FILTER_COLUMNS,
+    MappedApplication,
+    SourceTable,
+    apply_mapping,
+)
 from migration.mapping.language import MappingFile
 from migration.profiling.profile import profile_column
 from migration.reading.csv_reader import LINE_COLUMN, TableRead, read_table
@@ -46,6 +51,7 @@ REJECT_DB_COLUMNS = [
     "reason",
     "raw_values",
 ]
+FILTER_DB_COLUMNS = ["run_id", *FILTER_COLUMNS]
 EXAMPLES_PER_RULE = 3
 
 
@@ -315,6 +321,37 @@ def rejects_for_database(
     ]
     rejects["run_id"] = run_id
     return rejects[REJECT_DB_COLUMNS]
+
+
+def filters_for_database(run_id: str, assembly: Assembly) -> pd.DataFrame:
+    """Build the rows of the filtered-rows table: the filter records of the source rows that
+    no mapping loaded or rejected, which are the rows `reconcile` counts as filtered.
+
+    A source row that one mapping filters and another one loads is loaded, so its filter
+    records are left out. A row that several mappings filter keeps one record per mapping.
+    """
+    filters = assembly.filters
+    if filters.empty:
+        return pd.DataFrame(columns=FILTER_DB_COLUMNS)
+    source_row = ["application", "source_table", "source_line"]
+    # Only lineage and reject rows of the tables that have filter records can match, and
+    # selecting them first keeps the join small when the lineage is large.
+    tables = set(filters["source_table"])
+    accounted = pd.concat(
+        [
+            frame.loc[frame["source_table"].isin(tables), source_row]
+            for frame in (assembly.lineage, assembly.rejects)
+        ],
+        ignore_index=True,
+    )
+    accounted = accounted.astype({"source_line": "int64"}).drop_duplicates()
+    matched = filters.astype({"source_line": "int64"}).merge(
+        accounted, on=source_row, how="left", indicator=True
+    )
+    rows = matched.loc[matched["_merge"] == "left_only", FILTER_COLUMNS]
+    rows = rows.drop_duplicates([*source_row, "target_table", "reason"], ignore_index=True)
+    rows.insert(0, "run_id", run_id)
+    return rows[FILTER_DB_COLUMNS]
 
 
 def _raw_values_of_rejects(

@@ -16,7 +16,7 @@ import assets.definitions as definitions
 from migration.mapping.assemble import assemble
 from migration.mapping.engine import MappedApplication
 from migration.reading.csv_reader import LINE_COLUMN
-from migration.steps import reconcile
+from migration.steps import FILTER_DB_COLUMNS, filters_for_database, reconcile
 from tests.assets.test_definitions import _resources
 from tests.target.pipeline_rows import SAMPLE_DELIVERY, SAMPLE_PASSWORD, SCHEMA, pipeline_rows
 
@@ -110,6 +110,60 @@ def test_row_without_lineage_is_caught(sample):
 
     assert not counts[LOST_SOURCE]["reconciled"]
     assert [key for key, count in counts.items() if not count["reconciled"]] == [LOST_SOURCE]
+
+
+def test_stored_filters_match_filtered_counts(sample):
+    filters = filters_for_database("run-1", sample.assembly)
+
+    assert list(filters.columns) == FILTER_DB_COLUMNS
+    assert (filters["run_id"] == "run-1").all()
+    stored = filters.groupby(["application", "source_table"])["source_line"].nunique()
+    for count in reconcile(sample.validated, sample.assembly):
+        key = (count["application"], count["table"])
+        assert stored.get(key, 0) == count["filtered"], key
+    dropped = filters[filters["source_table"] == "FINESS_GEOLOCALISATION"]
+    assert len(dropped) == 42
+    assert dropped["target_table"].isna().all()
+    assert dropped["source_key"].notna().all()
+
+
+def test_stored_filters_leave_out_loaded_rows(sample):
+    """A CONCLUSION row that droit filters out is loaded into decision, so it is not filtered."""
+    conclusions = sample.assembly.filters["source_table"] == "CONCLUSION"
+    assert conclusions.any()
+
+    filters = filters_for_database("run-1", sample.assembly)
+
+    assert not (filters["source_table"] == "CONCLUSION").any()
+
+
+def test_stored_filters_leave_out_rejected_rows(sample):
+    assembly = sample.assembly
+    dropped = assembly.filters[assembly.filters["source_table"] == "FINESS_GEOLOCALISATION"]
+    line = int(dropped["source_line"].iloc[0])
+    reject = {
+        "application": "OPALES",
+        "source_table": "FINESS_GEOLOCALISATION",
+        "source_file": dropped["source_file"].iloc[0],
+        "source_line": line,
+        "target_table": None,
+        "rule_id": "mapping.required",
+        "column_name": None,
+        "reason": "planted",
+    }
+    planted = type(assembly)(
+        assembly.frames,
+        assembly.lineage,
+        pd.concat([assembly.rejects, pd.DataFrame([reject])], ignore_index=True),
+        assembly.filters,
+        assembly.identity,
+    )
+
+    filters = filters_for_database("run-1", planted)
+
+    lines = filters.loc[filters["source_table"] == "FINESS_GEOLOCALISATION", "source_line"]
+    assert len(lines) == 41
+    assert line not in set(lines)
 
 
 def test_blocking_check_stops_the_load(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""Load the mapped rows, rejects and lineage of a run into the target database.
+"""Load the mapped rows, rejects, filtered rows and lineage of a run into the target database.
 
 One database transaction covers the whole load, so the target either holds the complete
 result of this run or is left as it was, whether the load fails, is interrupted or its process
@@ -15,9 +15,9 @@ back an unfinished transaction the next time the file is opened. Inside that tra
    (`changes.py`).
 4. Write the run row. In each target table, parents first, update the changed rows and insert
    the added ones. Then, children first, delete the removed rows.
-5. Replace the lineage of the applications the load replaces and the rejects of this run id,
-   and record the counts of added, changed, removed, unchanged and kept rows per table in
-   reprise_chargement.
+5. Replace the lineage and the filtered rows of the applications the load replaces and the
+   rejects of this run id, and record the counts of added, changed, removed, unchanged and
+   kept rows per table in reprise_chargement.
 
 Rerunning a delivery therefore writes no target row at all, and a redelivery touches only the
 rows that differ. SQLite receives batched executemany statements. PostgreSQL receives
@@ -57,6 +57,8 @@ from migration.target.errors import TargetError, TooManyRemovalsError
 from migration.target.frames import PreparedTable, prepare_frame, prepare_record
 from migration.target.model import TargetSchema
 from migration.target.product_tables import (
+    FILTER_ID_COLUMN,
+    FILTER_TABLE,
     LINEAGE_TABLE,
     LOAD_TABLE,
     PRODUCT_TABLES,
@@ -80,8 +82,9 @@ REMOVAL_CHECK_MIN_ROWS = 100
 # How the error of a rejected removal tells a user of the CLI to lift the removal check.
 CLI_REMOVAL_OVERRIDE = "give --allow-removals"
 COPY_READ_SIZE = 1 << 20
-# From this many rows on, a PostgreSQL table that is filled from empty, and the lineage, get
-# their rows with keys and indexes built once at the end rather than row by row.
+# From this many rows on, a PostgreSQL table that is filled from empty, the lineage and the
+# filtered rows get their rows with keys and indexes built once at the end rather than row by
+# row.
 BULK_ROWS = 20_000
 BULK_SORT_MEMORY = "256MB"  # for those builds, in the load transaction only
 """Bytes psycopg2 reads from the CSV buffer per call while copying."""
@@ -107,6 +110,7 @@ class LoadResult:
     Attributes:
         rows: target table -> rows the load delivered for it.
         rejects: reject rows written for this run.
+        filters: reprise_filtre rows written for this run.
         lineage: lineage rows written for this run.
         changes: target table -> counts of the rows the load "added", "changed", "removed",
             and left "unchanged" or "kept" (see `migration.target.changes`), compared with the
@@ -115,6 +119,7 @@ class LoadResult:
 
     rows: dict[str, int]
     rejects: int = 0
+    filters: int = 0
     lineage: int = 0
     changes: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -127,6 +132,7 @@ def load_run(
     lineage: pd.DataFrame,
     run: dict[str, Any],
     *,
+    filters: pd.DataFrame | None = None,
     applications: Iterable[str] | None = None,
     lock_timeout: float | None = None,
     release_frames: bool = False,
@@ -143,12 +149,17 @@ def load_run(
         rejects: the reprise_rejet rows of this run, without `id`. A missing `run_id` column
             is filled with the run's id.
         lineage: the reprise_lignage rows of this run, filled the same way.
+        filters: the reprise_filtre rows of this run, without `id`, filled the same way: the
+            source rows that a mapping filter left out and that no other mapping loaded or
+            rejected. None writes none. Either way the load deletes the filtered rows of the
+            applications it replaces, as it does their lineage.
         run: the reprise_run row. A password in `target_url` is hidden before writing, and a
             dict or list in `summary_json` is written as JSON. Its `applications` column is
             filled from `applications`.
         applications: the applications whose rows this load replaces, for a delivery of some
             applications only, such as ["OPALES"]; rows that also come from another
-            application are kept. None (the default) replaces the whole content.
+            application are kept. None (the default) replaces the whole content. The lineage
+            and filters frames must hold rows of these applications only.
         lock_timeout: seconds to wait for another load of the same database before failing;
             None waits on PostgreSQL as long as the other load runs, and keeps the SQLite
             timeout of the URL (5 s unless `?timeout=` says otherwise).
@@ -172,10 +183,12 @@ def load_run(
     started = time.monotonic()
     scope = None if applications is None else frozenset(applications)
     metadata = build_metadata(schema)
-    prepared = _prepare(schema, frames, rejects, lineage, run, scope, release_frames)
+    if filters is None:
+        filters = pd.DataFrame()
+    prepared = _prepare(schema, frames, rejects, lineage, filters, run, scope, release_frames)
     # The prepared rows are all the load needs; a caller that keeps no reference of its own
     # to the frames (see `migration.run`) frees them here, before the longest part of the load.
-    del frames, rejects, lineage
+    del frames, rejects, lineage, filters
     order = schema.table_order()
 
     loader = _Loader(engine.dialect, metadata, prepared, schema, scope)
@@ -206,13 +219,14 @@ def load_run(
     result = LoadResult(
         rows={name: len(prepared[name].rows) for name in order},
         rejects=len(prepared[REJECT_TABLE].rows),
+        filters=len(prepared[FILTER_TABLE].rows),
         lineage=len(prepared[LINEAGE_TABLE].rows),
         changes=changes,
     )
     totals = {kind: sum(counts[kind] for counts in changes.values()) for kind in CHANGE_KINDS}
     logger.info(
         "loaded run %s into %s in %.1f s: %d rows added, %d changed, %d removed, %d unchanged, "
-        "%d kept in %d tables; %d rejects, %d lineage rows",
+        "%d kept in %d tables; %d rejects, %d filtered rows, %d lineage rows",
         run.get("run_id"),
         describe_url(engine.url),
         time.monotonic() - started,
@@ -223,6 +237,7 @@ def load_run(
         totals["kept"],
         len(order),
         result.rejects,
+        result.filters,
         result.lineage,
     )
     return result
@@ -241,7 +256,7 @@ def _set_sqlite_busy_timeout(connection: sa.Connection, seconds: float) -> float
 
 
 def _prepare(
-    schema, frames, rejects, lineage, run, scope, release_frames: bool = False
+    schema, frames, rejects, lineage, filters, run, scope, release_frames: bool = False
 ) -> dict[str, PreparedTable]:
     """Check every input against its table before any database work."""
     unknown = sorted(name for name in frames if name not in schema.tables)
@@ -258,14 +273,8 @@ def _prepare(
                 "applications is empty; name the applications whose rows the load replaces, "
                 "or pass None to replace the whole content"
             )
-        if "application" in lineage.columns:
-            others = sorted(set(lineage["application"].dropna()) - scope)
-            if others:
-                raise TargetError(
-                    f"the lineage frame has rows of the applications {', '.join(others)}, "
-                    f"which this load does not replace (applications {', '.join(sorted(scope))})"
-                    "; add them to applications, or drop their rows"
-                )
+        _check_scope(lineage, scope, "lineage")
+        _check_scope(filters, scope, "filters")
 
     # NOTE: a value that its column refuses (type, code, decimal digits) stops the whole load
     # here instead of becoming a reject. A caller can reject such rows beforehand with
@@ -297,6 +306,13 @@ def _prepare(
         generated=[REJECT_ID_COLUMN],
         label="the rejects frame",
     )
+    prepared[FILTER_TABLE] = prepare_frame(
+        PRODUCT_TABLES[FILTER_TABLE],
+        _with_run_id(filters, run_id, "filters"),
+        {},
+        generated=[FILTER_ID_COLUMN],
+        label="the filters frame",
+    )
     prepared[LINEAGE_TABLE] = prepare_frame(
         PRODUCT_TABLES[LINEAGE_TABLE],
         _with_run_id(lineage, run_id, "lineage"),
@@ -304,6 +320,23 @@ def _prepare(
         label="the lineage frame",
     )
     return prepared
+
+
+def _check_scope(frame: pd.DataFrame, scope: frozenset[str], label: str) -> None:
+    """Raise TargetError when `frame` has rows of an application the load does not replace.
+
+    The load deletes the previous rows of the replaced applications only, so a row of another
+    application would sit beside the rows of an earlier load.
+    """
+    if "application" not in frame.columns:
+        return
+    others = sorted(set(frame["application"].dropna()) - scope)
+    if others:
+        raise TargetError(
+            f"the {label} frame has rows of the applications {', '.join(others)}, "
+            f"which this load does not replace (applications {', '.join(sorted(scope))})"
+            "; add them to applications, or drop their rows"
+        )
 
 
 def _with_run_id(frame: pd.DataFrame, run_id: Any, label: str) -> pd.DataFrame:
@@ -384,6 +417,7 @@ class _Loader:
                 self.delete_rows(name, self.plans[name].removed)
 
         self.replace_lineage(order)
+        self.replace_filters()
         run_id = self.run_id
         rejects = self.metadata.tables[REJECT_TABLE]
         self.execute(
@@ -535,23 +569,48 @@ class _Loader:
         if self.scope is not None:
             statement = statement.where(lineage.c.application.in_(sorted(self.scope)))
         self.execute("deleting the lineage of the replaced applications", LINEAGE_TABLE, statement)
-        count = len(self.prepared[LINEAGE_TABLE].rows)
-        bulk = [LINEAGE_TABLE] if count >= BULK_ROWS and self.owns(LINEAGE_TABLE) else []
-        with self.constraints_built_after(bulk):
-            self.insert_rows(LINEAGE_TABLE, range(count))
+        bulk = self.insert_product_rows(LINEAGE_TABLE)
         if kept.rows:
             self.prepared[_KEPT_LINEAGE] = kept
             self.insert_rows(_KEPT_LINEAGE, range(len(kept.rows)), table_name=LINEAGE_TABLE)
         if bulk:
-            # The report and the lineage commands query this table right after the commit,
-            # before autovacuum has sampled it. Without statistics PostgreSQL takes the new
-            # rows for a few and plans bitmap scans over all of them; ANALYZE samples a fixed
-            # number of rows, so it costs about the same at any size.
-            self.execute(
-                "gathering the statistics of the lineage",
-                LINEAGE_TABLE,
-                sa.text(f"ANALYZE {self.dialect.identifier_preparer.format_table(lineage)}"),
-            )
+            self.analyze(LINEAGE_TABLE, "gathering the statistics of the lineage")
+
+    def replace_filters(self) -> None:
+        """Replace the filtered rows of the applications the load replaces, as the lineage."""
+        filters = self.metadata.tables[FILTER_TABLE]
+        statement = filters.delete()
+        if self.scope is not None:
+            statement = statement.where(filters.c.application.in_(sorted(self.scope)))
+        self.execute(
+            "deleting the filtered rows of the replaced applications", FILTER_TABLE, statement
+        )
+        if self.insert_product_rows(FILTER_TABLE):
+            self.analyze(FILTER_TABLE, "gathering the statistics of the filtered rows")
+
+    def insert_product_rows(self, name: str) -> bool:
+        """Insert every prepared row of product table `name`, and return whether its keys and
+        indexes were built after the copy, as they are from BULK_ROWS rows on in a PostgreSQL
+        table that the role owns.
+        """
+        count = len(self.prepared[name].rows)
+        bulk = [name] if count >= BULK_ROWS and self.owns(name) else []
+        with self.constraints_built_after(bulk):
+            self.insert_rows(name, range(count))
+        return bool(bulk)
+
+    def analyze(self, name: str, action: str) -> None:
+        """Gather the statistics of a table that a bulk copy filled.
+
+        The report and the lineage commands query the lineage and the filtered rows right after
+        the commit, before autovacuum has sampled them. Without statistics PostgreSQL takes the
+        new rows for a few and plans bitmap scans over all of them; ANALYZE samples a fixed
+        number of rows, so it costs about the same at any size.
+        """
+        table = self.metadata.tables[name]
+        self.execute(
+            action, name, sa.text(f"ANALYZE {self.dialect.identifier_preparer.format_table(table)}")
+        )
 
     def fills_empty_table(self, name: str) -> bool:
         """Tell whether the load only adds rows, many of them, to a table that was empty."""

@@ -78,6 +78,20 @@ def _scalar(url: str, query: str):
     return value
 
 
+def _filtered_rows(url: str) -> list[tuple]:
+    """Return the rows of reprise_filtre without their id and run id, sorted."""
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT application, source_table, source_line, source_key, target_table, reason "
+                "FROM reprise_filtre ORDER BY application, source_table, source_line, target_table"
+            )
+        ).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
 def _checks(result) -> dict[tuple[str, str], bool]:
     return {
         (e.asset_key.to_user_string(), e.check_name): e.passed
@@ -220,6 +234,10 @@ def test_applications_loaded_one_by_one(tmp_path, monkeypatch):
     )
     assert whole.success
     people = _scalar(_url(tmp_path, "whole"), "SELECT count(*) FROM individu")
+    # In this delivery only OPALES has filtered rows: all of FINESS_GEOLOCALISATION, a table
+    # that its mapping drops.
+    filtered = _filtered_rows(_url(tmp_path, "whole"))
+    assert {row[:2] for row in filtered} == {("OPALES", "FINESS_GEOLOCALISATION")}
 
     url = _url(tmp_path, "057")
     monkeypatch.setenv("PART_TARGET_057", url)
@@ -231,6 +249,7 @@ def test_applications_loaded_one_by_one(tmp_path, monkeypatch):
     assert {table["application"] for table in tables} == {"ITAC"}
     assert all(table["reconciled"] for table in tables)
     adults = _scalar(url, "SELECT count(*) FROM individu")
+    assert _filtered_rows(url) == []
 
     # OPALES then comes alone, as a partial delivery without the ITAC files.
     (tmp_path / "partial").mkdir()
@@ -250,6 +269,7 @@ def test_applications_loaded_one_by_one(tmp_path, monkeypatch):
     # the people of the whole delivery loaded in one run.
     assert _scalar(url, "SELECT count(*) FROM individu") == people
     assert people > adults
+    assert _filtered_rows(url) == filtered
     assert _scalar(url, "SELECT count(*) FROM reprise_run") == 2
 
 

@@ -332,6 +332,59 @@ def rejects_frame(run_id: str = RUN_ID) -> pd.DataFrame:
     )
 
 
+def filters_frame(run_id: str = RUN_ID, applications=None) -> pd.DataFrame:
+    """Return three filtered rows of `run_id`: one ITAC line filtered by two mappings, and a
+    line of a table that the OPALES mapping drops (no target table)."""
+    rows = [
+        ("ITAC", "CONCLUSION", "ITAC/CONCLUSION.csv", 5, "C0005", "droit", "refus : pas de droit"),
+        (
+            "ITAC",
+            "CONCLUSION",
+            "ITAC/CONCLUSION.csv",
+            5,
+            "C0005",
+            "orientation",
+            "refus : pas d'orientation",
+        ),
+        (
+            "OPALES",
+            "FINESS_GEOLOCALISATION",
+            "OPALES/FINESS_GEOLOCALISATION.csv",
+            2,
+            "2",
+            None,
+            "les coordonnées ne sont pas dans le schéma cible",
+        ),
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "application": application,
+                "source_table": table,
+                "source_file": file,
+                "source_line": line,
+                "source_key": source_key,
+                "target_table": target_table,
+                "reason": reason,
+            }
+            for application, table, file, line, source_key, target_table, reason in rows
+            if applications is None or application in applications
+        ],
+        columns=[
+            "run_id",
+            "application",
+            "source_table",
+            "source_file",
+            "source_line",
+            "source_key",
+            "target_table",
+            "reason",
+        ],
+        dtype=object,
+    )
+
+
 def lineage_frame(run_id: str = RUN_ID) -> pd.DataFrame:
     """Return one lineage row per individu row, plus a second source for I0002."""
     rows = [

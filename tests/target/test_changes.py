@@ -13,7 +13,13 @@ import sqlalchemy as sa
 from migration.target.errors import TargetError
 from migration.target.load import LOAD_LOCK_KEY, load_run
 from migration.target.schema import load_target_schema
-from tests.target.sample_rows import read_tables, rejects_frame, run_record, target_frames
+from tests.target.sample_rows import (
+    filters_frame,
+    read_tables,
+    rejects_frame,
+    run_record,
+    target_frames,
+)
 
 SCHEMA = load_target_schema()
 
@@ -229,6 +235,44 @@ def test_partial_rerun_changes_nothing(engine):
     for table in SCHEMA.tables:
         assert after[table] == before[table], table
     assert after["reprise_lignage"] == before["reprise_lignage"]
+
+
+def test_partial_load_replaces_filters_of_its_application(engine):
+    load(engine, target_frames(), "run-0001", filters=filters_frame("run-0001"))
+
+    load(
+        engine,
+        only_opales(target_frames()),
+        "run-0002",
+        applications=["OPALES"],
+        filters=filters_frame("run-0002", applications=["OPALES"]),
+    )
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT run_id, application, source_line, target_table FROM reprise_filtre "
+                "ORDER BY application, target_table"
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("run-0001", "ITAC", 5, "droit"),
+        ("run-0001", "ITAC", 5, "orientation"),
+        ("run-0002", "OPALES", 2, None),
+    ]
+
+
+def test_filters_outside_applications_raise(sqlite_engine):
+    frames = only_opales(target_frames())
+    with pytest.raises(TargetError, match="filters frame has rows of the applications ITAC"):
+        load(
+            sqlite_engine,
+            frames,
+            "run-0001",
+            applications=["OPALES"],
+            filters=filters_frame("run-0001"),
+        )
+    assert sa.inspect(sqlite_engine).get_table_names() == []
 
 
 def test_lineage_outside_applications_raises(sqlite_engine):

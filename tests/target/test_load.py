@@ -22,6 +22,7 @@ from tests.target.sample_rows import (
     PERSONAL_VALUES,
     RUN_ID,
     STARTED_AT,
+    filters_frame,
     lineage_frame,
     read_tables,
     rejects_frame,
@@ -33,7 +34,7 @@ from tests.target.sample_rows import (
 SCHEMA = load_target_schema()
 
 
-def load_sample(engine, run_id=RUN_ID, frames=None, **run_changes):
+def load_sample(engine, run_id=RUN_ID, frames=None, filters=None, **run_changes):
     return load_run(
         engine,
         SCHEMA,
@@ -41,7 +42,21 @@ def load_sample(engine, run_id=RUN_ID, frames=None, **run_changes):
         rejects_frame(run_id),
         lineage_frame(run_id),
         run_record(run_id, **run_changes),
+        filters=filters_frame(run_id) if filters is None else filters,
     )
+
+
+def filtered_rows(engine) -> list[tuple]:
+    """Return the rows of reprise_filtre without their id, by line then target table."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT run_id, application, source_table, source_file, source_line, source_key, "
+                "target_table, reason FROM reprise_filtre "
+                "ORDER BY application, source_table, source_line, target_table"
+            )
+        )
+        return [tuple(row) for row in rows]
 
 
 def expected_rows(table: str) -> list[tuple]:
@@ -55,10 +70,55 @@ def test_load_writes_every_table(engine):
 
     assert result.rows == {name: len(rows) for name, rows in target_rows().items()}
     assert result.rejects == 2
+    assert result.filters == 3
     assert result.lineage == 4
     content = read_tables(engine, SCHEMA)
     for table in SCHEMA.tables:
         assert content[table] == expected_rows(table), table
+
+
+def test_load_writes_filtered_rows(engine):
+    load_sample(engine)
+
+    expected = [tuple(row) for row in filters_frame(RUN_ID).itertuples(index=False)]
+    assert filtered_rows(engine) == expected
+    with engine.connect() as connection:
+        ids = connection.execute(sa.text("SELECT id FROM reprise_filtre ORDER BY id")).scalars()
+        assert list(ids) == [1, 2, 3]
+
+
+def test_rerun_replaces_filtered_rows(engine):
+    load_sample(engine)
+
+    load_sample(engine, run_id="run-0002", filters=filters_frame("run-0002").iloc[1:2])
+
+    assert filtered_rows(engine) == [
+        (
+            "run-0002",
+            "ITAC",
+            "CONCLUSION",
+            "ITAC/CONCLUSION.csv",
+            5,
+            "C0005",
+            "orientation",
+            "refus : pas d'orientation",
+        )
+    ]
+
+
+def test_load_without_filters_deletes_them(engine):
+    load_sample(engine)
+
+    load_run(
+        engine,
+        SCHEMA,
+        target_frames(),
+        rejects_frame("run-0002"),
+        lineage_frame("run-0002"),
+        run_record("run-0002"),
+    )
+
+    assert filtered_rows(engine) == []
 
 
 def test_load_releasing_frames_writes_every_table(engine):
@@ -188,11 +248,20 @@ def test_postgresql_bulk_lineage_keeps_its_foreign_key(postgres_engine, monkeypa
     )
     load_sample(postgres_engine)
 
-    for name in ("fk_reprise_lignage_run_id", "pk_reprise_lignage"):
+    names = [
+        "fk_reprise_lignage_run_id",
+        "pk_reprise_lignage",
+        "fk_reprise_filtre_run_id",
+        "pk_reprise_filtre",
+    ]
+    for name in names:
         assert len([s for s in statements if f"DROP CONSTRAINT {name}" in s]) == 1
         assert len([s for s in statements if f"ADD CONSTRAINT {name}" in s]) == 1
     start = next(i for i, s in enumerate(statements) if "DROP CONSTRAINT pk_reprise_lignage" in s)
     rebuilt = [s for s in statements[start:] if s.startswith("CREATE INDEX ix_reprise_lignage")]
+    assert len(rebuilt) == 2
+    start = next(i for i, s in enumerate(statements) if "DROP CONSTRAINT pk_reprise_filtre" in s)
+    rebuilt = [s for s in statements[start:] if s.startswith("CREATE INDEX ix_reprise_filtre")]
     assert len(rebuilt) == 2
     # Target tables filled from empty get the same treatment; one referenced by a small
     # table (below the threshold here: none) would keep its primary key.
@@ -247,6 +316,7 @@ def test_rerun_with_same_run_id_replaces_its_rows(engine):
     assert len(content["reprise_run"]) == 1
     assert content["reprise_run"][0][3] == "loaded"
     assert len(content["reprise_rejet"]) == 2
+    assert len(content["reprise_filtre"]) == 3
     assert len(content["reprise_lignage"]) == 4
 
 
@@ -443,6 +513,19 @@ def test_reject_id_column_raises(sqlite_engine):
         load_run(sqlite_engine, SCHEMA, target_frames(), rejects, lineage_frame(), run_record())
 
 
+def test_filter_id_column_raises(sqlite_engine):
+    filters = filters_frame()
+    filters["id"] = [1, 2, 3]
+
+    with pytest.raises(TargetError, match="filters frame carries the columns id, which the"):
+        load_sample(sqlite_engine, filters=filters)
+
+
+def test_filters_run_id_mismatch_raises(sqlite_engine):
+    with pytest.raises(TargetError, match="filters frame has rows whose run_id is not"):
+        load_sample(sqlite_engine, filters=filters_frame("other"))
+
+
 def test_run_id_mismatch_raises(sqlite_engine):
     with pytest.raises(TargetError, match="rejects frame has rows whose run_id is not"):
         load_run(
@@ -463,10 +546,12 @@ def test_missing_run_id_columns_are_filled(sqlite_engine):
         rejects_frame().drop(columns=["run_id"]),
         lineage_frame().drop(columns=["run_id"]),
         run_record(),
+        filters=filters_frame().drop(columns=["run_id"]),
     )
 
     content = read_tables(sqlite_engine, SCHEMA)
     assert {row[1] for row in content["reprise_rejet"]} == {RUN_ID}
+    assert {row[1] for row in content["reprise_filtre"]} == {RUN_ID}
     assert {row[-1] for row in content["reprise_lignage"]} == {RUN_ID}
 
 
