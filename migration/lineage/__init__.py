@@ -1,7 +1,7 @@
 """Lineage of a migration run: row lineage queries, the run record and OpenLineage events.
 
-- `queries`: from a target row to its source rows, from a source row to its target rows or
-  rejects, over the product tables of the target database.
+- `queries`: from a target row to its source rows, from a source row to its target rows,
+  rejects or filters, over the product tables of the target database.
 - `commands`: the `mdph-reprise lineage` command line.
 - `run_record`: checksums, content hashes, versions and counts of a run.
 - `openlineage`: START and COMPLETE/FAIL events, written to JSON lines and optionally POSTed.

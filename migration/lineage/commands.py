@@ -18,7 +18,6 @@ from typing import TextIO
 
 from migration.lineage.errors import LineageError, NotTracedError
 from migration.lineage.queries import (
-    STATUS_FILTERED,
     STATUS_NOT_FOUND,
     SourceTrace,
     TargetTrace,
@@ -57,7 +56,10 @@ def add_lineage_parser(subparsers) -> argparse.ArgumentParser:
 
     source = commands.add_parser(
         "source",
-        help="show the target rows or the reject of a source row",
+        help="show the target rows, the rejects or the filters of a source row",
+        description="Show what a source row became: the target rows it produced, the rules "
+        "that rejected it, or the mapping filters that left it out, with their reasons. A line "
+        "or key found in none of them is not found (exit code 1).",
         allow_abbrev=False,
     )
     source.add_argument("application", help="source application, ITAC or OPALES")
@@ -190,13 +192,12 @@ def print_source_trace(trace: SourceTrace, out: TextIO) -> None:
         )
         for name, value in (reject.raw_values or {}).items():
             print(f"      {name} = {_text(value)}", file=out)
-    if trace.status == STATUS_FILTERED:
-        for reason in trace.filter_reasons:
-            print(
-                f"  the run filtered {reason.get('count')} row(s) of this table: "
-                f"{reason.get('reason')}",
-                file=out,
-            )
+    for filtered in trace.filters:
+        if filtered.target_table is None:
+            left_out = "filtered, the mapping drops its table"
+        else:
+            left_out = f"filtered out of {filtered.target_table}"
+        print(f"  line {filtered.source_line} {left_out}: {filtered.reason}", file=out)
 
 
 def _text(value) -> str:

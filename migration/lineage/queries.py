@@ -1,11 +1,13 @@
 """Row lineage queries over the target database: where a target row came from, where a source
 row went.
 
-The target database holds three product tables for this: `reprise_lignage` (one row per target
+The target database holds four product tables for this: `reprise_lignage` (one row per target
 row and source row that produced it), `reprise_rejet` (one row per rule that rejected a source
-row, with the row's raw values) and `reprise_run` (one row per run, with its JSON summary). A
-load replaces the whole lineage, so lineage rows belong to the last loaded run; rejects and runs
-of earlier runs are kept, and the queries here read those of the run the lineage belongs to.
+row, with the row's raw values), `reprise_filtre` (one row per mapping filter that left out a
+source row that nothing loaded or rejected) and `reprise_run` (one row per run, with its JSON
+summary). A load replaces the lineage and the filtered rows of the applications it loads, so
+those rows belong to the last run that loaded their application. Rejects and runs of earlier
+runs are kept, and the queries here read those of the run the lineage belongs to.
 
 Personal values (columns marked `personal` in the target schema or the data dictionary) are
 masked in every result unless the caller passes `show_personal=True`.
@@ -28,7 +30,7 @@ from migration.lineage.errors import LineageError
 from migration.reading.findings import mask_value
 from migration.target.engine import describe_url
 from migration.target.model import TargetSchema
-from migration.target.product_tables import LINEAGE_TABLE, REJECT_TABLE, RUN_TABLE
+from migration.target.product_tables import FILTER_TABLE, LINEAGE_TABLE, REJECT_TABLE, RUN_TABLE
 from migration.target.schema import build_metadata, load_target_schema
 
 logger = logging.getLogger(__name__)
@@ -78,6 +80,20 @@ class RejectRef:
 
 
 @dataclass
+class FilterRef:
+    """A mapping filter that left out a source row, with its reason.
+
+    `target_table` is None when the mapping drops the whole source table.
+    """
+
+    source_line: int
+    source_file: str
+    source_key: str | None
+    target_table: str | None
+    reason: str
+
+
+@dataclass
 class TargetTrace:
     """Where one target row came from."""
 
@@ -107,14 +123,17 @@ class SourceTrace:
     status: str
     targets: list[TargetRef] = field(default_factory=list)
     rejects: list[RejectRef] = field(default_factory=list)
-    filter_reasons: list[dict[str, Any]] = field(default_factory=list)
+    filters: list[FilterRef] = field(default_factory=list)
 
     @property
     def lines(self) -> list[dict[str, Any]]:
-        """Each source line found, with "loaded" or "rejected" (a key may match several)."""
+        """Each source line found, with "loaded", "rejected" or "filtered" (a key may match
+        several)."""
         statuses = {target.source_line: STATUS_LOADED for target in self.targets}
         for reject in self.rejects:
             statuses.setdefault(reject.source_line, STATUS_REJECTED)
+        for filtered in self.filters:
+            statuses.setdefault(filtered.source_line, STATUS_FILTERED)
         return [
             {"line": line, "status": status}
             for line, status in sorted(statuses.items(), key=lambda item: item[0] or 0)
@@ -284,16 +303,18 @@ def trace_source(
     *,
     show_personal: bool = False,
 ) -> SourceTrace:
-    """Find the target rows or the rejects of a source row, by line number or by key.
+    """Find the target rows, the rejects or the filters of a source row, by line or by key.
 
     An int is a physical line of the source file (the line where the record starts); a str is
     the value of the table's primary key (parts joined with "|"), which may match several lines
-    when the source has duplicates. A row with neither target rows nor rejects is reported as
-    filtered when the run filtered rows of that table (the filter records are counted per reason
-    in the run summary, not stored per row), else as not found.
+    when the source has duplicates. The status is "loaded" when a target row comes from the
+    row, else "rejected" when a rule of the lineage's run rejected it, else "filtered" when
+    `reprise_filtre` has a row for it, else "not_found", as for a line past the end of the file.
 
     Raises:
-        LineageError: the database lacks the lineage tables.
+        LineageError: the database lacks the lineage tables, or lacks `reprise_filtre` (a
+            database that an earlier release loaded) for a row that is neither loaded nor
+            rejected.
     """
     application, table = _known_source_table(application, table)
     line = line_or_key if isinstance(line_or_key, int) else None
@@ -301,13 +322,13 @@ def trace_source(
     tables = product_tables()
     lineage = tables[LINEAGE_TABLE]
     rejects_table = tables[REJECT_TABLE]
+    filters_table = tables[FILTER_TABLE]
     with _connect(engine) as connection:
         run_id = current_run_id(connection, tables, application)
         same_table = sa.and_(lineage.c.application == application, lineage.c.source_table == table)
-        match = lineage.c.source_line == line if line is not None else lineage.c.source_key == key
         lineage_rows = connection.execute(
             sa.select(lineage)
-            .where(same_table, match)
+            .where(same_table, _line_or_key(lineage, line, key))
             .order_by(lineage.c.source_line, lineage.c.target_table, lineage.c.target_key)
         ).mappings()
         targets = [
@@ -329,6 +350,18 @@ def trace_source(
                 sa.select(runs.c.summary_json).where(runs.c.run_id == run_id)
             ).scalar()
         reject_rows = list(connection.execute(reject_query.order_by(rejects_table.c.id)).mappings())
+        # None when the database has no filter table, which a load by an earlier release
+        # leaves. No run id is needed: a load replaces all the filtered rows of the
+        # applications it loads, so the rows of one application come from one run.
+        filter_rows = None
+        if sa.inspect(connection).has_table(FILTER_TABLE):
+            filter_query = sa.select(filters_table).where(
+                filters_table.c.application == application,
+                filters_table.c.source_table == table,
+                _line_or_key(filters_table, line, key),
+            )
+            ordered = filter_query.order_by(filters_table.c.source_line, filters_table.c.id)
+            filter_rows = list(connection.execute(ordered).mappings())
     summary = _parse_summary(summary_text, run_id) or {}
     dictionary = _dictionary_of(summary, application)
     source_table = dictionary.tables.get(table) if dictionary is not None else None
@@ -348,37 +381,49 @@ def trace_source(
         )
         for row in reject_rows
     ]
-    # NOTE: filter records are not stored per row in the target database, so a row with no
-    # target row and no reject in a table that had filtered rows is reported as filtered
-    # without checking its line; a line past the end of the file gets the same answer.
-    filter_reasons = _filter_reasons(summary, application, table)
+    filters = [
+        FilterRef(
+            row["source_line"],
+            row["source_file"],
+            row["source_key"],
+            row["target_table"],
+            row["reason"],
+        )
+        for row in filter_rows or []
+    ]
     if targets:
         status = STATUS_LOADED
     elif rejects:
         status = STATUS_REJECTED
-    elif filter_reasons:
+    elif filters:
         status = STATUS_FILTERED
+    elif filter_rows is None:
+        where = f"line {line}" if line is not None else f"key {key!r}"
+        raise LineageError(
+            f"{application}.{table} {where} has no target row and no reject, and the target "
+            f"database {describe_url(engine.url)} has no table {FILTER_TABLE}, so whether a "
+            "mapping filtered it is unknown: an earlier release of mdph-reprise loaded the "
+            "database. Run `mdph-reprise run` into it again to record the filtered rows"
+        )
     else:
         status = STATUS_NOT_FOUND
     logger.info(
-        "traced source row of %s.%s: %s, %d target rows, %d rejects",
+        "traced source row of %s.%s: %s, %d target rows, %d rejects, %d filters",
         application,
         table,
         status,
         len(targets),
         len(rejects),
+        len(filters),
     )
-    return SourceTrace(
-        run_id,
-        application,
-        table,
-        line,
-        key,
-        status,
-        targets,
-        rejects,
-        filter_reasons if status == STATUS_FILTERED else [],
-    )
+    return SourceTrace(run_id, application, table, line, key, status, targets, rejects, filters)
+
+
+def _line_or_key(table: sa.Table, line: int | None, key: str | None) -> sa.ColumnElement[bool]:
+    """Return the condition on the rows of `table` at a source line, else with a source key."""
+    if line is not None:
+        return table.c.source_line == line
+    return table.c.source_key == key
 
 
 @contextmanager
@@ -453,14 +498,6 @@ def _raw_values(text: str | None, table, show_personal: bool) -> dict[str, Any] 
     return {
         name: _shown(value, personal is None or name in personal) for name, value in values.items()
     }
-
-
-def _filter_reasons(summary: dict, application: str, table: str) -> list[dict[str, Any]]:
-    for entry in summary.get("tables") or []:
-        if entry.get("application") == application and entry.get("table") == table:
-            if entry.get("filtered"):
-                return list(entry.get("filter_reasons") or [])
-    return []
 
 
 def _shown(value: Any, masked: bool) -> Any:

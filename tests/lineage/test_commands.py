@@ -160,6 +160,86 @@ def test_source_unknown_line_exits_1(sample_run):
     assert "no target row, reject or filter for line 999999 of ITAC.DOSSIER" in output
 
 
+def filtered_line(sample_run) -> int:
+    """Return the first line of OPALES.FINESS_GEOLOCALISATION, a table the mapping drops."""
+    with sample_run.engine.connect() as connection:
+        return connection.execute(
+            sa.text(
+                "SELECT min(source_line) FROM reprise_filtre "
+                "WHERE application = 'OPALES' AND source_table = 'FINESS_GEOLOCALISATION'"
+            )
+        ).scalar_one()
+
+
+def test_source_filtered_line_prints_reason(sample_run):
+    line = filtered_line(sample_run)
+
+    code, output = run_command(
+        [
+            "lineage",
+            "source",
+            "OPALES",
+            "FINESS_GEOLOCALISATION",
+            "--line",
+            str(line),
+            "--target",
+            sample_run.url,
+        ]
+    )
+
+    assert code == 0
+    assert f"FINESS_GEOLOCALISATION line {line} (run " in output
+    assert output.splitlines()[0].endswith(": filtered")
+    assert (
+        f"  line {line} filtered, the mapping drops its table: les coordonnées des "
+        "établissements ne sont pas dans le schéma de référence"
+    ) in output
+
+
+def test_source_filtered_line_json(sample_run):
+    line = filtered_line(sample_run)
+
+    code, output = run_command(
+        [
+            "lineage",
+            "source",
+            "OPALES",
+            "FINESS_GEOLOCALISATION",
+            "--line",
+            str(line),
+            "--target",
+            sample_run.url,
+            "--json",
+        ]
+    )
+
+    assert code == 0
+    trace = json.loads(output)
+    assert trace["status"] == "filtered"
+    assert trace["lines"] == [{"line": line, "status": "filtered"}]
+    assert trace["filters"][0]["source_line"] == line
+    assert trace["filters"][0]["target_table"] is None
+
+
+def test_source_line_before_filtered_rows_exits_1(sample_run):
+    """Line 2 of FINESS.csv is a FINESS_STRUCTURE row, so FINESS_GEOLOCALISATION has no line 2."""
+    code, output = run_command(
+        [
+            "lineage",
+            "source",
+            "OPALES",
+            "FINESS_GEOLOCALISATION",
+            "--line",
+            "2",
+            "--target",
+            sample_run.url,
+        ]
+    )
+
+    assert code == 1
+    assert "no target row, reject or filter for line 2 of OPALES.FINESS_GEOLOCALISATION" in output
+
+
 def test_target_url_from_environment(sample_run, person, monkeypatch):
     lineage, _ = person
     monkeypatch.setenv("MDPH_TARGET_URL", sample_run.url)

@@ -26,6 +26,13 @@ def test_lineage_and_report_on_postgresql(postgres_url, tmp_path):
             ).one()
         target = trace_target(engine, "individu", row.target_key)
         source = trace_source(engine, "ITAC", "DOSSIER", row.source_line)
+        with engine.connect() as connection:
+            dropped = connection.exec_driver_sql(
+                "SELECT min(source_line), max(source_line), count(*) FROM reprise_filtre "
+                "WHERE application = 'OPALES' AND source_table = 'FINESS_GEOLOCALISATION'"
+            ).one()
+        filtered = trace_source(engine, "OPALES", "FINESS_GEOLOCALISATION", dropped[0])
+        past_end = trace_source(engine, "OPALES", "FINESS_GEOLOCALISATION", dropped[1] + 1)
         paths = write_reports(outcome.summary, tmp_path / "site", engine=engine)
     finally:
         engine.dispose()
@@ -33,6 +40,11 @@ def test_lineage_and_report_on_postgresql(postgres_url, tmp_path):
 
     assert target.sources[0].source_line == row.source_line
     assert row.target_key in {t.target_key for t in source.targets}
+    assert dropped[2] == 42
+    assert filtered.status == "filtered"
+    assert [f.source_line for f in filtered.filters] == [dropped[0]]
+    assert filtered.filters[0].reason.startswith("les coordonnées des établissements")
+    assert past_end.status == "not_found"
     assert resume["database"]["counts"]["targets"] == {
         entry["table"]: entry["rows"] for entry in outcome.summary["targets"]
     }

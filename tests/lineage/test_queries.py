@@ -1,5 +1,7 @@
 """Row lineage queries on the target database of a real sample run."""
 
+import sqlite3
+
 import pytest
 import sqlalchemy as sa
 
@@ -168,11 +170,105 @@ def test_trace_source_duplicate_key_gives_both_lines(sample_run):
     assert STATUS_LOADED in statuses.values()
 
 
-def test_trace_source_filtered_table(sample_run):
-    trace = trace_source(sample_run.engine, "OPALES", "FINESS_GEOLOCALISATION", 2)
+@pytest.fixture(scope="module")
+def dropped_rows(sample_run):
+    """The filtered rows of OPALES.FINESS_GEOLOCALISATION, a table the OPALES mapping drops.
+
+    FINESS.csv contains the rows of FINESS_STRUCTURE, then those of FINESS_GEOLOCALISATION.
+    """
+    with sample_run.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT source_file, source_line, source_key, target_table, reason "
+                "FROM reprise_filtre WHERE application = 'OPALES' "
+                "AND source_table = 'FINESS_GEOLOCALISATION' ORDER BY source_line"
+            )
+        ).all()
+    return rows
+
+
+def test_filtered_rows_match_summary(sample_run, dropped_rows):
+    counts = {
+        (table["application"], table["table"]): table["filtered"]
+        for table in sample_run.outcome.summary["tables"]
+    }
+    stored = one(sample_run.engine, "SELECT count(*) AS n FROM reprise_filtre").n
+
+    assert counts[("OPALES", "FINESS_GEOLOCALISATION")] == 42
+    assert len(dropped_rows) == 42
+    assert sum(counts.values()) == 42
+    assert stored == 42
+
+
+def test_trace_source_filtered_line(sample_run, dropped_rows):
+    first = dropped_rows[0]
+
+    trace = trace_source(sample_run.engine, "OPALES", "FINESS_GEOLOCALISATION", first.source_line)
 
     assert trace.status == STATUS_FILTERED
-    assert trace.filter_reasons[0]["count"] == 42
+    assert trace.targets == []
+    assert trace.rejects == []
+    assert len(trace.filters) == 1
+    filtered = trace.filters[0]
+    assert filtered.source_line == first.source_line
+    assert filtered.source_file == "FINESS.csv"
+    assert filtered.source_key == first.source_key
+    assert filtered.target_table is None
+    assert filtered.reason.startswith("les coordonnées des établissements")
+    assert trace.lines == [{"line": first.source_line, "status": STATUS_FILTERED}]
+
+
+def test_trace_source_filtered_key(sample_run, dropped_rows):
+    last = dropped_rows[-1]
+
+    trace = trace_source(sample_run.engine, "OPALES", "FINESS_GEOLOCALISATION", last.source_key)
+
+    assert trace.status == STATUS_FILTERED
+    assert [filtered.source_line for filtered in trace.filters] == [last.source_line]
+
+
+def test_trace_source_unfiltered_lines_not_found(sample_run, dropped_rows):
+    """Lines of the same file outside the table, and past its end, are in no product table."""
+    with sample_run.engine.connect() as connection:
+        structure_line = connection.execute(
+            sa.text(
+                "SELECT min(source_line) FROM reprise_lignage "
+                "WHERE application = 'OPALES' AND source_table = 'FINESS_STRUCTURE'"
+            )
+        ).scalar_one()
+    past_end = dropped_rows[-1].source_line + 1
+
+    for line in (1, structure_line, past_end):
+        trace = trace_source(sample_run.engine, "OPALES", "FINESS_GEOLOCALISATION", line)
+        assert trace.status == STATUS_NOT_FOUND, line
+        assert trace.filters == [], line
+
+
+def test_trace_source_without_filter_table(sample_run, dropped_rows, person, tmp_path):
+    """A database that an earlier release loaded still traces loaded rows."""
+    copy = tmp_path / "earlier.sqlite3"
+    source = sqlite3.connect(sample_run.engine.url.database)
+    earlier = sqlite3.connect(copy)
+    try:
+        source.backup(earlier)
+        earlier.execute("DROP TABLE reprise_filtre")
+        earlier.commit()
+    finally:
+        source.close()
+        earlier.close()
+    engine = create_target_engine(f"sqlite:///{copy}")
+    lineage, _ = person
+    try:
+        loaded = trace_source(engine, "ITAC", "DOSSIER", lineage.source_line)
+        with pytest.raises(LineageError) as error:
+            trace_source(engine, "OPALES", "FINESS_GEOLOCALISATION", dropped_rows[0].source_line)
+    finally:
+        engine.dispose()
+
+    assert loaded.status == STATUS_LOADED
+    message = str(error.value)
+    assert "has no table reprise_filtre, so whether a mapping filtered it is unknown" in message
+    assert "Run `mdph-reprise run` into it again" in message
 
 
 def test_trace_source_unknown_line_not_found(sample_run):
