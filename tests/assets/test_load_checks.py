@@ -204,7 +204,7 @@ def test_mass_removal_needs_allow_removals(tmp_path, monkeypatch):
     assert not stopped.success
     step, message = _failure_message(stopped)
     assert step == "loaded_tables"
-    assert "TargetError: the load would remove" in message
+    assert "TooManyRemovalsError: the load would remove" in message
     assert "nothing was loaded" in message
     assert "set allow_removals: true in the run configuration of loaded_tables" in message
     assert "--allow-removals" not in message
@@ -250,7 +250,7 @@ def test_application_mass_removal_needs_allow_removals(tmp_path, monkeypatch):
     assert not stopped.success
     step, message = _failure_message(stopped)
     assert step == "application_loaded"
-    assert "TargetError: the load would remove" in message
+    assert "TooManyRemovalsError: the load would remove" in message
     assert "set allow_removals: true in the run configuration of application_loaded" in message
     assert _table_rows(target) == before
 
