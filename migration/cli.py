@@ -268,6 +268,10 @@ def _run(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise MdphRepriseError(f"--workers {args.workers}: give 1 process or more")
     output = args.output.resolve()
+    if args.target:
+        from migration.target.engine import refuse_password_argument
+
+        refuse_password_argument(args.target)
     target = args.target or os.environ.get(TARGET_ENV)
     if not target:
         # The default database contains personal data, so its folder is private to the user.

@@ -20,10 +20,14 @@ DELIVERY = ROOT / "sample_data" / "delivery"
 PASSWORD = "reprise-57-demo"
 
 
-def _cli(*args: str, password: str | None = PASSWORD, cwd: Path | None = None):
+def _cli(
+    *args: str, password: str | None = PASSWORD, cwd: Path | None = None, target: str | None = None
+):
     env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
     if password is not None:
         env["MDPH_DELIVERY_PASSWORD"] = password
+    if target is not None:
+        env["MDPH_TARGET_URL"] = target
     return subprocess.run(
         [sys.executable, "-m", "migration.cli", *args],
         capture_output=True,
@@ -120,21 +124,34 @@ def test_file_as_delivery_stops_with_exit_2(tmp_path):
 
 
 def test_unreachable_target_stops_with_exit_2(tmp_path):
-    result = _cli(
-        "run",
-        str(DELIVERY),
-        "--target",
-        "postgresql://postgres:secret@127.0.0.1:1/mdph",
-        "--output",
-        str(tmp_path),
-    )
+    target = "postgresql://postgres:secret@127.0.0.1:1/mdph"
+    result = _cli("run", str(DELIVERY), "--output", str(tmp_path), target=target)
     _assert_one_line_error(result, "127.0.0.1:1", "MDPH_TARGET_URL")
     assert "secret" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "postgresql://postgres:ArgSecret@127.0.0.1:1/mdph",
+        "postgresql://postgres@127.0.0.1:1/mdph?sslmode=disable&password=ArgSecret",
+    ],
+)
+@pytest.mark.parametrize(
+    "command", [["run", str(DELIVERY)], ["lineage", "target", "individu", "K"]]
+)
+def test_password_in_target_argument_is_refused(tmp_path, target, command):
+    result = _cli(*command, "--target", target, cwd=tmp_path)
+
+    _assert_one_line_error(result, "--target contains a database password", "MDPH_TARGET_URL")
+    assert "ArgSecret" not in result.stderr
+    assert "decrypting" not in result.stderr
+    assert not (tmp_path / "output").exists()
+
+
 def test_unreachable_target_hides_query_password(tmp_path):
     target = "postgresql://postgres@127.0.0.1:1/mdph?password=QuerySecret"
-    result = _cli("run", str(DELIVERY), "--target", target, "--output", str(tmp_path))
+    result = _cli("run", str(DELIVERY), "--output", str(tmp_path), target=target)
     _assert_one_line_error(result, "postgresql://postgres@127.0.0.1:1/mdph?password=***")
     assert "QuerySecret" not in result.stderr
     events = (tmp_path / "rapports" / EVENTS_FILE).read_text(encoding="utf-8")
@@ -565,17 +582,17 @@ def test_invalid_target_url_is_one_line(tmp_path):
         (
             "postgresql://postgres:Top@Secret@127.0.0.1:5499/x",
             "Secret",
-            'percent-encode each "@" in the user name or password as %40',
+            'percent-encode each "@" in the user name, password or query as %40',
         ),
         (
             "postgresql://u:a/Secret@h@127.0.0.1:5499/x",
             "Secret",
-            'percent-encode each "/" and "@" in the password as %2F and %40',
+            'percent-encode each "@" in the user name, password or query as %40',
         ),
         (
             "postgresql://u:a@b/Secret@127.0.0.1:5499/x",
             "Secret",
-            'percent-encode each "/" and "@" in the password as %2F and %40',
+            'percent-encode each "@" in the user name, password or query as %40',
         ),
         (
             "postgresql://u:TopSecret@127.0.0.1:notaport/x?password=QuerySecret",
@@ -589,8 +606,12 @@ def test_invalid_target_url_is_one_line(tmp_path):
         ),
     ],
 )
-def test_malformed_target_url_hides_password(tmp_path, url, secret, fragment):
-    result = _cli("run", str(DELIVERY), "--target", url, "--output", str(tmp_path))
+@pytest.mark.parametrize("given_as", ["--target", "MDPH_TARGET_URL"])
+def test_malformed_target_url_hides_password(tmp_path, url, secret, fragment, given_as):
+    if given_as == "--target":
+        result = _cli("run", str(DELIVERY), "--target", url, "--output", str(tmp_path))
+    else:
+        result = _cli("run", str(DELIVERY), "--output", str(tmp_path), target=url)
 
     _assert_one_line_error(result, fragment)
     assert secret not in result.stdout

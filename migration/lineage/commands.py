@@ -94,8 +94,14 @@ def resolve_target_url(argument: str | None) -> str:
 
     Raises:
         LineageError: none of them is set and the default database does not exist.
+        TargetError: --target is malformed or contains a password.
     """
-    url = argument or os.environ.get(TARGET_ENV)
+    if argument:
+        from migration.target.engine import refuse_password_argument
+
+        refuse_password_argument(argument)
+        return argument
+    url = os.environ.get(TARGET_ENV)
     if url:
         return url
     if DEFAULT_DATABASE.exists():

@@ -28,14 +28,9 @@ HIDDEN_URL = "(URL not shown: its password cannot be located)"
 _FIX = "check --target or MDPH_TARGET_URL"
 _EXAMPLES = "sqlite:///output/mdph.sqlite or postgresql://user:password@host:5432/database"
 _MANY_AT_SIGNS = (
-    'invalid target database URL: more than one "@" before the host, so the password '
-    'cannot be told from the host and the URL is not shown; percent-encode each "@" in the '
-    f"user name or password as %40 (user:pa%40ss@host); {_FIX}"
-)
-_AT_SIGN_IN_PATH = (
-    'invalid target database URL: an "@" after the first "/", so the password cannot be told '
-    'from the host and the URL is not shown; percent-encode each "/" and "@" in the password '
-    f"as %2F and %40 (user:pa%2Fs%40s@host/db); {_FIX}"
+    'invalid target database URL: more than one "@", so the password cannot be told from the '
+    'host and the URL is not shown; percent-encode each "@" in the user name, password or '
+    f"query as %40 (user:pa%40ss@host/db); {_FIX}"
 )
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _PASSWORD_IN_URL = re.compile(r"(?P<head>://[^/?#@]*?:)[^/?#@]*@")
@@ -54,7 +49,7 @@ def describe_url(url: str | URL) -> str:
     sslpassword are hidden. A string that SQLAlchemy cannot parse is cleaned of anything
     between "user:" and "@" and of those query values when its authority (the text between
     "://" and the next "/", "?" or "#") contains exactly one "@". Any other string, a URL
-    whose host contains "@" and a server URL with "@" after its first "/" are replaced by
+    whose host contains "@" and a server URL with more than one "@" are replaced by
     `HIDDEN_URL`, because where their password ends is unknown.
     """
     if isinstance(url, URL):
@@ -65,7 +60,7 @@ def describe_url(url: str | URL) -> str:
         text = str(url)
         if not text:
             return text
-        if _at_sign_in_path(text):
+        if _several_at_signs(text):
             return HIDDEN_URL
         try:
             parsed = make_url(text)
@@ -82,20 +77,17 @@ def parse_target_url(url: str | URL) -> URL:
     """Parse a target database URL, rejecting the forms whose password could be misread.
 
     Raises:
-        TargetError: the URL does not parse, has more than one "@" before its host, has an
-            "@" after the first "/" of a server URL, or has a port that is not a number. The
-            one-line message never contains the URL's text, only the port when the URL has
-            exactly one "@" before it.
+        TargetError: the URL does not parse, a server URL has more than one "@", or the port
+            is not a number. The one-line message never contains the URL's text, only the port
+            when the URL has exactly one "@" before it.
     """
     if isinstance(url, URL):
         parsed = url
     else:
         text = str(url)
         authority = _authority(text)
-        if authority.count("@") > 1:
+        if authority.count("@") > 1 or _several_at_signs(text):
             raise TargetError(_MANY_AT_SIGNS)
-        if _at_sign_in_path(text):
-            raise TargetError(_AT_SIGN_IN_PATH)
         try:
             parsed = make_url(text)
         except ArgumentError:
@@ -111,19 +103,33 @@ def parse_target_url(url: str | URL) -> URL:
     return parsed
 
 
-def _at_sign_in_path(text: str) -> bool:
-    """Tell whether a server URL has an "@" between its first "/" and its query.
+def refuse_password_argument(url: str, option: str = "--target") -> None:
+    """Raise TargetError when a URL given on the command line contains a password.
 
-    A password holding "/" and "@" unencoded (u:a@b/c@host/db) parses as password "a", host
-    "b" and database "c@host/db", which would put the rest of the password in connection
-    errors. A database name with "@" is rare enough to be written %40 too. SQLite URLs are
-    left out, because a file path may hold "@".
+    Other users of the machine can read a process's arguments, and the workers of a run copy
+    them. A malformed URL gets the error of `parse_target_url` first, which hides it.
+    """
+    parsed = parse_target_url(url)
+    in_query = any(_PASSWORD_KEY.search(str(key)) for key in parsed.query)
+    if parsed.password or in_query:
+        raise TargetError(
+            f"{option} contains a database password, which other users of this machine can read "
+            "in the list of processes, so it is not used; put the URL in MDPH_TARGET_URL, or "
+            "the password in ~/.pgpass (mode 600) or PGPASSWORD, and run again"
+        )
+
+
+def _several_at_signs(text: str) -> bool:
+    """Tell whether a server URL has more than one "@" after its "://".
+
+    SQLAlchemy ends the password at the first "@", so the rest of a password holding "@"
+    (u:a@b/c@host/db, or u:a@b#c@host/db) would become the host, the database or the query,
+    and reach connection errors. SQLite URLs are left out, because a file path may hold "@".
     """
     match = _SCHEME.match(text)
     if match is None or text.lower().startswith("sqlite"):
         return False
-    rest = re.split(r"[?#]", text[match.end() :], maxsplit=1)[0]
-    return "@" in rest.partition("/")[2]
+    return text[match.end() :].count("@") > 1
 
 
 def _authority(text: str) -> str:
