@@ -205,49 +205,64 @@ def _index(connection, lineage, rejects, run_id, groups, keys, mask, max_rows, m
                     source_key,
                 ]
             )
-    reject_query = (
-        sa.select(
-            rejects.c.application,
-            rejects.c.source_table,
-            rejects.c.source_file,
-            rejects.c.source_line,
-            rejects.c.rule_id,
-            rejects.c.column_name,
-            rejects.c.target_table,
-            rejects.c.reason,
-            rejects.c.raw_values,
+    # Each source table gets its share of the rejects, as each target table does of the
+    # lineage, so the rejects of one large table do not push the others out of the page.
+    per_source = {
+        (application, table): count
+        for application, table, count in connection.execute(
+            sa.select(rejects.c.application, rejects.c.source_table, sa.func.count())
+            .where(rejects.c.run_id == run_id)
+            .group_by(rejects.c.application, rejects.c.source_table)
         )
-        .where(rejects.c.run_id == run_id)
-        .order_by(rejects.c.application, rejects.c.source_table, rejects.c.source_line)
-        .limit(max_rejects)
-    )
+    }
     reject_rows = []
     samples: dict[str, list] = {}
-    for row in connection.execute(reject_query):
-        source = (row.application, row.source_table)
-        source_key = _key(
-            _raw_key(row.raw_values, keys["source_keys"].get(source)),
-            source in personal["sources"],
-            mask,
-        )
-        reject_rows.append([*row[:8], source_key])
-        sample = samples.setdefault(f"{row.application}.{row.source_table}", [])
-        if len(sample) < MAX_REJECT_SAMPLES:
-            # A table unknown to the dictionaries has every column treated as personal.
-            personal_names = keys["personal_columns"].get(source)
-            sample.append(
-                {
-                    "line": row.source_line,
-                    "rule_id": row.rule_id,
-                    "key": source_key,
-                    "values": _column_values(row.raw_values, row.column_name, personal_names, mask),
-                    # The whole row only when the user asked for personal values in clear.
-                    "row": None if mask else _raw_row(row.raw_values),
-                }
+    for (application, table), share in sorted(_shares(per_source, max_rejects).items()):
+        reject_query = (
+            sa.select(
+                rejects.c.application,
+                rejects.c.source_table,
+                rejects.c.source_file,
+                rejects.c.source_line,
+                rejects.c.rule_id,
+                rejects.c.column_name,
+                rejects.c.target_table,
+                rejects.c.reason,
+                rejects.c.raw_values,
             )
-    total_rejects = connection.execute(
-        sa.select(sa.func.count()).select_from(rejects).where(rejects.c.run_id == run_id)
-    ).scalar_one()
+            .where(
+                rejects.c.run_id == run_id,
+                rejects.c.application == application,
+                rejects.c.source_table == table,
+            )
+            .order_by(rejects.c.source_line, rejects.c.id)
+            .limit(share)
+        )
+        for row in connection.execute(reject_query):
+            source = (row.application, row.source_table)
+            source_key = _key(
+                _raw_key(row.raw_values, keys["source_keys"].get(source)),
+                source in personal["sources"],
+                mask,
+            )
+            reject_rows.append([*row[:8], source_key])
+            sample = samples.setdefault(f"{row.application}.{row.source_table}", [])
+            if len(sample) < MAX_REJECT_SAMPLES:
+                # A table unknown to the dictionaries has every column treated as personal.
+                personal_names = keys["personal_columns"].get(source)
+                sample.append(
+                    {
+                        "line": row.source_line,
+                        "rule_id": row.rule_id,
+                        "key": source_key,
+                        "values": _column_values(
+                            row.raw_values, row.column_name, personal_names, mask
+                        ),
+                        # The whole row only when the user asked for personal values in clear.
+                        "row": None if mask else _raw_row(row.raw_values),
+                    }
+                )
+    total_rejects = sum(per_source.values())
     return {
         "lineage": rows,
         "rejects": reject_rows,

@@ -197,6 +197,32 @@ def test_capped_lineage_index_shares_rows_in_source_order(sample_report, sql_cou
         assert shown == sorted(shown)
 
 
+def test_capped_rejects_are_shared_by_source_table(sample_report):
+    from migration.reports.database import read_database_facts
+
+    summary = sample_report.outcome.summary
+    with sample_report.engine.connect() as connection:
+        per_source = dict(
+            connection.execute(
+                sa.text(
+                    "SELECT application || '.' || source_table, count(*) FROM reprise_rejet "
+                    "WHERE run_id = :run GROUP BY 1"
+                ),
+                {"run": summary["run_id"]},
+            ).all()
+        )
+    budget = len(per_source)
+    facts = read_database_facts(sample_report.engine, summary, max_reject_rows=budget)
+    rejects = facts["index"]["rejects"]
+
+    assert sum(per_source.values()) > budget
+    assert facts["index"]["total_rejects"] == sum(per_source.values())
+    assert len(rejects) == budget
+    # Every source table with rejects keeps one, so none loses its extract to a larger one.
+    assert {f"{row[0]}.{row[1]}" for row in rejects} == set(per_source)
+    assert set(facts["index"]["reject_samples"]) == set(per_source)
+
+
 def test_lineage_of_another_run_is_reported_stale(sample_report):
     from migration.reports.database import read_database_facts
 
