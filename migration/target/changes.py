@@ -167,6 +167,10 @@ def _positions_by_key(prepared: PreparedTable) -> dict[tuple, int]:
 def _read_old_rows(
     connection: sa.Connection, metadata: sa.MetaData, prepared: PreparedTable
 ) -> _OldRows:
+    # NOTE: the key, digest and foreign key values of every row already in the table stay in
+    # memory until the plan is made, so a delivery loaded again into a full target takes about
+    # 1.6 times the memory of a first load. Comparing each old row as it is read, and keeping
+    # only the rows the delivery lacks, would bound it.
     table = metadata.tables[prepared.table.name]
     old = _OldRows()
     columns = prepared.columns
