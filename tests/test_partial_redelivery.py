@@ -49,7 +49,7 @@ def test_small_opales_delivery_cannot_replace_opales_rows(tmp_path):
     stopped = run_migration(RunOptions(small, url, tmp_path / "r2"), "unused")
     assert stopped.status == STATUS_REMOVALS_REJECTED
     assert re.search(
-        r"rows in table \w+ \(\d+%\); nothing was loaded", stopped.summary["load_error"]
+        r"rows in table \w+ \(\d+\.\d%\); nothing was loaded", stopped.summary["load_error"]
     )
     # individu also holds the adults of ITAC, which the check leaves out of the OPALES rows.
     assert "rows in table individu" in stopped.summary["load_error"]

@@ -457,7 +457,7 @@ class _Loader:
     def refuse_removal(self, removed: int, existing: int, where: str) -> None:
         raise TooManyRemovalsError(
             f"the load would remove {removed:,} of the {existing:,} rows {where} "
-            f"({removed / existing:.0%}); nothing was loaded. Check that the target database "
+            f"({removed / existing:.1%}); nothing was loaded. Check that the target database "
             f"belongs to this delivery, or {self.removal_override} to replace its content"
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 import threading
 import time
@@ -158,6 +159,7 @@ def test_load_removing_most_rows_stops(engine):
 
     assert "nothing was loaded" in str(caught.value)
     assert "--allow-removals" in str(caught.value)
+    assert re.search(r"\(\d+\.\d%\)", str(caught.value))
     assert read_tables(engine, SCHEMA) == before
 
 
