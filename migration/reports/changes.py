@@ -3,6 +3,10 @@
 Both runs are compared through their summaries only, so the comparison needs no source data and
 shows no value: it lists per-table count differences, rules that appear or disappear, files whose
 checksum changed, and dictionaries, mappings or target schema whose content hash changed.
+
+A source table is "same" only when its file has the same SHA-256 in both runs and its counts and
+failing rules are equal. When either summary lacks the checksum of the table's file, equal
+counts and rules give "same_counts": the content may still have changed.
 """
 
 from __future__ import annotations
@@ -10,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from migration.reports.view import known_date
+from migration.reports.view import as_count, known_date
 
 COUNT_KEYS = ("read", "loaded", "rejected", "filtered", "warnings")
+# The counts of the current load shown per target table.
+LOAD_CHANGE_KINDS = ("added", "changed", "removed")
 
 
 def compare_runs(current: Mapping, previous: Mapping | None) -> dict[str, Any] | None:
@@ -20,28 +26,41 @@ def compare_runs(current: Mapping, previous: Mapping | None) -> dict[str, Any] |
 
     Returns:
         {"previous_run_id", "previous_started_at", "previous_date_extraction",
-        "tables": [{"application", "table", "status": "new"|"removed"|"changed"|"same",
+        "tables": [{"application", "table",
+        "status": "new"|"removed"|"changed"|"same"|"same_counts",
+        "file_changed": True|False|None (None when a checksum is missing),
         "counts": {key: {"before", "after", "delta"}}, "new_rules", "gone_rules"}],
-        "targets": [{"table", "before", "after", "delta"}],
+        "targets": [{"table", "before", "after", "delta", "added", "changed", "removed"}],
+        where added, changed and removed are the current load's own counts (None when the
+        current summary has none),
         "files": [{"application", "file", "change": "new"|"removed"|"changed"}],
         "versions": [{"kind", "name", "before", "after"}],
-        "changed_tables": n}
+        "changed_tables": n (new, removed or changed),
+        "same_counts_tables": n}
     """
     if not isinstance(previous, Mapping) or previous.get("run_id") == current.get("run_id"):
         return None
     before = _tables(previous)
     after = _tables(current)
+    old_files, new_files = _files(previous), _files(current)
     tables = []
     for key in list(after) + [key for key in before if key not in after]:
         old, new = before.get(key), after.get(key)
         counts = {name: _delta((old or {}).get(name), (new or {}).get(name)) for name in COUNT_KEYS}
         old_rules, new_rules = _rules(old), _rules(new)
+        file_changed = _file_changed(old, new, old_files, new_files)
         if old is None:
             status = "new"
         elif new is None:
             status = "removed"
-        elif any(count["delta"] for count in counts.values()) or old_rules != new_rules:
+        elif (
+            file_changed
+            or any(count["delta"] for count in counts.values())
+            or old_rules != new_rules
+        ):
             status = "changed"
+        elif file_changed is None:
+            status = "same_counts"
         else:
             status = "same"
         tables.append(
@@ -49,6 +68,7 @@ def compare_runs(current: Mapping, previous: Mapping | None) -> dict[str, Any] |
                 "application": key[0],
                 "table": key[1],
                 "status": status,
+                "file_changed": file_changed,
                 "counts": counts,
                 "new_rules": sorted(new_rules - old_rules),
                 "gone_rules": sorted(old_rules - new_rules),
@@ -56,12 +76,15 @@ def compare_runs(current: Mapping, previous: Mapping | None) -> dict[str, Any] |
         )
 
     old_targets, new_targets = _targets(previous), _targets(current)
+    # The load's own counts: a total can stay equal while the load rewrites many of its rows.
+    load_changes = _mapping(current.get("changes"))
     targets = [
-        {"table": name} | _delta(old_targets.get(name), new_targets.get(name))
+        {"table": name}
+        | _delta(old_targets.get(name), new_targets.get(name))
+        | _load_counts(load_changes.get(name))
         for name in list(new_targets) + [n for n in old_targets if n not in new_targets]
     ]
 
-    old_files, new_files = _files(previous), _files(current)
     files = []
     for key in sorted(set(old_files) | set(new_files)):
         if key not in old_files:
@@ -109,8 +132,35 @@ def compare_runs(current: Mapping, previous: Mapping | None) -> dict[str, Any] |
         "targets": targets,
         "files": files,
         "versions": versions,
-        "changed_tables": sum(1 for table in tables if table["status"] != "same"),
+        "changed_tables": sum(
+            1 for table in tables if table["status"] in ("new", "removed", "changed")
+        ),
+        "same_counts_tables": sum(1 for table in tables if table["status"] == "same_counts"),
     }
+
+
+def _file_changed(
+    old: Mapping | None,
+    new: Mapping | None,
+    old_files: Mapping[tuple[str, str], Any],
+    new_files: Mapping[tuple[str, str], Any],
+) -> bool | None:
+    """Return whether the SHA-256 of the table's delivered file differs between the runs.
+
+    Returns None when the table is missing from one run or either checksum is unknown.
+    """
+    if old is None or new is None:
+        return None
+    old_sha = old_files.get((str(old.get("application")), str(old.get("file"))))
+    new_sha = new_files.get((str(new.get("application")), str(new.get("file"))))
+    if not old_sha or not new_sha:
+        return None
+    return old_sha != new_sha
+
+
+def _load_counts(raw: object) -> dict[str, Any]:
+    counts = _mapping(raw)
+    return {kind: as_count(counts.get(kind)) for kind in LOAD_CHANGE_KINDS}
 
 
 def _delta(before: object, after: object) -> dict[str, Any]:

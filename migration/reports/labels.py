@@ -255,6 +255,14 @@ LABELS: dict[str, dict] = {
         "gone_rules": "Règles qui ne sont plus en défaut",
         "changes_tables": "Tables sources",
         "changes_targets": "Tables cibles",
+        "changes_targets_intro": (
+            "Avant et après : lignes de la table après chaque exécution. Ajoutées, modifiées "
+            "et supprimées : lignes que le chargement de cette exécution a changées."
+        ),
+        "same_counts_note": (
+            "« Mêmes effectifs » : les comptes et les règles en défaut sont égaux, mais une "
+            "des deux exécutions n'a pas l'empreinte du fichier, donc son contenu a pu changer."
+        ),
         "changes_files": "Fichiers livrés",
         "changes_versions": "Dictionnaires, correspondances et schéma cible",
         "changed_tables": "tables sources modifiées",
@@ -264,6 +272,7 @@ LABELS: dict[str, dict] = {
             "removed": "disparue",
             "changed": "modifiée",
             "same": "inchangée",
+            "same_counts": "mêmes effectifs",
         },
         "version_kinds": {
             "dictionaries": "dictionnaire",
@@ -595,6 +604,14 @@ LABELS: dict[str, dict] = {
         "gone_rules": "Rules no longer failing",
         "changes_tables": "Source tables",
         "changes_targets": "Target tables",
+        "changes_targets_intro": (
+            "Before and after: rows of the table after each run. Added, changed and removed: "
+            "rows that this run's load changed."
+        ),
+        "same_counts_note": (
+            '"Same counts": the counts and failing rules are equal, but one of the two runs '
+            "lacks the file's checksum, so its content may have changed."
+        ),
         "changes_files": "Delivered files",
         "changes_versions": "Dictionaries, mappings and target schema",
         "changed_tables": "source tables changed",
@@ -604,6 +621,7 @@ LABELS: dict[str, dict] = {
             "removed": "removed",
             "changed": "changed",
             "same": "unchanged",
+            "same_counts": "same counts",
         },
         "version_kinds": {
             "dictionaries": "dictionary",

@@ -2,6 +2,7 @@
 changes between runs and the Markdown summary for Dagster."""
 
 import copy
+import re
 
 import pandas as pd
 import pytest
@@ -13,7 +14,7 @@ from migration.reports import summary_markdown
 from migration.reports.changes import compare_runs
 from migration.reports.charts import MAX_BARS, bar_chart, histogram
 from migration.reports.coverage import mapping_coverage
-from tests.reports.summaries import ROOT, build_summary
+from tests.reports.summaries import NNBSP, ROOT, build_summary, parse, site
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +168,88 @@ def test_changes_between_runs():
     assert changes["changed_tables"] == 3
     assert changes["files"] == [{"application": "ITAC", "file": "DOSSIER.csv", "change": "changed"}]
     assert [v["kind"] for v in changes["versions"]] == ["mappings"]
+
+
+def next_run(before):
+    """Return a copy of a summary as the next run with the same counts would write it."""
+    after = copy.deepcopy(before)
+    after["run_id"] = "next"
+    return after
+
+
+def changes_page_text(after, before, language="fr"):
+    page = site(after, language, previous=before)["changes.html"]
+    # Only ASCII spaces are collapsed, so the narrow no-break space of French numbers stays.
+    return re.sub("[ \t\r\n]+", " ", " ".join(parse(page).text))
+
+
+def changes_page_lead(text):
+    """Return the text of the changes page above its first section, the source tables."""
+    return text.split("Tables sources", 1)[0]
+
+
+def test_changed_file_with_same_counts_is_changed():
+    before = build_summary()
+    after = next_run(before)
+    after["delivery"]["files"][0]["sha256_plaintext"] = "ff" * 32
+
+    changes = compare_runs(after, before)
+    by_name = {f"{t['application']}.{t['table']}": t for t in changes["tables"]}
+
+    assert by_name["ITAC.DOSSIER"]["status"] == "changed"
+    assert by_name["ITAC.DOSSIER"]["file_changed"] is True
+    assert by_name["ITAC.DEMANDE"]["status"] == "same"
+    assert by_name["ITAC.DEMANDE"]["file_changed"] is False
+    assert changes["changed_tables"] == 1
+
+
+def test_changed_file_not_shown_unchanged_on_page():
+    before = build_summary()
+    after = next_run(before)
+    after["delivery"]["files"][0]["sha256_plaintext"] = "ff" * 32
+
+    text = changes_page_text(after, before)
+
+    assert "ITAC.DOSSIER modifiée" in text
+    assert "ITAC.DEMANDE inchangée" in text
+    assert "Aucune différence" not in changes_page_lead(text)
+
+
+def test_missing_checksum_gives_same_counts():
+    before = build_summary()
+    for entry in before["delivery"]["files"]:
+        del entry["sha256_plaintext"]
+    after = next_run(before)
+
+    changes = compare_runs(after, before)
+    text = changes_page_text(after, before)
+
+    assert {table["status"] for table in changes["tables"]} == {"same_counts"}
+    assert changes["changed_tables"] == 0
+    assert changes["same_counts_tables"] == len(changes["tables"])
+    assert "ITAC.DOSSIER mêmes effectifs" in text
+    assert "inchangée" not in text
+    assert "Aucune différence" not in changes_page_lead(text)
+    assert "Mêmes effectifs" in changes_page_lead(text)
+
+
+def test_target_changes_show_load_counts():
+    before = build_summary()
+    after = next_run(before)
+    after["changes"] = {
+        "individu": {"added": 4, "changed": 56007, "removed": 4, "unchanged": 0, "kept": 0}
+    }
+
+    changes = compare_runs(after, before)
+    individu = next(target for target in changes["targets"] if target["table"] == "individu")
+    demande = next(target for target in changes["targets"] if target["table"] == "demande")
+    text = changes_page_text(after, before)
+
+    assert individu["delta"] == 0
+    assert (individu["added"], individu["changed"], individu["removed"]) == (4, 56007, 4)
+    assert (demande["added"], demande["changed"], demande["removed"]) == (None, None, None)
+    assert "Ajoutées Modifiées Supprimées" in text
+    assert f"individu 640 640 0 4 56{NNBSP}007 4" in text
 
 
 def test_no_changes_without_previous_run():
