@@ -689,7 +689,7 @@ def _assert_removals_report(stopped, reports: Path) -> None:
     assert french["status_names"]["removals_rejected"] in page
     assert 'id="load-error"' in page
     assert str(escape(message)) in page
-    assert french["gap_text"] not in page
+    assert french["gap_text"]["other"] not in page
     run_page = (reports / "run.html").read_text(encoding="utf-8")
     assert str(escape(message)) in run_page
     workbook = load_workbook(reports / "rapport_qualite.xlsx", read_only=True)

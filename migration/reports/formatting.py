@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from migration.target.engine import describe_url
@@ -37,6 +38,18 @@ def format_number(value: object, language: str) -> str:
     # Swap through a placeholder so "," and "." do not overwrite each other.
     text = text.replace(",", "\0").replace(".", separators["decimal"])
     return text.replace("\0", separators["thousands"])
+
+
+def plural(count: object, forms: Mapping[str, str], language: str) -> str:
+    """Return the form of a label that agrees with count: forms["one"] or forms["other"].
+
+    The rule is the CLDR one for integers: French uses "one" for 0 and 1, English for 1 only.
+    A count that is not a number (None) takes "other".
+    """
+    if isinstance(count, bool) or not isinstance(count, int | float):
+        return forms["other"]
+    one = 0 <= count < 2 if language == "fr" else count == 1
+    return forms["one"] if one else forms["other"]
 
 
 def parse_datetime(value: object) -> datetime | None:

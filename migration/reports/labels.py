@@ -1,7 +1,8 @@
 """Labels of the HTML quality report, one dictionary per language.
 
 Both dictionaries have the same keys. The template reads every piece of visible text from here,
-so adding a language means adding one dictionary.
+so adding a language means adding one dictionary. A label that follows a count is a dictionary of
+its CLDR plural forms, "one" and "other" (see `formatting.plural`).
 """
 
 LABELS: dict[str, dict] = {
@@ -78,7 +79,10 @@ LABELS: dict[str, dict] = {
         "warnings": "Avertissements",
         "reconciled": "Réconcilié",
         "gap": "Écart",
-        "gap_text": "lignes ni chargées, ni rejetées, ni filtrées",
+        "gap_text": {
+            "one": "ligne ni chargée, ni rejetée, ni filtrée",
+            "other": "lignes ni chargées, ni rejetées, ni filtrées",
+        },
         "total": "Total",
         "rule": "Règle",
         "severity": "Gravité",
@@ -87,7 +91,10 @@ LABELS: dict[str, dict] = {
         "examples": "Exemples (valeurs personnelles masquées)",
         "line": "ligne",
         "column": "colonne",
-        "more_examples": "autres exemples non affichés",
+        "more_examples": {
+            "one": "autre exemple non affiché",
+            "other": "autres exemples non affichés",
+        },
         "reject_reasons": "Motifs de rejet",
         "findings": "Constats par règle",
         "profile": "Profil des colonnes",
@@ -103,7 +110,7 @@ LABELS: dict[str, dict] = {
         "col_type": "Type",
         "col_declared_length": "Longueur déclarée",
         "col_code_coverage": "Liste de codes",
-        "codes_used": "codes utilisés",
+        "codes_used": {"one": "code utilisé", "other": "codes utilisés"},
         "codes_unknown": "codes inconnus",
         "no_tables": "Le résumé ne contient aucune table source.",
         "no_findings": "Aucun constat.",
@@ -114,7 +121,10 @@ LABELS: dict[str, dict] = {
         "no_files": "Aucun fichier de livraison dans le résumé.",
         "no_rules": "Aucune règle dans le résumé.",
         "no_filters": "Aucun filtre appliqué.",
-        "decision_rejects": "lignes rejetées, à corriger à la source ou à accepter comme perdues",
+        "decision_rejects": {
+            "one": "ligne rejetée, à corriger à la source ou à accepter comme perdue",
+            "other": "lignes rejetées, à corriger à la source ou à accepter comme perdues",
+        },
         "decision_gap": "écart de réconciliation à expliquer",
         "decision_file": "fichier de livraison à vérifier avant la réclamation",
         "unexplained_rejects": "rejets sans motif détaillé",
@@ -133,7 +143,10 @@ LABELS: dict[str, dict] = {
         "identity_by_nir": "dont rapprochées par NIR",
         "identity_by_identity": "dont rapprochées par nom, prénoms, date et lieu de naissance",
         "identity_ambiguous": "Rapprochements ambigus, non faits",
-        "decision_ambiguous": "rapprochements ambigus de personnes à trancher à la main",
+        "decision_ambiguous": {
+            "one": "rapprochement ambigu de personnes à trancher à la main",
+            "other": "rapprochements ambigus de personnes à trancher à la main",
+        },
         "blocking": "Problèmes bloquants",
         "target_schema": "Schéma cible",
         "run_id": "Identifiant d'exécution",
@@ -174,7 +187,10 @@ LABELS: dict[str, dict] = {
         "distributions": "Distribution par colonne",
         "date_placeholders": "dates fictives",
         "date_invalid": "dates invalides",
-        "more_charts": "colonnes de plus sans graphique, pour garder la page légère",
+        "more_charts": {
+            "one": "colonne de plus sans graphique, pour garder la page légère",
+            "other": "colonnes de plus sans graphique, pour garder la page légère",
+        },
         "length_and_longer": "et plus",
         "table_columns_fate": "Devenir des colonnes",
         "col_status": "Statut",
@@ -214,7 +230,10 @@ LABELS: dict[str, dict] = {
             "Couverture indisponible : les fichiers de correspondance ou les dictionnaires "
             "de cette exécution ne sont pas lisibles."
         ),
-        "decision_unmapped": "colonnes sources ni reprises ni écartées, à décider",
+        "decision_unmapped": {
+            "one": "colonne source ni reprise ni écartée, à décider",
+            "other": "colonnes sources ni reprises ni écartées, à décider",
+        },
         "identity_title": "Rapprochement des personnes",
         "identity_merged": "Personnes présentes dans plusieurs applications, fusionnées",
         "identity_merged_intro": (
@@ -242,7 +261,7 @@ LABELS: dict[str, dict] = {
         "identity_for_review": "Rapprochements possibles, à revoir",
         "identity_only_itac": "Personnes seulement dans ITAC",
         "identity_only_opales": "Personnes seulement dans OPALES",
-        "more_rows": "lignes de plus non affichées",
+        "more_rows": {"one": "ligne de plus non affichée", "other": "lignes de plus non affichées"},
         "changes_title": "Évolutions depuis la livraison précédente",
         "no_previous": "Pas d'exécution précédente à comparer.",
         "no_changes": "Aucune différence avec l'exécution précédente.",
@@ -265,7 +284,7 @@ LABELS: dict[str, dict] = {
         ),
         "changes_files": "Fichiers livrés",
         "changes_versions": "Dictionnaires, correspondances et schéma cible",
-        "changed_tables": "tables sources modifiées",
+        "changed_tables": {"one": "table source modifiée", "other": "tables sources modifiées"},
         "kind": "Nature",
         "change_names": {
             "new": "nouvelle",
@@ -294,7 +313,7 @@ LABELS: dict[str, dict] = {
         "lookup_any_table": "toutes",
         "lookup_button": "Chercher",
         "lookup_no_result": "Aucun résultat dans l'index de cette page.",
-        "lookup_results": "résultats",
+        "lookup_results": {"one": "résultat", "other": "résultats"},
         "lookup_noscript": (
             "La recherche utilise un petit script intégré à la page ; sans lui, utilisez la "
             "commande ci-dessous."
@@ -316,8 +335,8 @@ LABELS: dict[str, dict] = {
             "rien chargé."
         ),
         "lineage_index_size": "Index de cette page",
-        "lineage_rows": "lignes de lignage",
-        "reject_rows": "rejets",
+        "lineage_rows": {"one": "ligne de lignage", "other": "lignes de lignage"},
+        "reject_rows": {"one": "rejet", "other": "rejets"},
         "column_lineage": "Lignage par colonne",
         "db_check": "Contrôle par la base cible",
         "db_check_intro": (
@@ -432,7 +451,10 @@ LABELS: dict[str, dict] = {
         "warnings": "Warnings",
         "reconciled": "Reconciled",
         "gap": "Gap",
-        "gap_text": "rows neither loaded, rejected nor filtered",
+        "gap_text": {
+            "one": "row neither loaded, rejected nor filtered",
+            "other": "rows neither loaded, rejected nor filtered",
+        },
         "total": "Total",
         "rule": "Rule",
         "severity": "Severity",
@@ -441,7 +463,7 @@ LABELS: dict[str, dict] = {
         "examples": "Examples (personal values masked)",
         "line": "line",
         "column": "column",
-        "more_examples": "more examples not shown",
+        "more_examples": {"one": "more example not shown", "other": "more examples not shown"},
         "reject_reasons": "Reject reasons",
         "findings": "Findings by rule",
         "profile": "Column profile",
@@ -457,7 +479,7 @@ LABELS: dict[str, dict] = {
         "col_type": "Type",
         "col_declared_length": "Declared length",
         "col_code_coverage": "Code list",
-        "codes_used": "codes used",
+        "codes_used": {"one": "code used", "other": "codes used"},
         "codes_unknown": "unknown codes",
         "no_tables": "The summary contains no source table.",
         "no_findings": "No findings.",
@@ -468,7 +490,10 @@ LABELS: dict[str, dict] = {
         "no_files": "No delivery file in the summary.",
         "no_rules": "No rule in the summary.",
         "no_filters": "No filter applied.",
-        "decision_rejects": "rows rejected, to fix at the source or accept as lost",
+        "decision_rejects": {
+            "one": "row rejected, to fix at the source or accept as lost",
+            "other": "rows rejected, to fix at the source or accept as lost",
+        },
         "decision_gap": "reconciliation gap to explain",
         "decision_file": "delivery file to check before filing a claim",
         "unexplained_rejects": "rejects without a detailed reason",
@@ -487,7 +512,10 @@ LABELS: dict[str, dict] = {
         "identity_by_nir": "of which matched by NIR",
         "identity_by_identity": "of which matched by names, birth date and birthplace",
         "identity_ambiguous": "Ambiguous matches, not made",
-        "decision_ambiguous": "ambiguous person matches to settle by hand",
+        "decision_ambiguous": {
+            "one": "ambiguous person match to settle by hand",
+            "other": "ambiguous person matches to settle by hand",
+        },
         "blocking": "Blocking problems",
         "target_schema": "Target schema",
         "run_id": "Run id",
@@ -527,7 +555,10 @@ LABELS: dict[str, dict] = {
         "distributions": "Distribution by column",
         "date_placeholders": "placeholder dates",
         "date_invalid": "invalid dates",
-        "more_charts": "more columns without a chart, to keep the page light",
+        "more_charts": {
+            "one": "more column without a chart, to keep the page light",
+            "other": "more columns without a chart, to keep the page light",
+        },
         "length_and_longer": "and longer",
         "table_columns_fate": "Where the columns go",
         "col_status": "Status",
@@ -565,7 +596,10 @@ LABELS: dict[str, dict] = {
         "no_coverage": (
             "Coverage unavailable: the mapping files or dictionaries of this run cannot be read."
         ),
-        "decision_unmapped": "source columns neither mapped nor dropped, to decide",
+        "decision_unmapped": {
+            "one": "source column neither mapped nor dropped, to decide",
+            "other": "source columns neither mapped nor dropped, to decide",
+        },
         "identity_title": "Person matching",
         "identity_merged": "Persons found in several applications, merged",
         "identity_merged_intro": (
@@ -591,7 +625,7 @@ LABELS: dict[str, dict] = {
         "identity_for_review": "Possible matches, to review",
         "identity_only_itac": "Persons in ITAC only",
         "identity_only_opales": "Persons in OPALES only",
-        "more_rows": "more rows not shown",
+        "more_rows": {"one": "more row not shown", "other": "more rows not shown"},
         "changes_title": "Changes since the previous delivery",
         "no_previous": "No previous run to compare with.",
         "no_changes": "No difference with the previous run.",
@@ -614,7 +648,7 @@ LABELS: dict[str, dict] = {
         ),
         "changes_files": "Delivered files",
         "changes_versions": "Dictionaries, mappings and target schema",
-        "changed_tables": "source tables changed",
+        "changed_tables": {"one": "source table changed", "other": "source tables changed"},
         "kind": "Kind",
         "change_names": {
             "new": "new",
@@ -643,7 +677,7 @@ LABELS: dict[str, dict] = {
         "lookup_any_table": "all",
         "lookup_button": "Search",
         "lookup_no_result": "No result in this page's index.",
-        "lookup_results": "results",
+        "lookup_results": {"one": "result", "other": "results"},
         "lookup_noscript": (
             "The search uses a small script inside the page; without it, use the command below."
         ),
@@ -661,8 +695,8 @@ LABELS: dict[str, dict] = {
             "The target database holds the lineage of run {run}: this run loaded nothing."
         ),
         "lineage_index_size": "This page's index",
-        "lineage_rows": "lineage rows",
-        "reject_rows": "rejects",
+        "lineage_rows": {"one": "lineage row", "other": "lineage rows"},
+        "reject_rows": {"one": "reject", "other": "rejects"},
         "column_lineage": "Column lineage",
         "db_check": "Check against the target database",
         "db_check_intro": "Database columns: counted again in the target database after the load.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from migration.reports.formatting import format_number
+from migration.reports.formatting import format_number, plural
 from migration.reports.labels import LABELS
 from migration.reports.view import build_view
 
@@ -60,11 +60,15 @@ def summary_markdown(summary: Mapping, language: str = "fr", report_path: str | 
             f"`{reason['rule_id']}` {num(reason['count'])}" for reason in table["reject_reasons"]
         )
         decisions.append(
-            f"- {table['name']}: {num(table['rejected'])} {t['decision_rejects']}"
+            f"- {table['name']}: {num(table['rejected'])} "
+            f"{plural(table['rejected'], t['decision_rejects'], language)}"
             + (f" ({rules})" if rules else "")
         )
     if view["ambiguous_identities"]:
-        decisions.append(f"- {num(view['ambiguous_identities'])} {t['decision_ambiguous']}")
+        ambiguous = view["ambiguous_identities"]
+        decisions.append(
+            f"- {num(ambiguous)} {plural(ambiguous, t['decision_ambiguous'], language)}"
+        )
     lines += ["", f"**{t['section_decisions']}**", ""]
     lines += decisions or [t["no_decisions"]]
     if report_path:

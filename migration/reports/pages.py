@@ -25,6 +25,7 @@ from migration.reports.formatting import (
     format_datetime,
     format_duration,
     format_number,
+    plural,
 )
 from migration.reports.labels import LABELS
 from migration.reports.view import TABLE_PAGES_FOLDER, as_list, as_mapping, build_view
@@ -148,6 +149,8 @@ def _base_context(summary: Mapping, language: str, extras: ReportExtras) -> dict
         language=language,
         t=labels,
         num=lambda value: format_number(value, language),
+        # `{{ num(n) }} {{ plural(n, t.label) }}`: the label's form that agrees with n.
+        plural=lambda count, forms: plural(count, forms, language),
         show=show,
         percent=percent,
         datetime=lambda value: format_datetime(value, language),

@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from migration.reports import ReportError, render_html, summary_markdown, write_reports
-from migration.reports.formatting import format_duration, format_number
+from migration.reports.formatting import format_duration, format_number, plural
 from migration.reports.labels import LABELS
 from tests.reports.summaries import (
     MASKED_NIR,
@@ -410,6 +410,62 @@ def test_ambiguous_identities_need_decision(summary):
     decisions = decisions_of(html)
 
     assert "3 rapprochements ambigus de personnes à trancher à la main" in decisions
+
+
+@pytest.mark.parametrize(
+    ("language", "count", "expected", "wrong"),
+    [
+        ("fr", 1, "1 rapprochement ambigu de personnes", "rapprochements ambigus"),
+        ("fr", 2, "2 rapprochements ambigus de personnes", "rapprochement ambigu "),
+        ("en", 1, "1 ambiguous person match to", "matches"),
+        ("en", 2, "2 ambiguous person matches to", "match to"),
+    ],
+)
+def test_ambiguous_count_agrees_with_noun(summary, language, count, expected, wrong):
+    summary["identity"]["ambiguous"] = count
+
+    decisions = decisions_of(render_html(summary, language=language))
+    markdown = summary_markdown(summary, language)
+
+    assert expected in decisions
+    assert wrong not in decisions
+    assert expected in markdown
+    assert wrong not in markdown
+
+
+def test_single_reject_and_gap_in_singular(summary):
+    suivi = summary["tables"][3]
+    suivi["reject_reasons"] = [{"rule_id": "fk.dangling", "count": 1}]
+    suivi["rejected"] = 1
+    suivi["loaded"] = suivi["read"] - 2
+    suivi["reconciled"] = False
+
+    decisions = decisions_of(render_html(summary))
+
+    assert "1 ligne rejetée, à corriger à la source ou à accepter comme perdue" in decisions
+    assert "1 ligne ni chargée, ni rejetée, ni filtrée" in decisions
+
+
+def test_single_changed_table_in_singular(summary):
+    previous = copy.deepcopy(summary)
+    previous["run_id"] = "previous-run"
+    summary["tables"][0]["read"] += 1
+    summary["tables"][0]["loaded"] += 1
+
+    english = site(summary, "en", previous=previous)["rapport_qualite.html"]
+    french = site(summary, previous=previous)["rapport_qualite.html"]
+
+    assert "1 table source modifiée." in french
+    assert "1 source table changed." in english
+
+
+@pytest.mark.parametrize(
+    ("language", "count", "form"),
+    [("fr", 0, "one"), ("fr", 1, "one"), ("fr", 2, "other"), ("fr", None, "other")]
+    + [("en", 0, "other"), ("en", 1, "one"), ("en", 2, "other")],
+)
+def test_plural_form_follows_language(language, count, form):
+    assert plural(count, {"one": "one", "other": "other"}, language) == form
 
 
 def test_run_metadata_shown(summary):
