@@ -40,6 +40,20 @@ def format_number(value: object, language: str) -> str:
     return text.replace("\0", separators["thousands"])
 
 
+# A decimal number written with a dot inside a text, such as the 0.94 of "nom proche (0.94)".
+_DECIMAL_IN_TEXT = re.compile(r"(?<![\d.])(\d+)\.(\d+)(?![\d.])")
+
+
+def format_decimals_in_text(text: str, language: str) -> str:
+    """Write the decimal numbers of a fixed phrase with the language's decimal separator.
+
+    The digits stay as written ("0.90" becomes "0,90" in French). Dotted versions such as 1.2.3
+    are left alone.
+    """
+    decimal = _SEPARATORS[language]["decimal"]
+    return _DECIMAL_IN_TEXT.sub(lambda match: f"{match[1]}{decimal}{match[2]}", text)
+
+
 def plural(count: object, forms: Mapping[str, str], language: str) -> str:
     """Return the form of a label that agrees with count: forms["one"] or forms["other"].
 

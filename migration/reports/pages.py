@@ -23,6 +23,7 @@ from migration.reports.formatting import (
     MISSING,
     format_date,
     format_datetime,
+    format_decimals_in_text,
     format_duration,
     format_number,
     plural,
@@ -151,6 +152,7 @@ def _base_context(summary: Mapping, language: str, extras: ReportExtras) -> dict
         num=lambda value: format_number(value, language),
         # `{{ num(n) }} {{ plural(n, t.label) }}`: the label's form that agrees with n.
         plural=lambda count, forms: plural(count, forms, language),
+        decimals=lambda text: format_decimals_in_text(text, language),
         show=show,
         percent=percent,
         datetime=lambda value: format_datetime(value, language),

@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from migration.reports.formatting import format_decimals_in_text
 from migration.reports.labels import LABELS
 from migration.reports.view import as_list, as_mapping, known_date
 
@@ -248,7 +249,9 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
                     _cell(entry.get("source_opales")),
                     _cell(entry.get("id_individu_itac")),
                     _cell(entry.get("id_individu_opales")),
-                    ", ".join(map(str, as_list(entry.get("reasons")))),
+                    format_decimals_in_text(
+                        ", ".join(map(str, as_list(entry.get("reasons")))), language
+                    ),
                 ]
             )
 

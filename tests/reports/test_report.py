@@ -15,7 +15,12 @@ import pytest
 from openpyxl import load_workbook
 
 from migration.reports import ReportError, render_html, summary_markdown, write_reports
-from migration.reports.formatting import format_duration, format_number, plural
+from migration.reports.formatting import (
+    format_decimals_in_text,
+    format_duration,
+    format_number,
+    plural,
+)
 from migration.reports.labels import LABELS
 from tests.reports.summaries import (
     MASKED_NIR,
@@ -466,6 +471,53 @@ def test_single_changed_table_in_singular(summary):
 )
 def test_plural_form_follows_language(language, count, form):
     assert plural(count, {"one": "one", "other": "other"}, language) == form
+
+
+def with_review(summary):
+    """Add one identity candidate to review, with the reasons the identity module writes."""
+    summary["identity"]["for_review"] = 1
+    summary["identity"]["review"] = [
+        {
+            "id_individu_itac": "f8afcb665a4a28c188af0588b5fee787",
+            "id_individu_opales": "52948f7cb48786eec831beb3db44b683",
+            "source_itac": "5700011179",
+            "source_opales": "E570000316",
+            "score": 0.98,
+            "reasons": ["nom proche (0.94)", "prénoms proches (0.90)", "même date de naissance"],
+        }
+    ]
+    return summary
+
+
+@pytest.mark.parametrize(
+    ("language", "score", "reasons", "wrong"),
+    [
+        ("fr", "0,98", "nom proche (0,94), prénoms proches (0,90)", "0.9"),
+        ("en", "0.98", "nom proche (0.94), prénoms proches (0.90)", "0,9"),
+    ],
+)
+def test_review_numbers_use_page_format(summary, language, score, reasons, wrong):
+    html = site(with_review(summary), language)["identity.html"]
+    review = html[html.index('id="review"') :]
+
+    assert f'<td class="num">{score}</td>' in review
+    assert reasons in review
+    assert wrong not in review
+
+
+def test_review_reasons_in_french_workbook(tmp_path, summary):
+    paths = write_reports(with_review(summary), tmp_path)
+
+    text = file_text(paths["xlsx"])
+
+    assert "nom proche (0,94), prénoms proches (0,90)" in text
+    assert "(0.94)" not in text
+
+
+def test_decimals_in_text_formatted():
+    assert format_decimals_in_text("nom proche (0.94)", "fr") == "nom proche (0,94)"
+    assert format_decimals_in_text("nom proche (0.94)", "en") == "nom proche (0.94)"
+    assert format_decimals_in_text("version 1.2.3, 12 lignes", "fr") == "version 1.2.3, 12 lignes"
 
 
 def test_run_metadata_shown(summary):
