@@ -24,6 +24,9 @@ HEADER_FILL = PatternFill("solid", fgColor="EEF1F4")
 MAX_COLUMN_WIDTH = 60
 # The counts of a load per target table, in the order of the targets sheet.
 LOAD_CHANGE_KINDS = ("added", "changed", "removed", "unchanged", "kept")
+# Columns of the summary sheet whose values add up over the source tables: the counts of rows
+# read, loaded, rejected, filtered, the warnings and the counts read back from the database.
+SUMMARY_ADDITIVE_COLUMNS = (3, 4, 5, 6, 7, 9, 10)
 
 
 def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
@@ -56,6 +59,7 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
                 as_mapping(counts.get("rejected")).get(key, 0) if counts else None,
             ]
         )
+    rows.append(_total_row(rows, t["total"], SUMMARY_ADDITIVE_COLUMNS))
     _sheet(
         workbook,
         t["sheet_summary"],
@@ -155,8 +159,8 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
             t["profile_rows"],
             t["col_nulls"],
             t["col_distinct"],
-            "min_length",
-            "max_length",
+            t["col_min_length"],
+            t["col_max_length"],
             t["col_declared_length"],
             t["col_min"],
             t["col_max"],
@@ -227,33 +231,32 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
     for key, value in identity.items():
         if not isinstance(value, list | dict):
             sheet.append([t.get(f"identity_{key}", key), value])
+    # The candidates to review get their own sheet, so each sheet's header covers its columns.
     review = [as_mapping(entry) for entry in as_list(identity.get("review"))]
-    if review:
-        sheet.append([])
-        sheet.append([t["identity_review"]])
-        sheet.append(
-            [
-                t["score"],
-                "ITAC",
-                "OPALES",
-                t["identity_primary"],
-                t["identity_secondary"],
-                t["reason"],
-            ]
-        )
-        for entry in review:
-            sheet.append(
-                [
-                    _cell(entry.get("score")),
-                    _cell(entry.get("source_itac")),
-                    _cell(entry.get("source_opales")),
-                    _cell(entry.get("id_individu_itac")),
-                    _cell(entry.get("id_individu_opales")),
-                    format_decimals_in_text(
-                        ", ".join(map(str, as_list(entry.get("reasons")))), language
-                    ),
-                ]
-            )
+    rows = [
+        [
+            entry.get("score"),
+            entry.get("source_itac"),
+            entry.get("source_opales"),
+            entry.get("id_individu_itac"),
+            entry.get("id_individu_opales"),
+            format_decimals_in_text(", ".join(map(str, as_list(entry.get("reasons")))), language),
+        ]
+        for entry in review
+    ]
+    _sheet(
+        workbook,
+        t["sheet_review"],
+        [
+            t["score"],
+            "ITAC",
+            "OPALES",
+            t["identity_primary"],
+            t["identity_secondary"],
+            t["reason"],
+        ],
+        rows,
+    )
 
     changes = as_mapping(extras.changes)
     rows = []
@@ -366,6 +369,19 @@ def _sheet(workbook: Workbook, title: str, header: list[str], rows: list[list]):
         width = min(max([len(name), *values]) + 2, MAX_COLUMN_WIDTH)
         sheet.column_dimensions[get_column_letter(index)].width = width
     return sheet
+
+
+def _total_row(rows: list[list], label: str, columns: tuple[int, ...]) -> list:
+    """Return a row with label in its first cell and the sum of each additive column.
+
+    A column where every value is missing stays empty, so a total is never a guessed 0.
+    """
+    width = len(rows[0]) if rows else max(columns) + 1
+    total: list = [label] + [None] * (width - 1)
+    for column in columns:
+        values = [row[column] for row in rows if isinstance(row[column], int | float)]
+        total[column] = sum(values) if values else None
+    return total
 
 
 def _cell(value: object) -> object:

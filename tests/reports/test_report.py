@@ -827,6 +827,46 @@ def test_workbook_has_same_counts(tmp_path, summary):
         )
 
 
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_workbook_headers_all_named(tmp_path, summary, language):
+    paths = write_reports(with_review(summary), tmp_path, language=language)
+    workbook = load_workbook(paths["xlsx"], read_only=True)
+
+    for sheet in workbook.worksheets:
+        rows = list(sheet.iter_rows(values_only=True))
+        width = max(len(row) for row in rows)
+        header = rows[0] + (None,) * (width - len(rows[0]))
+        assert None not in header, sheet.title
+        assert "" not in header, sheet.title
+
+
+def test_workbook_summary_has_total_row(tmp_path, summary):
+    paths = write_reports(summary, tmp_path)
+    rows = list(
+        load_workbook(paths["xlsx"], read_only=True)["Synthèse"].iter_rows(values_only=True)
+    )
+
+    total = rows[-1]
+    tables = summary["tables"]
+    assert total[0] == "Total"
+    assert total[1:3] == (None, None)
+    for index, key in enumerate(("read", "loaded", "rejected", "filtered", "warnings"), start=3):
+        assert total[index] == sum(table[key] for table in tables), key
+    assert total[8] is None
+    assert len(rows) == len(tables) + 2
+
+
+def test_workbook_profile_headers_translated(tmp_path, summary):
+    paths = write_reports(summary, tmp_path)
+    header = next(
+        load_workbook(paths["xlsx"], read_only=True)["Profils"].iter_rows(values_only=True)
+    )
+
+    assert "min_length" not in header
+    assert "max_length" not in header
+    assert header[8:10] == ("Longueur min", "Longueur max")
+
+
 @pytest.mark.parametrize(
     ("language", "severities", "status"),
     [

@@ -122,10 +122,13 @@ def test_table_pages_counts_equal_sql(sample_report, resume, sql_counts):
 
 def test_workbook_counts_equal_sql(sample_report, sql_counts):
     workbook = load_workbook(sample_report.paths["xlsx"], read_only=True)
-    summary_rows = list(workbook["Synthèse"].iter_rows(values_only=True))[1:]
+    *summary_rows, total_row = list(workbook["Synthèse"].iter_rows(values_only=True))[1:]
     target_rows = list(workbook["Tables cibles"].iter_rows(values_only=True))[1:]
 
     assert summary_rows
+    assert total_row[0] == "Total"
+    assert total_row[4] == sum(sql_counts["loaded"].values())
+    assert total_row[5] == sum(sql_counts["rejected"].values())
     for application, table, _, read, loaded, rejected, filtered, *_ in summary_rows:
         name = f"{application}.{table}"
         assert loaded == sql_counts["loaded"].get(name, 0), name
