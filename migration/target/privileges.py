@@ -8,13 +8,23 @@ in the first seconds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
 from migration.target.engine import describe_url
 from migration.target.errors import TargetError
 from migration.target.model import TargetSchema
 from migration.target.product_tables import PRODUCT_TABLES
-from migration.target.versioning import VERSION_TABLE
+from migration.target.versioning import (
+    BASELINE_TABLES,
+    VERSION_TABLE,
+    alembic_config,
+    current_revision,
+    head_revision,
+)
 
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 """Privileges the load uses on every target and product table: it compares, then writes."""
@@ -49,6 +59,17 @@ _OWNED_SEQUENCES = sa.text(
     """
 )
 
+# Owner of each named table, with whether the current role has the owner's privileges: it is
+# the owner, a member of the owning role that inherits its privileges, or a superuser.
+_TABLE_OWNERS = sa.text(
+    """
+    SELECT relname, pg_get_userbyid(relowner), pg_has_role(relowner, 'USAGE')
+    FROM pg_class
+    WHERE oid = ANY(CAST(:tables AS regclass[]))
+    ORDER BY relname
+    """
+)
+
 
 def check_write_privileges(engine: sa.Engine, schema: TargetSchema) -> None:
     """Raise when the role of `engine` lacks a privilege the load needs; PostgreSQL only.
@@ -60,11 +81,14 @@ def check_write_privileges(engine: sa.Engine, schema: TargetSchema) -> None:
     table is needed. It stages changed rows in temporary tables, so
     TEMPORARY on the database is needed once target tables exist.
 
-    Ownership is not needed: a large load into a table the role does not own copies the rows
-    with the table's keys in place instead of rebuilding them afterwards.
+    Ownership is needed only when the product tables are at a revision below the head, because
+    the upgrade alters them (see `_upgrade_problem`). Otherwise a large load into a table the
+    role does not own copies the rows with the table's keys in place instead of rebuilding them
+    afterwards, which is slower.
 
     Raises:
-        TargetError: one line naming the role, each missing privilege and the GRANT to run.
+        TargetError: one line naming the role, each missing privilege and the GRANT to run,
+            and the owner of product tables that the role would have to upgrade.
     """
     if engine.dialect.name != "postgresql":
         return
@@ -85,7 +109,13 @@ def check_write_privileges(engine: sa.Engine, schema: TargetSchema) -> None:
                 "or set the role's search_path; nothing was decrypted"
             )
         existing = set(sa.inspect(connection).get_table_names())
-        problems, grants = [], []
+        problems, grants, remedies = [], [], []
+        pending = _pending_upgrade(
+            connection, existing, f"{quote(namespace)}.{quote(VERSION_TABLE)}"
+        )
+        if pending is not None:
+            # The upgrade writes the new revision into the version table.
+            needed[VERSION_TABLE] = ("SELECT", "UPDATE")
 
         missing = [name for name in needed if name not in existing]
         if missing and not _has_privilege(connection, "schema", namespace, "CREATE"):
@@ -137,13 +167,90 @@ def check_write_privileges(engine: sa.Engine, schema: TargetSchema) -> None:
         if present and not _has_privilege(connection, "database", database, "TEMPORARY"):
             problems.append(f"no TEMPORARY on database {database}, needed to stage changed rows")
             grants.append(f"GRANT TEMPORARY ON DATABASE {quote(database)} TO {quote(role)}")
+
+        if pending is not None:
+            tables = [
+                f"{quote(namespace)}.{quote(name)}" for name in PRODUCT_TABLES if name in existing
+            ]
+            upgrade = _upgrade_problem(connection, pending, tables, role, quote)
+            if upgrade is not None:
+                problems.append(upgrade[0])
+                remedies.append(upgrade[1])
     if problems:
+        if grants:
+            remedies.insert(0, f"run {'; '.join(grants)} as the owner")
         raise TargetError(
             f"the role {role} cannot load into the target database {display_url}: "
-            f"{'; '.join(problems)}; run {'; '.join(grants)} as the owner, or connect as a "
-            "role that has these privileges (check --target or MDPH_TARGET_URL); nothing was "
-            "decrypted"
+            f"{'; '.join(problems)}; {'; '.join(remedies)}, or connect as a role that has "
+            "these privileges (check --target or MDPH_TARGET_URL); nothing was decrypted"
         )
+
+
+def _pending_upgrade(connection: sa.Connection, existing: set[str], version: str) -> str | None:
+    """Describe the state of product tables that the load would upgrade, or return None.
+
+    Returns None for a database without product tables, at the head revision, at a revision
+    this release does not know, or with product tables beyond those of mdph-reprise 0.1.0 but
+    no version table. The load raises its own error on the last two. It returns None as well
+    when the role may not read the version table, which the privilege check reports.
+    """
+    present = (existing & set(PRODUCT_TABLES)) - {VERSION_TABLE}
+    if VERSION_TABLE not in existing:
+        if present and present <= BASELINE_TABLES:
+            return "have no version (as mdph-reprise 0.1.0 wrote them)"
+        return None
+    if not _has_privilege(connection, "table", version, "SELECT"):
+        return None
+    before = current_revision(connection)
+    if before is None or before == head_revision():
+        return None
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(before)
+    except CommandError:
+        return None
+    return f"are at revision {before}"
+
+
+def _upgrade_problem(
+    connection: sa.Connection,
+    state: str,
+    tables: list[str],
+    role: str,
+    quote: Callable[[str], str],
+) -> tuple[str, str] | None:
+    """Return the problem and its remedy when the role lacks the owner's privileges on
+    product tables that the upgrade changes, else None.
+
+    PostgreSQL lets only the owner of a table, a member of the owning role or a superuser run
+    ALTER TABLE or COMMENT ON on it, and adding a foreign key to a table needs REFERENCES on
+    it. Every revision after the baseline alters an existing product table or adds a foreign
+    key to reprise_run, so any upgrade needs the owner's privileges.
+    """
+    # NOTE: a future revision that only creates tables, with no foreign key to an existing
+    # one, would need CREATE on the schema alone; this check would still ask for ownership.
+    owners: dict[str, list[str]] = {}
+    for name, owner, allowed in connection.execute(_TABLE_OWNERS, {"tables": tables}):
+        if not allowed:
+            owners.setdefault(owner, []).append(name)
+    if not owners:
+        return None
+    owned = "; ".join(
+        f"{_listed(names)} are owned by the role {owner}" for owner, names in owners.items()
+    )
+    problem = (
+        f"the product tables {state} and must be upgraded to revision {head_revision()}, "
+        f"which needs the privileges of their owner: {owned}"
+    )
+    if len(owners) == 1:
+        upgrader = f"the role {next(iter(owners))}"
+    else:
+        upgrader = f"a role that is a member of {', '.join(owners)}"
+    remedy = (
+        f"run the load once as {upgrader} to upgrade them, or have a DBA run "
+        f"ALTER TABLE name OWNER TO {quote(role)} for each of these tables or "
+        f"GRANT {', '.join(quote(owner) for owner in owners)} TO {quote(role)}"
+    )
+    return problem, remedy
 
 
 def _has_privilege(connection: sa.Connection, kind: str, name: str, privilege: str) -> bool:

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from migration.target.engine import create_target_engine
 from migration.target.errors import TargetError
 from migration.target.privileges import check_write_privileges
 from migration.target.schema import build_metadata, load_target_schema
-from migration.target.versioning import upgrade_product_tables
+from migration.target.versioning import alembic_config, head_revision, upgrade_product_tables
 
 pytestmark = pytest.mark.postgres
 
@@ -34,6 +35,21 @@ def role(postgres_engine):
     yield name
     with postgres_engine.begin() as connection:
         connection.exec_driver_sql(f'GRANT TEMPORARY ON DATABASE "{database}" TO PUBLIC')
+        connection.exec_driver_sql(f"DROP OWNED BY {name}")
+        connection.exec_driver_sql(f"DROP ROLE {name}")
+
+
+@pytest.fixture
+def owner(postgres_engine):
+    """A role without login to own the tables, dropped with them after the test."""
+    name = f"mdph_reprise_owner_{uuid.uuid4().hex[:8]}"
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql(f"CREATE ROLE {name}")
+    yield name
+    with postgres_engine.begin() as connection:
+        # Tables that another role created during the test may reference the owner's tables.
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
         connection.exec_driver_sql(f"DROP OWNED BY {name}")
         connection.exec_driver_sql(f"DROP ROLE {name}")
 
@@ -95,6 +111,23 @@ def test_read_only_tables_raise(postgres_engine, role):
     assert "and 13 more" in message
     assert f"GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}" in message
     assert "no TEMPORARY on database" in message
+
+
+def test_missing_target_tables_without_create_raise(postgres_engine, role):
+    with postgres_engine.begin() as connection:
+        upgrade_product_tables(connection)
+    _grant_tables_and_temporary(postgres_engine, role)
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+
+    with pytest.raises(TargetError) as error:
+        _check_as(postgres_engine, role)
+
+    message = str(error.value)
+    assert "\n" not in message
+    assert "no CREATE on schema public, needed to create the missing tables individu, " in message
+    assert "reprise_" not in message.split("missing tables")[1].split(";")[0]
+    assert f"GRANT CREATE ON SCHEMA public TO {role}" in message
 
 
 def _grant_tables_and_temporary(postgres_engine, role: str) -> None:
@@ -246,3 +279,134 @@ def test_role_not_owner_loads_with_keys_in_place(postgres_engine, role, monkeypa
     assert len(content["reprise_lignage"]) == result.lineage
     for name, rows in result.rows.items():
         assert len(content[name]) == rows, name
+
+
+def _create_tables_owned_by(postgres_engine, owner: str, revision: str) -> None:
+    """Create the target tables and the product tables at `revision`, then give them to `owner`."""
+    with postgres_engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+        schema = load_target_schema()
+        metadata = build_metadata(schema)
+        metadata.create_all(connection, tables=[metadata.tables[name] for name in schema.tables])
+        names = connection.execute(
+            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ).scalars()
+        for name in names:
+            connection.exec_driver_sql(f"ALTER TABLE {name} OWNER TO {owner}")
+
+
+def _grant_everything_checked(postgres_engine, role: str) -> None:
+    """Grant every privilege the check asks for, CREATE on the schema included."""
+    _grant_tables_and_temporary(postgres_engine, role)
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql(f"GRANT CREATE ON SCHEMA public TO {role}")
+        connection.exec_driver_sql(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+
+
+def test_upgrade_of_tables_owned_by_another_role_raises(postgres_engine, role, owner):
+    _create_tables_owned_by(postgres_engine, owner, "0004")
+    _grant_everything_checked(postgres_engine, role)
+
+    with pytest.raises(TargetError) as error:
+        _check_as(postgres_engine, role)
+
+    message = str(error.value)
+    assert "\n" not in message
+    assert f"the role {role} cannot load into the target database" in message
+    head = head_revision()
+    assert f"the product tables are at revision 0004 and must be upgraded to revision {head}" in (
+        message
+    )
+    assert "reprise_chargement, reprise_decision_identite, reprise_lignage, reprise_rejet, " in (
+        message
+    )
+    assert f"are owned by the role {owner}" in message
+    assert f"run the load once as the role {owner}" in message
+    assert f"ALTER TABLE name OWNER TO {role}" in message
+    assert f"GRANT {owner} TO {role}" in message
+    assert "no INSERT" not in message
+    assert "no CREATE" not in message
+
+
+def test_upgrade_of_unversioned_tables_of_another_role_raises(postgres_engine, role, owner):
+    from tests.target.test_versioning import restore_release_0_1_0
+
+    restore_release_0_1_0(postgres_engine)
+    with postgres_engine.begin() as connection:
+        names = connection.execute(
+            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ).scalars()
+        for name in names:
+            connection.exec_driver_sql(f"ALTER TABLE {name} OWNER TO {owner}")
+    _grant_everything_checked(postgres_engine, role)
+
+    with pytest.raises(TargetError) as error:
+        _check_as(postgres_engine, role)
+
+    message = str(error.value)
+    assert "\n" not in message
+    assert "the product tables have no version (as mdph-reprise 0.1.0 wrote them) and must be " in (
+        message
+    )
+    assert "reprise_lignage, reprise_rejet, reprise_run are owned by the role " in message
+    assert f"GRANT {owner} TO {role}" in message
+
+
+def test_member_of_owner_role_passes_and_upgrades(postgres_engine, role, owner):
+    _create_tables_owned_by(postgres_engine, owner, "0004")
+    _grant_everything_checked(postgres_engine, role)
+    with postgres_engine.begin() as connection:
+        connection.exec_driver_sql(f"GRANT {owner} TO {role}")
+
+    _check_as(postgres_engine, role)
+
+    engine = create_target_engine(_role_url(postgres_engine, role))
+    try:
+        with engine.begin() as connection:
+            assert upgrade_product_tables(connection) == ("0004", head_revision())
+    finally:
+        engine.dispose()
+
+
+def test_tables_at_head_of_another_role_pass(postgres_engine, role, owner):
+    """A role that does not own the tables loads without an upgrade, with keys in place."""
+    _create_tables_owned_by(postgres_engine, owner, "head")
+    _grant_everything_checked(postgres_engine, role)
+
+    _check_as(postgres_engine, role)
+
+
+def test_run_needing_upgrade_stops_before_decryption(postgres_engine, role, owner, tmp_path):
+    _create_tables_owned_by(postgres_engine, owner, "0004")
+    _grant_everything_checked(postgres_engine, role)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
+    env["MDPH_DELIVERY_PASSWORD"] = "reprise-57-demo"
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "migration.cli",
+            "run",
+            str(ROOT / "sample_data" / "delivery"),
+            "--target",
+            _role_url(postgres_engine, role),
+            "--output",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: the role {role} cannot load into the target database")
+    assert f"run the load once as the role {owner}" in lines[0]
+    assert "nothing was decrypted" in lines[0]
+    with postgres_engine.connect() as connection:
+        runs = connection.execute(sa.text("SELECT count(*) FROM reprise_run")).scalar()
+    assert runs == 0
