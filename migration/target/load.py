@@ -215,6 +215,15 @@ def load_run(
         # The transaction is rolled back by now; the error is built from the loader's state.
         raise loader.error(exc) from None
 
+    if loader.keys_in_place:
+        # A warning shows without --verbose, because a load as the owner would be faster.
+        logger.warning(
+            "copied the rows of %s with their keys and indexes in place, because the role %s "
+            "does not own these tables or the tables they reference. A load as their owner "
+            "is faster, because it builds the keys once after the copy",
+            ", ".join(loader.keys_in_place),
+            loader.role,
+        )
     changes = {name: loader.plans[name].counts() for name in order}
     result = LoadResult(
         rows={name: len(prepared[name].rows) for name in order},
@@ -380,6 +389,9 @@ class _Loader:
         self.max_removed_share: float | None = None
         self.removal_override = CLI_REMOVAL_OVERRIDE
         self.plans: dict[str, TableChanges] = {}
+        # Tables of a large copy that kept their keys because the role does not own them.
+        self.keys_in_place: list[str] = []
+        self.role: str | None = None
         self.step = _Step("connecting to the target database")
         self._stage_numbers = itertools.count(1)
 
@@ -633,19 +645,22 @@ class _Loader:
             preparer.format_table(key.referred_table) for key in table.foreign_key_constraints
         }
         self.step = _Step("checking who owns the table", name)
-        owner = self.connection.execute(
+        owner, role = self.connection.execute(
             sa.text(
-                "SELECT bool_and(pg_has_role(relowner, 'USAGE')) AND count(*) = :tables "
-                "FROM pg_class WHERE oid = ANY(CAST(:names AS regclass[]))"
+                "SELECT bool_and(pg_has_role(relowner, 'USAGE')) AND count(*) = :tables, "
+                "current_user FROM pg_class WHERE oid = ANY(CAST(:names AS regclass[]))"
             ),
             {"names": sorted(names), "tables": len(names)},
-        ).scalar()
+        ).one()
         if not owner:
             logger.info(
-                "table %s: the role does not own it, so its rows are copied with its keys in "
-                "place, which is slower for a large load",
+                "table %s: the role %s does not own it or a table it references, so its rows "
+                "are copied with its keys in place, which is slower for a large load",
                 name,
+                role,
             )
+            self.role = role
+            self.keys_in_place.append(name)
         return bool(owner)
 
     @contextlib.contextmanager

@@ -274,7 +274,15 @@ def test_role_not_owner_loads_with_keys_in_place(postgres_engine, role, monkeypa
 
     assert result.lineage == len(lineage_frame("run-1"))
     assert not [statement for statement in statements if "DROP CONSTRAINT" in statement]
-    assert "the role does not own it" in caplog.text
+    assert f"the role {role} does not own it" in caplog.text
+    warnings = [record for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert warnings[0].name == "migration.target.load"
+    warning = warnings[0].getMessage()
+    assert "copied the rows of individu, " in warning
+    assert "orientation, reprise_lignage with their keys and indexes in place" in warning
+    assert f"because the role {role} does not own these tables" in warning
+    assert "A load as their owner is faster" in warning
     content = read_tables(postgres_engine, schema)
     assert len(content["reprise_lignage"]) == result.lineage
     for name, rows in result.rows.items():
