@@ -258,6 +258,31 @@ def test_mapping_check_missing_dictionary_exits_2(tmp_path):
     _assert_one_line_error(result, str(missing))
 
 
+def _vendor_mapping(folder: Path, dictionary: str) -> Path:
+    """Write the reference ITAC mapping into a folder, naming another dictionary."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
+    assert "\ndictionary: itac\n" in text
+    mapping = folder / "itac.yaml"
+    mapping.write_text(text.replace("\ndictionary: itac\n", f"\ndictionary: {dictionary}\n", 1))
+    return mapping
+
+
+def test_mapping_dictionary_read_beside_mapping(tmp_path):
+    mapping = _vendor_mapping(tmp_path / "vendor", "dictionaries/itac_vendor.yaml")
+    (tmp_path / "vendor" / "dictionaries").mkdir()
+    bundled = ROOT / "migration" / "dictionary" / "data" / "itac.yaml"
+    (tmp_path / "vendor" / "dictionaries" / "itac_vendor.yaml").write_bytes(bundled.read_bytes())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    check = _cli("mapping", "check", str(mapping), cwd=elsewhere)
+    coverage = _cli("mapping", "coverage", str(mapping), cwd=elsewhere)
+
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert coverage.returncode == 0, coverage.stderr
+
+
 def test_table_shorter_than_its_log_blocks_the_run(tmp_path):
     delivery = generate_plaintext(tmp_path / "delivery")
     suivi = delivery / "ITAC" / "SUIVI.csv"

@@ -186,6 +186,11 @@ def _names(raw: dict, key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def is_bundled_name(path_or_name: str | Path) -> bool:
+    """Tell whether a dictionary reference names a bundled dictionary rather than a file."""
+    return not Path(path_or_name).suffix and str(path_or_name).lower() in BUNDLED
+
+
 def bundled_dictionary_path(name: str) -> Path:
     """Return the path of a dictionary shipped with the product (`itac` or `opales`)."""
     try:
@@ -206,7 +211,7 @@ def load_dictionary(path_or_name: str | Path) -> Dictionary:
             message names the file and the table and column at fault.
     """
     path = Path(path_or_name)
-    if not path.suffix and str(path_or_name).lower() in BUNDLED:
+    if is_bundled_name(path_or_name):
         path = bundled_dictionary_path(str(path_or_name))
     try:
         raw_bytes = path.read_bytes()

@@ -11,15 +11,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import logging
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from migration.dictionary.model import is_bundled_name
 from migration.mapping import expressions as ex
 from migration.mapping.errors import MappingError, MappingFileError
 
+logger = logging.getLogger(__name__)
 STR_TAG = "tag:yaml.org,2002:str"
 NULL_TAG = "tag:yaml.org,2002:null"
 TEXT_OPERATORS = tuple(ex.TEXT_FUNCTIONS)
@@ -86,6 +89,8 @@ class MappingFile:
     path: Path
     sha256: str
     application: str
+    # A bundled dictionary name, or the path of a dictionary file as `load_dictionary` takes it:
+    # a relative path of the file is already joined to the mapping file's folder.
     dictionary: str
     target_schema: str
     targets: list[TargetMapping]
@@ -319,7 +324,7 @@ class _Parser:
             path=self.path,
             sha256=sha256,
             application=application,
-            dictionary=self.string(top["dictionary"][1], "dictionary")
+            dictionary=self.dictionary(top["dictionary"][1])
             if "dictionary" in top
             else application.lower(),
             target_schema=self.string(top["target_schema"][1], "target_schema")
@@ -329,6 +334,27 @@ class _Parser:
             dropped_tables=dropped_tables,
             dropped_columns=dropped_columns,
         )
+
+    def dictionary(self, node: yaml.Node) -> str:
+        """Return the dictionary a mapping names, a relative path read from the mapping's folder.
+
+        A relative path that is missing beside the mapping but present in the working folder
+        is kept as it is, with a warning, because mappings were once read that way.
+        """
+        name = self.string(node, "dictionary")
+        if is_bundled_name(name) or Path(name).is_absolute():
+            return name
+        beside_mapping = self.path.parent / name
+        if beside_mapping.exists() or not Path(name).exists():
+            return str(beside_mapping)
+        logger.warning(
+            "%s:%d: dictionary %s is not in the mapping file's folder, so it is read from the "
+            "working folder; write its path relative to the mapping file",
+            self.path,
+            node.start_mark.line + 1,
+            name,
+        )
+        return name
 
     def parse_target(self, node: yaml.Node) -> TargetMapping:
         items = self.mapping(node, "a target")

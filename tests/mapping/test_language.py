@@ -168,3 +168,60 @@ def test_lookup_in_reference_table(tmp_path):
     )
     ctx = Context(frame, {"ECOLES": schools})
     assert mapping.targets[0].columns["ecole"].evaluate(ctx).tolist() == ["Lycée Hoche", None, None]
+
+
+DICTIONARY_HEADER = "application: ITAC\ndictionary: {}\ntargets: []\n"
+
+
+def test_relative_dictionary_read_beside_mapping(tmp_path, monkeypatch):
+    vendor = tmp_path / "vendor"
+    (vendor / "dictionaries").mkdir(parents=True)
+    (vendor / "dictionaries" / "itac.yaml").write_text("application: ITAC\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    header = DICTIONARY_HEADER.format("dictionaries/itac.yaml")
+    mapping = _mapping(vendor, "", header)
+
+    assert mapping.dictionary == str(vendor / "dictionaries" / "itac.yaml")
+
+
+def test_relative_dictionary_beside_mapping_wins(tmp_path, monkeypatch):
+    (tmp_path / "itac_dictionary.yaml").write_text("application: ITAC\n", encoding="utf-8")
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    (vendor / "itac_dictionary.yaml").write_text("application: ITAC\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    mapping = _mapping(vendor, "", DICTIONARY_HEADER.format("itac_dictionary.yaml"))
+
+    assert mapping.dictionary == str(vendor / "itac_dictionary.yaml")
+
+
+def test_dictionary_only_in_working_folder_kept(tmp_path, monkeypatch, caplog):
+    (tmp_path / "itac_dictionary.yaml").write_text("application: ITAC\n", encoding="utf-8")
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    monkeypatch.chdir(tmp_path)
+
+    mapping = _mapping(vendor, "", DICTIONARY_HEADER.format("itac_dictionary.yaml"))
+
+    assert mapping.dictionary == "itac_dictionary.yaml"
+    assert "read from the working folder" in caplog.text
+    assert "m.yaml:2:" in caplog.text
+
+
+@pytest.mark.parametrize("name", ["itac", "OPALES"])
+def test_bundled_dictionary_name_kept(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    mapping = _mapping(tmp_path, "", DICTIONARY_HEADER.format(name))
+    assert mapping.dictionary == name
+
+
+def test_missing_relative_dictionary_named_beside_mapping(tmp_path, monkeypatch):
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    monkeypatch.chdir(tmp_path)
+    mapping = _mapping(vendor, "", DICTIONARY_HEADER.format("missing.yaml"))
+    assert mapping.dictionary == str(vendor / "missing.yaml")
