@@ -347,25 +347,40 @@ def _mapping_check(args) -> int:
     from migration.target.schema import load_target_schema
 
     schema = load_target_schema()
-    # A --dictionary that cannot be loaded is input that cannot be processed (exit 2), while a
-    # dictionary named inside a mapping is a problem of that mapping (exit 1).
+    # A dictionary that cannot be loaded, whether given with --dictionary or named in a
+    # mapping, is input that cannot be processed (exit 2), as is a mapping file that cannot be
+    # read. Only the content of a mapping gives problems (exit 1).
     given_dictionary = load_dictionary(args.dictionary) if args.dictionary else None
     failed = False
     for path in args.mappings:
         try:
             mapping = load_mapping(path)
-            dictionary = given_dictionary or load_dictionary(mapping.dictionary)
-            problems = check_mapping(mapping, dictionary, schema)
         except MappingFileError:
             raise
         except MdphRepriseError as error:
             problems = [error]
+        else:
+            dictionary = given_dictionary or _load_mapping_dictionary(mapping)
+            problems = check_mapping(mapping, dictionary, schema)
         for problem in problems:
             print(problem)
         failed = failed or bool(problems)
         if not problems:
             print(f"{path}: ok")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _load_mapping_dictionary(mapping):
+    """Load the dictionary that a mapping names, or raise an error that names the mapping."""
+    from migration.dictionary.errors import DictionaryError
+    from migration.dictionary.model import load_dictionary
+
+    try:
+        return load_dictionary(mapping.dictionary)
+    except DictionaryError as error:
+        raise DictionaryError(
+            f"{mapping.path}: the dictionary it names failed to load: {error}"
+        ) from None
 
 
 def _mapping_preview(args) -> int:
@@ -385,14 +400,13 @@ def _mapping_preview(args) -> int:
 def _mapping_coverage(args) -> int:
     import json
 
-    from migration.dictionary.model import load_dictionary
     from migration.mapping.checks import check_mapping
     from migration.mapping.coverage import mapping_coverage
     from migration.mapping.language import load_mapping
     from migration.target.schema import load_target_schema
 
     mapping = load_mapping(args.mapping)
-    dictionary = load_dictionary(mapping.dictionary)
+    dictionary = _load_mapping_dictionary(mapping)
     schema = load_target_schema()
     # The coverage of a mapping that reads unknown columns would list the right ones as unused.
     problems = check_mapping(mapping, dictionary, schema, coverage=False)

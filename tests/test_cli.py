@@ -283,6 +283,14 @@ def test_mapping_dictionary_read_beside_mapping(tmp_path):
     assert coverage.returncode == 0, coverage.stderr
 
 
+@pytest.mark.parametrize("command", ["check", "coverage"])
+def test_mapping_named_dictionary_missing_exits_2(tmp_path, command):
+    mapping = _vendor_mapping(tmp_path / "vendor", "missing_dictionary.yaml")
+    result = _cli("mapping", command, str(mapping))
+    expected = tmp_path / "vendor" / "missing_dictionary.yaml"
+    _assert_one_line_error(result, f"{mapping}: the dictionary it names", str(expected))
+
+
 def test_table_shorter_than_its_log_blocks_the_run(tmp_path):
     delivery = generate_plaintext(tmp_path / "delivery")
     suivi = delivery / "ITAC" / "SUIVI.csv"
