@@ -218,8 +218,19 @@ def _build_parser() -> argparse.ArgumentParser:
     mapping = commands.add_parser("mapping", help="work with mapping files")
     mapping_commands = mapping.add_subparsers(dest="mapping_command", required=True)
     check = mapping_commands.add_parser("check", help="check mapping files", allow_abbrev=False)
-    check.add_argument("mappings", type=Path, nargs="+")
-    check.add_argument("--dictionary", help="data dictionary (default: the one the mapping names)")
+    check.add_argument(
+        "mappings",
+        type=Path,
+        nargs="+",
+        metavar="MAPPING",
+        help="mapping file to check; give several to check each, e.g. mappings/itac.yaml "
+        "mappings/opales.yaml",
+    )
+    check.add_argument(
+        "--dictionary",
+        help="data dictionary file or bundled name (itac, opales) to check every mapping "
+        "against (default: the one each mapping names)",
+    )
     check.set_defaults(handler=_mapping_check)
     preview = mapping_commands.add_parser(
         "preview", help="run a mapping on the first rows of a delivery", allow_abbrev=False
@@ -234,10 +245,27 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_password_option(preview)
     preview.set_defaults(handler=_mapping_preview)
+    # The mapping is collected with nargs="+" so that a second one gets a clear error from the
+    # handler, and the usage line still shows the single MAPPING that the command takes.
     coverage = mapping_commands.add_parser(
-        "coverage", help="list the source columns and codes a mapping uses", allow_abbrev=False
+        "coverage",
+        help="list the source columns and codes a mapping uses",
+        usage="%(prog)s [-h] [--dictionary DICTIONARY] MAPPING",
+        allow_abbrev=False,
     )
-    coverage.add_argument("mapping", type=Path)
+    coverage.add_argument(
+        "mapping",
+        type=Path,
+        nargs="+",
+        metavar="MAPPING",
+        help="mapping file to cover, e.g. mappings/itac.yaml; one per command, so run the "
+        "command again for each application",
+    )
+    coverage.add_argument(
+        "--dictionary",
+        help="data dictionary file or bundled name (itac, opales) to read the mapping against "
+        "(default: the one the mapping names)",
+    )
     coverage.set_defaults(handler=_mapping_coverage)
     return parser
 
@@ -400,13 +428,23 @@ def _mapping_preview(args) -> int:
 def _mapping_coverage(args) -> int:
     import json
 
+    from migration.dictionary.model import load_dictionary
     from migration.mapping.checks import check_mapping
     from migration.mapping.coverage import mapping_coverage
     from migration.mapping.language import load_mapping
     from migration.target.schema import load_target_schema
 
-    mapping = load_mapping(args.mapping)
-    dictionary = _load_mapping_dictionary(mapping)
+    if len(args.mapping) > 1:
+        raise MdphRepriseError(
+            f"mapping coverage takes one mapping file, not {len(args.mapping)} "
+            f"({', '.join(map(str, args.mapping))}); run it once per mapping"
+        )
+    path = args.mapping[0]
+    mapping = load_mapping(path)
+    if args.dictionary:
+        dictionary = load_dictionary(args.dictionary)
+    else:
+        dictionary = _load_mapping_dictionary(mapping)
     schema = load_target_schema()
     # The coverage of a mapping that reads unknown columns would list the right ones as unused.
     problems = check_mapping(mapping, dictionary, schema, coverage=False)
@@ -414,7 +452,7 @@ def _mapping_coverage(args) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         print(
-            f"{args.mapping}: fix these problems first (mdph-reprise mapping check), then read "
+            f"{path}: fix these problems first (mdph-reprise mapping check), then read "
             "the coverage",
             file=sys.stderr,
         )

@@ -291,6 +291,33 @@ def test_mapping_named_dictionary_missing_exits_2(tmp_path, command):
     _assert_one_line_error(result, f"{mapping}: the dictionary it names", str(expected))
 
 
+def test_mapping_coverage_rejects_two_mappings():
+    itac, opales = (str(ROOT / "mappings" / f"{name}.yaml") for name in ("itac", "opales"))
+    result = _cli("mapping", "coverage", itac, opales)
+    _assert_one_line_error(result, "takes one mapping file, not 2", itac, opales)
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["check", "coverage"])
+def test_mapping_help_describes_arguments(command):
+    result = _cli("mapping", command, "--help")
+    assert result.returncode == 0, result.stderr
+    usage = " ".join(result.stdout.split())
+    assert "MAPPING mapping file to" in usage
+    assert "--dictionary DICTIONARY data dictionary file or bundled name" in usage
+
+
+def test_mapping_coverage_dictionary_option(tmp_path):
+    mapping = _vendor_mapping(tmp_path / "vendor", "missing_dictionary.yaml")
+    replaced = _cli("mapping", "coverage", str(mapping), "--dictionary", "itac")
+    missing = tmp_path / "missing.yaml"
+    unreadable = _cli("mapping", "coverage", str(mapping), "--dictionary", str(missing))
+
+    assert replaced.returncode == 0, replaced.stderr
+    assert "DOSSIER" in json.loads(replaced.stdout)["source_tables"]
+    _assert_one_line_error(unreadable, str(missing), "cannot read the data dictionary")
+
+
 def test_table_shorter_than_its_log_blocks_the_run(tmp_path):
     delivery = generate_plaintext(tmp_path / "delivery")
     suivi = delivery / "ITAC" / "SUIVI.csv"
