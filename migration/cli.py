@@ -431,6 +431,7 @@ def _mapping_coverage(args) -> int:
     from migration.dictionary.model import load_dictionary
     from migration.mapping.checks import check_mapping
     from migration.mapping.coverage import mapping_coverage
+    from migration.mapping.errors import MappingError
     from migration.mapping.language import load_mapping
     from migration.target.schema import load_target_schema
 
@@ -440,7 +441,11 @@ def _mapping_coverage(args) -> int:
             f"({', '.join(map(str, args.mapping))}); run it once per mapping"
         )
     path = args.mapping[0]
-    mapping = load_mapping(path)
+    try:
+        mapping = load_mapping(path)
+    except MappingError as error:
+        # An invalid mapping file is a problem of the mapping, as in `mapping check` (exit 1).
+        return _print_problems_first(path, [error])
     if args.dictionary:
         dictionary = load_dictionary(args.dictionary)
     else:
@@ -449,18 +454,22 @@ def _mapping_coverage(args) -> int:
     # The coverage of a mapping that reads unknown columns would list the right ones as unused.
     problems = check_mapping(mapping, dictionary, schema, coverage=False)
     if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        print(
-            f"{path}: fix these problems first (mdph-reprise mapping check), then read "
-            "the coverage",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
+        return _print_problems_first(path, problems)
     coverage = mapping_coverage(mapping, dictionary, schema)
     print(json.dumps(coverage, ensure_ascii=False, indent=2))
     unused = any(table["unused"] for table in coverage["source_tables"].values())
     return EXIT_FAILED if unused or coverage["unmapped_tables"] else EXIT_OK
+
+
+def _print_problems_first(path: Path, problems: list) -> int:
+    """Print the problems of a mapping in place of its coverage and return exit code 1."""
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(
+        f"{path}: fix these problems first (mdph-reprise mapping check), then read the coverage",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

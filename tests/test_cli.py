@@ -221,6 +221,17 @@ def test_mapping_coverage_checks_the_mapping_first(tmp_path):
     assert "fix these problems first" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["check", "coverage"])
+def test_mapping_invalid_yaml_exits_1(tmp_path, command):
+    broken = tmp_path / "itac.yaml"
+    text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
+    broken.write_text(text + "a: [\n", encoding="utf-8")
+    result = _cli("mapping", command, str(broken))
+    assert result.returncode == 1, result.stderr
+    assert f"{broken}:" in result.stdout + result.stderr
+    assert "invalid YAML" in result.stdout + result.stderr
+
+
 def test_mapping_coverage_of_reference_mapping(tmp_path):
     result = _cli("mapping", "coverage", str(ROOT / "mappings" / "itac.yaml"))
     assert result.returncode == 0, result.stderr
