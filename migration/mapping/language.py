@@ -180,7 +180,7 @@ def load_mapping(path: str | Path) -> MappingFile:
             path,
             mark.line + 1 if mark else None,
             mark.column + 1 if mark else None,
-            _yaml_syntax_message(error),
+            _yaml_syntax_message(error, text),
         ) from None
     finally:
         loader.dispose()
@@ -199,12 +199,37 @@ def _is_hidden_character(char: str) -> bool:
     return (unicodedata.category(char) == "Cc" and char not in "\t\n") or char in _BIDI_CONTROLS
 
 
-def _yaml_syntax_message(error: yaml.MarkedYAMLError) -> str:
+def _unclosed_bracket(text: str, mark: yaml.Mark) -> tuple[str, yaml.Mark] | None:
+    """Return the innermost [ or { still open at a position of the text, with its position."""
+    open_brackets: list[tuple[str, yaml.Mark]] = []
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= mark.index:
+                break
+            if isinstance(token, yaml.FlowSequenceStartToken):
+                open_brackets.append(("[", token.start_mark))
+            elif isinstance(token, yaml.FlowMappingStartToken):
+                open_brackets.append(("{", token.start_mark))
+            elif isinstance(token, (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken)):
+                if open_brackets:
+                    open_brackets.pop()
+    except yaml.YAMLError:
+        # The scanner stops at the error too, and the brackets before it are all that matter.
+        pass
+    return open_brackets[-1] if open_brackets else None
+
+
+def _yaml_syntax_message(error: yaml.MarkedYAMLError, text: str) -> str:
     """Build the message of a YAML syntax error, with the change that fixes it."""
     problem = error.problem or "syntax error"
     context = error.context or ""
     line = f"line {error.problem_mark.line + 1}" if error.problem_mark else "this line"
     opening = error.context_mark
+    bracket = "[" if "sequence" in context else "{"
+    if "flow node" in context and error.problem_mark:
+        # PyYAML marks where the missing value should be, not the bracket that is still open.
+        unclosed = _unclosed_bracket(text, error.problem_mark)
+        bracket, opening = unclosed if unclosed is not None else (bracket, None)
     where = f"line {opening.line + 1}, column {opening.column + 1}" if opening else None
     if "duplicate anchor" in context and where:
         return (
@@ -217,8 +242,9 @@ def _yaml_syntax_message(error: yaml.MarkedYAMLError) -> str:
         hint = "define the anchor (&name) before the alias (*name) that uses it, or fix the name"
     elif "quoted scalar" in context and where:
         hint = f"close the quote that opens at {where}"
+    elif "flow node" in context and where:
+        hint = f"add the missing value, or close the {bracket} that opens at {where}"
     elif "flow" in context and where:
-        bracket = "[" if "sequence" in context else "{"
         hint = f"add the missing comma, or close the {bracket} that opens at {where}"
     else:
         hint = (

@@ -225,3 +225,20 @@ def test_missing_relative_dictionary_named_beside_mapping(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     mapping = _mapping(vendor, "", DICTIONARY_HEADER.format("missing.yaml"))
     assert mapping.dictionary == str(vendor / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("a: [\n", "close the [ that opens at line 1, column 4"),
+        ("a: {\n", "close the { that opens at line 1, column 4"),
+        ("a: 1\nb: {c: [1, {d: \n", "close the { that opens at line 2, column 12"),
+        ("a: [1, 2\n", "close the [ that opens at line 1, column 4"),
+    ],
+)
+def test_unclosed_bracket_named_with_position(tmp_path, text, hint):
+    path = tmp_path / "m.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    assert hint in caught.value.detail
