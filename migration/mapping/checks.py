@@ -71,23 +71,29 @@ def _coverage_problems(mapping: MappingFile, dictionary: Dictionary, schema):
     from migration.mapping.coverage import mapping_coverage
 
     coverage = mapping_coverage(mapping, dictionary, schema)
+    # An unmapped table is reported at dropped_tables, where it can be listed, else at targets.
+    line, column = mapping.position("dropped_tables")
+    if line is None:
+        line, column = mapping.position("targets")
     for name in coverage["unmapped_tables"]:
         yield MappingError(
             mapping.path,
-            None,
-            None,
+            line,
+            column,
             f"source table {name} feeds no target; map it or list it under dropped_tables "
             "with a reason",
         )
     for name, table in coverage["source_tables"].items():
-        if name in coverage["unmapped_tables"]:
+        if name in coverage["unmapped_tables"] or not table["unused"]:
             continue
-        for column in table["unused"]:
+        # A table with an unused column feeds a target, so the column is reported at the first one.
+        first_target = next(target for target in mapping.targets if target.source == name)
+        for column_name in table["unused"]:
             yield MappingError(
                 mapping.path,
-                None,
-                None,
-                f"source column {name}.{column} is neither mapped nor listed under "
+                first_target.line,
+                1,
+                f"source column {name}.{column_name} is neither mapped nor listed under "
                 "dropped_columns with a reason",
             )
 
@@ -119,23 +125,23 @@ def _problems(mapping: MappingFile, dictionary: Dictionary, schema) -> Iterator[
             )
             continue
         yield from _check_target(mapping, target, dictionary, schema)
-    for table_name in mapping.dropped_tables:
-        if table_name not in dictionary.tables:
-            yield MappingError(
-                path, None, None, f"dropped_tables: unknown source table {table_name!r}"
-            )
+    for section in ("dropped_tables", "dropped_columns"):
+        for table_name in getattr(mapping, section):
+            if table_name not in dictionary.tables:
+                yield MappingError(
+                    path,
+                    *mapping.position(section, table_name),
+                    f"{section}: unknown source table {table_name!r}"
+                    + _did_you_mean(table_name, dictionary.tables),
+                )
     for table_name, columns in mapping.dropped_columns.items():
         if table_name not in dictionary.tables:
-            yield MappingError(
-                path, None, None, f"dropped_columns: unknown source table {table_name!r}"
-            )
             continue
         for column in columns:
             if column not in dictionary.tables[table_name].column_names:
                 yield MappingError(
                     path,
-                    None,
-                    None,
+                    *mapping.position("dropped_columns", table_name, column),
                     f"dropped_columns: {table_name} has no column {column!r}"
                     + _did_you_mean(column, dictionary.tables[table_name].column_names),
                 )

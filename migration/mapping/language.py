@@ -98,6 +98,13 @@ class MappingFile:
     dropped_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     # Anchors reused by at least one alias, in the order of the file.
     anchors: list[Anchor] = field(default_factory=list)
+    # 1-based line and column of keys, by their path of keys: ("targets",),
+    # ("dropped_tables", TABLE), ("dropped_columns", TABLE, COLUMN) and the like.
+    key_positions: dict[tuple[str, ...], tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, *keys: str) -> tuple[int | None, int | None]:
+        """Return the line and column of a key of the file, or (None, None) if it is absent."""
+        return self.key_positions.get(keys, (None, None))
 
     def anchor_at(self, line: int | None, column: int | None) -> Anchor | None:
         """Return the innermost reused anchor whose node contains a position, or None."""
@@ -258,6 +265,10 @@ def _yaml_syntax_message(error: yaml.MarkedYAMLError, text: str) -> str:
 class _Parser:
     def __init__(self, path: Path):
         self.path = path
+        self.key_positions: dict[tuple[str, ...], tuple[int, int]] = {}
+
+    def record(self, node: yaml.Node, *keys: str) -> None:
+        self.key_positions[keys] = (node.start_mark.line + 1, node.start_mark.column + 1)
 
     def fail(self, node: yaml.Node, message: str) -> MappingError:
         return MappingError(
@@ -324,28 +335,34 @@ class _Parser:
         for key in ("application", "targets"):
             if key not in top:
                 raise self.fail(root, f"missing key {key!r}")
+        for key, (key_node, _) in top.items():
+            self.record(key_node, key)
         application = self.string(top["application"][1], "application")
         targets = [self.parse_target(node) for node in self.sequence(top["targets"][1], "targets")]
         dropped_tables = {}
         if "dropped_tables" in top:
-            for table, (_, reason) in self.mapping(
+            for table, (key_node, reason) in self.mapping(
                 top["dropped_tables"][1], "dropped_tables"
             ).items():
+                self.record(key_node, "dropped_tables", table)
                 dropped_tables[table] = self.string(reason, f"the reason for dropping {table}")
         dropped_columns: dict[str, dict[str, str]] = {}
         if "dropped_columns" in top:
-            for table, (_, columns) in self.mapping(
+            for table, (key_node, columns) in self.mapping(
                 top["dropped_columns"][1], "dropped_columns"
             ).items():
+                self.record(key_node, "dropped_columns", table)
                 if isinstance(columns, yaml.ScalarNode) and columns.tag == NULL_TAG:
                     dropped_columns[table] = {}
                     continue
-                dropped_columns[table] = {
-                    column: self.string(reason, f"the reason for dropping {table}.{column}")
-                    for column, (_, reason) in self.mapping(
-                        columns, f"dropped_columns.{table}"
-                    ).items()
-                }
+                dropped_columns[table] = {}
+                for column, (column_node, reason) in self.mapping(
+                    columns, f"dropped_columns.{table}"
+                ).items():
+                    self.record(column_node, "dropped_columns", table, column)
+                    dropped_columns[table][column] = self.string(
+                        reason, f"the reason for dropping {table}.{column}"
+                    )
         return MappingFile(
             path=self.path,
             sha256=sha256,
@@ -359,6 +376,7 @@ class _Parser:
             targets=targets,
             dropped_tables=dropped_tables,
             dropped_columns=dropped_columns,
+            key_positions=self.key_positions,
         )
 
     def dictionary(self, node: yaml.Node) -> str:

@@ -240,6 +240,8 @@ def test_undropped_source_column_is_reported(tmp_path):
         "source column DEMANDE.NUM_AGENT is neither mapped nor listed under dropped_columns "
         "with a reason"
     ]
+    # The first target that DEMANDE feeds: its `- target:` line is one above `source: DEMANDE`.
+    assert (problems[0].line, problems[0].column) == (_line_of("    source: DEMANDE") - 1, 1)
 
 
 def test_unmapped_source_table_is_reported(tmp_path):
@@ -250,3 +252,78 @@ def test_unmapped_source_table_is_reported(tmp_path):
     path.write_text(text.replace(dropped, "  RAMSESE_X: x", 1), encoding="utf-8")
     problems = check_mapping(load_mapping(path), load_dictionary("opales"), load_target_schema())
     assert any("unknown source table 'RAMSESE_X'" in str(p) for p in problems)
+
+
+DROPPED_CASES = [
+    pytest.param(
+        "    NUM_CAF: le numéro CAF",
+        "    NUM_CAFF: le numéro CAF",
+        "dropped_columns: DOSSIER has no column 'NUM_CAFF'; did you mean 'NUM_CAF'?",
+        5,
+        id="dropped-column",
+    ),
+    pytest.param(
+        "dropped_columns:\n  DOSSIER:",
+        "dropped_columns:\n  DOSIER:",
+        "dropped_columns: unknown source table 'DOSIER'; did you mean 'DOSSIER'?",
+        3,
+        id="dropped-columns-table",
+    ),
+]
+
+
+@pytest.mark.parametrize(("original", "broken", "message", "column"), DROPPED_CASES)
+def test_dropped_entry_misspelt_has_position(tmp_path, original, broken, message, column):
+    assert original in TEXT
+    path = tmp_path / "itac.yaml"
+    path.write_text(TEXT.replace(original, broken, 1), encoding="utf-8")
+    problems = check_mapping(load_mapping(path), load_dictionary("itac"), load_target_schema())
+    matching = [problem for problem in problems if problem.detail == message]
+    assert len(matching) == 1, [str(p) for p in problems]
+    # The entry at fault is on the last line of `original`.
+    line = TEXT[: TEXT.index(original) + len(original)].count("\n") + 1
+    assert (matching[0].line, matching[0].column) == (line, column)
+
+
+def test_dropped_table_misspelt_has_position(tmp_path):
+    text = (REFERENCE.parent / "opales.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "opales.yaml"
+    dropped = "  FINESS_GEOLOCALISATION: les"
+    assert dropped in text
+    path.write_text(text.replace(dropped, "  FINESS_GEOLOCALISATON: les", 1), encoding="utf-8")
+    problems = check_mapping(load_mapping(path), load_dictionary("opales"), load_target_schema())
+    line = text.splitlines().index(next(x for x in text.splitlines() if x.startswith(dropped)))
+    assert [(p.line, p.column, p.detail) for p in problems] == [
+        (
+            line + 1,
+            3,
+            "dropped_tables: unknown source table 'FINESS_GEOLOCALISATON'; "
+            "did you mean 'FINESS_GEOLOCALISATION'?",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("replacement", "section"),
+    [("dropped_tables: {}\n", "dropped_tables:"), ("", "targets:")],
+    ids=["at-dropped-tables", "at-targets"],
+)
+def test_unmapped_source_table_has_position(tmp_path, replacement, section):
+    text = (REFERENCE.parent / "opales.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "opales.yaml"
+    dropped = (
+        "dropped_tables:\n  FINESS_GEOLOCALISATION: les coordonnées des établissements ne sont "
+    )
+    dropped += "pas dans le schéma de référence\n"
+    assert dropped in text
+    broken = text.replace(dropped, replacement, 1)
+    path.write_text(broken, encoding="utf-8")
+
+    problems = check_mapping(load_mapping(path), load_dictionary("opales"), load_target_schema())
+
+    assert [p.detail for p in problems] == [
+        "source table FINESS_GEOLOCALISATION feeds no target; map it or list it under "
+        "dropped_tables with a reason"
+    ]
+    line = next(n for n, x in enumerate(broken.splitlines(), 1) if x.startswith(section))
+    assert (problems[0].line, problems[0].column) == (line, 1)
