@@ -4,7 +4,6 @@ Each test materialises the real assets into a real SQLite file or PostgreSQL dat
 """
 
 import json
-import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -25,6 +24,7 @@ from migration.target.engine import create_target_engine
 from migration.target.schema import build_metadata, load_target_schema
 from migration.target.versioning import upgrade_product_tables
 from tests.assets.test_definitions import PASSWORD_VARIABLE, TARGET_VARIABLE, _resources
+from tests.pg_roles import temporary_role
 from tests.sample_delivery import generate_plaintext
 
 SMALL = 60  # persons in a generated delivery, against the 650 of the sample delivery
@@ -106,16 +106,8 @@ def _empty(engine: sa.Engine) -> None:
 @pytest.fixture
 def role(empty_postgres):
     """A login role with no privilege on the test database, dropped after the test."""
-    name = f"mdph_reprise_role_{uuid.uuid4().hex[:8]}"
-    database = empty_postgres.url.database
-    with empty_postgres.begin() as connection:
-        connection.exec_driver_sql(f"CREATE ROLE {name} LOGIN")
-        connection.exec_driver_sql(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC')
-    yield name
-    with empty_postgres.begin() as connection:
-        connection.exec_driver_sql(f'GRANT TEMPORARY ON DATABASE "{database}" TO PUBLIC')
-        connection.exec_driver_sql(f"DROP OWNED BY {name}")
-        connection.exec_driver_sql(f"DROP ROLE {name}")
+    with temporary_role(empty_postgres) as name:
+        yield name
 
 
 def _grant_read_only(engine: sa.Engine, role: str) -> None:

@@ -18,6 +18,7 @@ from migration.target.errors import TargetError
 from migration.target.privileges import check_write_privileges
 from migration.target.schema import build_metadata, load_target_schema
 from migration.target.versioning import alembic_config, head_revision, upgrade_product_tables
+from tests.pg_roles import temporary_role
 
 pytestmark = pytest.mark.postgres
 
@@ -27,16 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def role(postgres_engine):
     """A login role with no privilege on the emptied test database, dropped after the test."""
-    name = f"mdph_reprise_role_{uuid.uuid4().hex[:8]}"
-    database = postgres_engine.url.database
-    with postgres_engine.begin() as connection:
-        connection.exec_driver_sql(f"CREATE ROLE {name} LOGIN")
-        connection.exec_driver_sql(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC')
-    yield name
-    with postgres_engine.begin() as connection:
-        connection.exec_driver_sql(f'GRANT TEMPORARY ON DATABASE "{database}" TO PUBLIC')
-        connection.exec_driver_sql(f"DROP OWNED BY {name}")
-        connection.exec_driver_sql(f"DROP ROLE {name}")
+    with temporary_role(postgres_engine) as name:
+        yield name
 
 
 @pytest.fixture
@@ -56,6 +49,17 @@ def owner(postgres_engine):
 
 def _role_url(postgres_engine, role: str) -> str:
     return postgres_engine.url.set(username=role).render_as_string(hide_password=False)
+
+
+def _run_sample_as(postgres_engine, role: str, output: Path) -> subprocess.CompletedProcess:
+    """Run the CLI on the sample delivery as `role`, with the reports in `output`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
+    env["MDPH_DELIVERY_PASSWORD"] = "reprise-57-demo"
+    command = [sys.executable, "-m", "migration.cli", "run", str(ROOT / "sample_data" / "delivery")]
+    command += ["--target", _role_url(postgres_engine, role), "--output", str(output)]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=300
+    )
 
 
 def _check_as(postgres_engine, role: str) -> None:
@@ -201,27 +205,8 @@ def test_run_without_privileges_stops_before_decryption(postgres_engine, role, t
     with postgres_engine.begin() as connection:
         connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
         connection.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
-    env["MDPH_DELIVERY_PASSWORD"] = "reprise-57-demo"
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "migration.cli",
-            "run",
-            str(ROOT / "sample_data" / "delivery"),
-            "--target",
-            _role_url(postgres_engine, role),
-            "--output",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-    )
+    result = _run_sample_as(postgres_engine, role, tmp_path)
 
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
@@ -387,27 +372,8 @@ def test_tables_at_head_of_another_role_pass(postgres_engine, role, owner):
 def test_run_needing_upgrade_stops_before_decryption(postgres_engine, role, owner, tmp_path):
     _create_tables_owned_by(postgres_engine, owner, "0004")
     _grant_everything_checked(postgres_engine, role)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
-    env["MDPH_DELIVERY_PASSWORD"] = "reprise-57-demo"
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "migration.cli",
-            "run",
-            str(ROOT / "sample_data" / "delivery"),
-            "--target",
-            _role_url(postgres_engine, role),
-            "--output",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-    )
+    result = _run_sample_as(postgres_engine, role, tmp_path)
 
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
