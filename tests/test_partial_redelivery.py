@@ -51,7 +51,7 @@ def test_small_opales_delivery_cannot_replace_opales_rows(tmp_path):
     assert re.search(
         r"rows in table \w+ \(\d+\.\d%\); nothing was loaded", stopped.summary["load_error"]
     )
-    # individu also holds the adults of ITAC, which the check leaves out of the OPALES rows.
+    # individu also contains the adults of ITAC, which the check leaves out of the OPALES rows.
     assert "rows in table individu" in stopped.summary["load_error"]
     assert stopped.reports["html"].exists()
 

@@ -120,7 +120,7 @@ def _grant_read_only(engine: sa.Engine, role: str) -> None:
 
 
 def _table_rows(engine: sa.Engine) -> dict[str, int]:
-    """Return the row count of every table that `engine` sees."""
+    """Return the row count of every table in the database of `engine`."""
     with engine.connect() as connection:
         names = sa.inspect(connection).get_table_names()
         return {

@@ -137,21 +137,21 @@ def test_workbook_counts_equal_sql(sample_report, sql_counts):
     assert {row[0]: row[1] for row in target_rows} == sql_counts["targets"]
 
 
+def stored_lineage(connection, run_id: str) -> set[tuple]:
+    """Return the lineage rows of a run as the look-up index lists them."""
+    query = sa.text(
+        "SELECT target_table, target_key, application, source_table, source_line, source_key "
+        "FROM reprise_lignage WHERE run_id = :run"
+    )
+    return {tuple(row) for row in connection.execute(query, {"run": run_id})}
+
+
 def test_lineage_index_rows_are_in_database(sample_report, sql_counts):
     html = (sample_report.reports / "lineage.html").read_text(encoding="utf-8")
     text = re.search(r'<script type="application/json" id="lineage-index">(.*?)</script>', html)
     index = json.loads(text.group(1))
     with sample_report.engine.connect() as connection:
-        stored = {
-            tuple(row)
-            for row in connection.execute(
-                sa.text(
-                    "SELECT target_table, target_key, application, source_table, source_line, "
-                    "source_key FROM reprise_lignage WHERE run_id = :run"
-                ),
-                {"run": sample_report.outcome.summary["run_id"]},
-            )
-        }
+        stored = stored_lineage(connection, sample_report.outcome.summary["run_id"])
         rejects = connection.execute(
             sa.text("SELECT count(*) FROM reprise_rejet WHERE run_id = :run"),
             {"run": sample_report.outcome.summary["run_id"]},
@@ -178,16 +178,7 @@ def test_capped_lineage_index_shares_rows_in_source_order(sample_report, sql_cou
                 {"run": summary["run_id"]},
             ).all()
         )
-        stored = {
-            tuple(row)
-            for row in connection.execute(
-                sa.text(
-                    "SELECT target_table, target_key, application, source_table, source_line, "
-                    "source_key FROM reprise_lignage WHERE run_id = :run"
-                ),
-                {"run": summary["run_id"]},
-            )
-        }
+        stored = stored_lineage(connection, summary["run_id"])
 
     assert len(rows) == 40 < sql_counts["lineage"]
     assert facts["index"]["total_lineage"] == sql_counts["lineage"]
