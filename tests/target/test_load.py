@@ -606,7 +606,7 @@ def test_sqlite_strict_table_rejects_wrong_type(sqlite_engine):
         connection.close()
 
 
-TEXTS = ["", "\\.", "a,b", '"', "NULL", "\\N", "tab\there", "ligne\r\nsuivante", None]
+TEXTS = ["", "\\.", "a,b", '"', "NULL", "\\N", "tab\there", "ligne\r\nsuivante", None, " bord "]
 TEXT_SCHEMA = {
     "name": "texts",
     "version": "1",
