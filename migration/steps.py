@@ -15,7 +15,7 @@ import pandas as pd
 
 from migration.delivery.config import same_departement
 from migration.dictionary.model import Dictionary
-from migration.mapping.assemble import Assembly
+from migration.mapping.assemble import Assembly, reject_refused_values
 from migration.mapping.engine import (
     FILTER_COLUMNS,
     MappedApplication,
@@ -209,8 +209,14 @@ def check_extraction_log(
 def map_application(
     validated: ValidatedApplication, mapping: MappingFile, schema=None
 ) -> MappedApplication:
-    """Apply an application's mapping file to its accepted rows."""
-    return apply_mapping(mapping, validated.tables, validated.dictionary, schema)
+    """Apply an application's mapping file to its accepted rows.
+
+    With a target schema, the rows with values the target would refuse are rejected too.
+    """
+    mapped = apply_mapping(mapping, validated.tables, validated.dictionary, schema)
+    if schema is not None:
+        reject_refused_values(mapped, schema)
+    return mapped
 
 
 def release_rows(validated: list[ValidatedApplication], assembly: Assembly) -> None:

@@ -13,12 +13,28 @@ import pytest
 import sqlalchemy as sa
 
 import assets.definitions as definitions
+from migration.delivery.intake import open_delivery
+from migration.dictionary.model import load_dictionary
 from migration.mapping.assemble import assemble
-from migration.mapping.engine import MappedApplication
+from migration.mapping.engine import MappedApplication, apply_mapping
+from migration.mapping.language import load_mapping
 from migration.reading.csv_reader import LINE_COLUMN
-from migration.steps import FILTER_DB_COLUMNS, filters_for_database, reconcile
+from migration.steps import (
+    FILTER_DB_COLUMNS,
+    filters_for_database,
+    map_application,
+    read_application,
+    reconcile,
+    validate_application,
+)
 from tests.assets.test_definitions import _resources
-from tests.target.pipeline_rows import SAMPLE_DELIVERY, SAMPLE_PASSWORD, SCHEMA, pipeline_rows
+from tests.target.pipeline_rows import (
+    ROOT,
+    SAMPLE_DELIVERY,
+    SAMPLE_PASSWORD,
+    SCHEMA,
+    pipeline_rows,
+)
 
 LOST_TARGET = "orientation"
 LOST_SOURCE = ("OPALES", "ORIENTATION")
@@ -224,3 +240,38 @@ def test_released_rows_keep_counts_and_reject_values(tmp_path):
     after = rejects_for_database("run-1", rows.validated, rows.assembly)
     pd.testing.assert_frame_equal(after, rejects)
     assert rejects["raw_values"].notna().all()
+
+
+def test_values_checked_at_mapping_reject_what_assembly_would(tmp_path):
+    """The refused values found where an application is mapped are those assembly finds."""
+    text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
+    # Longer than the numero column allows, for the addresses that have a street.
+    broken = text.replace(
+        "      numero: ADR_NUMERO\n", "      numero: {concat: [ADR_NUMERO, ADR_VOIE]}\n", 1
+    )
+    assert broken != text
+    mapping_file = tmp_path / "itac.yaml"
+    mapping_file.write_text(broken, encoding="utf-8")
+    opened = open_delivery(SAMPLE_DELIVERY, SAMPLE_PASSWORD, tmp_path / "work")
+    itac = opened.applications["ITAC"]
+    dictionary = load_dictionary(itac.dictionary)
+    validated = validate_application(
+        "ITAC", dictionary, read_application("ITAC", itac.folder, dictionary)
+    )
+    mapping = load_mapping(mapping_file)
+    rejected = validated.rejected_lines()
+
+    checked = map_application(validated, mapping, SCHEMA)
+    unchecked = apply_mapping(mapping, validated.tables, dictionary, SCHEMA)
+
+    refused = checked.rejects[checked.rejects["rule_id"] == "mapping.target_value"]
+    assert checked.values_checked and len(refused) > 0
+    assert not (unchecked.rejects["rule_id"] == "mapping.target_value").any()
+    by_mapping = assemble([checked], SCHEMA, rejected)
+    by_assembly = assemble([unchecked], SCHEMA, rejected)
+    for name, frame in by_assembly.frames.items():
+        pd.testing.assert_frame_equal(by_mapping.frames[name], frame, obj=name)
+    columns = ["application", "source_table", "source_line", "column_name", "rule_id"]
+    assert sorted(map(tuple, by_mapping.rejects[columns].to_numpy().tolist())) == sorted(
+        map(tuple, by_assembly.rejects[columns].to_numpy().tolist())
+    )

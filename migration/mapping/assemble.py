@@ -4,8 +4,9 @@ The steps run in this order:
 1. drop every target row of a rejected source row, because a source row is loaded whole or not
    at all;
 2. merge the individuals known to both applications;
-3. reject rows with values the target would refuse, then rows whose parent is missing from the
-   target, repeated until no more rows fall;
+3. reject rows with values the target would refuse (unless the mapping step did it, see
+   `reject_refused_values`), then rows whose parent is missing from the target, repeated until
+   no more rows fall;
 4. merge rows that share a primary key (several source rows may give one target row) and write
    one lineage row per target row and source row.
 """
@@ -100,7 +101,10 @@ def assemble(
         identity = resolve_individuals(candidates, identity_decisions)
         frames = _apply_merges(frames, schema, identity.merges)
 
-    frames, refused = _reject_refused_values(frames, schema)
+    if all(m.values_checked for m in mapped):
+        refused = pd.DataFrame(columns=REJECT_COLUMNS)
+    else:
+        frames, refused = _reject_refused_values(frames, schema)
     frames, cascade = _cascade_missing_parents(frames, schema)
     cascade = pd.concat([refused, cascade], ignore_index=True) if len(refused) else cascade
     rejects = pd.concat([rejects, cascade], ignore_index=True) if len(cascade) else rejects
@@ -185,6 +189,32 @@ def _apply_merges(frames, schema, merges: dict[str, str]) -> dict[str, pd.DataFr
     return result
 
 
+def reject_refused_values(mapped: MappedApplication, schema) -> None:
+    """Add to the rejects of `mapped` the source rows whose target values the database would
+    refuse (type, length, code), and mark its values as checked.
+
+    The test looks at each row alone, so it runs where the application is mapped (in a worker
+    process with several workers) instead of on the assembled rows of every application. The
+    frames keep the refused rows: assembly drops every row of a rejected source row. A source
+    row already rejected is not rejected twice.
+    """
+    fallen = _source_rows(mapped.rejects.rename(columns=_REJECT_TO_ORIGIN))
+    refused = []
+    for name in schema.table_order():
+        for frame in mapped.frames.get(name, []):
+            if frame.empty:
+                continue
+            frame = _drop_sources({name: frame}, fallen)[name]
+            rejects = _refused_rows(name, frame, schema)
+            if len(rejects):
+                refused.append(rejects)
+                rows = rejects.rename(columns=_REJECT_TO_ORIGIN)
+                fallen = pd.concat([fallen, _source_rows(rows)], ignore_index=True)
+    if refused:
+        mapped.rejects = pd.concat([mapped.rejects, *refused], ignore_index=True)[REJECT_COLUMNS]
+    mapped.values_checked = True
+
+
 def _reject_refused_values(frames, schema) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Reject source rows whose target values the database would refuse (type, length, code).
 
@@ -195,29 +225,34 @@ def _reject_refused_values(frames, schema) -> tuple[dict[str, pd.DataFrame], pd.
         frame = frames[name]
         if frame.empty:
             continue
-        problems = invalid_values(schema.tables[name], frame, schema.code_lists)
-        if not problems:
+        refused = _refused_rows(name, frame, schema)
+        if not len(refused):
             continue
-        positions = [position for position, _, _ in problems]
-        rows = frame.iloc[positions]
-        rejects.append(
-            pd.DataFrame(
-                {
-                    "application": rows["_application"].to_numpy(),
-                    "source_table": rows["_source_table"].to_numpy(),
-                    "source_file": rows["_source_file"].to_numpy(),
-                    "source_line": rows[LINE_COLUMN].astype("int64").to_numpy(),
-                    "target_table": name,
-                    "rule_id": "mapping.target_value",
-                    "column_name": [column for _, column, _ in problems],
-                    "reason": [reason for _, _, reason in problems],
-                }
-            )
-        )
-        frames = _drop_sources(frames, _source_rows(rows))
+        rejects.append(refused)
+        frames = _drop_sources(frames, _source_rows(refused.rename(columns=_REJECT_TO_ORIGIN)))
     if not rejects:
         return frames, pd.DataFrame(columns=REJECT_COLUMNS)
     return frames, pd.concat(rejects, ignore_index=True)[REJECT_COLUMNS]
+
+
+def _refused_rows(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame:
+    """Return a reject row (rule mapping.target_value) per value of `frame` its table refuses."""
+    problems = invalid_values(schema.tables[name], frame, schema.code_lists)
+    if not problems:
+        return pd.DataFrame(columns=REJECT_COLUMNS)
+    rows = frame.iloc[[position for position, _, _ in problems]]
+    return pd.DataFrame(
+        {
+            "application": rows["_application"].to_numpy(),
+            "source_table": rows["_source_table"].to_numpy(),
+            "source_file": rows["_source_file"].to_numpy(),
+            "source_line": rows[LINE_COLUMN].astype("int64").to_numpy(),
+            "target_table": name,
+            "rule_id": "mapping.target_value",
+            "column_name": [column for _, column, _ in problems],
+            "reason": [reason for _, _, reason in problems],
+        }
+    )[REJECT_COLUMNS]
 
 
 def _cascade_missing_parents(frames, schema) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:

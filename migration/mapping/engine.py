@@ -63,6 +63,9 @@ class MappedApplication:
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
     filters: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FILTER_COLUMNS))
     unknown_codes: dict[str, dict[str, int]] = field(default_factory=dict)
+    # True once the rows with values the target would refuse are among the rejects
+    # (assemble.reject_refused_values); assembly then need not check the values again.
+    values_checked: bool = False
 
 
 def apply_mapping(
