@@ -39,6 +39,25 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+VERBOSE_HELP = "log each step's details; accepted before or after the command"
+
+
+class _CommandParser(_Parser):
+    """The parser of a command, which also accepts the global `-v`/`--verbose` option.
+
+    argparse copies every attribute that a command's parser sets over the global one. The
+    option's default is SUPPRESS, so a command given without it keeps the value set before it.
+    Nested commands (`mapping check`) get the option too, because `add_subparsers` builds them
+    with the class of their parent parser.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP
+        )
+
+
 INTERRUPTED = (
     "interrupted: this run committed nothing, so the target database is as it was before it "
     "(a load in progress is rolled back)"
@@ -130,9 +149,9 @@ def _build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"mdph-reprise {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log each step's details")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+        dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
     )
 
     run = commands.add_parser(
@@ -250,7 +269,7 @@ def _build_parser() -> argparse.ArgumentParser:
     coverage = mapping_commands.add_parser(
         "coverage",
         help="list the source columns and codes a mapping uses",
-        usage="%(prog)s [-h] [--dictionary DICTIONARY] MAPPING",
+        usage="%(prog)s [-h] [-v] [--dictionary DICTIONARY] MAPPING",
         allow_abbrev=False,
     )
     coverage.add_argument(

@@ -1,5 +1,6 @@
 """The mdph-reprise command as a user runs it: exit codes and one-line errors."""
 
+import argparse
 import json
 import os
 import re
@@ -316,6 +317,76 @@ def test_mapping_help_describes_arguments(command):
     usage = " ".join(result.stdout.split())
     assert "MAPPING mapping file to" in usage
     assert "--dictionary DICTIONARY data dictionary file or bundled name" in usage
+
+
+# Every command with the arguments it needs to parse; `-v` goes before or after them.
+COMMAND_ARGUMENTS = {
+    ("run",): ["delivery"],
+    ("decrypt",): ["delivery", "--out", "out"],
+    ("accept",): ["delivery", "--received", "2008-10-15", "--reports", "reports"],
+    ("dictionary", "import"): ["dictionary.xlsx", "--out", "dictionary.yaml"],
+    ("dictionary", "export"): ["itac", "--out", "itac.xlsx"],
+    ("lineage", "target"): ["individu", "key"],
+    ("lineage", "source"): ["ITAC", "DOSSIER", "--line", "2"],
+    ("mapping", "check"): ["mappings/itac.yaml"],
+    ("mapping", "preview"): ["mappings/itac.yaml", "delivery"],
+    ("mapping", "coverage"): ["mappings/itac.yaml"],
+}
+
+
+def _command_paths(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    """Yield the name path of every command that takes no further command."""
+    commands = [
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    ]
+    if not commands:
+        yield path
+    for action in commands:
+        for name, command in action.choices.items():
+            yield from _command_paths(command, (*path, name))
+
+
+def test_verbose_table_covers_every_command():
+    from migration.cli import _build_parser
+
+    assert set(_command_paths(_build_parser())) == set(COMMAND_ARGUMENTS)
+
+
+@pytest.mark.parametrize("command", list(COMMAND_ARGUMENTS), ids=" ".join)
+def test_verbose_accepted_before_or_after_command(command):
+    from migration.cli import _build_parser
+
+    arguments = [*command, *COMMAND_ARGUMENTS[command]]
+    parser = _build_parser()
+
+    assert parser.parse_args(arguments).verbose is False
+    assert parser.parse_args(["-v", *arguments]).verbose is True
+    assert parser.parse_args([*arguments, "-v"]).verbose is True
+    assert parser.parse_args([*arguments, "--verbose"]).verbose is True
+    assert parser.parse_args([*command, "-v", *COMMAND_ARGUMENTS[command]]).verbose is True
+
+
+def test_verbose_after_command_logs_steps():
+    mapping = str(ROOT / "mappings" / "itac.yaml")
+    preview = ["mapping", "preview", mapping, str(DELIVERY), "--rows", "1"]
+
+    before = _cli("-v", *preview)
+    after = _cli(*preview, "-v")
+    quiet = _cli(*preview)
+
+    assert after.returncode == 0, after.stderr
+    assert " INFO migration.delivery.intake: " in before.stderr
+    assert " INFO migration.delivery.intake: " in after.stderr
+    assert " INFO " not in quiet.stderr
+    assert after.stdout == before.stdout
+
+
+def test_command_help_lists_verbose_once():
+    result = _cli("mapping", "coverage", "--help")
+
+    assert result.returncode == 0, result.stderr
+    assert "[-v]" in result.stdout.split("\n\n")[0]
+    assert result.stdout.count("-v, --verbose") == 1
 
 
 def test_mapping_coverage_dictionary_option(tmp_path):
