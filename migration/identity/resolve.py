@@ -20,6 +20,19 @@ from dataclasses import dataclass, field
 import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 
+from migration.identity.reasons import (
+    DIFFERENT_BIRTH_DATE,
+    DIFFERENT_BIRTHPLACE,
+    SAME_BIRTH_DATE,
+    SAME_BIRTHPLACE,
+    SAME_FIRST_NAMES,
+    SAME_NAME,
+    SAME_NIR,
+    SEVERAL_CANDIDATES,
+    SIMILAR_FIRST_NAMES,
+    SIMILAR_NAME,
+    with_similarity,
+)
 from migration.mapping.expressions import _normalize
 
 REVIEW_THRESHOLD = 0.85
@@ -124,7 +137,7 @@ def resolve_individuals(
             continue
         for candidate in options:
             if candidate.method in ("nir", "identity"):
-                candidate.reasons.append("plusieurs candidats possibles")
+                candidate.reasons.append(SEVERAL_CANDIDATES)
             candidate.method = "review"
             result.review.append(candidate)
 
@@ -197,7 +210,7 @@ def _present(value) -> bool:
 def _score(person, other) -> Candidate | None:
     if _present(person["nir"]) and _present(other["nir"]):
         if person["nir"] == other["nir"]:
-            return Candidate("", "", 1.0, "nir", ["même NIR"])
+            return Candidate("", "", 1.0, "nir", [SAME_NIR])
         return None
     names = [name for name in (person["_nom_naissance"], person["_nom_usage"]) if name]
     surname = max((_similarity(name, other["_nom_naissance"]) for name in names), default=0.0)
@@ -244,12 +257,17 @@ def _similarity(left: str | None, right: str | None) -> float:
 
 
 def _reasons(surname, first_names, same_date, same_place, place_known) -> list[str]:
+    """Return the stored reasons of a candidate: fixed French phrases that the report translates."""
     reasons = []
-    reasons.append("nom identique" if surname == 1.0 else f"nom proche ({surname:.2f})")
-    reasons.append(
-        "prénoms identiques" if first_names == 1.0 else f"prénoms proches ({first_names:.2f})"
-    )
-    reasons.append("même date de naissance" if same_date else "date de naissance différente")
+    if surname == 1.0:
+        reasons.append(SAME_NAME)
+    else:
+        reasons.append(with_similarity(SIMILAR_NAME, surname))
+    if first_names == 1.0:
+        reasons.append(SAME_FIRST_NAMES)
+    else:
+        reasons.append(with_similarity(SIMILAR_FIRST_NAMES, first_names))
+    reasons.append(SAME_BIRTH_DATE if same_date else DIFFERENT_BIRTH_DATE)
     if place_known:
-        reasons.append("même lieu de naissance" if same_place else "lieu de naissance différent")
+        reasons.append(SAME_BIRTHPLACE if same_place else DIFFERENT_BIRTHPLACE)
     return reasons

@@ -2,9 +2,10 @@
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 
+from migration.identity.reasons import parse_reason
 from migration.target.engine import describe_url
 
 # French typography separates thousands with a narrow no-break space (U+202F, the CLDR choice
@@ -52,6 +53,22 @@ def format_decimals_in_text(text: str, language: str) -> str:
     """
     decimal = _SEPARATORS[language]["decimal"]
     return _DECIMAL_IN_TEXT.sub(lambda match: f"{match[1]}{decimal}{match[2]}", text)
+
+
+def format_match_reasons(reasons: Iterable[object], names: Mapping[str, str], language: str) -> str:
+    """Join the stored reasons of an identity candidate in the report's language.
+
+    `names` maps each reason code of `migration.identity.reasons` to its phrase in that language.
+    A reason with no code (written by another version of the product) is shown as stored.
+    """
+    translated = []
+    for reason in map(str, reasons):
+        parsed = parse_reason(reason)
+        if parsed is not None:
+            code, similarity = parsed
+            reason = names[code] if similarity is None else f"{names[code]} ({similarity})"
+        translated.append(reason)
+    return format_decimals_in_text(", ".join(translated), language)
 
 
 def plural(count: object, forms: Mapping[str, str], language: str) -> str:

@@ -23,8 +23,8 @@ from migration.reports.formatting import (
     MISSING,
     format_date,
     format_datetime,
-    format_decimals_in_text,
     format_duration,
+    format_match_reasons,
     format_number,
     plural,
 )
@@ -152,7 +152,9 @@ def _base_context(summary: Mapping, language: str, extras: ReportExtras) -> dict
         num=lambda value: format_number(value, language),
         # `{{ num(n) }} {{ plural(n, t.label) }}`: the label's form that agrees with n.
         plural=lambda count, forms: plural(count, forms, language),
-        decimals=lambda text: format_decimals_in_text(text, language),
+        match_reasons=lambda reasons: format_match_reasons(
+            reasons, labels["match_reasons"], language
+        ),
         show=show,
         percent=percent,
         datetime=lambda value: format_datetime(value, language),

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from migration.reports.formatting import format_decimals_in_text
+from migration.reports.formatting import format_match_reasons
 from migration.reports.labels import LABELS
 from migration.reports.view import as_list, as_mapping, known_date
 
@@ -240,7 +240,7 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
             entry.get("source_opales"),
             entry.get("id_individu_itac"),
             entry.get("id_individu_opales"),
-            format_decimals_in_text(", ".join(map(str, as_list(entry.get("reasons")))), language),
+            format_match_reasons(as_list(entry.get("reasons")), t["match_reasons"], language),
         ]
         for entry in review
     ]

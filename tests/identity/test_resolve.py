@@ -2,6 +2,7 @@ import datetime
 
 import pandas as pd
 
+from migration.identity.reasons import parse_reason
 from migration.identity.resolve import resolve_individuals
 
 BORN = datetime.date(1987, 3, 14)
@@ -94,6 +95,34 @@ def test_two_candidates_for_one_child_are_not_merged():
     )
     assert result.merges == {}
     assert sorted(c.primary for c in result.review) == ["a", "c"]
+
+
+def test_review_reasons_are_stored_phrases():
+    spelling = _resolve(
+        [
+            _person("a", "ITAC", "Schmitt", "Paul"),
+            _person("b", "OPALES", "Schmidt", "Paul"),
+        ]
+    )
+    contested = _resolve(
+        [
+            _person("a", "ITAC", "Klein", "Marc"),
+            _person("c", "ITAC", "Klein", "Marc", lieu=None),
+            _person("b", "OPALES", "Klein", "Marc"),
+        ]
+    )
+
+    # The summary stores these phrases, and the report translates them by their code.
+    assert spelling.review[0].reasons == [
+        "nom proche (0.94)",
+        "prénoms identiques",
+        "même date de naissance",
+        "même lieu de naissance",
+    ]
+    assert contested.review[0].reasons[-1] == "plusieurs candidats possibles"
+    for candidate in [*spelling.review, *contested.review]:
+        for reason in candidate.reasons:
+            assert parse_reason(reason) is not None, reason
 
 
 def test_unrelated_people_are_neither_merged_nor_reviewed():

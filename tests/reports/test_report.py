@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from migration.identity.reasons import REASON_CODES
 from migration.reports import ReportError, render_html, summary_markdown, write_reports
 from migration.reports.formatting import (
     format_decimals_in_text,
@@ -493,7 +494,7 @@ def with_review(summary):
     ("language", "score", "reasons", "wrong"),
     [
         ("fr", "0,98", "nom proche (0,94), prénoms proches (0,90)", "0.9"),
-        ("en", "0.98", "nom proche (0.94), prénoms proches (0.90)", "0,9"),
+        ("en", "0.98", "similar name (0.94), similar first names (0.90)", "0,9"),
     ],
 )
 def test_review_numbers_use_page_format(summary, language, score, reasons, wrong):
@@ -512,6 +513,53 @@ def test_review_reasons_in_french_workbook(tmp_path, summary):
 
     assert "nom proche (0,94), prénoms proches (0,90)" in text
     assert "(0.94)" not in text
+
+
+def with_every_reason(summary):
+    """Add an identity candidate to review with every reason the identity module stores."""
+    summary = with_review(summary)
+    reasons = []
+    for phrase, code in REASON_CODES.items():
+        reasons.append(f"{phrase} (0.94)" if code.startswith("similar") else phrase)
+    summary["identity"]["review"][0]["reasons"] = reasons
+    return summary
+
+
+@pytest.mark.parametrize(("language", "other"), [("fr", "en"), ("en", "fr")])
+def test_review_reasons_in_report_language(summary, language, other):
+    html = site(with_every_reason(summary), language)["identity.html"]
+    review = html[html.index('id="review"') : html.index('id="merged"')]
+    names = LABELS[language]["match_reasons"]
+    decimal = "0,94" if language == "fr" else "0.94"
+
+    for code in REASON_CODES.values():
+        if code.startswith("similar"):
+            assert f"{names[code]} ({decimal})" in review, code
+        else:
+            assert names[code] in review, code
+    for code, phrase in LABELS[other]["match_reasons"].items():
+        if phrase != names[code]:
+            assert phrase not in review, code
+
+
+def test_review_reasons_in_english_workbook(tmp_path, summary):
+    paths = write_reports(with_every_reason(summary), tmp_path, language="en")
+
+    text = file_text(paths["xlsx"])
+
+    assert "same NIR, same name, similar name (0.94), same first names" in text
+    assert "several possible candidates" in text
+    assert "nom proche" not in text
+    assert "plusieurs candidats" not in text
+
+
+def test_unknown_review_reason_shown_as_stored(summary):
+    summary = with_review(summary)
+    summary["identity"]["review"][0]["reasons"] = ["motif inconnu (0.5)", "nom proche (0.94)"]
+
+    html = site(summary, "en")["identity.html"]
+
+    assert "motif inconnu (0.5), similar name (0.94)" in html
 
 
 def test_decimals_in_text_formatted():
