@@ -131,7 +131,12 @@ def combine_application(
     tables: dict[str, ValidatedTable],
     policy: dict | None = None,
 ) -> ValidatedApplication:
-    """Check keys between the tables of an application and keep the accepted rows."""
+    """Check keys between the tables of an application and keep the accepted rows.
+
+    The tables of the result follow the dictionary's order, whatever the order of `tables`
+    (Dagster passes them by asset name), so that every run summary lists them the same way.
+    """
+    tables = {name: tables[name] for name in dictionary.tables if name in tables} | tables
     reads = {table_name: table.read for table_name, table in tables.items()}
     found = [table.findings for table in tables.values()]
     found.append(check_foreign_keys(reads, dictionary))

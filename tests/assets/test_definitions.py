@@ -1,5 +1,6 @@
 """Real Dagster materialisations of the migration assets on the sample delivery."""
 
+import json
 import logging
 import subprocess
 import sys
@@ -79,6 +80,24 @@ def test_materialize_everything_loads_the_target(tmp_path, monkeypatch):
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM individu")).scalar_one() > 0
     assert (tmp_path / "rapports" / "rapport_qualite.html").exists()
+
+
+def test_resume_lists_tables_in_delivery_order(tmp_path, monkeypatch):
+    result = dg.materialize(
+        all_assets(), resources=_resources(tmp_path, monkeypatch), partition_key="057"
+    )
+    assert result.success
+
+    resume = json.loads((tmp_path / "rapports" / "resume.json").read_text(encoding="utf-8"))
+    listed = [(table["application"], table["table"]) for table in resume["tables"]]
+
+    # The order of `mdph-reprise run`: application, then the tables in dictionary order.
+    expected = [
+        (application, name)
+        for application in ("ITAC", "OPALES")
+        for name in load_dictionary(application.lower()).tables
+    ]
+    assert listed == expected
 
 
 def test_broken_header_blocks_downstream_assets(tmp_path, monkeypatch):
