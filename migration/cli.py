@@ -390,7 +390,7 @@ def _mapping_check(args) -> int:
     from migration.dictionary.model import load_dictionary
     from migration.mapping.checks import check_mapping
     from migration.mapping.errors import MappingFileError
-    from migration.mapping.language import load_mapping
+    from migration.mapping.language import load_mapping, load_named_dictionary
     from migration.target.schema import load_target_schema
 
     schema = load_target_schema()
@@ -407,7 +407,7 @@ def _mapping_check(args) -> int:
         except MdphRepriseError as error:
             problems = [error]
         else:
-            dictionary = given_dictionary or _load_mapping_dictionary(mapping)
+            dictionary = given_dictionary or load_named_dictionary(mapping)
             problems = check_mapping(mapping, dictionary, schema)
         for problem in problems:
             print(problem)
@@ -415,19 +415,6 @@ def _mapping_check(args) -> int:
         if not problems:
             print(f"{path}: ok")
     return EXIT_FAILED if failed else EXIT_OK
-
-
-def _load_mapping_dictionary(mapping):
-    """Load the dictionary that a mapping names, or raise an error that names the mapping."""
-    from migration.dictionary.errors import DictionaryError
-    from migration.dictionary.model import load_dictionary
-
-    try:
-        return load_dictionary(mapping.dictionary)
-    except DictionaryError as error:
-        raise DictionaryError(
-            f"{mapping.path}: the dictionary it names failed to load: {error}"
-        ) from None
 
 
 def _mapping_preview(args) -> int:
@@ -451,7 +438,7 @@ def _mapping_coverage(args) -> int:
     from migration.mapping.checks import check_mapping
     from migration.mapping.coverage import mapping_coverage
     from migration.mapping.errors import MappingError
-    from migration.mapping.language import load_mapping
+    from migration.mapping.language import load_mapping, load_named_dictionary
     from migration.target.schema import load_target_schema
 
     if len(args.mapping) > 1:
@@ -468,7 +455,7 @@ def _mapping_coverage(args) -> int:
     if args.dictionary:
         dictionary = load_dictionary(args.dictionary)
     else:
-        dictionary = _load_mapping_dictionary(mapping)
+        dictionary = load_named_dictionary(mapping)
     schema = load_target_schema()
     # The coverage of a mapping that reads unknown columns would list the right ones as unused.
     problems = check_mapping(mapping, dictionary, schema, coverage=False)

@@ -295,12 +295,31 @@ def test_mapping_dictionary_read_beside_mapping(tmp_path):
     assert coverage.returncode == 0, coverage.stderr
 
 
-@pytest.mark.parametrize("command", ["check", "coverage"])
+@pytest.mark.parametrize("command", ["check", "coverage", "preview"])
 def test_mapping_named_dictionary_missing_exits_2(tmp_path, command):
     mapping = _vendor_mapping(tmp_path / "vendor", "missing_dictionary.yaml")
-    result = _cli("mapping", command, str(mapping))
+    delivery = [str(DELIVERY)] if command == "preview" else []
+    result = _cli("mapping", command, str(mapping), *delivery)
     expected = tmp_path / "vendor" / "missing_dictionary.yaml"
-    _assert_one_line_error(result, f"{mapping}: the dictionary it names", str(expected))
+    _assert_one_line_error(
+        result,
+        f"{mapping}: the dictionary it names",
+        str(expected),
+        "put the dictionary file there, or set the mapping's dictionary key",
+    )
+    assert result.stdout == ""
+
+
+def test_mapping_named_dictionary_invalid_says_fix_it(tmp_path):
+    mapping = _vendor_mapping(tmp_path / "vendor", "broken_dictionary.yaml")
+    (tmp_path / "vendor" / "broken_dictionary.yaml").write_text("application: ITAC\n")
+    result = _cli("mapping", "preview", str(mapping), str(DELIVERY))
+    _assert_one_line_error(
+        result,
+        f"{mapping}: the dictionary it names",
+        "missing top-level key 'tables'",
+        "fix that dictionary file",
+    )
 
 
 def test_mapping_coverage_rejects_two_mappings():

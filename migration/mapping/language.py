@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from migration.dictionary.model import is_bundled_name
+from migration.dictionary.errors import DictionaryError
+from migration.dictionary.model import BUNDLED, Dictionary, is_bundled_name, load_dictionary
 from migration.mapping import expressions as ex
 from migration.mapping.errors import MappingError, MappingFileError
 
@@ -194,6 +195,28 @@ def load_mapping(path: str | Path) -> MappingFile:
     mapping = _Parser(path).parse_file(root, hashlib.sha256(raw).hexdigest())
     mapping.anchors = [anchor for anchor in loader.anchor_positions.values() if anchor.alias_lines]
     return mapping
+
+
+def load_named_dictionary(mapping: MappingFile) -> Dictionary:
+    """Load the data dictionary that a mapping file names in its `dictionary` key.
+
+    Raises:
+        DictionaryError: the dictionary is missing or invalid. The message names the mapping
+            file and the dictionary file it looked for, and gives the fix for the key or file.
+    """
+    try:
+        return load_dictionary(mapping.dictionary)
+    except DictionaryError as error:
+        if is_bundled_name(mapping.dictionary) or Path(mapping.dictionary).exists():
+            fix = "fix that dictionary file, or name another one in the mapping's dictionary key"
+        else:
+            fix = (
+                "put the dictionary file there, or set the mapping's dictionary key to a bundled "
+                f"name ({', '.join(BUNDLED)}) or to a file path relative to the mapping's folder"
+            )
+        raise DictionaryError(
+            f"{mapping.path}: the dictionary it names failed to load: {error}; {fix}"
+        ) from None
 
 
 # Direction overrides and isolates: they reorder how a text is shown without being seen.

@@ -13,12 +13,11 @@ from pathlib import Path
 
 from migration.delivery.intake import open_delivery
 from migration.delivery.workdir import PrivateWorkdir
-from migration.dictionary.model import load_dictionary
 from migration.frame_keys import join_key
 from migration.mapping.assemble import assemble
 from migration.mapping.checks import check_mapping
 from migration.mapping.engine import apply_mapping
-from migration.mapping.language import load_mapping
+from migration.mapping.language import load_mapping, load_named_dictionary
 from migration.reading.csv_reader import LINE_COLUMN
 from migration.reading.findings import ERROR, mask_value
 from migration.steps import read_application, validate_application
@@ -56,7 +55,7 @@ def preview_mapping(
 ) -> list[TargetPreview]:
     """Run a mapping on a delivery and return its first `rows` source rows per target."""
     mapping = load_mapping(mapping_path)
-    dictionary = load_dictionary(mapping.dictionary)
+    dictionary = load_named_dictionary(mapping)
     schema = load_target_schema()
     check_mapping(mapping, dictionary, schema, strict=True)
     with PrivateWorkdir(parent=workdir_parent) as workdir:
