@@ -121,17 +121,31 @@ def _digests(lines: list[str]) -> list[bytes]:
     return [hashlib.blake2b(line.encode("utf-8"), digest_size=16).digest() for line in lines]
 
 
-def physical_line_ends(lines: Sequence[str]) -> list[int]:
-    """Return, for each CSV line of one COPY, the line number PostgreSQL gives its errors.
+def physical_line_ends(
+    lines: Sequence[str], *, first_line: int = 0, starts_copy: bool = True
+) -> list[int]:
+    """Return, for each CSV line of a COPY, the line number PostgreSQL gives its errors.
 
     PostgreSQL (copyfromparse.c, CopyReadLineText, checked on 15) counts a line break inside a
     quoted field only if it matches the line end of the data, which it learns at the first
     unquoted line end: inside the first row it counts CR characters, afterwards LF characters
-    (the line end written here).
+    (the line end written here). For lines that continue a COPY, `first_line` is the physical
+    line the earlier lines end on and `starts_copy` is False.
     """
     ends = []
-    line = 0
+    line = first_line
     for number, text in enumerate(lines):
-        line += text.count("\r" if number == 0 else "\n") + 1
+        line += text.count("\r" if number == 0 and starts_copy else "\n") + 1
         ends.append(line)
     return ends
+
+
+def physical_line_count(text: str, first_row: str | None) -> int:
+    """Return the physical lines PostgreSQL counts in `text`, CSV lines each ended by LF.
+
+    `first_row` is the first CSV line of the COPY when `text` starts it, else None.
+    """
+    count = text.count("\n")
+    if first_row is not None:
+        count += first_row.count("\r") - first_row.count("\n")
+    return count

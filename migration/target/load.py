@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import io
 import itertools
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +49,11 @@ from migration.target.changes import (
     renderers_of,
 )
 from migration.target.compare import compare_tables
-from migration.target.csv_format import column_csv_lines, physical_line_ends
+from migration.target.csv_format import (
+    column_csv_lines,
+    physical_line_count,
+    physical_line_ends,
+)
 from migration.target.db_errors import DatabaseFailure, describe_failure
 from migration.target.engine import SQLITE_BEGIN_OPTION, describe_url
 from migration.target.errors import TargetError, TooManyRemovalsError
@@ -75,19 +78,21 @@ LOAD_LOCK_KEY = 0x6D64706872657072
 """Key of the PostgreSQL advisory lock held by every load: the ASCII bytes of "mdphrepr"."""
 
 SQLITE_CHUNK_ROWS = 10_000
-POSTGRESQL_CHUNK_ROWS = 50_000
+# Rows a COPY renders at a time: small enough that PostgreSQL works on one piece while the
+# next is rendered, large enough that the calls per piece cost nothing.
+COPY_PIECE_ROWS = 5_000
 # Smaller tables are left out of the removal check per table: a few rows removed from a table
 # of reference codes are a large share without being a mistake.
 REMOVAL_CHECK_MIN_ROWS = 100
 # How the error of a rejected removal tells a user of the CLI to lift the removal check.
 CLI_REMOVAL_OVERRIDE = "give --allow-removals"
 COPY_READ_SIZE = 1 << 20
+"""Characters psycopg2 reads from the body of a COPY per call while copying."""
 # From this many rows on, a PostgreSQL table that is filled from empty, the lineage and the
 # filtered rows get their rows with keys and indexes built once at the end rather than row by
 # row.
 BULK_ROWS = 20_000
 BULK_SORT_MEMORY = "256MB"  # for those builds, in the load transaction only
-"""Bytes psycopg2 reads from the CSV buffer per call while copying."""
 
 # Names under which the loader keeps rows that are not rows of a frame, so that an error
 # names their table without pointing at a row of a frame.
@@ -367,14 +372,68 @@ class _Step:
     """The statement being executed, so an error can name it and the rows it was writing.
 
     `positions` are the positions, in the prepared rows of `table`, of the rows the statement
-    writes; `lines` their CSV lines for a COPY, whose errors give a physical line number.
+    writes; `copy` the body of a COPY, whose errors give a physical line number.
     """
 
     action: str = "starting the load"
     table: str | None = None
     statement: str | None = None
     positions: Sequence[int] | None = None
-    lines: list[str] | None = None
+    copy: _CopyBody | None = None
+
+
+class _CopyBody:
+    """The CSV body of one COPY, rendered a piece at a time as psycopg2 reads it.
+
+    PostgreSQL parses and inserts the rows it has received while the next piece is rendered,
+    so the two run side by side on two cores. One COPY per table rendered whole before
+    sending took turns instead, and was a third slower. Only the physical line each piece
+    ends on is kept, so an error's line number leads back to its row without keeping the text.
+    """
+
+    def __init__(self, render: Callable[[Sequence[int]], list[str]], positions: Sequence[int]):
+        self.render = render
+        self.positions = positions
+        self.rendered = 0  # rows rendered so far
+        self.pending = ""  # rendered text not yet read
+        self.piece_ends: list[int] = []  # physical line each rendered piece ends on
+        self.piece_starts: list[int] = []  # index in `positions` of each piece's first row
+
+    def read(self, size: int = -1) -> str:
+        while (size < 0 or len(self.pending) < size) and self.rendered < len(self.positions):
+            self._render_piece()
+        if size < 0 or len(self.pending) <= size:
+            text, self.pending = self.pending, ""
+        else:
+            text, self.pending = self.pending[:size], self.pending[size:]
+        return text
+
+    def _render_piece(self) -> None:
+        start = self.rendered
+        stop = min(start + COPY_PIECE_ROWS, len(self.positions))
+        lines = self.render(self.positions[start:stop])
+        text = "\n".join(lines) + "\n"
+        first_row = lines[0] if start == 0 else None
+        previous = self.piece_ends[-1] if self.piece_ends else 0
+        self.piece_starts.append(start)
+        self.piece_ends.append(previous + physical_line_count(text, first_row))
+        self.pending += text
+        self.rendered = stop
+
+    def position_of_line(self, line: int) -> int | None:
+        """Return the position of the row that PostgreSQL's physical `line` belongs to."""
+        piece = bisect.bisect_left(self.piece_ends, line)
+        if piece >= len(self.piece_ends):
+            return None
+        start = self.piece_starts[piece]
+        stop = self.piece_starts[piece + 1] if piece + 1 < len(self.piece_starts) else self.rendered
+        ends = physical_line_ends(
+            self.render(self.positions[start:stop]),
+            first_line=self.piece_ends[piece - 1] if piece else 0,
+            starts_copy=piece == 0,
+        )
+        index = bisect.bisect_left(ends, line)
+        return self.positions[start + index] if index < len(ends) else None
 
 
 class _Loader:
@@ -791,14 +850,14 @@ class _Loader:
         indexes = [prepared.columns.index(column) for column in columns]
         renderers = renderers_of(prepared)
         renderers = [renderers[i] for i in indexes]
+        def render(chunk: Sequence[int]) -> list[str]:
+            return column_csv_lines(prepared.column_values(indexes, chunk), renderers)
+
+        body = _CopyBody(render, positions)
+        self.step = _Step(action, name, statement, positions, copy=body)
         dbapi_connection = self.connection.connection.dbapi_connection
         with dbapi_connection.cursor() as cursor:
-            for start in range(0, len(positions), POSTGRESQL_CHUNK_ROWS):
-                chunk = positions[start : start + POSTGRESQL_CHUNK_ROWS]
-                lines = column_csv_lines(prepared.column_values(indexes, chunk), renderers)
-                self.step = _Step(action, name, statement, chunk, lines)
-                buffer = io.StringIO("\n".join(lines) + "\n")
-                cursor.copy_expert(statement, buffer, size=COPY_READ_SIZE)
+            cursor.copy_expert(statement, body, size=COPY_READ_SIZE)
 
     def update_rows(self, name: str, positions: Sequence[int]) -> None:
         """Update the rows of `name` at `positions`, matched by primary key."""
@@ -943,11 +1002,10 @@ class _Loader:
 
     def locate(self, failure: DatabaseFailure, prepared: PreparedTable, step: _Step):
         """Find the row behind a failure: from the COPY line, else by checking the rows."""
-        if failure.copy_line is not None and step.lines:
-            line_ends = physical_line_ends(step.lines)
-            index = bisect.bisect_left(line_ends, failure.copy_line)
-            if index < len(line_ends):
-                return step.positions[index], None
+        if failure.copy_line is not None and step.copy is not None:
+            position = step.copy.position_of_line(failure.copy_line)
+            if position is not None:
+                return position, None
         return find_violation(prepared, self.prepared, self.metadata, failure, step.positions)
 
 

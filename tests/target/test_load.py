@@ -413,7 +413,7 @@ def test_duplicate_key_message_has_no_personal_value(engine):
 
 def test_error_in_later_chunk_names_row(engine, monkeypatch):
     monkeypatch.setattr(load_module, "SQLITE_CHUNK_ROWS", 2)
-    monkeypatch.setattr(load_module, "POSTGRESQL_CHUNK_ROWS", 2)
+    monkeypatch.setattr(load_module, "COPY_PIECE_ROWS", 2)
     frames = target_frames()
     frames["individu"].loc[2, "sexe"] = None
 
@@ -422,8 +422,13 @@ def test_error_in_later_chunk_names_row(engine, monkeypatch):
     assert "at row 3 of the individu frame (id_individu='I0003')" in str(error)
 
 
-def test_too_long_text_after_multiline_rows_names_row(engine):
+@pytest.mark.parametrize("piece_rows", [1, 2, 5_000])
+def test_too_long_text_after_multiline_rows_names_row(engine, monkeypatch, piece_rows):
+    # The rows of a COPY are rendered a few at a time; the line PostgreSQL names must lead to
+    # the row whatever the piece the line breaks and the bad value fall in.
+    monkeypatch.setattr(load_module, "COPY_PIECE_ROWS", piece_rows)
     frames = target_frames()
+    frames["decision"].loc[0, "motivation"] = "premier\rretour"
     frames["decision"].loc[1, "motivation"] = "ligne 1\r\nligne 2\nligne 3"
     frames["decision"].loc[2, "taux_incapacite"] = "x" * 11
 
