@@ -300,7 +300,7 @@ def _suspect_positions(
         length = column.length
         codes = code_lists.get(column.code_list) if column.code_list else None
         unknown = set(values) - set(codes) if codes is not None else set()
-        has_nul = any("\x00" in value for value in values)
+        has_nul = "\x00" in "".join(values)
         too_long = length is not None and max(map(len, values), default=0) > length
         if not (unknown or has_nul or too_long):
             return []
