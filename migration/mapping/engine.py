@@ -79,10 +79,11 @@ def apply_mapping(
     result = MappedApplication(mapping.application)
     rejects, filters = [], []
     lookups: dict[str, pd.DataFrame] = {name: table.rows for name, table in tables.items()}
+    derived_keys: dict[str, str] = {}
     for target in mapping.targets:
         required = _required_columns(schema, target.target)
         frame, target_rejects, target_filters, unknown = map_target(
-            mapping, target, tables, lookups, required
+            mapping, target, tables, lookups, required, derived_keys
         )
         previous = lookups.get(f"target:{target.target}")
         lookups[f"target:{target.target}"] = (
@@ -120,9 +121,13 @@ def map_target(
     tables: dict[str, SourceTable],
     lookups: dict[str, pd.DataFrame] | None = None,
     required: list[str] | None = None,
+    derived_keys: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, dict[str, int]]]:
     """Evaluate one target mapping; return target rows, rejects, filtered rows and the count
-    of each unknown code per code translation."""
+    of each unknown code per code translation.
+
+    `derived_keys` is shared by the targets of one application, so a derived key and the
+    references to it are one str object."""
     source = tables[target.source]
     frame = _joined_frame(source, target, tables)
     filters = pd.DataFrame(columns=FILTER_COLUMNS)
@@ -131,7 +136,9 @@ def map_target(
         filters = _filter_records(source, frame[~keep], target.target, target.filter_reason)
         frame = frame[keep]
 
-    ctx = ex.Context(frame, lookups or {})
+    ctx = ex.Context(
+        frame, lookups or {}, derived_keys={} if derived_keys is None else derived_keys
+    )
     columns = {name: expression.evaluate(ctx) for name, expression in target.columns.items()}
     mapped = pd.DataFrame(columns, index=frame.index)
     rejected = pd.Series(False, index=frame.index)

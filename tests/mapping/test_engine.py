@@ -73,3 +73,16 @@ def test_dropped_table_rows_have_keys(tmp_path):
     assert filters["source_key"].tolist() == ["2", "3"]
     assert filters["target_table"].isna().all()
     assert (filters["reason"] == "archives reprises ailleurs").all()
+
+
+def test_a_derived_key_and_its_references_are_one_object(tmp_path):
+    """A large delivery holds each derived key once, however many rows refer to it."""
+    from tests.target.pipeline_rows import SAMPLE_DELIVERY, SAMPLE_PASSWORD, pipeline_rows
+
+    rows = pipeline_rows(SAMPLE_DELIVERY, tmp_path / "work", SAMPLE_PASSWORD, ["ITAC"])
+    itac = rows.mapped[0].frames
+    individus = {key: key for frame in itac["individu"] for key in frame["id_individu"]}
+    references = [key for frame in itac["dossier"] for key in frame["id_individu"].dropna()]
+
+    assert references and all(key in individus for key in references)
+    assert all(key is individus[key] for key in references)
