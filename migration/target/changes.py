@@ -24,6 +24,7 @@ load that replaces all of its applications updates it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ class TableChanges:
     """
 
     table: str
-    added: list[int] = field(default_factory=list)
+    added: list[int] | range = field(default_factory=list)
     changed: list[int] = field(default_factory=list)
     removed: list[tuple] = field(default_factory=list)
     unchanged: int = 0
@@ -228,7 +229,8 @@ def _classify(
 ) -> TableChanges:
     plan = TableChanges(prepared.table.name)
     if not old.digests:
-        plan.added = list(range(len(prepared.rows)))
+        # A range, which the COPY reads as slices of the prepared columns.
+        plan.added = range(len(prepared.rows))
         return plan
 
     def owned(key: tuple) -> bool:
@@ -298,8 +300,7 @@ def _references_after_load(metadata, child, number, prepared, old, plans) -> set
     indexes = [child_prepared.columns.index(element.parent.name) for element in constraint.elements]
 
     values: set[tuple] = set()
-    written = plan.added + plan.changed
-    for position in written:
+    for position in itertools.chain(plan.added, plan.changed):
         row = child_prepared.rows[position]
         values.add(tuple(row[i] for i in indexes))
     key_indexes = [child_prepared.columns.index(name) for name in child_prepared.table.primary_key]

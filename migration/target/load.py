@@ -850,6 +850,7 @@ class _Loader:
         indexes = [prepared.columns.index(column) for column in columns]
         renderers = renderers_of(prepared)
         renderers = [renderers[i] for i in indexes]
+
         def render(chunk: Sequence[int]) -> list[str]:
             return column_csv_lines(prepared.column_values(indexes, chunk), renderers)
 
