@@ -351,8 +351,8 @@ def _merge_rows(frame: pd.DataFrame, table) -> pd.DataFrame:
     key = list(table.primary_key)
     if not frame.duplicated(key).any():
         # Every row has its own key: there is nothing to merge, and grouping would only copy.
-        merged = frame[columns].reset_index(drop=True).astype(object)
-    else:
-        merged = frame[columns].groupby(key, sort=False, dropna=False).first().reset_index()
-        merged = merged[columns].astype(object)
+        # The frame holds None for every missing value since _concat_frames.
+        return frame[columns].reset_index(drop=True)
+    merged = frame[columns].groupby(key, sort=False, dropna=False).first().reset_index()
+    merged = merged[columns].astype(object)
     return merged.where(merged.notna(), None)
