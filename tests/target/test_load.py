@@ -813,6 +813,33 @@ def test_invalid_values_screen_of_integer_columns():
     assert [position for position, _, _ in invalid_values(table, ints, {})] == [1]
 
 
+def test_every_kind_of_missing_value_becomes_null():
+    from migration.target.frames import prepare_frame
+    from migration.target.model import TargetColumn, TargetTable
+
+    table = TargetTable(
+        name="t",
+        description=None,
+        columns=[
+            TargetColumn(name="n", type="integer"),
+            TargetColumn(name="text", type="text"),
+            TargetColumn(name="day", type="date"),
+        ],
+        primary_key=[],
+    )
+    frame = pd.DataFrame(
+        {
+            "n": pd.Series([1, None, 3], dtype="Int64"),
+            "text": pd.Series(["a", float("nan"), None], dtype=object),
+            "day": pd.Series([dt.date(2008, 10, 14), pd.NaT, None], dtype=object),
+        }
+    )
+
+    prepared = prepare_frame(table, frame, {})
+
+    assert prepared.values == [[1, None, 3], ["a", None, None], [dt.date(2008, 10, 14), None, None]]
+
+
 @pytest.mark.postgres
 def test_password_never_logged(postgres_engine, caplog):
     url = postgres_engine.url.set(password="s3cret-pw")
