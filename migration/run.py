@@ -487,7 +487,7 @@ def process_application(
 
     NOTE: each table is read whole into memory, so the peak memory of a run grows linearly
     with the delivery (docs/benchmarks.md gives the figures). The mapped rows take most of it,
-    about 300 bytes per target row in pandas object columns, most of them derived-key strings.
+    about 440 bytes of the main process per target row once the results are read back.
     Bounded memory needs the mapped rows staged on disk, with assembly (merges, missing parents,
     rows merged by key) and the cross-table checks run on that store.
     """
