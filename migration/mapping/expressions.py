@@ -22,6 +22,38 @@ from migration.validation.identifiers import nir_is_valid
 
 UNKNOWN_POLICIES = ("reject", "default", "keep")
 
+# The phrases of `describe`, by language. The French one is the default because reject reasons
+# (mapping.unknown_code, mapping.conversion) store it: the report finds a stored description
+# again by describing the run's mapping files in French.
+DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "fr": {
+        "column": "copie de {name}",
+        "constant": "constante {value}",
+        "pad": "complété à {width} caractères ({argument})",
+        "coalesce": "premier non vide de {arguments}",
+        "concat": "concaténation de {arguments}",
+        "surrogate": "clé dérivée {namespace} de {arguments}",
+        "code_map": "traduction de code ({argument})",
+        "when": "valeur selon condition",
+        "split": "partie {index} de {argument} coupé sur {separator}",
+        "convert": "{kind}{date_format} de {argument}",
+        "lookup": "recherche de {value} dans {table} par {match}",
+    },
+    "en": {
+        "column": "copy of {name}",
+        "constant": "constant {value}",
+        "pad": "padded to {width} characters ({argument})",
+        "coalesce": "first non-empty of {arguments}",
+        "concat": "concatenation of {arguments}",
+        "surrogate": "derived key {namespace} of {arguments}",
+        "code_map": "code translation ({argument})",
+        "when": "value by condition",
+        "split": "part {index} of {argument} split on {separator}",
+        "convert": "{kind}{date_format} of {argument}",
+        "lookup": "lookup of {value} in {table} by {match}",
+    },
+}
+
 
 @dataclass
 class Context:
@@ -53,8 +85,13 @@ class Expr:
     def source_columns(self) -> set[str]:
         return set()
 
-    def describe(self) -> str:
+    def describe(self, language: str = "fr") -> str:
+        """Describe the expression in a short phrase of `language` ("fr" or "en")."""
         return type(self).__name__.lower()
+
+
+def _describe_all(arguments: list[Expr], language: str) -> str:
+    return ", ".join(argument.describe(language) for argument in arguments)
 
 
 def _null_series(ctx: Context) -> pd.Series:
@@ -77,8 +114,8 @@ class ColumnRef(Expr):
     def source_columns(self) -> set[str]:
         return {self.name}
 
-    def describe(self) -> str:
-        return f"copie de {self.name}"
+    def describe(self, language: str = "fr") -> str:
+        return DESCRIPTIONS[language]["column"].format(name=self.name)
 
 
 @dataclass
@@ -88,8 +125,8 @@ class Const(Expr):
     def evaluate(self, ctx: Context) -> pd.Series:
         return pd.Series([self.value] * len(ctx.frame), index=ctx.frame.index, dtype=object)
 
-    def describe(self) -> str:
-        return f"constante {self.value!r}"
+    def describe(self, language: str = "fr") -> str:
+        return DESCRIPTIONS[language]["constant"].format(value=repr(self.value))
 
 
 @dataclass
@@ -109,8 +146,8 @@ class TextFunction(Expr):
     def source_columns(self) -> set[str]:
         return self.argument.source_columns()
 
-    def describe(self) -> str:
-        return f"{self.name}({self.argument.describe()})"
+    def describe(self, language: str = "fr") -> str:
+        return f"{self.name}({self.argument.describe(language)})"
 
 
 def _normalize(value: str) -> str:
@@ -156,8 +193,10 @@ class Pad(Expr):
     def source_columns(self) -> set[str]:
         return self.argument.source_columns()
 
-    def describe(self) -> str:
-        return f"complété à {self.width} caractères ({self.argument.describe()})"
+    def describe(self, language: str = "fr") -> str:
+        return DESCRIPTIONS[language]["pad"].format(
+            width=self.width, argument=self.argument.describe(language)
+        )
 
 
 @dataclass
@@ -193,8 +232,10 @@ class Coalesce(Expr):
     def source_columns(self) -> set[str]:
         return set().union(*(argument.source_columns() for argument in self.arguments))
 
-    def describe(self) -> str:
-        return "premier non vide de " + ", ".join(a.describe() for a in self.arguments)
+    def describe(self, language: str = "fr") -> str:
+        return DESCRIPTIONS[language]["coalesce"].format(
+            arguments=_describe_all(self.arguments, language)
+        )
 
 
 @dataclass
@@ -213,8 +254,10 @@ class Concat(Expr):
     def source_columns(self) -> set[str]:
         return set().union(*(argument.source_columns() for argument in self.arguments))
 
-    def describe(self) -> str:
-        return "concaténation de " + ", ".join(a.describe() for a in self.arguments)
+    def describe(self, language: str = "fr") -> str:
+        return DESCRIPTIONS[language]["concat"].format(
+            arguments=_describe_all(self.arguments, language)
+        )
 
 
 @dataclass
@@ -254,8 +297,10 @@ class Surrogate(Expr):
     def source_columns(self) -> set[str]:
         return set().union(*(argument.source_columns() for argument in self.arguments))
 
-    def describe(self) -> str:
-        return f"clé dérivée {self.namespace} de " + ", ".join(a.describe() for a in self.arguments)
+    def describe(self, language: str = "fr") -> str:
+        return DESCRIPTIONS[language]["surrogate"].format(
+            namespace=self.namespace, arguments=_describe_all(self.arguments, language)
+        )
 
 
 @dataclass
@@ -286,8 +331,8 @@ class CodeMap(Expr):
     def source_columns(self) -> set[str]:
         return self.argument.source_columns()
 
-    def describe(self) -> str:
-        return f"traduction de code ({self.argument.describe()})"
+    def describe(self, language: str = "fr") -> str:
+        return DESCRIPTIONS[language]["code_map"].format(argument=self.argument.describe(language))
 
 
 @dataclass
@@ -341,8 +386,8 @@ class When(Expr):
             columns |= condition.source_columns() | value.source_columns()
         return columns
 
-    def describe(self) -> str:
-        return "valeur selon condition"
+    def describe(self, language: str = "fr") -> str:
+        return DESCRIPTIONS[language]["when"]
 
 
 @dataclass
@@ -368,8 +413,12 @@ class Split(Expr):
     def source_columns(self) -> set[str]:
         return self.argument.source_columns()
 
-    def describe(self) -> str:
-        return f"partie {self.index} de {self.argument.describe()} coupé sur {self.separator!r}"
+    def describe(self, language: str = "fr") -> str:
+        return DESCRIPTIONS[language]["split"].format(
+            index=self.index,
+            argument=self.argument.describe(language),
+            separator=repr(self.separator),
+        )
 
 
 @dataclass
@@ -412,9 +461,12 @@ class Convert(Expr):
     def source_columns(self) -> set[str]:
         return self.argument.source_columns()
 
-    def describe(self) -> str:
-        suffix = f" ({self.date_format})" if self.date_format else ""
-        return f"{self.kind}{suffix} de {self.argument.describe()}"
+    def describe(self, language: str = "fr") -> str:
+        return DESCRIPTIONS[language]["convert"].format(
+            kind=self.kind,
+            date_format=f" ({self.date_format})" if self.date_format else "",
+            argument=self.argument.describe(language),
+        )
 
 
 @dataclass
@@ -443,5 +495,7 @@ class Lookup(Expr):
     def source_columns(self) -> set[str]:
         return self.key.source_columns()
 
-    def describe(self) -> str:
-        return f"recherche de {self.value} dans {self.table} par {self.match}"
+    def describe(self, language: str = "fr") -> str:
+        return DESCRIPTIONS[language]["lookup"].format(
+            value=self.value, table=self.table, match=self.match
+        )

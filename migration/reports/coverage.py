@@ -137,6 +137,35 @@ def mapping_coverage(summary: Mapping, schema=None) -> dict[str, Any] | None:
 _STATUSES = (MAPPED, JOIN_OR_FILTER, DROPPED, UNMAPPED)
 
 
+def expression_descriptions(summary: Mapping) -> dict[str, dict[str, str]]:
+    """Map the French description of each expression of a run's mappings to its descriptions.
+
+    The coverage and the reject reasons mapping.unknown_code and mapping.conversion hold
+    French descriptions (`Expr.describe()`). The report looks them up here to show them in its
+    own language: {"copie de NOM": {"fr": "copie de NOM", "en": "copy of NOM"}, ...}. A mapping
+    file that cannot be read adds nothing, and its descriptions are then shown as stored.
+    """
+    from migration.mapping.checks import _walk
+    from migration.mapping.expressions import DESCRIPTIONS, Expr
+    from migration.mapping.language import load_mapping
+
+    descriptions: dict[str, dict[str, str]] = {}
+    for application, path in _files(summary.get("mappings")).items():
+        try:
+            mapping = load_mapping(Path(path))
+        except MdphRepriseError as error:
+            logger.warning("no translated descriptions for the %s mapping: %s", application, error)
+            continue
+        for target in mapping.targets:
+            for expression in target.columns.values():
+                for node in _walk(expression):
+                    if isinstance(node, Expr):
+                        descriptions[node.describe()] = {
+                            language: node.describe(language) for language in DESCRIPTIONS
+                        }
+    return descriptions
+
+
 def _files(raw: object) -> dict[str, str]:
     if not isinstance(raw, Mapping):
         return {}

@@ -71,6 +71,18 @@ def format_match_reasons(reasons: Iterable[object], names: Mapping[str, str], la
     return format_decimals_in_text(", ".join(translated), language)
 
 
+def format_description(
+    text: object, descriptions: Mapping[str, Mapping[str, str]], language: str
+) -> str:
+    """Return a stored (French) expression description in the report's language.
+
+    `descriptions` comes from `coverage.expression_descriptions`. A description that it does
+    not list (its mapping file is gone or changed since the run) is shown as stored.
+    """
+    text = str(text)
+    return descriptions.get(text, {}).get(language, text)
+
+
 def plural(count: object, forms: Mapping[str, str], language: str) -> str:
     """Return the form of a label that agrees with count: forms["one"] or forms["other"].
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from migration.reports.formatting import (
     MISSING,
     format_date,
     format_datetime,
+    format_description,
     format_duration,
     format_match_reasons,
     format_number,
@@ -62,9 +63,14 @@ NAVIGATION = [
 
 @dataclass
 class ReportExtras:
-    """The report's additions to the summary: mapping coverage, changes and database facts."""
+    """The report's additions to the summary: mapping coverage, changes and database facts.
+
+    `descriptions` maps the French description of each expression of the run's mappings to
+    its description in each language (see `coverage.expression_descriptions`).
+    """
 
     coverage: dict | None = None
+    descriptions: dict[str, dict[str, str]] = field(default_factory=dict)
     changes: dict | None = None
     database: dict | None = None
     personal_shown: bool = False
@@ -155,6 +161,8 @@ def _base_context(summary: Mapping, language: str, extras: ReportExtras) -> dict
         match_reasons=lambda reasons: format_match_reasons(
             reasons, labels["match_reasons"], language
         ),
+        # A stored expression description, such as a coverage transformation, in this language.
+        description=lambda text: format_description(text, extras.descriptions, language),
         show=show,
         percent=percent,
         datetime=lambda value: format_datetime(value, language),

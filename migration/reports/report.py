@@ -19,7 +19,7 @@ from pathlib import Path
 
 from migration.reports import pages
 from migration.reports.changes import compare_runs
-from migration.reports.coverage import mapping_coverage
+from migration.reports.coverage import expression_descriptions, mapping_coverage
 from migration.reports.errors import ReportError
 from migration.reports.labels import LABELS
 from migration.reports.masking import mask_summary
@@ -103,6 +103,7 @@ def build_extras(
     changes = compare_runs(masked_summary, mask_summary(previous) if previous else None)
     return ReportExtras(
         coverage=coverage,
+        descriptions=expression_descriptions(masked_summary),
         changes=changes,
         database=database,
         personal_shown=not mask_personal,

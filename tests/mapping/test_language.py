@@ -170,6 +170,56 @@ def test_lookup_in_reference_table(tmp_path):
     assert mapping.targets[0].columns["ecole"].evaluate(ctx).tolist() == ["Lycée Hoche", None, None]
 
 
+DESCRIBED_COLUMNS = (
+    "      copie: NOM\n"
+    '      fixe: {const: "ITAC"}\n'
+    "      majuscule: {upper: NOM}\n"
+    "      dep: {pad: DEP, width: 3}\n"
+    "      nom: {coalesce: [NOM_USAGE, NOM]}\n"
+    '      commune: {concat: [DEP, COMMUNE], sep: ""}\n'
+    "      id: {surrogate: [NUM_DOSSIER], namespace: dossier.itac}\n"
+    "      sexe: {code: SEXE, map: {M: '1'}}\n"
+    "      choix: {when: [{if: {is_null: NOM}, then: NOM_USAGE}]}\n"
+    "      second: {split: PRENOMS, sep: ' ', index: 1}\n"
+    '      date: {to_date: TEXTE, format: "%d/%m/%Y"}\n'
+    "      ecole: {lookup: {table: ECOLES, match: CODE, value: NOM}, key: UAI}\n"
+)
+
+
+def test_descriptions_in_each_language(tmp_path):
+    columns = _mapping(tmp_path, DESCRIBED_COLUMNS).targets[0].columns
+
+    # French is the default: reject reasons store it, so it must not change.
+    assert {name: e.describe() for name, e in columns.items()} == {
+        "copie": "copie de NOM",
+        "fixe": "constante 'ITAC'",
+        "majuscule": "upper(copie de NOM)",
+        "dep": "complété à 3 caractères (copie de DEP)",
+        "nom": "premier non vide de copie de NOM_USAGE, copie de NOM",
+        "commune": "concaténation de copie de DEP, copie de COMMUNE",
+        "id": "clé dérivée dossier.itac de copie de NUM_DOSSIER",
+        "sexe": "traduction de code (copie de SEXE)",
+        "choix": "valeur selon condition",
+        "second": "partie 1 de copie de PRENOMS coupé sur ' '",
+        "date": "to_date (%d/%m/%Y) de copie de TEXTE",
+        "ecole": "recherche de NOM dans ECOLES par CODE",
+    }
+    assert {name: e.describe("en") for name, e in columns.items()} == {
+        "copie": "copy of NOM",
+        "fixe": "constant 'ITAC'",
+        "majuscule": "upper(copy of NOM)",
+        "dep": "padded to 3 characters (copy of DEP)",
+        "nom": "first non-empty of copy of NOM_USAGE, copy of NOM",
+        "commune": "concatenation of copy of DEP, copy of COMMUNE",
+        "id": "derived key dossier.itac of copy of NUM_DOSSIER",
+        "sexe": "code translation (copy of SEXE)",
+        "choix": "value by condition",
+        "second": "part 1 of copy of PRENOMS split on ' '",
+        "date": "to_date (%d/%m/%Y) of copy of TEXTE",
+        "ecole": "lookup of NOM in ECOLES by CODE",
+    }
+
+
 DICTIONARY_HEADER = "application: ITAC\ndictionary: {}\ntargets: []\n"
 
 

@@ -2,6 +2,7 @@
 changes between runs and the Markdown summary for Dagster."""
 
 import copy
+import json
 import re
 
 import pandas as pd
@@ -10,7 +11,7 @@ import yaml
 
 from migration.dictionary.model import load_dictionary
 from migration.profiling.profile import MAX_LENGTH_BINS, profile_table
-from migration.reports import summary_markdown
+from migration.reports import summary_markdown, write_reports
 from migration.reports.changes import compare_runs
 from migration.reports.charts import MAX_BARS, bar_chart, histogram
 from migration.reports.coverage import mapping_coverage
@@ -145,6 +146,55 @@ def test_coverage_none_without_mapping_file():
     summary["mappings"] = {"ITAC": {"file": "/no/such/mapping.yaml"}}
 
     assert mapping_coverage(summary) is None
+
+
+def with_both_mappings(summary):
+    summary["mappings"]["OPALES"] = {"file": str(ROOT / "mappings/opales.yaml")}
+    return summary
+
+
+# Transformations of the bundled mappings as the coverage page shows them in each language.
+TRANSFORMATIONS = {
+    "fr": [
+        "complété à 3 caractères (copie de ADR_DEPARTEMENT)",
+        "concaténation de copie de departement, copie de commune",
+        "premier non vide de trim(copie de rslongue), trim(copie de rs)",
+        "clé dérivée individu.itac de copie de NUM_DOSSIER",
+        "traduction de code (copie de",
+    ],
+    "en": [
+        "padded to 3 characters (copy of ADR_DEPARTEMENT)",
+        "concatenation of copy of departement, copy of commune",
+        "first non-empty of trim(copy of rslongue), trim(copy of rs)",
+        "derived key individu.itac of copy of NUM_DOSSIER",
+        "code translation (copy of",
+    ],
+}
+
+
+@pytest.mark.parametrize(("language", "other"), [("fr", "en"), ("en", "fr")])
+def test_coverage_transformations_in_report_language(language, other):
+    html = site(with_both_mappings(build_summary()), language)["coverage.html"]
+
+    for text in TRANSFORMATIONS[language]:
+        assert text in html
+    for text in TRANSFORMATIONS[other]:
+        assert text not in html
+
+
+def test_coverage_keeps_french_transformations_in_json(tmp_path):
+    write_reports(with_both_mappings(build_summary()), tmp_path, language="en")
+
+    document = json.loads((tmp_path / "resume.json").read_text(encoding="utf-8"))
+    targets = document["mapping_coverage"]["targets"]
+    shown = {
+        source["transformation"]
+        for target in targets
+        for column in target["columns"]
+        for source in column["sources"]
+    }
+    assert "complété à 3 caractères (copie de ADR_DEPARTEMENT)" in shown
+    assert "padded to 3 characters (copy of ADR_DEPARTEMENT)" not in shown
 
 
 def test_changes_between_runs():
