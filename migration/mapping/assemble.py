@@ -27,6 +27,7 @@ from migration.mapping.engine import (
     REJECT_COLUMNS,
     MappedApplication,
 )
+from migration.mapping.reasons import mapping_reason
 from migration.reading.csv_reader import LINE_COLUMN
 from migration.target.frames import invalid_values
 
@@ -292,7 +293,7 @@ def _cascade_missing_parents(frames, schema) -> tuple[dict[str, pd.DataFrame], p
                             "target_table": name,
                             "rule_id": "mapping.parent_missing",
                             "column_name": ", ".join(key.columns),
-                            "reason": f"ligne parente absente ou rejetée dans {key.ref_table}",
+                            "reason": mapping_reason("parent_missing", table=key.ref_table),
                         }
                     )
                 )

@@ -17,6 +17,7 @@ from migration.dictionary.model import Dictionary
 from migration.frame_keys import join_key
 from migration.mapping import expressions as ex
 from migration.mapping.language import MappingFile, TargetMapping
+from migration.mapping.reasons import mapping_reason
 from migration.reading.csv_reader import LINE_COLUMN
 
 logger = logging.getLogger(__name__)
@@ -144,13 +145,10 @@ def map_target(
     rejected = pd.Series(False, index=frame.index)
     reject_frames = []
     for rule_id, description, mask in ctx.rejections:
-        label = (
-            "code sans traduction" if rule_id == "mapping.unknown_code" else "conversion impossible"
-        )
+        code = "unknown_code" if rule_id == "mapping.unknown_code" else "conversion_failed"
+        reason = mapping_reason(code, description=description)
         reject_frames.append(
-            _reject_records(
-                source, frame[mask], target.target, rule_id, None, f"{label} : {description}"
-            )
+            _reject_records(source, frame[mask], target.target, rule_id, None, reason)
         )
         rejected |= mask
     for name in required or []:
@@ -165,7 +163,7 @@ def map_target(
                     target.target,
                     "mapping.required",
                     name,
-                    f"colonne cible obligatoire {name} vide",
+                    mapping_reason("required_empty", column=name),
                 )
             )
             rejected |= empty

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 
 from migration.identity.reasons import parse_reason
+from migration.mapping.reasons import parse_reject_reason
 from migration.target.engine import describe_url
 
 # French typography separates thousands with a narrow no-break space (U+202F, the CLDR choice
@@ -81,6 +82,30 @@ def format_description(
     """
     text = str(text)
     return descriptions.get(text, {}).get(language, text)
+
+
+def format_reject_reason(
+    reason: str,
+    phrases: Mapping[str, str],
+    descriptions: Mapping[str, Mapping[str, str]],
+    language: str,
+) -> str:
+    """Return a stored reject reason in the report's language, with its parameters.
+
+    `phrases` maps each code of `migration.mapping.reasons.parse_reject_reason` to its template
+    in that language, and an expression description among the parameters is looked up in
+    `descriptions` (see `format_description`). A reason with no code (a validation rule's
+    description, or a reason of another version of the product) is shown as stored.
+    """
+    parsed = parse_reject_reason(reason)
+    if parsed is None:
+        return reason
+    code, parameters = parsed
+    if "description" in parameters:
+        parameters["description"] = format_description(
+            parameters["description"], descriptions, language
+        )
+    return phrases[code].format(**parameters)
 
 
 def plural(count: object, forms: Mapping[str, str], language: str) -> str:

@@ -271,6 +271,38 @@ LABELS: dict[str, dict] = {
             "different_birthplace": "lieu de naissance différent",
             "several_candidates": "plusieurs candidats possibles",
         },
+        # The reject reasons of migration/mapping/reasons.py and migration/target/reasons.py,
+        # by code, with the same parameters in braces.
+        "reject_reason_phrases": {
+            "unknown_code": "code sans traduction : {description}",
+            "conversion_failed": "conversion impossible : {description}",
+            "required_empty": "colonne cible obligatoire {column} vide",
+            "parent_missing": "ligne parente absente ou rejetée dans {table}",
+            "text_too_long": "le texte dépasse les {length} caractères de la colonne",
+            "personal_not_a_code": "la valeur n'est pas un code de la liste de codes {code_list}",
+            "not_a_code": "{code} n'est pas un code de la liste de codes {code_list}",
+            "text_with_nul": (
+                "le texte contient un caractère NUL, que PostgreSQL ne peut pas enregistrer"
+            ),
+            "integer_out_of_range": "l'entier sort de la plage sur 32 bits d'une colonne INTEGER",
+            "decimal_not_finite": "le nombre décimal n'est pas fini",
+            "decimal_scale": "le nombre décimal a plus de {scale} chiffres après la virgule",
+            "decimal_precision": (
+                "le nombre décimal a plus de {precision} chiffres (NUMERIC({precision}, {scale}))"
+            ),
+            "timestamp_not_iso": "le texte n'est pas une date et heure ISO 8601",
+            "timestamp_without_zone": (
+                "la date et heure n'a pas de fuseau horaire : utiliser datetime.now(timezone.utc)"
+            ),
+            "float_for_decimal": (
+                "decimal.Decimal attendu, float reçu (un float n'est pas exact : utiliser "
+                "decimal.Decimal)"
+            ),
+            "datetime_for_date": (
+                "datetime.date attendu, datetime reçu avec une heure ou un fuseau horaire"
+            ),
+            "wrong_type": "{expected} attendu, {actual} reçu",
+        },
         "identity_by_decision": "dont rapprochées par décision enregistrée",
         "identity_separated_by_decision": "Rapprochements écartés par décision enregistrée",
         "identity_for_review": "Rapprochements possibles, à revoir",
@@ -649,6 +681,33 @@ LABELS: dict[str, dict] = {
             "same_birthplace": "same birthplace",
             "different_birthplace": "different birthplace",
             "several_candidates": "several possible candidates",
+        },
+        "reject_reason_phrases": {
+            "unknown_code": "code without a translation: {description}",
+            "conversion_failed": "conversion failed: {description}",
+            "required_empty": "required target column {column} is empty",
+            "parent_missing": "parent row missing or rejected in {table}",
+            "text_too_long": "the text is longer than the {length} characters of the column",
+            "personal_not_a_code": "the value is not a code of code list {code_list}",
+            "not_a_code": "{code} is not a code of code list {code_list}",
+            "text_with_nul": "the text contains a NUL character, which PostgreSQL cannot store",
+            "integer_out_of_range": "the integer is outside the 32-bit range of an INTEGER column",
+            "decimal_not_finite": "the decimal is not finite",
+            "decimal_scale": "the decimal has more than {scale} digits after the point",
+            "decimal_precision": (
+                "the decimal has more than {precision} digits (NUMERIC({precision}, {scale}))"
+            ),
+            "timestamp_not_iso": "the text is not an ISO 8601 date and time",
+            "timestamp_without_zone": (
+                "the datetime has no time zone; use datetime.now(timezone.utc)"
+            ),
+            "float_for_decimal": (
+                "expected decimal.Decimal, got float (a float is not exact; use decimal.Decimal)"
+            ),
+            "datetime_for_date": (
+                "expected datetime.date, got a datetime with a time of day or a time zone"
+            ),
+            "wrong_type": "expected {expected}, got {actual}",
         },
         "identity_by_decision": "of which matched by a recorded decision",
         "identity_separated_by_decision": "Matches set aside by a recorded decision",

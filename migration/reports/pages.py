@@ -27,6 +27,7 @@ from migration.reports.formatting import (
     format_duration,
     format_match_reasons,
     format_number,
+    format_reject_reason,
     plural,
 )
 from migration.reports.labels import LABELS
@@ -379,7 +380,7 @@ def _lookup_context(base: Mapping, extras: ReportExtras) -> dict[str, Any]:
     pages = {table["name"]: table["page"] for table in base["tables"]}
     payload = {
         "lineage": index["lineage"],
-        "rejects": index["rejects"],
+        "rejects": [_reject_row(row, base["language"], extras) for row in index["rejects"]],
         "files": index["files"],
         "pages": pages,
         "labels": {
@@ -412,6 +413,21 @@ def _lookup_context(base: Mapping, extras: ReportExtras) -> dict[str, Any]:
         "rejects_total": index["total_rejects"],
         "source_tables": source_tables,
     }
+
+
+# Position of the reason in a reject row of the look-up index (see database.read_database_facts).
+_REASON = 7
+
+
+def _reject_row(row: list, language: str, extras: ReportExtras) -> list:
+    """Return a reject row of the look-up index with its stored reason in the page's language."""
+    reason = row[_REASON]
+    if reason is None:
+        return row
+    phrases = LABELS[language]["reject_reason_phrases"]
+    row = list(row)
+    row[_REASON] = format_reject_reason(str(reason), phrases, extras.descriptions, language)
+    return row
 
 
 __all__ = [

@@ -23,6 +23,7 @@ import pandas as pd
 
 from migration.target.errors import TargetError
 from migration.target.model import TargetColumn, TargetTable
+from migration.target.reasons import target_value_reason
 
 
 class RowView(Sequence):
@@ -334,9 +335,7 @@ def _refusal(value: Any, column: TargetColumn, code_lists: dict) -> str | None:
         if codes is not None and result not in codes:
             raise _InvalidValue(_unknown_code_reason(result, column))
         if column.length is not None and len(result) > column.length:
-            raise _InvalidValue(
-                f"the text is longer than the {column.length} characters of the column"
-            )
+            raise _InvalidValue(target_value_reason("text_too_long", length=column.length))
     except _InvalidValue as exc:
         return str(exc)
     return None
@@ -344,45 +343,52 @@ def _refusal(value: Any, column: TargetColumn, code_lists: dict) -> str | None:
 
 def _unknown_code_reason(code: str, column: TargetColumn) -> str:
     if column.personal:
-        return f"the value is not a code of code list {column.code_list}"
-    return f"{code!r} is not a code of code list {column.code_list}"
+        return target_value_reason("personal_not_a_code", code_list=column.code_list)
+    return target_value_reason("not_a_code", code=repr(code), code_list=column.code_list)
 
 
 def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+def _wrong_type(expected: str, value: Any) -> _InvalidValue:
+    return _InvalidValue(
+        target_value_reason("wrong_type", expected=expected, actual=_type_name(value))
+    )
+
+
 def _to_text(value: Any, column: TargetColumn) -> str:
     if not isinstance(value, str):
-        raise _InvalidValue(f"expected str, got {_type_name(value)}")
+        raise _wrong_type("str", value)
     if "\x00" in value:
-        raise _InvalidValue("the text contains a NUL character, which PostgreSQL cannot store")
+        raise _InvalidValue(target_value_reason("text_with_nul"))
     return str(value)
 
 
 def _to_integer(value: Any, column: TargetColumn) -> int:
     if isinstance(value, bool | np.bool_):
-        raise _InvalidValue("expected int, got bool")
+        raise _InvalidValue(target_value_reason("wrong_type", expected="int", actual="bool"))
     if isinstance(value, numbers.Integral):
         number = int(value)
     elif isinstance(value, float) and value.is_integer():
         # pandas turns an integer column holding NaN into floats.
         number = int(value)
     else:
-        raise _InvalidValue(f"expected int, got {_type_name(value)}")
+        raise _wrong_type("int", value)
     # INTEGER is 32 bits on PostgreSQL and 64 bits on SQLite; the narrower range applies to both.
     if not -(2**31) <= number < 2**31:
-        raise _InvalidValue("the integer is outside the 32-bit range of an INTEGER column")
+        raise _InvalidValue(target_value_reason("integer_out_of_range"))
     return number
 
 
 def _to_decimal(value: Any, column: TargetColumn) -> Decimal:
+    if isinstance(value, float):
+        raise _InvalidValue(target_value_reason("float_for_decimal"))
     if isinstance(value, bool) or not isinstance(value, Decimal | numbers.Integral):
-        hint = " (a float is not exact; use decimal.Decimal)" if isinstance(value, float) else ""
-        raise _InvalidValue(f"expected decimal.Decimal, got {_type_name(value)}{hint}")
+        raise _wrong_type("decimal.Decimal", value)
     number = Decimal(int(value)) if isinstance(value, numbers.Integral) else value
     if not number.is_finite():
-        raise _InvalidValue("the decimal is not finite")
+        raise _InvalidValue(target_value_reason("decimal_not_finite"))
     if column.scale is None:
         return number
 
@@ -392,11 +398,10 @@ def _to_decimal(value: Any, column: TargetColumn) -> Decimal:
     except InvalidOperation:
         quantized = None
     if quantized is None or quantized != number:
-        raise _InvalidValue(f"the decimal has more than {column.scale} digits after the point")
+        raise _InvalidValue(target_value_reason("decimal_scale", scale=column.scale))
     if column.precision is not None and len(quantized.as_tuple().digits) > column.precision:
         raise _InvalidValue(
-            f"the decimal has more than {column.precision} digits "
-            f"(NUMERIC({column.precision}, {column.scale}))"
+            target_value_reason("decimal_precision", precision=column.precision, scale=column.scale)
         )
     return quantized
 
@@ -404,19 +409,17 @@ def _to_decimal(value: Any, column: TargetColumn) -> Decimal:
 def _to_date(value: Any, column: TargetColumn) -> dt.date:
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None or value.time() != dt.time(0):
-            raise _InvalidValue(
-                "expected datetime.date, got a datetime with a time of day or a time zone"
-            )
+            raise _InvalidValue(target_value_reason("datetime_for_date"))
         return value.date()
     if isinstance(value, dt.date):
         return value
-    raise _InvalidValue(f"expected datetime.date, got {_type_name(value)}")
+    raise _wrong_type("datetime.date", value)
 
 
 def _to_boolean(value: Any, column: TargetColumn) -> bool:
     if isinstance(value, bool | np.bool_):
         return bool(value)
-    raise _InvalidValue(f"expected bool, got {_type_name(value)}")
+    raise _wrong_type("bool", value)
 
 
 def _to_timestamp(value: Any, column: TargetColumn) -> dt.datetime:
@@ -424,13 +427,13 @@ def _to_timestamp(value: Any, column: TargetColumn) -> dt.datetime:
         try:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
-            raise _InvalidValue("the text is not an ISO 8601 date and time") from None
+            raise _InvalidValue(target_value_reason("timestamp_not_iso")) from None
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if not isinstance(value, dt.datetime):
-        raise _InvalidValue(f"expected datetime.datetime, got {_type_name(value)}")
+        raise _wrong_type("datetime.datetime", value)
     if value.tzinfo is None or value.utcoffset() is None:
-        raise _InvalidValue("the datetime has no time zone; use datetime.now(timezone.utc)")
+        raise _InvalidValue(target_value_reason("timestamp_without_zone"))
     return value
 
 
