@@ -610,7 +610,9 @@ def build_summary(
     blocking: list[str],
 ) -> dict:
     """Build the run summary used by the JSON and HTML reports and stored with the run."""
-    findings = {result.name: table_findings_summary(result, assembly) for result in validated}
+    findings = {
+        result.name: table_findings_summary(result, assembly, schema) for result in validated
+    }
     profiles = {result.name: result.profiles for result in validated}
     tables = []
     for table in counts:

@@ -387,8 +387,16 @@ def _raw_values_of_rejects(
     return raw
 
 
-def table_findings_summary(application: ValidatedApplication, assembly: Assembly) -> dict:
-    """Findings per table and rule, with a few examples whose personal values are masked."""
+def table_findings_summary(
+    application: ValidatedApplication, assembly: Assembly, schema=None
+) -> dict:
+    """Findings per table and rule, with a few examples whose personal values are masked.
+
+    The examples of a mapping reject name the target table and column, and give the reason and
+    the refused value (`value_kept` is false for the rules whose value is not kept). With the
+    target `schema`, the value of a personal target column is masked. Without it, every value
+    of a mapping reject is.
+    """
     summary: dict[str, list[dict]] = {}
     findings = application.findings
     for (table_name, rule_id), group in findings.groupby(["table", "rule_id"], sort=True):
@@ -419,12 +427,52 @@ def table_findings_summary(application: ValidatedApplication, assembly: Assembly
                 "severity": ERROR,
                 "count": int(group["source_line"].nunique()),
                 "examples": [
-                    {"line": int(row.source_line), "column": row.column_name, "value": None}
+                    _reject_example(row, schema)
                     for row in group.head(EXAMPLES_PER_RULE).itertuples()
                 ],
             }
         )
     return summary
+
+
+# Mapping rules whose reject keeps the target value: the refused value, the missing parent key,
+# or the empty value of a required column. The others reject a row before a value exists.
+_RULES_WITH_VALUE = ("mapping.target_value", "mapping.parent_missing", "mapping.required")
+
+
+def _reject_example(row, schema) -> dict:
+    """Describe one mapping reject: line, target column, reason and value (masked if personal)."""
+    column = row.column_name if isinstance(row.column_name, str) else None
+    target = row.target_table if isinstance(row.target_table, str) else None
+    personal = _is_personal_target(schema, target, column)
+    value = getattr(row, "value", None)
+    if value is not None and pd.isna(value) is True:
+        value = None
+    if value is not None:
+        value = mask_value(value) if personal else str(value)
+    return {
+        "line": int(row.source_line),
+        "target_table": target,
+        "column": column,
+        "reason": row.reason if isinstance(row.reason, str) else None,
+        "value": value,
+        "value_kept": row.rule_id in _RULES_WITH_VALUE,
+        "personal": personal,
+    }
+
+
+def _is_personal_target(schema, table_name: str | None, column_names: str | None) -> bool:
+    """Return whether a target column (or one of several, joined by ', ') is personal.
+
+    An unknown table or column counts as personal, so its value is masked.
+    """
+    if not column_names:
+        return False
+    if schema is None or table_name not in schema.tables:
+        return True
+    table = schema.tables[table_name]
+    names = column_names.split(", ")
+    return any(name not in table.column_names or table.column(name).personal for name in names)
 
 
 def _is_personal(table, column_names: str | None) -> bool:

@@ -241,7 +241,9 @@ def _refused_rows(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame:
     problems = invalid_values(schema.tables[name], frame, schema.code_lists)
     if not problems:
         return pd.DataFrame(columns=REJECT_COLUMNS)
-    rows = frame.iloc[[position for position, _, _ in problems]]
+    positions = [position for position, _, _ in problems]
+    rows = frame.iloc[positions]
+    values = [frame[column].iat[position] for position, column, _ in problems]
     return pd.DataFrame(
         {
             "application": rows["_application"].to_numpy(),
@@ -252,6 +254,7 @@ def _refused_rows(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame:
             "rule_id": "mapping.target_value",
             "column_name": [column for _, column, _ in problems],
             "reason": [reason for _, _, reason in problems],
+            "value": pd.Series(values, dtype=object).to_numpy(),
         }
     )[REJECT_COLUMNS]
 
@@ -294,6 +297,7 @@ def _cascade_missing_parents(frames, schema) -> tuple[dict[str, pd.DataFrame], p
                             "rule_id": "mapping.parent_missing",
                             "column_name": ", ".join(key.columns),
                             "reason": mapping_reason("parent_missing", table=key.ref_table),
+                            "value": values[missing],
                         }
                     )
                 )

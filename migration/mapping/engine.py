@@ -32,6 +32,9 @@ REJECT_COLUMNS = [
     "rule_id",
     "column_name",
     "reason",
+    # The refused target value (rules mapping.target_value and mapping.parent_missing), for the
+    # report's examples; None for the other rules. The rejects table does not store it.
+    "value",
 ]
 FILTER_COLUMNS = [
     "application",
@@ -228,6 +231,7 @@ def _reject_records(source, rows, target_table, rule_id, column, reason) -> pd.D
             "rule_id": rule_id,
             "column_name": column,
             "reason": reason,
+            "value": None,
         },
         columns=REJECT_COLUMNS,
     )

@@ -250,14 +250,16 @@ def _index(connection, lineage, rejects, run_id, groups, keys, mask, max_rows, m
             if len(sample) < MAX_REJECT_SAMPLES:
                 # A table unknown to the dictionaries has every column treated as personal.
                 personal_names = keys["personal_columns"].get(source)
+                values = _column_values(row.raw_values, row.column_name, personal_names, mask)
                 sample.append(
                     {
                         "line": row.source_line,
                         "rule_id": row.rule_id,
                         "key": source_key,
-                        "values": _column_values(
-                            row.raw_values, row.column_name, personal_names, mask
-                        ),
+                        "values": values,
+                        # A mapping reject names target columns, whose values are not stored.
+                        "target_columns": _target_columns(row, values),
+                        "reason": row.reason if row.target_table else None,
                         # The whole row only when the user asked for personal values in clear.
                         "row": None if mask else _raw_row(row.raw_values),
                     }
@@ -392,6 +394,20 @@ def _column_values(
             hidden = mask and (personal is None or name in personal)
             shown.append([name, _key(values[name], hidden, mask)])
     return shown
+
+
+def _target_columns(row, values: list[list]) -> list[str]:
+    """Return TABLE.COLUMN for each column a mapping reject names that is not a source column.
+
+    The rejects table keeps the raw source row, not the target value, so the report names
+    these columns and says that their value was not kept.
+    """
+    if not row.target_table or not row.column_name:
+        return []
+    shown = {name for name, _ in values}
+    return [
+        f"{row.target_table}.{name}" for name in row.column_name.split(", ") if name not in shown
+    ]
 
 
 def _raw_row(raw_values: str | None) -> list[list] | None:

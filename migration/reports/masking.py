@@ -24,8 +24,8 @@ def mask_summary(summary: Mapping, mask_personal: bool = True) -> dict:
 
     The mask is the pipeline's own (digits become 9, letters A or a), so a value the pipeline
     already masked is left unchanged and its shape stays visible. It covers the min,
-    max, top values and unknown codes of the profile columns marked personal and the finding
-    examples on those columns.
+    max, top values and unknown codes of the profile columns marked personal, and the finding
+    examples on those columns or marked personal.
 
     NOTE: a table without a profile gives no personal flags, so its examples are written as the
     summary gives them.
@@ -85,7 +85,10 @@ def _mask_table(table: Mapping) -> None:
             coverage["unknown"] = [mask_value(code) for code in coverage["unknown"]]
     for finding in as_list(table.get("findings_by_rule")):
         for example in as_list(as_mapping(finding).get("examples")):
-            if isinstance(example, Mapping) and example.get("column") in personal_columns:
+            if not isinstance(example, Mapping):
+                continue
+            # A mapping reject names a target column, which the pipeline marks as personal.
+            if example.get("column") in personal_columns or example.get("personal") is True:
                 _mask_key(example, "value")
 
 

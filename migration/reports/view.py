@@ -232,7 +232,12 @@ def _finding_view(raw: Mapping, rules: Mapping) -> dict[str, Any]:
             {
                 "line": as_count(example.get("line")),
                 "column": as_text(example.get("column")),
+                # Set for a mapping reject, whose column is a column of this target table.
+                "target_table": as_text(example.get("target_table")),
                 "value": as_text(example.get("value")),
+                # False when the run did not keep the value, which then is not empty.
+                "value_kept": example.get("value_kept") is not False,
+                "reason": as_text(example.get("reason")),
             }
         )
     return {

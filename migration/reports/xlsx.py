@@ -90,8 +90,7 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
             finding = as_mapping(finding)
             rule = as_mapping(rules.get(finding.get("rule_id")))
             examples = "; ".join(
-                f"{t['line']} {example.get('line')} {example.get('column') or ''}: "
-                f"{example.get('value') if example.get('value') is not None else t['empty_value']}"
+                _example_text(example, t)
                 for example in map(as_mapping, as_list(finding.get("examples")))
             )
             severity = finding.get("severity") or rule.get("severity")
@@ -348,6 +347,27 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
             rows.append([f"{t[kind]} {application} {t['sha256']}", entry.get("sha256")])
     _sheet(workbook, t["sheet_run"], [t["field"], t["value"]], rows)
     workbook.save(path)
+
+
+def _example_text(example: Mapping, t: Mapping) -> str:
+    """Return one finding example as `line N column: value (reason)`.
+
+    A mapping reject names a target column, and its value may not have been kept, which is
+    said instead of showing it as empty.
+    """
+    column = example.get("column") or ""
+    if column and example.get("target_table"):
+        column = f"{t['target_column']} {example.get('target_table')}.{column}"
+    if example.get("value_kept") is False:
+        value = t["value_not_kept"]
+    elif example.get("value") is None:
+        value = t["empty_value"]
+    else:
+        value = example.get("value")
+    text = f"{t['line']} {example.get('line')} {column}: {value}"
+    if example.get("reason"):
+        text += f" ({example.get('reason')})"
+    return text
 
 
 def _sheet(workbook: Workbook, title: str, header: list[str], rows: list[list]):

@@ -994,3 +994,68 @@ def test_run_page_links_events_file_only_when_written(tmp_path, summary):
     write_reports(summary, tmp_path)
 
     assert 'href="openlineage.jsonl"' in (tmp_path / "run.html").read_text(encoding="utf-8")
+
+
+def add_refused_value(summary, value="12 rue des Lilas", **example):
+    """Add a mapping.target_value finding to ITAC.DOSSIER, as the pipeline writes it."""
+    table = summary["tables"][0]
+    table["findings_by_rule"].append(
+        {
+            "rule_id": "mapping.target_value",
+            "severity": "error",
+            "count": 1,
+            "examples": [
+                {
+                    "line": 5,
+                    "target_table": "adresse",
+                    "column": "voie",
+                    "reason": "the text is longer than the 120 characters of the column",
+                    "value": value,
+                    "value_kept": True,
+                    "personal": True,
+                    **example,
+                }
+            ],
+        }
+    )
+
+
+def test_refused_value_example_names_target_column_and_reason(summary):
+    add_refused_value(summary, value="99 aaa aaa Aaaaaa")
+
+    page = site(summary)[TABLE_PAGE]
+
+    row = page[page.index("<code>mapping.target_value</code>") :].split("</tr>")[0]
+    assert "colonne cible adresse.voie" in row
+    assert "<code>99 aaa aaa Aaaaaa</code>" in row
+    assert "the text is longer than the 120 characters of the column" in row
+    assert LABELS["fr"]["empty_value"] not in row
+
+
+def test_value_not_kept_is_not_shown_as_empty(tmp_path, summary):
+    add_refused_value(summary, value=None, value_kept=False)
+
+    paths = write_reports(summary, tmp_path, language="en")
+
+    page = (tmp_path / TABLE_PAGE).read_text(encoding="utf-8")
+    row = page[page.index("<code>mapping.target_value</code>") :].split("</tr>")[0]
+    assert LABELS["en"]["value_not_kept"] in row
+    assert LABELS["en"]["empty_value"] not in row
+    workbook = load_workbook(paths["xlsx"], read_only=True)
+    rows = list(workbook[LABELS["en"]["sheet_findings"]].iter_rows(values_only=True))
+    workbook.close()
+    [finding] = [r for r in rows if r[2] == "mapping.target_value"]
+    assert finding[6] == (
+        "line 5 target column adresse.voie: (value not kept) "
+        "(the text is longer than the 120 characters of the column)"
+    )
+
+
+def test_personal_target_value_masked_again(tmp_path, summary):
+    add_refused_value(summary, value="12 rue des Lilas")
+
+    write_reports(summary, tmp_path)
+
+    for path in tmp_path.rglob("*.*"):
+        assert "rue des Lilas" not in file_text(path), path.name
+    assert "99 aaa aaa Aaaaa" in file_text(tmp_path / TABLE_PAGE)
