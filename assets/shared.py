@@ -202,10 +202,14 @@ def intake_events(
 
 
 def rows_metadata(assembly: Assembly) -> dict:
-    """Metadata of assembled target rows: rows per table and the identity resolution counts."""
+    """Metadata of assembled target rows: rows per table, the identity resolution counts and
+    the keys whose merged rows had different values, per target table."""
     return {
         "rows_by_table": dg.MetadataValue.json({n: len(f) for n, f in assembly.frames.items()}),
         "identity": dg.MetadataValue.json(assembly.identity.summary()),
+        "merge_conflicts": dg.MetadataValue.json(
+            {name: conflicts.keys for name, conflicts in assembly.merge_conflicts.items()}
+        ),
     }
 
 

@@ -662,6 +662,7 @@ def build_summary(
         "tables": tables,
         "targets": [{"table": name, "rows": len(frame)} for name, frame in assembly.frames.items()],
         "identity": assembly.identity.summary(),
+        "merge_conflicts": [conflicts.summary() for conflicts in assembly.merge_conflicts.values()],
         "rules": rule_catalogue(config.get("regles")),
         "rule_policy": _rule_policy_summary(config.get("regles")),
     }

@@ -7,8 +7,9 @@ The steps run in this order:
 3. reject rows with values the target would refuse (unless the mapping step did it, see
    `reject_refused_values`), then rows whose parent is missing from the target, repeated until
    no more rows fall;
-4. merge rows that share a primary key (several source rows may give one target row) and write
-   one lineage row per target row and source row.
+4. merge rows that share a primary key (several source rows may give one target row), count
+   the keys whose rows disagree on a value, and write one lineage row per target row and
+   source row.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ from migration.mapping.engine import (
     ORIGIN_COLUMNS,
     REJECT_COLUMNS,
     MappedApplication,
+)
+from migration.mapping.merge_conflicts import (
+    MergeConflicts,
+    find_merge_conflicts,
+    log_merge_conflicts,
 )
 from migration.mapping.reasons import mapping_reason
 from migration.reading.csv_reader import LINE_COLUMN
@@ -54,6 +60,8 @@ class Assembly:
     rejects: pd.DataFrame
     filters: pd.DataFrame
     identity: IdentityResult = field(default_factory=IdentityResult)
+    # Target table -> keys whose merged rows had different values (see merge_conflicts.py).
+    merge_conflicts: dict[str, MergeConflicts] = field(default_factory=dict)
 
 
 def assemble(
@@ -110,8 +118,13 @@ def assemble(
     cascade = pd.concat([refused, cascade], ignore_index=True) if len(refused) else cascade
     rejects = pd.concat([rejects, cascade], ignore_index=True) if len(cascade) else rejects
     lineage = _lineage(frames, schema)
-    merged = {name: _merge_rows(frame, schema.tables[name]) for name, frame in frames.items()}
-    return Assembly(merged, lineage, rejects, filters, identity)
+    merged, conflicts = {}, {}
+    for name, frame in frames.items():
+        merged[name], found = _merge_rows(frame, schema.tables[name])
+        if found is not None:
+            log_merge_conflicts(found)
+            conflicts[name] = found
+    return Assembly(merged, lineage, rejects, filters, identity, conflicts)
 
 
 _REJECT_TO_ORIGIN = {
@@ -348,16 +361,23 @@ def _lineage(frames: dict[str, pd.DataFrame], schema) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[LINEAGE_COLUMNS]
 
 
-def _merge_rows(frame: pd.DataFrame, table) -> pd.DataFrame:
-    """One row per primary key: the first non-null value of each column, in source order."""
+def _merge_rows(frame: pd.DataFrame, table) -> tuple[pd.DataFrame, MergeConflicts | None]:
+    """One row per primary key: the first non-null value of each column, in source order.
+
+    Returns the merged rows and, when rows that share a key have different non-null values in
+    a column, the count of such keys (None when there is no conflict).
+    """
     columns = [column.name for column in table.columns]
     if frame.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=columns), None
     key = list(table.primary_key)
     if not frame.duplicated(key).any():
         # Every row has its own key: there is nothing to merge, and grouping would only copy.
         # The frame holds None for every missing value since _concat_frames.
-        return frame[columns].reset_index(drop=True)
-    merged = frame[columns].groupby(key, sort=False, dropna=False).first().reset_index()
+        return frame[columns].reset_index(drop=True), None
+    grouped = frame[columns].groupby(key, sort=False, dropna=False)
+    merged = grouped.first().reset_index()
+    # With sort=False, group numbers follow the order of the merged rows.
+    conflicts = find_merge_conflicts(frame, grouped.ngroup().to_numpy(), merged, table)
     merged = merged[columns].astype(object)
-    return merged.where(merged.notna(), None)
+    return merged.where(merged.notna(), None), conflicts

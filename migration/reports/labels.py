@@ -409,6 +409,26 @@ LABELS: dict[str, dict] = {
         "raw_row": "Ligne source complète",
         "target_column": "colonne cible",
         "value_not_kept": "(valeur non conservée)",
+        "key": "clé",
+        "merge_conflicts_title": "Lignes regroupées par clé avec des valeurs différentes",
+        "merge_conflict_text": {
+            "one": "clé de la table {table} regroupe {rows} lignes aux valeurs différentes",
+            "other": "clés de la table {table} regroupent {rows} lignes aux valeurs différentes",
+        },
+        "merge_conflicts_intro": (
+            "Les lignes qui ont la même clé cible forment une seule ligne, qui garde pour chaque "
+            "colonne la première valeur non vide dans l'ordre des sources : les autres valeurs "
+            "sont perdues. Quelques clés peuvent être de vrais changements d'une personne entre "
+            "deux dossiers ou deux applications. Beaucoup de clés, ou une clé qui regroupe "
+            "beaucoup de lignes, viennent en général d'une clé mal construite dans la "
+            "correspondance : à vérifier avant de valider la reprise."
+        ),
+        "merge_conflict_keys": "Clés en conflit",
+        "merge_conflict_merged_keys": "Clés regroupant plusieurs lignes",
+        "merge_conflict_rows": "Lignes regroupées",
+        "merge_conflict_columns": "Colonnes (clés en conflit)",
+        "merge_conflict_examples": "Exemples de clés (lignes sources)",
+        "sheet_merge_conflicts": "Regroupements par clé",
         "sheet_summary": "Synthèse",
         "sheet_findings": "Constats",
         "sheet_profiles": "Profils",
@@ -810,6 +830,25 @@ LABELS: dict[str, dict] = {
         "raw_row": "Whole source row",
         "target_column": "target column",
         "value_not_kept": "(value not kept)",
+        "key": "key",
+        "merge_conflicts_title": "Rows merged by key with different values",
+        "merge_conflict_text": {
+            "one": "key of table {table} merges {rows} rows with different values",
+            "other": "keys of table {table} merge {rows} rows with different values",
+        },
+        "merge_conflicts_intro": (
+            "Rows with the same target key become one row, which keeps for each column the "
+            "first non-null value in source order: the other values are lost. A few keys can be "
+            "real changes of a person between two dossiers or two applications. Many keys, or a "
+            "key that merges many rows, usually come from a wrongly built key in the mapping: "
+            "check it before accepting the migration."
+        ),
+        "merge_conflict_keys": "Keys in conflict",
+        "merge_conflict_merged_keys": "Keys given by several rows",
+        "merge_conflict_rows": "Rows merged",
+        "merge_conflict_columns": "Columns (keys in conflict)",
+        "merge_conflict_examples": "Example keys (source lines)",
+        "sheet_merge_conflicts": "Rows merged by key",
         "sheet_summary": "Summary",
         "sheet_findings": "Findings",
         "sheet_profiles": "Profiles",

@@ -69,6 +69,12 @@ def summary_markdown(summary: Mapping, language: str = "fr", report_path: str | 
         decisions.append(
             f"- {num(ambiguous)} {plural(ambiguous, t['decision_ambiguous'], language)}"
         )
+    for conflict in view["merge_conflicts"]:
+        text = plural(conflict["key_count"], t["merge_conflict_text"], language).format(
+            table=conflict["table"], rows=num(conflict["rows"])
+        )
+        columns = ", ".join(f"`{column['column']}`" for column in conflict["columns"])
+        decisions.append(f"- {num(conflict['key_count'])} {text} ({columns})")
     lines += ["", f"**{t['section_decisions']}**", ""]
     lines += decisions or [t["no_decisions"]]
     if report_path:

@@ -24,8 +24,9 @@ def mask_summary(summary: Mapping, mask_personal: bool = True) -> dict:
 
     The mask is the pipeline's own (digits become 9, letters A or a), so a value the pipeline
     already masked is left unchanged and its shape stays visible. It covers the min,
-    max, top values and unknown codes of the profile columns marked personal, and the finding
-    examples on those columns or marked personal.
+    max, top values and unknown codes of the profile columns marked personal, the finding
+    examples on those columns or marked personal, and the example keys of merge conflicts on a
+    personal key.
 
     NOTE: a table without a profile gives no personal flags, so its examples are written as the
     summary gives them.
@@ -38,6 +39,8 @@ def mask_summary(summary: Mapping, mask_personal: bool = True) -> dict:
     for table in as_list(masked.get("tables")):
         if isinstance(table, Mapping):
             _mask_table(table)
+    for entry in as_list(masked.get("merge_conflicts")):
+        _mask_merge_conflicts(entry)
     return masked
 
 
@@ -90,6 +93,14 @@ def _mask_table(table: Mapping) -> None:
             # A mapping reject names a target column, which the pipeline marks as personal.
             if example.get("column") in personal_columns or example.get("personal") is True:
                 _mask_key(example, "value")
+
+
+def _mask_merge_conflicts(entry: object) -> None:
+    """Mask the example keys of a target table whose primary key has a personal column."""
+    if not isinstance(entry, Mapping) or entry.get("key_personal") is not True:
+        return
+    for example in as_list(entry.get("examples")):
+        _mask_key(example, "key")
 
 
 def _mask_key(record: object, key: str) -> None:

@@ -83,6 +83,13 @@ def build_view(summary: Mapping) -> dict[str, Any]:
         for index, raw in enumerate(as_list(summary.get("tables")))
         if isinstance(raw, Mapping)
     ]
+    merge_conflicts = _merge_conflicts_view(summary.get("merge_conflicts"), tables)
+    for table in tables:
+        table["merge_conflicts"] = [
+            conflict
+            for conflict in merge_conflicts
+            if any(source["page"] == table["page"] for source in conflict["sources"])
+        ]
     delivery = _delivery_view(summary.get("delivery"))
     blocking = [text for text in map(as_text, as_list(summary.get("blocking"))) if text]
     identity = as_mapping(summary.get("identity"))
@@ -102,6 +109,7 @@ def build_view(summary: Mapping) -> dict[str, Any]:
         "totals": _totals(tables),
         "reconciled_tables": sum(1 for table in tables if table["reconciled"] is True),
         "decisions": _decisions(tables),
+        "merge_conflicts": merge_conflicts,
         "file_decisions": [entry for entry in delivery["files"] if entry["needs_check"]],
         "delivery": delivery,
         "targets": _targets_view(summary.get("targets"), summary.get("changes")),
@@ -248,6 +256,69 @@ def _finding_view(raw: Mapping, rules: Mapping) -> dict[str, Any]:
         "examples": examples,
         "more_examples": max(len(raw_examples) - MAX_EXAMPLES, 0),
     }
+
+
+def _merge_conflicts_view(raw_conflicts: object, tables: list[dict]) -> list[dict]:
+    """Return the target tables whose rows merged by key had different values.
+
+    Each source table links to its page when the summary has one.
+    """
+    pages = {(table["application"], table["table"]): table["page"] for table in tables}
+    conflicts = []
+    for raw in map(as_mapping, as_list(raw_conflicts)):
+        keys = as_count(raw.get("keys"))
+        if not keys:
+            continue
+        sources = []
+        for source in map(as_mapping, as_list(raw.get("sources"))):
+            application, table = as_text(source.get("application")), as_text(source.get("table"))
+            sources.append(
+                {
+                    "name": _source_name(source),
+                    "page": pages.get((application, table)),
+                    "key_count": as_count(source.get("keys")),
+                }
+            )
+        examples = []
+        for example in map(as_mapping, as_list(raw.get("examples"))[:MAX_EXAMPLES]):
+            examples.append(
+                {
+                    "key": as_text(example.get("key")),
+                    "columns": [
+                        text for text in map(as_text, as_list(example.get("columns"))) if text
+                    ],
+                    "rows": [
+                        {"source": _source_name(row), "line": as_count(row.get("line"))}
+                        for row in map(as_mapping, as_list(example.get("rows")))
+                    ],
+                    "more_rows": as_count(example.get("more_rows")) or 0,
+                }
+            )
+        conflicts.append(
+            {
+                "table": as_text(raw.get("table")),
+                # Not "keys", which templates would read as the dict method.
+                "key_count": keys,
+                "rows": as_count(raw.get("rows")),
+                "merged_keys": as_count(raw.get("merged_keys")),
+                "columns": [
+                    {
+                        "column": as_text(column.get("column")),
+                        "key_count": as_count(column.get("keys")),
+                    }
+                    for column in map(as_mapping, as_list(raw.get("columns")))
+                ],
+                "sources": sources,
+                "examples": examples,
+            }
+        )
+    return conflicts
+
+
+def _source_name(raw: Mapping) -> str:
+    """Return APPLICATION.TABLE of a source table, or the part that is known."""
+    parts = (as_text(raw.get("application")), as_text(raw.get("table")))
+    return ".".join(part for part in parts if part)
 
 
 def _profile_view(raw_profile: object) -> dict[str, Any]:

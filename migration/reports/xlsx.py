@@ -1,9 +1,10 @@
 """The XLSX workbook of the report, for analysts who work in a spreadsheet.
 
 One sheet per subject, with the same figures as resume.json and the HTML pages: summary per
-source table, findings by rule with masked examples, column profiles, target tables, mapping
-coverage, persons merged across applications, changes since the previous run, delivery files and
-the run record. Numbers are written as numbers, so sums and filters work.
+source table, findings by rule with masked examples, column profiles, target tables, rows
+merged by key with different values, mapping coverage, persons merged across applications,
+changes since the previous run, delivery files and the run record. Numbers are written as
+numbers, so sums and filters work.
 """
 
 from __future__ import annotations
@@ -182,6 +183,8 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
         )
     header = [t["table"], t["target_rows"], *(t[f"load_{kind}"] for kind in LOAD_CHANGE_KINDS)]
     _sheet(workbook, t["sheet_targets"], [*header, t["db_rows"]], rows)
+
+    _merge_conflicts_sheet(workbook, summary, t)
 
     coverage = as_mapping(extras.coverage)
     rows = []
@@ -368,6 +371,67 @@ def _example_text(example: Mapping, t: Mapping) -> str:
     if example.get("reason"):
         text += f" ({example.get('reason')})"
     return text
+
+
+def _merge_conflicts_sheet(workbook: Workbook, summary: Mapping, t: Mapping) -> None:
+    """Write one row per target table and column whose rows merged by key had different values.
+
+    The counts of the table (keys in conflict, keys given by several rows, rows merged) repeat
+    on each of its rows, so a filter on one column keeps them.
+    """
+    rows = []
+    for entry in map(as_mapping, as_list(summary.get("merge_conflicts"))):
+        sources = ", ".join(
+            f"{source.get('application')}.{source.get('table')} ({source.get('keys')})"
+            for source in map(as_mapping, as_list(entry.get("sources")))
+        )
+        examples = [as_mapping(example) for example in as_list(entry.get("examples"))]
+        for column in map(as_mapping, as_list(entry.get("columns"))):
+            name = column.get("column")
+            shown = "; ".join(
+                _conflict_example_text(example, t)
+                for example in examples
+                if name in as_list(example.get("columns"))
+            )
+            rows.append(
+                [
+                    entry.get("table"),
+                    name,
+                    column.get("keys"),
+                    entry.get("keys"),
+                    entry.get("merged_keys"),
+                    entry.get("rows"),
+                    sources,
+                    shown,
+                ]
+            )
+    _sheet(
+        workbook,
+        t["sheet_merge_conflicts"],
+        [
+            t["table"],
+            t["col_name"],
+            f"{t['merge_conflict_keys']} ({t['col_name']})",
+            f"{t['merge_conflict_keys']} ({t['table']})",
+            t["merge_conflict_merged_keys"],
+            t["merge_conflict_rows"],
+            t["sources"],
+            t["merge_conflict_examples"],
+        ],
+        rows,
+    )
+
+
+def _conflict_example_text(example: Mapping, t: Mapping) -> str:
+    """Return `key K: col1, col2 (ITAC.DOSSIER line 2, ...)` for one conflicting key."""
+    lines = ", ".join(
+        f"{row.get('application')}.{row.get('table')} {t['line']} {row.get('line')}"
+        for row in map(as_mapping, as_list(example.get("rows")))
+    )
+    if example.get("more_rows"):
+        lines += f" + {example.get('more_rows')}"
+    columns = ", ".join(str(name) for name in as_list(example.get("columns")))
+    return f"{t['key']} {example.get('key')}: {columns} ({lines})"
 
 
 def _sheet(workbook: Workbook, title: str, header: list[str], rows: list[list]):

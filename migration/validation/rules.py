@@ -79,6 +79,12 @@ RULES: dict[str, Rule] = {
             "Valeur refusée par la base cible (type, longueur ou code)",
         ),
         Rule("mapping.parent_missing", ERROR, "Ligne parente absente ou rejetée dans la cible"),
+        Rule(
+            "mapping.merge_conflict",
+            WARNING,
+            "Lignes regroupées sous une même clé cible avec des valeurs différentes : la "
+            "première valeur non vide est gardée",
+        ),
     ]
 }
 

@@ -1020,6 +1020,35 @@ def add_refused_value(summary, value="12 rue des Lilas", **example):
     )
 
 
+def add_merge_conflict(summary, key="0f3a9c", key_personal=False):
+    summary["merge_conflicts"] = [
+        {
+            "rule_id": "mapping.merge_conflict",
+            "table": "adresse",
+            "merged_keys": 3,
+            "keys": 2,
+            "rows": 400,
+            "key_personal": key_personal,
+            "columns": [
+                {"column": "voie", "keys": 2, "personal": True},
+                {"column": "code_postal", "keys": 1, "personal": True},
+            ],
+            "sources": [{"application": "ITAC", "table": "DOSSIER", "keys": 2}],
+            "examples": [
+                {
+                    "key": key,
+                    "columns": ["voie", "code_postal"],
+                    "rows": [
+                        {"application": "ITAC", "table": "DOSSIER", "line": 2},
+                        {"application": "ITAC", "table": "DOSSIER", "line": 9},
+                    ],
+                    "more_rows": 3,
+                }
+            ],
+        }
+    ]
+
+
 def test_refused_value_example_names_target_column_and_reason(summary):
     add_refused_value(summary, value="99 aaa aaa Aaaaaa")
 
@@ -1059,3 +1088,81 @@ def test_personal_target_value_masked_again(tmp_path, summary):
     for path in tmp_path.rglob("*.*"):
         assert "rue des Lilas" not in file_text(path), path.name
     assert "99 aaa aaa Aaaaa" in file_text(tmp_path / TABLE_PAGE)
+
+
+def test_merge_conflicts_need_a_decision(summary):
+    add_merge_conflict(summary)
+
+    pages = site(summary)
+
+    decisions = decisions_of(pages["rapport_qualite.html"])
+    assert "2 clés de la table adresse regroupent 400 lignes aux valeurs différentes" in decisions
+    assert "<code>voie</code> (2)" in decisions
+    assert "<code>0f3a9c</code>" in decisions
+    assert 'href="tables/table-1-itac-dossier.html"' in decisions
+    page = pages[TABLE_PAGE]
+    section = page[page.index('id="merge-conflicts"') : page.index('id="findings"')]
+    assert "ITAC.DOSSIER ligne 2, ITAC.DOSSIER ligne 9 + 3" in section
+    assert 'href="../tables/table-1-itac-dossier.html"' in section
+    assert 'id="merge-conflicts"' not in pages[SUIVI_PAGE]
+
+
+def test_merge_conflicts_in_english(summary):
+    add_merge_conflict(summary)
+
+    decisions = decisions_of(site(summary, language="en")["rapport_qualite.html"])
+
+    assert "2 keys of table adresse merge 400 rows with different values" in decisions
+
+
+def test_merge_conflicts_sheet(tmp_path, summary):
+    add_merge_conflict(summary)
+
+    paths = write_reports(summary, tmp_path)
+
+    workbook = load_workbook(paths["xlsx"], read_only=True)
+    rows = list(workbook[LABELS["fr"]["sheet_merge_conflicts"]].iter_rows(values_only=True))
+    workbook.close()
+    assert rows[1:] == [
+        (
+            "adresse",
+            "voie",
+            2,
+            2,
+            3,
+            400,
+            "ITAC.DOSSIER (2)",
+            "clé 0f3a9c: voie, code_postal (ITAC.DOSSIER ligne 2, ITAC.DOSSIER ligne 9 + 3)",
+        ),
+        (
+            "adresse",
+            "code_postal",
+            1,
+            2,
+            3,
+            400,
+            "ITAC.DOSSIER (2)",
+            "clé 0f3a9c: voie, code_postal (ITAC.DOSSIER ligne 2, ITAC.DOSSIER ligne 9 + 3)",
+        ),
+    ]
+
+
+def test_personal_merge_key_masked_again(tmp_path, summary):
+    add_merge_conflict(summary, key="185057800608436", key_personal=True)
+
+    write_reports(summary, tmp_path)
+
+    for path in tmp_path.rglob("*.*"):
+        assert "185057800608436" not in file_text(path), path.name
+    assert MASKED_NIR in file_text(tmp_path / "resume.json")
+
+
+def test_merge_conflicts_in_markdown(summary):
+    add_merge_conflict(summary)
+
+    text = summary_markdown(summary)
+
+    assert (
+        "- 2 clés de la table adresse regroupent 400 lignes aux valeurs différentes "
+        "(`voie`, `code_postal`)"
+    ) in text
