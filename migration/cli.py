@@ -388,7 +388,7 @@ def _print_table_counts(summary: dict) -> None:
 
 def _mapping_check(args) -> int:
     from migration.dictionary.model import load_dictionary
-    from migration.mapping.checks import check_mapping
+    from migration.mapping.checks import check_mapping, merge_key_warnings
     from migration.mapping.errors import MappingFileError
     from migration.mapping.language import load_mapping, load_named_dictionary
     from migration.target.schema import load_target_schema
@@ -409,6 +409,9 @@ def _mapping_check(args) -> int:
         else:
             dictionary = given_dictionary or load_named_dictionary(mapping)
             problems = check_mapping(mapping, dictionary, schema)
+            # A warning does not fail the check: merging rows by key can be right.
+            for warning in merge_key_warnings(mapping, dictionary, schema):
+                print(warning)
         for problem in problems:
             print(problem)
         failed = failed or bool(problems)

@@ -39,6 +39,45 @@ def check_mapping(
     return problems
 
 
+def merge_key_warnings(mapping: MappingFile, dictionary: Dictionary, schema) -> list[str]:
+    """Warn about each target whose surrogate key is built from no key of its source table.
+
+    Several source rows can then give the same target key, and assembly merges them into one
+    row that keeps the first non-null value of each column (rule mapping.merge_conflict). That
+    is right when those rows describe one entity, and wrong when each row is a different one.
+    Only a primary key filled with `surrogate` is checked: a key copied from a source column,
+    such as a FINESS number, names the entity on purpose, and rows that share it are one. A
+    source table without a primary or unique key in the dictionary is not checked either, nor
+    is a target that does not fill every column of its primary key.
+    """
+    warnings = []
+    for target in mapping.targets:
+        if target.target not in schema.tables or target.source not in dictionary.tables:
+            continue
+        source = dictionary.tables[target.source]
+        source_keys = [set(key) for key in (source.primary_key, *source.unique_keys) if key]
+        target_key = list(schema.tables[target.target].primary_key)
+        if not source_keys or any(name not in target.columns for name in target_key):
+            continue
+        if not any(isinstance(target.columns[name], ex.Surrogate) for name in target_key):
+            continue
+        used = set().union(*(target.columns[name].source_columns() for name in target_key))
+        if any(key <= used for key in source_keys):
+            continue
+        built_from = ", ".join(sorted(used)) or "no source column"
+        first = target.columns[target_key[0]]
+        warnings.append(
+            f"{mapping.path}:{first.line}:{first.column}: warning: the key "
+            f"{', '.join(target_key)} of "
+            f"{target.target} is built from {built_from}, which is not a key of "
+            f"{target.source} ({', '.join(source.primary_key or source.unique_keys[0])}). Rows "
+            f"of {target.source} that share it give one {target.target} row, with the first "
+            "non-null value of each column. Build the key from a key of the source table "
+            "unless these rows describe the same entity"
+        )
+    return warnings
+
+
 def _once_per_anchor(mapping: MappingFile, problems) -> list[MappingError]:
     """Drop the repeats of a problem inside a reused anchor and add where it is reused.
 
