@@ -310,6 +310,31 @@ def test_mapping_named_dictionary_missing_exits_2(tmp_path, command):
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("text", "position", "hint"),
+    [
+        ("application: ITAC: x\n", "1:18", "check the indentation and the quoting at line 1"),
+        ("application: ITAC\ntables: [DOSSIER\nversion: x\n", "3:8", "close the [ that opens"),
+        ("application: ITAC\ntables:\n\t- DOSSIER\n", "3:1", "indent with spaces"),
+        ("application: caf\xe9\n", "1:17", "is not UTF-8: byte 0xE9"),
+        ("application: I\x01TAC\n", "1:15", "control character U+0001"),
+    ],
+    ids=["mapping-value", "unclosed-bracket", "tab", "latin-1", "control-character"],
+)
+def test_invalid_yaml_dictionary_one_line(tmp_path, text, position, hint):
+    broken = tmp_path / "broken.yaml"
+    broken.write_bytes(text.encode("latin-1"))
+    mapping = _vendor_mapping(tmp_path / "vendor", str(broken))
+
+    named = _cli("mapping", "check", str(mapping))
+    given = _cli("mapping", "coverage", str(mapping), "--dictionary", str(broken))
+
+    _assert_one_line_error(named, f"{mapping}: the dictionary it names", "fix that dictionary")
+    for result in (named, given):
+        _assert_one_line_error(result, f"{broken}:{position}: ", hint)
+        assert "<byte string>" not in result.stderr
+
+
 def test_mapping_named_dictionary_invalid_says_fix_it(tmp_path):
     mapping = _vendor_mapping(tmp_path / "vendor", "broken_dictionary.yaml")
     (tmp_path / "vendor" / "broken_dictionary.yaml").write_text("application: ITAC\n")

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from migration.dictionary.errors import DictionaryError
-from migration.yaml_files import safe_load
+from migration.yaml_files import describe_yaml_error, safe_load
 
 COLUMN_TYPES = ("text", "code", "integer", "decimal", "date")
 IDENTIFIER_KINDS = ("nir", "finess", "uai", "insee_commune", "departement", "postal_code")
@@ -208,7 +208,7 @@ def load_dictionary(path_or_name: str | Path) -> Dictionary:
 
     Raises:
         DictionaryError: the file is missing, is not valid YAML, or breaks the format; the
-            message names the file and the table and column at fault.
+            message names the file and the line and column, or the table and column, at fault.
     """
     path = Path(path_or_name)
     if is_bundled_name(path_or_name):
@@ -222,9 +222,8 @@ def load_dictionary(path_or_name: str | Path) -> Dictionary:
     try:
         document = safe_load(raw_bytes)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise DictionaryError(f"{path}: {where}invalid YAML ({error})") from None
+        problem = describe_yaml_error(error, raw_bytes, "data dictionary")
+        raise DictionaryError(problem.located(path)) from None
     return _parse_dictionary(document, path, hashlib.sha256(raw_bytes).hexdigest())
 
 

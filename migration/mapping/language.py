@@ -22,6 +22,7 @@ from migration.dictionary.errors import DictionaryError
 from migration.dictionary.model import BUNDLED, Dictionary, is_bundled_name, load_dictionary
 from migration.mapping import expressions as ex
 from migration.mapping.errors import MappingError, MappingFileError
+from migration.yaml_files import describe_yaml_error, utf8_problem
 
 logger = logging.getLogger(__name__)
 STR_TAG = "tag:yaml.org,2002:str"
@@ -155,41 +156,19 @@ def load_mapping(path: str | Path) -> MappingFile:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        line_start = raw.rfind(b"\n", 0, error.start) + 1
-        line = raw.count(b"\n", 0, error.start) + 1
-        # The bytes before the error on its line decode, so the column counts characters.
-        column = len(raw[line_start : error.start].decode("utf-8")) + 1
-        raise MappingError(
-            path,
-            line,
-            column,
-            f"the mapping file is not UTF-8: byte 0x{raw[error.start]:02X} is not valid UTF-8 "
-            "(a Latin-1 or Windows-1252 file?); save the file as UTF-8",
-        ) from None
+        problem = utf8_problem(raw, error, "mapping file")
+        raise MappingError(path, problem.line, problem.column, problem.message) from None
     try:
+        # PyYAML checks every character when the loader is made, before parsing.
         loader = _AnchorLoader(text)
     except yaml.reader.ReaderError as error:
-        # PyYAML checks every character before parsing and gives only an offset.
-        line = text.count("\n", 0, error.position) + 1
-        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
-        raise MappingError(
-            path,
-            line,
-            column,
-            f"invalid YAML: control character U+{error.character:04X}, which YAML does not "
-            "accept; delete it, or write it as an escape such as \\x01 in a double-quoted "
-            "string",
-        ) from None
+        problem = describe_yaml_error(error, text, "mapping file")
+        raise MappingError(path, problem.line, problem.column, problem.message) from None
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        raise MappingError(
-            path,
-            mark.line + 1 if mark else None,
-            mark.column + 1 if mark else None,
-            _yaml_syntax_message(error, text),
-        ) from None
+        problem = describe_yaml_error(error, text, "mapping file")
+        raise MappingError(path, problem.line, problem.column, problem.message) from None
     finally:
         loader.dispose()
     mapping = _Parser(path).parse_file(root, hashlib.sha256(raw).hexdigest())
@@ -227,62 +206,6 @@ def _is_hidden_character(char: str) -> bool:
     """Tell whether a character of a mapping value is a control character other than tab and
     line feed, or a bidirectional control."""
     return (unicodedata.category(char) == "Cc" and char not in "\t\n") or char in _BIDI_CONTROLS
-
-
-def _unclosed_bracket(text: str, mark: yaml.Mark) -> tuple[str, yaml.Mark] | None:
-    """Return the innermost [ or { still open at a position of the text, with its position."""
-    open_brackets: list[tuple[str, yaml.Mark]] = []
-    try:
-        for token in yaml.scan(text, Loader=yaml.SafeLoader):
-            if token.start_mark.index >= mark.index:
-                break
-            if isinstance(token, yaml.FlowSequenceStartToken):
-                open_brackets.append(("[", token.start_mark))
-            elif isinstance(token, yaml.FlowMappingStartToken):
-                open_brackets.append(("{", token.start_mark))
-            elif isinstance(token, (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken)):
-                if open_brackets:
-                    open_brackets.pop()
-    except yaml.YAMLError:
-        # The scanner stops at the error too, and the brackets before it are all that matter.
-        pass
-    return open_brackets[-1] if open_brackets else None
-
-
-def _yaml_syntax_message(error: yaml.MarkedYAMLError, text: str) -> str:
-    """Build the message of a YAML syntax error, with the change that fixes it."""
-    problem = error.problem or "syntax error"
-    context = error.context or ""
-    line = f"line {error.problem_mark.line + 1}" if error.problem_mark else "this line"
-    opening = error.context_mark
-    bracket = "[" if "sequence" in context else "{"
-    if "flow node" in context and error.problem_mark:
-        # PyYAML marks where the missing value should be, not the bracket that is still open.
-        unclosed = _unclosed_bracket(text, error.problem_mark)
-        bracket, opening = unclosed if unclosed is not None else (bracket, None)
-    where = f"line {opening.line + 1}, column {opening.column + 1}" if opening else None
-    if "duplicate anchor" in context and where:
-        return (
-            f"invalid YAML: {context.split(';')[0]}, first defined at {where}; give each "
-            "anchor its own name"
-        )
-    if "'\\t'" in problem:
-        hint = "indent with spaces, because YAML does not accept tabs there"
-    elif "undefined alias" in problem:
-        hint = "define the anchor (&name) before the alias (*name) that uses it, or fix the name"
-    elif "quoted scalar" in context and where:
-        hint = f"close the quote that opens at {where}"
-    elif "flow node" in context and where:
-        hint = f"add the missing value, or close the {bracket} that opens at {where}"
-    elif "flow" in context and where:
-        hint = f"add the missing comma, or close the {bracket} that opens at {where}"
-    else:
-        hint = (
-            f"check the indentation and the quoting at {line} and the line above it. "
-            "Indent with spaces, and quote a value that contains ': ' or starts with *, &, !, "
-            "{, [, | or >"
-        )
-    return f"invalid YAML: {problem}; {hint}"
 
 
 class _Parser:
