@@ -267,7 +267,11 @@ def test_mapping_check_missing_dictionary_exits_2(tmp_path):
     missing = tmp_path / "missing_dictionary.yaml"
     mapping = str(ROOT / "mappings" / "itac.yaml")
     result = _cli("mapping", "check", mapping, "--dictionary", str(missing))
-    _assert_one_line_error(result, str(missing))
+    _assert_one_line_error(
+        result,
+        f"{missing}: data dictionary not found; check the path, or give a bundled dictionary "
+        "name (itac, opales)",
+    )
 
 
 def _vendor_mapping(folder: Path, dictionary: str) -> Path:
@@ -308,6 +312,36 @@ def test_mapping_named_dictionary_missing_exits_2(tmp_path, command):
         "put the dictionary file there, or set the mapping's dictionary key",
     )
     assert result.stdout == ""
+
+
+def test_run_missing_dictionary_option_says_fix(tmp_path):
+    missing = tmp_path / "missing.yaml"
+    result = _cli(
+        "run", str(DELIVERY), "--dictionary", f"ITAC={missing}", "--output", str(tmp_path / "out")
+    )
+    _assert_one_line_error(result, f"{missing}: data dictionary not found; check the path")
+
+
+def test_mapping_dictionary_key_naming_a_folder(tmp_path):
+    mapping = _vendor_mapping(tmp_path / "vendor", "dicts")
+    (tmp_path / "vendor" / "dicts").mkdir()
+    result = _cli("mapping", "check", str(mapping))
+    _assert_one_line_error(
+        result,
+        f"{mapping}: the dictionary it names failed to load: {tmp_path / 'vendor' / 'dicts'}: "
+        "is a folder, not a data dictionary file; set the mapping's dictionary key to the path "
+        "of the dictionary's .yaml file",
+    )
+
+
+def test_dictionary_option_naming_a_folder(tmp_path):
+    mapping = str(ROOT / "mappings" / "itac.yaml")
+    result = _cli("mapping", "check", mapping, "--dictionary", str(tmp_path))
+    _assert_one_line_error(
+        result,
+        f"{tmp_path}: is a folder, not a data dictionary file; give the path of the "
+        "dictionary's .yaml file",
+    )
 
 
 @pytest.mark.parametrize(
@@ -441,7 +475,7 @@ def test_mapping_coverage_dictionary_option(tmp_path):
 
     assert replaced.returncode == 0, replaced.stderr
     assert "DOSSIER" in json.loads(replaced.stdout)["source_tables"]
-    _assert_one_line_error(unreadable, str(missing), "cannot read the data dictionary")
+    _assert_one_line_error(unreadable, str(missing), "data dictionary not found")
 
 
 def test_table_shorter_than_its_log_blocks_the_run(tmp_path):

@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from migration.errors import MdphRepriseError
 
 
 class DictionaryError(MdphRepriseError):
     """A data dictionary file is missing, is not valid YAML or does not follow the format."""
+
+
+class DictionaryFileError(DictionaryError):
+    """A data dictionary file cannot be read (not found, a folder, no permission).
+
+    `problem` describes the failure and `fix` the next step. A caller that knows where the
+    path came from, such as the `dictionary` key of a mapping file, can give its own fix.
+    """
+
+    def __init__(self, path: Path | str, error: OSError, bundled: Iterable[str] = ()):
+        self.path = Path(path)
+        self.error = error
+        if isinstance(error, FileNotFoundError):
+            self.problem = "data dictionary not found"
+            self.fix = "check the path"
+            if bundled:
+                self.fix += f", or give a bundled dictionary name ({', '.join(bundled)})"
+        elif isinstance(error, IsADirectoryError):
+            self.problem = "is a folder, not a data dictionary file"
+            self.fix = "give the path of the dictionary's .yaml file in that folder"
+        elif isinstance(error, PermissionError):
+            self.problem = "permission denied when reading the data dictionary"
+            self.fix = "check the file's permissions"
+        else:
+            self.problem = f"cannot read the data dictionary ({error.strerror or error})"
+            self.fix = "check the path"
+        super().__init__(f"{self.path}: {self.problem}; {self.fix}")
 
 
 class DictionaryImportError(DictionaryError):

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from migration.dictionary.errors import DictionaryError
+from migration.dictionary.errors import DictionaryError, DictionaryFileError
 from migration.yaml_files import describe_yaml_error, safe_load
 
 COLUMN_TYPES = ("text", "code", "integer", "decimal", "date")
@@ -207,8 +207,9 @@ def load_dictionary(path_or_name: str | Path) -> Dictionary:
     """Load and check a data dictionary from a YAML file or a bundled dictionary name.
 
     Raises:
-        DictionaryError: the file is missing, is not valid YAML, or breaks the format; the
-            message names the file and the line and column, or the table and column, at fault.
+        DictionaryFileError: the file cannot be read (not found, a folder, no permission).
+        DictionaryError: the file is not valid YAML, or breaks the format; the message names
+            the file and the line and column, or the table and column, at fault.
     """
     path = Path(path_or_name)
     if is_bundled_name(path_or_name):
@@ -216,9 +217,7 @@ def load_dictionary(path_or_name: str | Path) -> Dictionary:
     try:
         raw_bytes = path.read_bytes()
     except OSError as error:
-        raise DictionaryError(
-            f"{path}: cannot read the data dictionary ({error.strerror})"
-        ) from None
+        raise DictionaryFileError(path, error, bundled=BUNDLED) from None
     try:
         document = safe_load(raw_bytes)
     except yaml.YAMLError as error:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from migration.dictionary.errors import DictionaryError
+from migration.dictionary.errors import DictionaryError, DictionaryFileError
 from migration.dictionary.model import BUNDLED, Dictionary, is_bundled_name, load_dictionary
 from migration.mapping import expressions as ex
 from migration.mapping.errors import MappingError, MappingFileError
@@ -183,19 +183,30 @@ def load_named_dictionary(mapping: MappingFile) -> Dictionary:
         DictionaryError: the dictionary is missing or invalid. The message names the mapping
             file and the dictionary file it looked for, and gives the fix for the key or file.
     """
+    failed = f"{mapping.path}: the dictionary it names failed to load"
     try:
         return load_dictionary(mapping.dictionary)
+    except DictionaryFileError as error:
+        fix = _named_dictionary_fix(error)
+        raise DictionaryError(f"{failed}: {error.path}: {error.problem}; {fix}") from None
     except DictionaryError as error:
-        if is_bundled_name(mapping.dictionary) or Path(mapping.dictionary).exists():
-            fix = "fix that dictionary file, or name another one in the mapping's dictionary key"
-        else:
-            fix = (
-                "put the dictionary file there, or set the mapping's dictionary key to a bundled "
-                f"name ({', '.join(BUNDLED)}) or to a file path relative to the mapping's folder"
-            )
-        raise DictionaryError(
-            f"{mapping.path}: the dictionary it names failed to load: {error}; {fix}"
-        ) from None
+        fix = "fix that dictionary file, or name another one in the mapping's dictionary key"
+        raise DictionaryError(f"{failed}: {error}; {fix}") from None
+
+
+def _named_dictionary_fix(error: DictionaryFileError) -> str:
+    """Return the fix for a dictionary file that a mapping names and that cannot be read."""
+    if isinstance(error.error, FileNotFoundError):
+        return (
+            "put the dictionary file there, or set the mapping's dictionary key to a bundled "
+            f"name ({', '.join(BUNDLED)}) or to a file path relative to the mapping's folder"
+        )
+    if isinstance(error.error, IsADirectoryError):
+        return (
+            "set the mapping's dictionary key to the path of the dictionary's .yaml file, "
+            "relative to the mapping's folder"
+        )
+    return f"{error.fix}, or name another dictionary in the mapping's dictionary key"
 
 
 # Direction overrides and isolates: they reorder how a text is shown without being seen.
