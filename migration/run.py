@@ -39,7 +39,7 @@ from migration.lineage.openlineage import EVENTS_FILE, emit_run_events
 from migration.lineage.run_record import finish_run, schema_sha256
 from migration.mapping.assemble import Assembly, assemble
 from migration.mapping.checks import check_mapping
-from migration.mapping.language import MappingFile, load_mapping
+from migration.mapping.language import MappingFile, load_mapping, load_named_dictionary
 from migration.steps import (
     DEFAULT_MAPPINGS,
     ValidatedApplication,
@@ -273,12 +273,17 @@ def check_target_schema(engine: sa.Engine, schema: TargetSchema) -> None:
 def _check_mappings(options: RunOptions, schema) -> dict[str, tuple]:
     """Load and check every mapping and dictionary before decrypting anything.
 
-    A mistake in a mapping is then reported in seconds, not after a long decryption.
+    A mistake in a mapping is then reported in seconds, not after a long decryption. A
+    dictionary that a mapping names gets the message of `mapping check`, which names the
+    mapping file and says how to fix its `dictionary` key.
     """
     checked = {}
     for name, default in DEFAULT_MAPPINGS.items():
         mapping = load_mapping(options.mappings.get(name, default))
-        dictionary = load_dictionary(options.dictionaries.get(name, mapping.dictionary))
+        if name in options.dictionaries:
+            dictionary = load_dictionary(options.dictionaries[name])
+        else:
+            dictionary = load_named_dictionary(mapping)
         check_mapping(mapping, dictionary, schema, strict=True)
         checked[name] = (mapping, dictionary)
     return checked

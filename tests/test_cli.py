@@ -314,6 +314,20 @@ def test_mapping_named_dictionary_missing_exits_2(tmp_path, command):
     assert result.stdout == ""
 
 
+def test_run_names_mapping_of_missing_dictionary(tmp_path):
+    mapping = _vendor_mapping(tmp_path / "vendor", "dicts/missing.yaml")
+    result = _cli(
+        "run", str(DELIVERY), "--mapping", f"ITAC={mapping}", "--output", str(tmp_path / "out")
+    )
+    expected = tmp_path / "vendor" / "dicts" / "missing.yaml"
+    _assert_one_line_error(
+        result,
+        f"{mapping}: the dictionary it names failed to load: {expected}: data dictionary not "
+        "found; put the dictionary file there, or set the mapping's dictionary key",
+    )
+    assert "intake" not in result.stderr
+
+
 def test_run_missing_dictionary_option_says_fix(tmp_path):
     missing = tmp_path / "missing.yaml"
     result = _cli(
