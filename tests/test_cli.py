@@ -336,6 +336,19 @@ def test_run_missing_dictionary_option_says_fix(tmp_path):
     _assert_one_line_error(result, f"{missing}: data dictionary not found; check the path")
 
 
+@pytest.mark.parametrize("value", ['""', "' '", "", "null"])
+def test_mapping_empty_dictionary_key(tmp_path, value):
+    mapping = _vendor_mapping(tmp_path / "vendor", value)
+    check = _cli("mapping", "check", str(mapping))
+    run = _cli("run", str(DELIVERY), "--mapping", f"ITAC={mapping}", "--output", str(tmp_path))
+
+    assert check.returncode == 1, check.stderr
+    assert check.stdout.startswith(f"{mapping}:")
+    assert "the dictionary key is empty; set it to a bundled dictionary name" in check.stdout
+    assert "Is a directory" not in check.stdout
+    _assert_one_line_error(run, f"{mapping}:", "the dictionary key is empty")
+
+
 def test_mapping_dictionary_key_naming_a_folder(tmp_path):
     mapping = _vendor_mapping(tmp_path / "vendor", "dicts")
     (tmp_path / "vendor" / "dicts").mkdir()

@@ -342,6 +342,17 @@ class _Parser:
         A relative path that is missing beside the mapping but present in the working folder
         is kept as it is, with a warning, because mappings were once read that way.
         """
+        empty = isinstance(node, yaml.ScalarNode) and (
+            node.tag == NULL_TAG or (node.tag == STR_TAG and not node.value.strip())
+        )
+        if empty:
+            raise self.fail(
+                node,
+                "the dictionary key is empty; set it to a bundled dictionary name "
+                f"({', '.join(BUNDLED)}) or to the path of a dictionary file relative to the "
+                "mapping's folder, or remove the key to use the bundled dictionary named after "
+                "the application",
+            )
         name = self.string(node, "dictionary")
         if is_bundled_name(name) or Path(name).is_absolute():
             return name
