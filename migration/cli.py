@@ -35,7 +35,11 @@ class _Parser(argparse.ArgumentParser):
         if message.startswith("unrecognized arguments:"):
             words = message.removeprefix("unrecognized arguments:").split()
             options = [word.split("=", 1)[0] for word in words if word.startswith("-")]
-            message = "unrecognized arguments: " + (" ".join(options) or "(values not shown)")
+            message = (
+                "unrecognized arguments: "
+                + (" ".join(options) or "(values not shown)")
+                + f"; see '{self.prog} --help' for the arguments it takes"
+            )
         super().error(message)
 
 
@@ -56,6 +60,18 @@ class _CommandParser(_Parser):
         self.add_argument(
             "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP
         )
+
+    def parse_known_args(self, args=None, namespace=None):
+        """Parse a command's arguments, and reject those it does not know with its own usage.
+
+        argparse hands the words a command does not know back to the top-level parser, whose
+        error would show the usage of `mdph-reprise` instead of the command's. Every word
+        after a command's name belongs to that command, so none is left for a parent.
+        """
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error("unrecognized arguments: " + " ".join(extras))
+        return namespace, extras
 
 
 INTERRUPTED = (

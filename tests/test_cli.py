@@ -494,6 +494,32 @@ def test_command_help_lists_verbose_once():
     assert result.stdout.count("-v, --verbose") == 1
 
 
+@pytest.mark.parametrize(
+    ("arguments", "usage"),
+    [
+        (["mapping", "preview", "m.yaml", "delivery", "--dictionary", "x.yaml"], "mapping preview"),
+        (["run", "delivery", "--dictionary", "ITAC=d.yaml", "--unknown", "x.yaml"], "run"),
+        (
+            ["lineage", "source", "ITAC", "DOSSIER", "--line", "2", "--unknown", "x.yaml"],
+            "lineage source",
+        ),
+        (["mapping", "--unknown=x.yaml", "check", "m.yaml"], "mapping"),
+    ],
+    ids=["mapping-preview", "run", "lineage-source", "mapping"],
+)
+def test_unknown_option_shows_command_usage(arguments, usage):
+    result = _cli(*arguments)
+    unknown = "--dictionary" if usage == "mapping preview" else "--unknown"
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"usage: mdph-reprise {usage} ")
+    assert (
+        f"error: unrecognized arguments: {unknown}; see 'mdph-reprise {usage} --help'"
+        in result.stderr
+    )
+    assert "x.yaml" not in result.stderr
+
+
 def test_mapping_coverage_dictionary_option(tmp_path):
     mapping = _vendor_mapping(tmp_path / "vendor", "missing_dictionary.yaml")
     replaced = _cli("mapping", "coverage", str(mapping), "--dictionary", "itac")
