@@ -213,7 +213,20 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the decrypted files after the run (in the private folder)",
     )
-    run.add_argument("--lang", choices=["fr", "en"], default="fr", help="report language")
+    run.add_argument(
+        "--lang",
+        choices=["fr", "en"],
+        default="fr",
+        help="report language (default fr); --language is accepted too",
+    )
+    # An alias for users who type the whole word; the help shows it only in the text of --lang.
+    run.add_argument(
+        "--language",
+        dest="lang",
+        choices=["fr", "en"],
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
+    )
     run.add_argument(
         "--workers",
         type=int,

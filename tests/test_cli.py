@@ -520,6 +520,24 @@ def test_unknown_option_shows_command_usage(arguments, usage):
     assert "x.yaml" not in result.stderr
 
 
+def test_run_accepts_language_for_lang(tmp_path):
+    from migration.cli import _build_parser
+
+    parser = _build_parser()
+    absent = tmp_path / "absent"
+    result = _cli("run", str(absent), "--language", "en", "--output", str(tmp_path))
+    invalid = _cli("run", str(absent), "--language", "de")
+    help_text = _cli("run", "--help")
+
+    assert parser.parse_args(["run", "delivery", "--language", "en"]).lang == "en"
+    assert parser.parse_args(["run", "delivery", "--lang", "en"]).lang == "en"
+    assert parser.parse_args(["run", "delivery"]).lang == "fr"
+    _assert_one_line_error(result, str(absent))
+    assert "argument --language: invalid choice: 'de'" in invalid.stderr
+    assert "--lang {fr,en}" in help_text.stdout
+    assert "--language {" not in help_text.stdout
+
+
 def test_mapping_coverage_dictionary_option(tmp_path):
     mapping = _vendor_mapping(tmp_path / "vendor", "missing_dictionary.yaml")
     replaced = _cli("mapping", "coverage", str(mapping), "--dictionary", "itac")
