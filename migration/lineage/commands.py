@@ -26,6 +26,10 @@ from migration.lineage.queries import (
 )
 
 TARGET_ENV = "MDPH_TARGET_URL"
+# How the text output words a source trace's status; `--json` keeps the status itself.
+STATUS_TEXTS = {
+    STATUS_NOT_FOUND: "not found: no target row, reject or filter comes from it",
+}
 DEFAULT_DATABASE = Path("output") / "mdph_reprise.sqlite3"
 """The database `mdph-reprise run` writes by default, used when no URL is given and it exists."""
 
@@ -185,7 +189,7 @@ def print_source_trace(trace: SourceTrace, out: TextIO) -> None:
     where = f"line {trace.line}" if trace.line is not None else f"key {trace.key}"
     print(
         f"source row {trace.application}.{trace.table} {where} (run {trace.run_id}): "
-        f"{trace.status}",
+        f"{STATUS_TEXTS.get(trace.status, trace.status)}",
         file=out,
     )
     for target in trace.targets:

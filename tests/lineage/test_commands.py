@@ -158,6 +158,29 @@ def test_source_unknown_line_exits_1(sample_run):
 
     assert code == 1
     assert "no target row, reject or filter for line 999999 of ITAC.DOSSIER" in output
+    first_line = output.splitlines()[0]
+    assert first_line.endswith(": not found: no target row, reject or filter comes from it")
+    assert "not_found" not in output
+
+
+def test_source_unknown_line_json_keeps_status(sample_run):
+    code, output = run_command(
+        [
+            "lineage",
+            "source",
+            "ITAC",
+            "DOSSIER",
+            "--line",
+            "999999",
+            "--target",
+            sample_run.url,
+            "--json",
+        ]
+    )
+
+    assert code == 1
+    trace = json.loads(output[: output.index("\nerror: ")])
+    assert trace["status"] == "not_found"
 
 
 def filtered_line(sample_run) -> int:
