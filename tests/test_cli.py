@@ -1105,3 +1105,13 @@ def test_lineage_source_names_an_unknown_table(tmp_path):
     _assert_one_line_error(result, "ITAC has no table 'DOSIER'; did you mean DOSSIER?")
     lower = _cli("lineage", "source", "itac", "dossier", "--line", "2", "--target", target)
     assert lower.returncode == 0, lower.stderr
+
+
+def test_lineage_source_lists_tables_of_application(tmp_path):
+    target = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    result = _cli("lineage", "source", "ITAC", "NOPE", "--line", "2", "--target", target)
+    close = _cli("lineage", "source", "ITAC", "DOSIER", "--line", "2", "--target", target)
+    tables = "DOSSIER, DEMANDE, CONCLUSION, SUIVI, ETABLISSEMENT, HISTORIQUE, ARCHIVE"
+
+    _assert_one_line_error(result, f"ITAC has no table 'NOPE'; its tables are {tables}")
+    _assert_one_line_error(close, f"did you mean DOSSIER? Its tables are {tables}")

@@ -16,6 +16,7 @@ masked in every result unless the caller passes `show_personal=True`.
 from __future__ import annotations
 
 import datetime
+import difflib
 import json
 import logging
 from collections.abc import Iterator
@@ -279,8 +280,6 @@ def trace_target(
 
 def _known_source_table(application: str, table: str) -> tuple[str, str]:
     """Check an application and table name against the bundled dictionaries, ignoring case."""
-    import difflib
-
     from migration.dictionary.model import load_dictionary
 
     application = application.upper()
@@ -290,9 +289,33 @@ def _known_source_table(application: str, table: str) -> tuple[str, str]:
     by_upper = {name.upper(): name for name in tables}
     if table.upper() in by_upper:
         return application, by_upper[table.upper()]
+    raise LineageError(unknown_table_message(application, table, tables))
+
+
+MAX_LISTED_TABLES = 12
+"""Maximum number of table names that an error lists; with more tables it lists the closest."""
+
+
+def unknown_table_message(application: str, table: str, tables: list[str]) -> str:
+    """Build the error for a table name that an application lacks, with the names to use.
+
+    The message lists every table when there are at most MAX_LISTED_TABLES, else the five
+    closest to `table`.
+    """
+    by_upper = {name.upper(): name for name in tables}
+    if len(tables) <= MAX_LISTED_TABLES:
+        label, listed = "its tables are", tables
+    else:
+        label = f"the closest of its {len(tables)} tables are"
+        closest = difflib.get_close_matches(table.upper(), list(by_upper), n=5, cutoff=0)
+        listed = [by_upper[name] for name in closest]
+    message = f"{application} has no table {table!r}"
     close = difflib.get_close_matches(table.upper(), list(by_upper), n=1)
-    hint = f"; did you mean {by_upper[close[0]]}?" if close else ""
-    raise LineageError(f"{application} has no table {table!r}{hint}")
+    if close:
+        return f"{message}; did you mean {by_upper[close[0]]}? {label.capitalize()} " + (
+            ", ".join(listed)
+        )
+    return f"{message}; {label} " + ", ".join(listed)
 
 
 def trace_source(

@@ -13,6 +13,7 @@ from migration.lineage.queries import (
     STATUS_REJECTED,
     previous_run_summary,
     run_summary,
+    unknown_table_message,
 )
 from migration.reading.findings import mask_value
 from migration.target.engine import create_target_engine
@@ -308,3 +309,19 @@ def test_database_without_lineage_tables_raises(tmp_path):
 
     with pytest.raises(LineageError, match="has no table reprise_lignage"):
         trace_target(engine, "individu", "x")
+
+
+def test_unknown_table_message_lists_closest_of_many():
+    tables = [f"TABLE_{number:02d}" for number in range(30)] + ["DOSSIER", "DOSSIER_ARCHIVE"]
+
+    message = unknown_table_message("ITAC", "DOSIER", tables)
+
+    assert message.startswith("ITAC has no table 'DOSIER'; did you mean DOSSIER? ")
+    assert "The closest of its 32 tables are DOSSIER, DOSSIER_ARCHIVE, " in message
+    assert len(message.split(" are ", 1)[1].split(", ")) == 5
+
+
+def test_unknown_table_message_lists_all_of_few():
+    message = unknown_table_message("OPALES", "NOPE", ["ENFANT", "DEMANDE"])
+
+    assert message == "OPALES has no table 'NOPE'; its tables are ENFANT, DEMANDE"
