@@ -12,6 +12,7 @@ from markupsafe import escape
 from openpyxl import load_workbook
 
 from migration.reading.findings import mask_value
+from migration.reports.formatting import format_reject_reason
 from migration.reports.labels import LABELS
 from migration.reports.report import write_reports
 from migration.run import RunOptions, run_migration
@@ -22,6 +23,8 @@ PASSWORD = "reprise-57-demo"
 VOIE = "      voie: {trim: ADR_VOIE}\n"
 LONG_VOIE = "      voie: {concat: [ADR_VOIE, ADR_VOIE, ADR_VOIE, ADR_VOIE, ADR_VOIE, ADR_VOIE]}\n"
 REASON = "the text is longer than the 120 characters of the column"
+# The reason is stored as REASON and shown in the report's language.
+FRENCH_REASON = format_reject_reason(REASON, LABELS["fr"]["reject_reason_phrases"], {}, "fr")
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +82,8 @@ def test_table_page_example_shows_column_reason_and_value(refused_run, finding):
     findings = text[text.index('id="findings"') : text.index('id="charts"')]
     row = findings[findings.index("<code>mapping.target_value</code>") :].split("</tr>")[0]
     assert f"{french['target_column']} adresse.voie" in row
-    assert REASON in row
+    assert FRENCH_REASON in row
+    assert REASON not in row
     assert str(escape(finding["examples"][0]["value"])) in row
     assert french["empty_value"] not in row
 
@@ -95,7 +99,7 @@ def test_reject_sample_says_the_value_was_not_kept(refused_run):
     for row in rows:
         assert f"{french['target_column']} adresse.voie" in row
         assert french["value_not_kept"] in row
-        assert REASON in row
+        assert FRENCH_REASON in row
         assert french["empty_value"] not in row
         assert '<span class="muted">—</span>' not in row
 
@@ -109,7 +113,8 @@ def test_workbook_example_shows_column_reason_and_value(refused_run, finding):
     [row] = [r for r in rows if r[1] == "DOSSIER" and r[2] == "mapping.target_value"]
     examples = row[6]
     assert f"{french['target_column']} adresse.voie" in examples
-    assert REASON in examples
+    assert FRENCH_REASON in examples
+    assert REASON not in examples
     assert finding["examples"][0]["value"] in examples
     assert french["empty_value"] not in examples
 
@@ -130,6 +135,7 @@ def test_english_report_says_value_not_kept(refused_run, tmp_path):
     findings = text[text.index('id="findings"') : text.index('id="charts"')]
     row = findings[findings.index("<code>mapping.target_value</code>") :].split("</tr>")[0]
     assert english["empty_value"] not in row
+    assert REASON in row
 
 
 def test_missing_parent_example_shows_the_key(refused_run):

@@ -164,6 +164,13 @@ def _base_context(summary: Mapping, language: str, extras: ReportExtras) -> dict
         ),
         # A stored expression description, such as a coverage transformation, in this language.
         description=lambda text: format_description(text, extras.descriptions, language),
+        # A stored reject reason in this language; None stays None.
+        reject_reason=lambda text: (
+            text
+            and format_reject_reason(
+                str(text), labels["reject_reason_phrases"], extras.descriptions, language
+            )
+        ),
         show=show,
         percent=percent,
         datetime=lambda value: format_datetime(value, language),

@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from migration.reports.formatting import format_match_reasons
+from migration.reports.formatting import format_match_reasons, format_reject_reason
 from migration.reports.labels import LABELS
 from migration.reports.view import as_list, as_mapping, known_date
 
@@ -91,7 +91,7 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
             finding = as_mapping(finding)
             rule = as_mapping(rules.get(finding.get("rule_id")))
             examples = "; ".join(
-                _example_text(example, t)
+                _example_text(example, t, extras, language)
                 for example in map(as_mapping, as_list(finding.get("examples")))
             )
             severity = finding.get("severity") or rule.get("severity")
@@ -352,7 +352,7 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
     workbook.save(path)
 
 
-def _example_text(example: Mapping, t: Mapping) -> str:
+def _example_text(example: Mapping, t: Mapping, extras, language: str) -> str:
     """Return one finding example as `line N column: value (reason)`.
 
     A mapping reject names a target column, and its value may not have been kept, which is
@@ -369,7 +369,10 @@ def _example_text(example: Mapping, t: Mapping) -> str:
         value = example.get("value")
     text = f"{t['line']} {example.get('line')} {column}: {value}"
     if example.get("reason"):
-        text += f" ({example.get('reason')})"
+        reason = format_reject_reason(
+            str(example.get("reason")), t["reject_reason_phrases"], extras.descriptions, language
+        )
+        text += f" ({reason})"
     return text
 
 
