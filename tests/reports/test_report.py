@@ -1057,7 +1057,8 @@ def test_refused_value_example_names_target_column_and_reason(summary):
     row = page[page.index("<code>mapping.target_value</code>") :].split("</tr>")[0]
     assert "colonne cible adresse.voie" in row
     assert "<code>99 aaa aaa Aaaaaa</code>" in row
-    assert "the text is longer than the 120 characters of the column" in row
+    # Stored in English, the reason shows in the page's language.
+    assert "le texte dépasse les 120 caractères de la colonne" in row
     assert LABELS["fr"]["empty_value"] not in row
 
 
