@@ -275,7 +275,7 @@ def _check_mappings(options: RunOptions, schema) -> dict[str, tuple]:
 
     A mistake in a mapping is then reported in seconds, not after a long decryption. A
     dictionary that a mapping names gets the message of `mapping check`, which names the
-    mapping file and says how to fix its `dictionary` key.
+    mapping file and explains how to fix its `dictionary` key.
     """
     checked = {}
     for name, default in DEFAULT_MAPPINGS.items():

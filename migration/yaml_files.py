@@ -142,6 +142,7 @@ def yaml_syntax_message(error: yaml.MarkedYAMLError, text: str) -> str:
     problem = error.problem or "syntax error"
     context = error.context or ""
     line = f"line {error.problem_mark.line + 1}" if error.problem_mark else "this line"
+
     opening = error.context_mark
     bracket = "[" if "sequence" in context else "{"
     if "flow node" in context and error.problem_mark:
@@ -149,11 +150,13 @@ def yaml_syntax_message(error: yaml.MarkedYAMLError, text: str) -> str:
         unclosed = _unclosed_bracket(text, error.problem_mark)
         bracket, opening = unclosed if unclosed is not None else (bracket, None)
     where = f"line {opening.line + 1}, column {opening.column + 1}" if opening else None
+
     if "duplicate anchor" in context and where:
         return (
             f"invalid YAML: {context.split(';')[0]}, first defined at {where}; give each "
             "anchor its own name"
         )
+
     # libyaml does not quote the tab in its message, so the character itself is checked too.
     if "'\\t'" in problem or _character_at(text, error.problem_mark) == "\t":
         hint = "indent with spaces, because YAML does not accept tabs there"

@@ -2,7 +2,7 @@
 
 The mapping builds the address key from the département alone, so the addresses of every
 dossier of one département become one `adresse` row. The run still loads and reconciles, and
-its log, resume.json, HTML pages and XLSX workbook must say which keys merged different values.
+its log, resume.json, HTML pages and XLSX workbook must name the keys that merged different values.
 """
 
 import json

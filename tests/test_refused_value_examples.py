@@ -1,4 +1,4 @@
-"""The examples of a value the target refuses say what was refused, never that it was empty.
+"""The examples of a value the target refuses name the refused value, never an empty one.
 
 The mapping fills `adresse.voie` with the street repeated, longer than the 120 characters of the
 column, so the run rejects those rows with mapping.target_value.

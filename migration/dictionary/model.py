@@ -208,8 +208,8 @@ def load_dictionary(path_or_name: str | Path) -> Dictionary:
 
     Raises:
         DictionaryFileError: the file cannot be read (not found, a folder, no permission).
-        DictionaryError: the file is not valid YAML, or breaks the format; the message names
-            the file and the line and column, or the table and column, at fault.
+        DictionaryError: the file is not valid YAML, or breaks the format. The message names
+            the file with the line and column, or the table and column, at fault.
     """
     path = Path(path_or_name)
     if is_bundled_name(path_or_name):

@@ -26,7 +26,7 @@ from migration.lineage.queries import (
 )
 
 TARGET_ENV = "MDPH_TARGET_URL"
-# How the text output words a source trace's status; `--json` keeps the status itself.
+# Sentence of the text output for each status of a source trace. `--json` prints the status.
 STATUS_TEXTS = {
     STATUS_NOT_FOUND: "not found: no target row, reject or filter comes from it",
 }

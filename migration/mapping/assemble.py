@@ -362,10 +362,11 @@ def _lineage(frames: dict[str, pd.DataFrame], schema) -> pd.DataFrame:
 
 
 def _merge_rows(frame: pd.DataFrame, table) -> tuple[pd.DataFrame, MergeConflicts | None]:
-    """One row per primary key: the first non-null value of each column, in source order.
+    """Merge the rows that share a primary key, keeping the first non-null value of each
+    column in source order.
 
-    Returns the merged rows and, when rows that share a key have different non-null values in
-    a column, the count of such keys (None when there is no conflict).
+    Returns the merged rows and the keys whose rows have different non-null values in a
+    column, or None when there is no such key.
     """
     columns = [column.name for column in table.columns]
     if frame.empty:
@@ -373,7 +374,7 @@ def _merge_rows(frame: pd.DataFrame, table) -> tuple[pd.DataFrame, MergeConflict
     key = list(table.primary_key)
     if not frame.duplicated(key).any():
         # Every row has its own key: there is nothing to merge, and grouping would only copy.
-        # The frame holds None for every missing value since _concat_frames.
+        # Since _concat_frames, every missing value of the frame is None already.
         return frame[columns].reset_index(drop=True), None
     grouped = frame[columns].groupby(key, sort=False, dropna=False)
     merged = grouped.first().reset_index()

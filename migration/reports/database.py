@@ -400,7 +400,7 @@ def _target_columns(row, values: list[list]) -> list[str]:
     """Return TABLE.COLUMN for each column a mapping reject names that is not a source column.
 
     The rejects table keeps the raw source row, not the target value, so the report names
-    these columns and says that their value was not kept.
+    these columns and states that their value was not kept.
     """
     if not row.target_table or not row.column_name:
         return []

@@ -355,8 +355,8 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
 def _example_text(example: Mapping, t: Mapping, extras, language: str) -> str:
     """Return one finding example as `line N column: value (reason)`.
 
-    A mapping reject names a target column, and its value may not have been kept, which is
-    said instead of showing it as empty.
+    A mapping reject names a target column. When the run did not keep its value, the text
+    states so instead of showing the value as empty.
     """
     column = example.get("column") or ""
     if column and example.get("target_table"):

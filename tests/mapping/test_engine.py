@@ -75,8 +75,8 @@ def test_dropped_table_rows_have_keys(tmp_path):
     assert (filters["reason"] == "archives reprises ailleurs").all()
 
 
-def test_a_derived_key_and_its_references_are_one_object(tmp_path):
-    """A large delivery holds each derived key once, however many rows refer to it."""
+def test_derived_key_shared_by_references(tmp_path):
+    """A derived key is one str object, however many rows refer to it."""
     from tests.target.pipeline_rows import SAMPLE_DELIVERY, SAMPLE_PASSWORD, pipeline_rows
 
     rows = pipeline_rows(SAMPLE_DELIVERY, tmp_path / "work", SAMPLE_PASSWORD, ["ITAC"])

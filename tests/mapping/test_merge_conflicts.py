@@ -22,7 +22,7 @@ ADRESSE = SCHEMA.tables["adresse"]
 
 
 def target_rows(table, rows: list[dict], source_table: str = "DOSSIER") -> pd.DataFrame:
-    """Build the rows of a target table as assembly holds them: objects, None when missing."""
+    """Build the rows of a target table as assembly stores them: objects, None when missing."""
     frame = pd.DataFrame(rows, dtype=object).reindex(
         columns=[column.name for column in table.columns]
     )

@@ -2,23 +2,11 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 from migration.mapping.checks import merge_key_warnings
 from migration.mapping.language import load_mapping, load_named_dictionary
 from migration.target.schema import load_target_schema
-
-ROOT = Path(__file__).resolve().parents[2]
-RIGHT_KEY = "      id_adresse: {surrogate: [NUM_DOSSIER], namespace: adresse.itac}\n"
-WRONG_KEY = "      id_adresse: {surrogate: [ADR_DEPARTEMENT], namespace: adresse.itac}\n"
-
-
-def wrong_key_mapping(folder: Path) -> Path:
-    text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
-    assert text.count(RIGHT_KEY) == 1
-    path = folder / "itac.yaml"
-    path.write_text(text.replace(RIGHT_KEY, WRONG_KEY), encoding="utf-8")
-    return path
+from tests.test_merge_conflicts import ROOT, WRONG_KEY, wrong_key_mapping
 
 
 def test_mapping_check_warns_about_the_wrong_key(tmp_path):
