@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,7 @@ from migration.steps import (
     ValidatedApplication,
     check_extraction_log,
     filters_for_database,
+    keep_rejected_rows,
     map_application,
     read_application,
     reconcile,
@@ -135,7 +137,8 @@ def run_migration(
     started = datetime.datetime.now(datetime.UTC)
     run_id = new_run_id(started)
     try:
-        return _run_steps(options, password, progress, started, run_id)
+        with ExitStack() as stack:
+            return _run_steps(options, password, progress, started, run_id, stack)
     except MdphRepriseError as error:
         _emit_failure(options, run_id, started, error)
         raise
@@ -155,7 +158,9 @@ def _emit_failure(options: RunOptions, run_id: str, started, error: Exception) -
         logger.warning("run %s: the OpenLineage FAIL event was not written: %s", run_id, failure)
 
 
-def _run_steps(options: RunOptions, password: str, progress, started, run_id: str) -> RunOutcome:
+def _run_steps(
+    options: RunOptions, password: str, progress, started, run_id: str, stack: ExitStack
+) -> RunOutcome:
     say = progress or (lambda step, message: None)
     schema = load_target_schema()
     _check_overrides(options)
@@ -168,9 +173,17 @@ def _run_steps(options: RunOptions, password: str, progress, started, run_id: st
     say("target", f"target database reachable: {describe_url(options.target_url)}")
     # The applications may be read in forked processes, which must not share a connection.
     engine.dispose()
+    for folder in remove_abandoned_workdirs(options.workdir_parent):
+        say("intake", f"removed {folder}: decrypted files left by an interrupted run")
+    # The decrypted files stay until the run ends: a row that assembly rejects gets its raw
+    # text for the rejects table from its file, since the workers keep only the raw text of
+    # the rows they reject.
+    workdir = stack.enter_context(
+        PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext)
+    )
     try:
         delivery, validated, mapped, mappings, delivery_problems = _read_delivery(
-            options, password, mappings_checked, schema, say
+            options, password, mappings_checked, schema, say, workdir
         )
     except BaseException:
         # A run stopped before loading leaves no empty database file behind it.
@@ -327,53 +340,52 @@ def create_private_sqlite_file(url: str) -> Path | None:
     return path
 
 
-def _read_delivery(options: RunOptions, password: str, checked: dict, schema, say):
+def _read_delivery(
+    options: RunOptions, password: str, checked: dict, schema, say, workdir: PrivateWorkdir
+):
     """Decrypt, read, validate and map every application; return them with delivery problems.
 
     The applications do not depend on each other until assembly, so with `options.workers`
     set to 2 each one is processed in a process of its own.
     """
-    for folder in remove_abandoned_workdirs(options.workdir_parent):
-        say("intake", f"removed {folder}: decrypted files left by an interrupted run")
-    with PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext) as workdir:
-        say("intake", f"decrypting {options.delivery}")
-        delivery = open_delivery(options.delivery, password, workdir.path)
-        say("intake", _intake_message(delivery))
-        for message in rule_policy_messages(delivery.config.get("regles")):
-            say("validation", message)
-        if options.keep_plaintext:
-            say("intake", f"decrypted files kept in {workdir.path}")
-        jobs, mappings = [], {}
-        for name, application in delivery.applications.items():
-            if name not in checked:
-                raise MdphRepriseError(
-                    f"{options.delivery}: application {name} has no mapping; deliver ITAC or OPALES"
-                )
-            mapping, dictionary = checked[name]
-            if name not in options.dictionaries and application.dictionary != mapping.dictionary:
-                dictionary = load_dictionary(application.dictionary)
-            mappings[name] = mapping
-            replacements = {
-                file: path
-                for file, path in options.references.items()
-                if any(table.file == file for table in dictionary.tables.values())
-            }
-            for file, path in replacements.items():
-                say("reading", f"{name}: {file} replaced by {path}")
-            policy = delivery.config.get("regles")
-            job = (application, dictionary, replacements, policy, mapping, schema)
-            jobs.append((*job, delivery.departement))
+    say("intake", f"decrypting {options.delivery}")
+    delivery = open_delivery(options.delivery, password, workdir.path)
+    say("intake", _intake_message(delivery))
+    for message in rule_policy_messages(delivery.config.get("regles")):
+        say("validation", message)
+    if options.keep_plaintext:
+        say("intake", f"decrypted files kept in {workdir.path}")
+    jobs, mappings = [], {}
+    for name, application in delivery.applications.items():
+        if name not in checked:
+            raise MdphRepriseError(
+                f"{options.delivery}: application {name} has no mapping; deliver ITAC or OPALES"
+            )
+        mapping, dictionary = checked[name]
+        if name not in options.dictionaries and application.dictionary != mapping.dictionary:
+            dictionary = load_dictionary(application.dictionary)
+        mappings[name] = mapping
+        replacements = {
+            file: path
+            for file, path in options.references.items()
+            if any(table.file == file for table in dictionary.tables.values())
+        }
+        for file, path in replacements.items():
+            say("reading", f"{name}: {file} replaced by {path}")
+        policy = delivery.config.get("regles")
+        job = (application, dictionary, replacements, policy, mapping, schema)
+        jobs.append((*job, delivery.departement))
 
-        validated, mapped, problems = [], [], []
-        for result, application_mapped, log_problems in _process_applications(
-            jobs, options.workers, workdir.path
-        ):
-            row_count = sum(read.read for read in result.reads.values())
-            say("reading", f"{result.name}: {row_count} rows read from {len(result.reads)} tables")
-            say("validation", f"{result.name}: {len(result.findings)} findings")
-            problems += log_problems
-            validated.append(result)
-            mapped.append(application_mapped)
+    validated, mapped, problems = [], [], []
+    for result, application_mapped, log_problems in _process_applications(
+        jobs, options.workers, workdir.path
+    ):
+        row_count = sum(read.read for read in result.reads.values())
+        say("reading", f"{result.name}: {row_count} rows read from {len(result.reads)} tables")
+        say("validation", f"{result.name}: {len(result.findings)} findings")
+        problems += log_problems
+        validated.append(result)
+        mapped.append(application_mapped)
     return delivery, validated, mapped, mappings, problems
 
 
@@ -500,8 +512,10 @@ def process_application(
     problems = check_extraction_log(application, reads, departement)
     result = validate_application(application.name, dictionary, reads, policy)
     mapped = map_application(result, mapping, schema)
-    # The converted rows are mapped now; dropping them spares sending them back to the parent.
+    # The rows are mapped now. Dropping the converted rows, and the raw rows that no step has
+    # rejected, spares sending them back to the parent.
     result.tables = {}
+    keep_rejected_rows(result, mapped.rejects)
     return result, mapped, problems
 
 

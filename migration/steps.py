@@ -231,18 +231,27 @@ def release_rows(validated: list[ValidatedApplication], assembly: Assembly) -> N
     raw rows and the converted rows are dropped, because they are already mapped. The counts
     of rows read stay the same.
     """
-    mapping_rejects = assembly.rejects.groupby(["application", "source_table"])["source_line"]
-    mapping_lines = {key: set(lines) for key, lines in mapping_rejects}
     for application in validated:
-        rejected = application.rejected_lines().groupby("source_table")["source_line"]
-        error_lines = rejected.agg(set).to_dict()
-        application.reads = {
-            name: read.keeping_lines(
-                error_lines.get(name, set()) | mapping_lines.get((application.name, name), set())
-            )
-            for name, read in application.reads.items()
-        }
+        mine = assembly.rejects[assembly.rejects["application"] == application.name]
+        keep_rejected_rows(application, mine)
         application.tables = {}
+
+
+def keep_rejected_rows(application: ValidatedApplication, mapping_rejects: pd.DataFrame) -> None:
+    """Keep the raw text of the rows with an error finding or in `mapping_rejects` only.
+
+    A row that a later step rejects gets its raw text from its file again (see
+    `rejects_for_database`), so a run can free the raw rows as soon as an application is
+    mapped. The counts of rows read stay the same.
+    """
+    rejected = application.rejected_lines().groupby("source_table")["source_line"]
+    error_lines = rejected.agg(set).to_dict()
+    by_table = mapping_rejects.groupby("source_table")["source_line"]
+    mapping_lines = {name: set(lines) for name, lines in by_table}
+    application.reads = {
+        name: read.keeping_lines(error_lines.get(name, set()) | mapping_lines.get(name, set()))
+        for name, read in application.reads.items()
+    }
 
 
 def reconcile(validated: list[ValidatedApplication], assembly: Assembly) -> list[dict]:
@@ -368,7 +377,11 @@ def filters_for_database(run_id: str, assembly: Assembly) -> pd.DataFrame:
 def _raw_values_of_rejects(
     validated: list[ValidatedApplication], rejects: pd.DataFrame
 ) -> dict[tuple, str]:
-    """Return the raw values of each rejected source row as JSON, by (app, table, line)."""
+    """Return the raw values of each rejected source row as JSON, by (app, table, line).
+
+    A rejected row whose raw text the run released (see `keep_rejected_rows`) is read again
+    from its file, which is still in the run's private work folder.
+    """
     raw = {}
     for application in validated:
         for table_name, read in application.reads.items():
@@ -378,13 +391,36 @@ def _raw_values_of_rejects(
             ]
             if mine.empty:
                 continue
+            wanted = set(mine["source_line"].astype("int64"))
+            rows = read.rows[read.rows[LINE_COLUMN].isin(wanted)]
+            missing = wanted - set(rows[LINE_COLUMN])
+            if missing and read.released:
+                rows = pd.concat([rows, _read_again(read, missing)], ignore_index=True)
             columns = read.table.column_names
-            rows = read.rows[read.rows[LINE_COLUMN].isin(set(mine["source_line"]))]
             for values in rows[[*columns, LINE_COLUMN]].itertuples(index=False, name=None):
                 raw[(application.name, table_name, int(values[-1]))] = json.dumps(
                     dict(zip(columns, values[:-1], strict=True)), ensure_ascii=False
                 )
     return raw
+
+
+def _read_again(read: TableRead, lines: set[int]) -> pd.DataFrame:
+    """Read the raw rows at `lines` of a table from its file again.
+
+    A file that is gone (a work folder removed before the rejects were written) gives no
+    rows, and its rejects keep no raw values; the log says how many.
+    """
+    if not read.path.is_file():
+        logger.warning(
+            "%s: file gone, so %d rejected rows of %s.%s are written without raw values",
+            read.path.name,
+            len(lines),
+            read.application,
+            read.table.name,
+        )
+        return read.rows.iloc[0:0]
+    logger.info("%s: read again for the raw values of %d rejected rows", read.path.name, len(lines))
+    return read_table(read.application, read.table, read.path).keeping_lines(lines).rows
 
 
 def table_findings_summary(

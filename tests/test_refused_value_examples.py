@@ -152,3 +152,41 @@ def test_missing_parent_example_shows_the_key(refused_run):
     for example in examples:
         assert example["value_kept"] is True
         assert example["value"] is not None
+
+
+def test_rows_rejected_in_assembly_keep_their_raw_text(refused_run, tmp_path):
+    """A row whose parent fell in assembly gets its raw text from its file again.
+
+    The workers keep the raw text of the rows they reject only, so the run reads these rows
+    again from the decrypted file before the work folder goes.
+    """
+    import sqlalchemy as sa
+
+    from migration.delivery.intake import open_delivery
+    from migration.dictionary.model import load_dictionary
+    from migration.reading.csv_reader import LINE_COLUMN, read_table
+
+    _, reports = refused_run
+    engine = sa.create_engine(f"sqlite:///{reports.parent / 'mdph.sqlite3'}")
+    with engine.connect() as connection:
+        stored = connection.execute(
+            sa.text(
+                "SELECT application, source_table, source_line, raw_values FROM reprise_rejet "
+                "WHERE rule_id = 'mapping.parent_missing'"
+            )
+        ).all()
+    engine.dispose()
+    assert stored
+    delivery = open_delivery(DELIVERY, PASSWORD, tmp_path)
+    expected = {}
+    for application, table_name in {(row[0], row[1]) for row in stored}:
+        folder = delivery.applications[application]
+        table = load_dictionary(folder.dictionary).tables[table_name]
+        rows = read_table(application, table, folder.folder / table.file).rows
+        for values in rows[[*table.column_names, LINE_COLUMN]].itertuples(index=False):
+            expected[(application, table_name, int(values[-1]))] = dict(
+                zip(table.column_names, values[:-1], strict=True)
+            )
+    for application, table_name, line, raw in stored:
+        assert raw is not None
+        assert json.loads(raw) == expected[(application, table_name, line)]
