@@ -434,8 +434,12 @@ def _process_applications(jobs: list[tuple], workers: int | None, handoff: Path)
 
 
 def _process_into_file(job: tuple, path: Path) -> Path:
-    """Process one application in a worker and write its result to `path` (mode 0600)."""
-    result = process_application(*job)
+    """Process one application in a worker and write its result to `path` (mode 0600).
+
+    The mapped frames go to files of their own in the same folder as they are mapped, so the
+    worker never holds the mapped rows of its whole application.
+    """
+    result = process_application(*job, stage_folder=path.parent)
     with open_private_file(path) as handle:
         pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
     return path
@@ -498,9 +502,18 @@ def _ignore_stop_signals() -> None:
 
 
 def process_application(
-    application, dictionary, replacements, policy, mapping, schema, departement=None
+    application,
+    dictionary,
+    replacements,
+    policy,
+    mapping,
+    schema,
+    departement=None,
+    stage_folder: Path | None = None,
 ):
     """Read, validate and map one application; return it with its extraction-log problems.
+
+    With `stage_folder`, the mapped frames are written there (see `map_application`).
 
     NOTE: each table is read whole into memory, so the peak memory of a run grows linearly
     with the delivery (docs/benchmarks.md gives the figures). The mapped rows take most of it,
@@ -511,7 +524,7 @@ def process_application(
     reads = read_application(application.name, application.folder, dictionary, replacements)
     problems = check_extraction_log(application, reads, departement)
     result = validate_application(application.name, dictionary, reads, policy)
-    mapped = map_application(result, mapping, schema)
+    mapped = map_application(result, mapping, schema, stage_folder)
     # The rows are mapped now. Dropping the converted rows, and the raw rows that no step has
     # rejected, spares sending them back to the parent.
     result.tables = {}

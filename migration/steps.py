@@ -15,7 +15,7 @@ import pandas as pd
 
 from migration.delivery.config import same_departement
 from migration.dictionary.model import Dictionary
-from migration.mapping.assemble import Assembly, reject_refused_values
+from migration.mapping.assemble import Assembly, refused_rows, reject_refused_values
 from migration.mapping.engine import (
     FILTER_COLUMNS,
     MappedApplication,
@@ -23,6 +23,7 @@ from migration.mapping.engine import (
     apply_mapping,
 )
 from migration.mapping.language import MappingFile
+from migration.mapping.staging import FrameStage
 from migration.profiling.profile import profile_column
 from migration.reading.csv_reader import LINE_COLUMN, TableRead, read_table
 from migration.reading.findings import ERROR, concat_findings, mask_value
@@ -212,15 +213,35 @@ def check_extraction_log(
 
 
 def map_application(
-    validated: ValidatedApplication, mapping: MappingFile, schema=None
+    validated: ValidatedApplication,
+    mapping: MappingFile,
+    schema=None,
+    stage_folder: Path | None = None,
 ) -> MappedApplication:
     """Apply an application's mapping file to its accepted rows.
 
-    With a target schema, the rows with values the target would refuse are rejected too.
+    With a target schema, the rows with values the target would refuse are rejected too. With
+    `stage_folder` (a private folder), each mapped frame is written there as soon as it is
+    mapped, so the mapped rows of a whole application are never in memory at once; the frames
+    of the result are then `StagedFrame` objects that assembly reads back.
     """
-    mapped = apply_mapping(mapping, validated.tables, validated.dictionary, schema)
+    if stage_folder is None:
+        mapped = apply_mapping(mapping, validated.tables, validated.dictionary, schema)
+        if schema is not None:
+            reject_refused_values(mapped, schema)
+        return mapped
+    found: dict[str, list[pd.DataFrame]] = {}
+
+    def find_refused(name: str, frame: pd.DataFrame) -> None:
+        if schema is not None and name in schema.tables and not frame.empty:
+            rejects = refused_rows(name, frame, schema)
+            if len(rejects):
+                found.setdefault(name, []).append(rejects)
+
+    stage = FrameStage(stage_folder, f"mapped-{mapping.application}", find_refused)
+    mapped = apply_mapping(mapping, validated.tables, validated.dictionary, schema, stage)
     if schema is not None:
-        reject_refused_values(mapped, schema)
+        reject_refused_values(mapped, schema, found)
     return mapped
 
 

@@ -275,3 +275,41 @@ def test_values_checked_at_mapping_reject_what_assembly_would(tmp_path):
     assert sorted(map(tuple, by_mapping.rejects[columns].to_numpy().tolist())) == sorted(
         map(tuple, by_assembly.rejects[columns].to_numpy().tolist())
     )
+
+
+def test_staged_frames_give_the_rows_and_rejects_of_frames_in_memory(tmp_path):
+    """Mapped frames written to disk as they are mapped assemble into the same rows, with the
+    same refused values, and their files are gone once assembly has read them."""
+    from migration.mapping.staging import StagedFrame
+
+    text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
+    broken = text.replace(
+        "      numero: ADR_NUMERO\n", "      numero: {concat: [ADR_NUMERO, ADR_VOIE]}\n", 1
+    )
+    mapping_file = tmp_path / "itac.yaml"
+    mapping_file.write_text(broken, encoding="utf-8")
+    opened = open_delivery(SAMPLE_DELIVERY, SAMPLE_PASSWORD, tmp_path / "work")
+    itac = opened.applications["ITAC"]
+    dictionary = load_dictionary(itac.dictionary)
+    validated = validate_application(
+        "ITAC", dictionary, read_application("ITAC", itac.folder, dictionary)
+    )
+    mapping = load_mapping(mapping_file)
+    rejected = validated.rejected_lines()
+    stage = tmp_path / "stage"
+    stage.mkdir()
+
+    in_memory = map_application(validated, mapping, SCHEMA)
+    staged = map_application(validated, mapping, SCHEMA, stage)
+
+    parts = [part for frames in staged.frames.values() for part in frames]
+    assert parts and all(isinstance(part, StagedFrame) for part in parts)
+    assert sorted(path.name for path in stage.iterdir()) == sorted(p.path.name for p in parts)
+    assert (staged.rejects["rule_id"] == "mapping.target_value").any()
+    pd.testing.assert_frame_equal(staged.rejects, in_memory.rejects)
+    by_memory = assemble([in_memory], SCHEMA, rejected)
+    by_staging = assemble([staged], SCHEMA, rejected, release_mapped=True)
+    for name, frame in by_memory.frames.items():
+        pd.testing.assert_frame_equal(by_staging.frames[name], frame, obj=name)
+    pd.testing.assert_frame_equal(by_staging.lineage, by_memory.lineage)
+    assert not any(stage.iterdir())

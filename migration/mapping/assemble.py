@@ -34,6 +34,7 @@ from migration.mapping.merge_conflicts import (
     log_merge_conflicts,
 )
 from migration.mapping.reasons import mapping_reason
+from migration.mapping.staging import loaded
 from migration.reading.csv_reader import LINE_COLUMN
 from migration.target.frames import invalid_values
 
@@ -132,6 +133,7 @@ _REJECT_TO_ORIGIN = {
     "source_table": "_source_table",
     "source_line": LINE_COLUMN,
 }
+_ORIGIN_TO_REJECT = {origin: column for column, origin in _REJECT_TO_ORIGIN.items()}
 
 
 def _source_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -147,7 +149,7 @@ def _concat_frames(
     frames: dict[str, pd.DataFrame] = {}
     for name in schema.table_order():
         take = dict.pop if release else dict.get
-        parts = [frame for m in mapped for frame in take(m.frames, name, [])]
+        parts = [loaded(frame) for m in mapped for frame in take(m.frames, name, [])]
         columns = [column.name for column in schema.tables[name].columns] + ORIGIN_COLUMNS
         if not parts:
             frames[name] = pd.DataFrame(columns=columns)
@@ -203,26 +205,36 @@ def _apply_merges(frames, schema, merges: dict[str, str]) -> dict[str, pd.DataFr
     return result
 
 
-def reject_refused_values(mapped: MappedApplication, schema) -> None:
+def reject_refused_values(
+    mapped: MappedApplication, schema, found: dict[str, list[pd.DataFrame]] | None = None
+) -> None:
     """Add to the rejects of `mapped` the source rows whose target values the database would
     refuse (type, length, code), and mark its values as checked.
 
     The test looks at each row alone, so it runs where the application is mapped (in a worker
     process with several workers) instead of on the assembled rows of every application. The
     frames keep the refused rows: assembly drops every row of a rejected source row. A source
-    row already rejected is not rejected twice.
+    row already rejected is not rejected twice: the tables are taken in the schema's order.
+
+    `found` gives the refused rows of each target table, already found by `refused_rows` on
+    each frame as it was mapped (the frames of `mapped` are staged on disk then). Without it,
+    the frames of `mapped` are checked here.
     """
     fallen = _source_rows(mapped.rejects.rename(columns=_REJECT_TO_ORIGIN))
     refused = []
     for name in schema.table_order():
-        for frame in mapped.frames.get(name, []):
-            if frame.empty:
-                continue
-            frame = _drop_sources({name: frame}, fallen)[name]
-            rejects = _refused_rows(name, frame, schema)
-            if len(rejects):
-                refused.append(rejects)
-                rows = rejects.rename(columns=_REJECT_TO_ORIGIN)
+        if found is None:
+            candidates = (
+                refused_rows(name, frame, schema)
+                for frame in mapped.frames.get(name, [])
+                if not frame.empty
+            )
+        else:
+            candidates = found.get(name, [])
+        for rejects in candidates:
+            rows = _drop_sources({name: rejects.rename(columns=_REJECT_TO_ORIGIN)}, fallen)[name]
+            if len(rows):
+                refused.append(rows.rename(columns=_ORIGIN_TO_REJECT))
                 fallen = pd.concat([fallen, _source_rows(rows)], ignore_index=True)
     if refused:
         mapped.rejects = pd.concat([mapped.rejects, *refused], ignore_index=True)[REJECT_COLUMNS]
@@ -239,7 +251,7 @@ def _reject_refused_values(frames, schema) -> tuple[dict[str, pd.DataFrame], pd.
         frame = frames[name]
         if frame.empty:
             continue
-        refused = _refused_rows(name, frame, schema)
+        refused = refused_rows(name, frame, schema)
         if not len(refused):
             continue
         rejects.append(refused)
@@ -249,7 +261,7 @@ def _reject_refused_values(frames, schema) -> tuple[dict[str, pd.DataFrame], pd.
     return frames, pd.concat(rejects, ignore_index=True)[REJECT_COLUMNS]
 
 
-def _refused_rows(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame:
+def refused_rows(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame:
     """Return a reject row (rule mapping.target_value) per value of `frame` its table refuses."""
     problems = invalid_values(schema.tables[name], frame, schema.code_lists)
     if not problems:

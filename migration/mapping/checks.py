@@ -365,23 +365,12 @@ def _check_lookups(mapping, target, expression, dictionary, schema):
                 )
 
 
-def _walk(expression) -> Iterator:
-    yield expression
-    for value in vars(expression).values():
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            parts = item if isinstance(item, tuple) else (item,)
-            for part in parts:
-                if isinstance(part, (ex.Expr, ex.Condition)):
-                    yield from _walk(part)
-
-
 def _code_maps(expression) -> Iterator[ex.CodeMap]:
-    return (node for node in _walk(expression) if isinstance(node, ex.CodeMap))
+    return (node for node in ex.walk(expression) if isinstance(node, ex.CodeMap))
 
 
 def _lookups(expression) -> Iterator[ex.Lookup]:
-    return (node for node in _walk(expression) if isinstance(node, ex.Lookup))
+    return (node for node in ex.walk(expression) if isinstance(node, ex.Lookup))
 
 
 def _column_refs(expression) -> Iterator[ex.ColumnRef]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from migration.dictionary.model import Dictionary
 from migration.mapping import expressions as ex
-from migration.mapping.checks import _codes_kept_by_filter, _walk
+from migration.mapping.checks import _codes_kept_by_filter
 from migration.mapping.language import MappingFile
 
 MAPPED, JOIN_OR_FILTER, DROPPED, UNMAPPED = "mapped", "join_or_filter", "dropped", "unmapped"
@@ -69,10 +69,10 @@ def source_column_uses(
                     "join", target.target, f"{target.source}.{main}"
                 )
         if target.filter is not None:
-            _record(uses_of, target, _walk(target.filter), None, source_tables)
+            _record(uses_of, target, ex.walk(target.filter), None, source_tables)
         for column, expression in target.columns.items():
             fed = f"{target.target}.{column}"
-            _record(uses_of, target, _walk(expression), fed, source_tables)
+            _record(uses_of, target, ex.walk(expression), fed, source_tables)
     return uses
 
 
@@ -127,9 +127,9 @@ def mapping_coverage(mapping: MappingFile, dictionary: Dictionary, schema) -> di
         if target.source not in dictionary.tables:
             continue
         filled.setdefault(target.target, set()).update(target.columns)
-        nodes = [node for expression in target.columns.values() for node in _walk(expression)]
+        nodes = [node for expression in target.columns.values() for node in ex.walk(expression)]
         if target.filter is not None:
-            nodes += list(_walk(target.filter))
+            nodes += list(ex.walk(target.filter))
         for node in nodes:
             if isinstance(node, ex.CodeMap):
                 untranslated.extend(_untranslated(node, target, dictionary))

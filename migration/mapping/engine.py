@@ -9,6 +9,7 @@ can be written for every target row.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -73,31 +74,43 @@ class MappedApplication:
 
 
 def apply_mapping(
-    mapping: MappingFile, tables: dict[str, SourceTable], dictionary: Dictionary, schema=None
+    mapping: MappingFile,
+    tables: dict[str, SourceTable],
+    dictionary: Dictionary,
+    schema=None,
+    stage: Callable[[str, pd.DataFrame], object] | None = None,
 ) -> MappedApplication:
     """Map the accepted rows of every source table of one application to target rows.
 
     With a target schema, a row that leaves a required target column empty is rejected with
-    the rule mapping.required instead of failing the load.
+    the rule mapping.required instead of failing the load. `stage`, when given, receives each
+    target frame once it is mapped (target name, frame), and the result keeps what it returns
+    in place of the frame (see `migration.mapping.staging`).
     """
     result = MappedApplication(mapping.application)
     rejects, filters = [], []
     lookups: dict[str, pd.DataFrame] = {name: table.rows for name, table in tables.items()}
+    # Only the targets that a lookup reads stay in memory for the targets mapped after them.
+    looked_up = looked_up_tables(mapping)
     derived_keys: dict[str, str] = {}
     for target in mapping.targets:
         required = _required_columns(schema, target.target)
         frame, target_rejects, target_filters, unknown = map_target(
             mapping, target, tables, lookups, required, derived_keys
         )
-        previous = lookups.get(f"target:{target.target}")
-        lookups[f"target:{target.target}"] = (
-            frame if previous is None else pd.concat([previous, frame], ignore_index=True)
-        )
+        name = f"target:{target.target}"
+        if name in looked_up:
+            previous = lookups.get(name)
+            lookups[name] = (
+                frame if previous is None else pd.concat([previous, frame], ignore_index=True)
+            )
         for description, counts in unknown.items():
             bucket = result.unknown_codes.setdefault(f"{target.target}: {description}", {})
             for code, count in counts.items():
                 bucket[code] = bucket.get(code, 0) + count
-        result.frames.setdefault(target.target, []).append(frame)
+        result.frames.setdefault(target.target, []).append(
+            frame if stage is None else stage(target.target, frame)
+        )
         rejects.append(target_rejects)
         filters.append(target_filters)
         logger.info(
@@ -117,6 +130,18 @@ def apply_mapping(
     result.rejects = _concat(rejects, REJECT_COLUMNS)
     result.filters = _concat(filters, FILTER_COLUMNS)
     return result
+
+
+def looked_up_tables(mapping: MappingFile) -> set[str]:
+    """Return the tables that the lookups of a mapping file read (`target:NAME` for a target)."""
+    found = set()
+    for target in mapping.targets:
+        expressions = [*target.columns.values(), target.filter]
+        for expression in expressions:
+            if expression is None:
+                continue
+            found.update(node.table for node in ex.walk(expression) if isinstance(node, ex.Lookup))
+    return found
 
 
 def map_target(

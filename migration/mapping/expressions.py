@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -499,3 +499,15 @@ class Lookup(Expr):
         return DESCRIPTIONS[language]["lookup"].format(
             value=self.value, table=self.table, match=self.match
         )
+
+
+def walk(expression: Expr | Condition) -> Iterator[Expr | Condition]:
+    """Yield an expression or condition, then every expression and condition inside it."""
+    yield expression
+    for value in vars(expression).values():
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            parts = item if isinstance(item, tuple) else (item,)
+            for part in parts:
+                if isinstance(part, Expr | Condition):
+                    yield from walk(part)

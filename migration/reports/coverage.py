@@ -145,8 +145,7 @@ def expression_descriptions(summary: Mapping) -> dict[str, dict[str, str]]:
     own language: {"copie de NOM": {"fr": "copie de NOM", "en": "copy of NOM"}, ...}. A mapping
     file that cannot be read adds nothing, and its descriptions are then shown as stored.
     """
-    from migration.mapping.checks import _walk
-    from migration.mapping.expressions import DESCRIPTIONS, Expr
+    from migration.mapping.expressions import DESCRIPTIONS, Expr, walk
     from migration.mapping.language import load_mapping
 
     descriptions: dict[str, dict[str, str]] = {}
@@ -158,7 +157,7 @@ def expression_descriptions(summary: Mapping) -> dict[str, dict[str, str]]:
             continue
         for target in mapping.targets:
             for expression in target.columns.values():
-                for node in _walk(expression):
+                for node in walk(expression):
                     if isinstance(node, Expr):
                         descriptions[node.describe()] = {
                             language: node.describe(language) for language in DESCRIPTIONS
