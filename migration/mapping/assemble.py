@@ -109,6 +109,7 @@ def assemble(
         if existing_individuals is not None and len(existing_individuals):
             candidates = pd.concat([existing_individuals, candidates], ignore_index=True)
         identity = resolve_individuals(candidates, identity_decisions)
+        del candidates  # the individuals before their merges, not needed any more
         frames = _apply_merges(frames, schema, identity.merges)
 
     if all(m.values_checked for m in mapped):
@@ -118,13 +119,18 @@ def assemble(
     frames, cascade = _cascade_missing_parents(frames, schema)
     cascade = pd.concat([refused, cascade], ignore_index=True) if len(refused) else cascade
     rejects = pd.concat([rejects, cascade], ignore_index=True) if len(cascade) else rejects
-    lineage = _lineage(frames, schema)
-    merged, conflicts = {}, {}
-    for name, frame in frames.items():
+    # One table at a time, so the rows with their origin, their lineage and their merged rows
+    # exist for one table only, not for every table at once.
+    lineage_parts, merged, conflicts = [], {}, {}
+    for name in list(frames):
+        frame = frames.pop(name)
+        lineage_parts.append(_lineage(name, frame, schema))
         merged[name], found = _merge_rows(frame, schema.tables[name])
+        del frame
         if found is not None:
             log_merge_conflicts(found)
             conflicts[name] = found
+    lineage = _concat_lineage(lineage_parts)
     return Assembly(merged, lineage, rejects, filters, identity, conflicts)
 
 
@@ -346,28 +352,31 @@ def _parent_keys(frames, parent: str, columns: tuple[str, ...], versions, cache)
     return cached[1]
 
 
-def _lineage(frames: dict[str, pd.DataFrame], schema) -> pd.DataFrame:
-    parts = []
-    for name, frame in frames.items():
-        if frame.empty:
-            continue
-        part = pd.DataFrame(
-            {
-                "target_table": name,
-                "target_key": key_values(frame, list(schema.tables[name].primary_key)).astype(str),
-                "application": frame["_application"],
-                "source_table": frame["_source_table"],
-                "source_file": frame["_source_file"],
-                "source_line": frame[LINE_COLUMN].astype("int64"),
-                "source_key": frame["_source_key"],
-            }
-        )
-        # A source row that gives the same target row twice (merged later) is one lineage
-        # row. The file and the source key follow from the application, table and line, so
-        # the test of duplicates leaves them out. It runs one table at a time, which keeps its
-        # hash tables small.
-        repeated = part.duplicated(["target_key", "application", "source_table", "source_line"])
-        parts.append(part[~repeated] if repeated.any() else part)
+def _lineage(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame | None:
+    """Return the lineage rows of one table's rows, or None for a table without rows."""
+    if frame.empty:
+        return None
+    part = pd.DataFrame(
+        {
+            "target_table": name,
+            "target_key": key_values(frame, list(schema.tables[name].primary_key)).astype(str),
+            "application": frame["_application"],
+            "source_table": frame["_source_table"],
+            "source_file": frame["_source_file"],
+            "source_line": frame[LINE_COLUMN].astype("int64"),
+            "source_key": frame["_source_key"],
+        }
+    )
+    # A source row that gives the same target row twice (merged later) is one lineage row.
+    # The file and the source key follow from the application, table and line, so the test of
+    # duplicates leaves them out. It runs one table at a time, which keeps its hash tables
+    # small.
+    repeated = part.duplicated(["target_key", "application", "source_table", "source_line"])
+    return part[~repeated] if repeated.any() else part
+
+
+def _concat_lineage(parts: list[pd.DataFrame | None]) -> pd.DataFrame:
+    parts = [part for part in parts if part is not None]
     if not parts:
         return pd.DataFrame(columns=LINEAGE_COLUMNS)
     return pd.concat(parts, ignore_index=True)[LINEAGE_COLUMNS]
