@@ -120,14 +120,17 @@ def plan_changes(
     Raises:
         TargetError: two rows of one frame share a primary key.
     """
-    positions = {name: _positions_by_key(prepared[name]) for name in order}
     old = {name: _read_old_rows(connection, metadata, prepared[name]) for name in order}
     plans: dict[str, TableChanges] = {}
     for name in order:
+        # The positions by key take about as much memory as the keys themselves, so they
+        # exist for one table at a time.
+        positions = _positions_by_key(prepared[name])
         sources = None
         if applications is not None and old[name].digests:
             sources = _lineage_applications(connection, metadata, name)
-        plans[name] = _classify(prepared[name], positions[name], old[name], applications, sources)
+        plans[name] = _classify(prepared[name], positions, old[name], applications, sources)
+        del positions
 
     _keep_referenced_rows(metadata, order, prepared, old, plans)
     for name in order:
