@@ -89,7 +89,6 @@ def assemble(
             run does not hold the mapped rows and the assembled rows at once. The rejects and
             filtered rows of `mapped` stay.
     """
-    frames = _concat_frames(mapped, schema, release_mapped)
     rejects = pd.concat(
         [m.rejects for m in mapped if len(m.rejects)] or [pd.DataFrame(columns=REJECT_COLUMNS)],
         ignore_index=True,
@@ -101,7 +100,7 @@ def assemble(
 
     fallen = _source_rows(rejects.rename(columns=_REJECT_TO_ORIGIN))
     fallen = pd.concat([fallen, _source_rows(rejected_sources.rename(columns=_REJECT_TO_ORIGIN))])
-    frames = _drop_sources(frames, fallen)
+    frames = _concat_frames(mapped, schema, release_mapped, fallen)
 
     identity = IdentityResult()
     if "individu" in frames:
@@ -150,8 +149,13 @@ def _source_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _concat_frames(
-    mapped: list[MappedApplication], schema, release: bool = False
+    mapped: list[MappedApplication], schema, release: bool = False, fallen=None
 ) -> dict[str, pd.DataFrame]:
+    """Combine the mapped frames of each table, without the rows of the `fallen` source rows.
+
+    The fallen rows are dropped table by table, as each table is combined, so that two copies
+    of one table exist at a time, never two copies of every table.
+    """
     frames: dict[str, pd.DataFrame] = {}
     for name in schema.table_order():
         take = dict.pop if release else dict.get
@@ -165,7 +169,10 @@ def _concat_frames(
         # Each step replaces the frame, so only two copies of one table exist at a time.
         present = frame.notna()
         frame = frame.astype(object)
-        frames[name] = frame.where(present, None)
+        frame = frame.where(present, None)
+        if fallen is not None:
+            frame = _drop_sources({name: frame}, fallen)[name]
+        frames[name] = frame
     return frames
 
 
@@ -196,19 +203,21 @@ def _drop_sources(frames: dict[str, pd.DataFrame], fallen: pd.DataFrame) -> dict
 
 
 def _apply_merges(frames, schema, merges: dict[str, str]) -> dict[str, pd.DataFrame]:
-    """Point every reference to a merged individual at the individual it merges into."""
+    """Point every reference to a merged individual at the individual it merges into.
+
+    The frames change in place, one column at a time: a copy of every frame that refers to
+    individu would double the memory of most of the rows.
+    """
     if not merges:
         return frames
-    result = dict(frames)
-    result["individu"] = frames["individu"].assign(
-        id_individu=frames["individu"]["id_individu"].replace(merges)
-    )
+    individuals = frames["individu"]
+    individuals["id_individu"] = individuals["id_individu"].replace(merges)
     for name, table in schema.tables.items():
         for key in table.foreign_keys:
-            if key.ref_table == "individu" and name in result:
+            if key.ref_table == "individu" and name in frames:
                 column = key.columns[0]
-                result[name] = result[name].assign(**{column: result[name][column].replace(merges)})
-    return result
+                frames[name][column] = frames[name][column].replace(merges)
+    return frames
 
 
 def reject_refused_values(
