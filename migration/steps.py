@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from migration.delivery.config import same_departement
@@ -283,7 +284,10 @@ def reconcile(validated: list[ValidatedApplication], assembly: Assembly) -> list
     the table unreconciled.
     """
     loaded_by_table = assembly.lineage.groupby(["application", "source_table"])["source_line"]
-    loaded_sets = {key: set(lines) for key, lines in loaded_by_table}
+    # Sorted arrays, not sets: a set of Python ints per source table took about 70 bytes per
+    # lineage row, 0.5 GB for 7.5 million.
+    loaded_lines = {key: np.unique(lines.to_numpy(dtype="int64")) for key, lines in loaded_by_table}
+    no_lines = np.array([], dtype="int64")
     mapping_rejects = assembly.rejects.groupby(["application", "source_table"])["source_line"]
     mapping_reject_sets = {key: set(lines) for key, lines in mapping_rejects}
     filtered = assembly.filters.groupby(["application", "source_table"])
@@ -296,12 +300,15 @@ def reconcile(validated: list[ValidatedApplication], assembly: Assembly) -> list
             key = (application.name, table_name)
             table_errors = errors[errors["table"] == table_name]
             rejected = set(table_errors["line"]) | mapping_reject_sets.get(key, set())
-            loaded = loaded_sets.get(key, set()) - rejected
+            rejected_lines = np.fromiter(rejected, dtype="int64", count=len(rejected))
+            loaded = loaded_lines.get(key, no_lines)
+            loaded = loaded[~np.isin(loaded, rejected_lines)]
             filter_rows = filter_sets.get(key)
             filtered_lines: set[int] = set()
             reasons: dict[str, int] = {}
             if filter_rows is not None:
-                remaining = filter_rows[~filter_rows["source_line"].isin(loaded | rejected)]
+                accounted = np.concatenate([loaded, rejected_lines])
+                remaining = filter_rows[~filter_rows["source_line"].isin(accounted)]
                 remaining = remaining.drop_duplicates("source_line")
                 filtered_lines = set(remaining["source_line"])
                 reasons = remaining["reason"].value_counts().to_dict()
