@@ -355,7 +355,9 @@ def _check_scope(frame: pd.DataFrame, scope: frozenset[str], label: str) -> None
 
 def _with_run_id(frame: pd.DataFrame, run_id: Any, label: str) -> pd.DataFrame:
     if "run_id" not in frame.columns:
-        frame = frame.copy()
+        # A shallow copy gains the column without copying the others: a deep copy of the
+        # lineage doubled its memory for as long as it was being prepared.
+        frame = frame.copy(deep=False)
         frame["run_id"] = run_id
         return frame
     others = frame["run_id"].dropna().unique().tolist()
