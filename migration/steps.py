@@ -224,7 +224,9 @@ def map_application(
     With a target schema, the rows with values the target would refuse are rejected too. With
     `stage_folder` (a private folder), each mapped frame is written there as soon as it is
     mapped, so the mapped rows of a whole application are never in memory at once; the frames
-    of the result are then `StagedFrame` objects that assembly reads back.
+    of the result are then `StagedFrame` objects that assembly reads back. Each source table's
+    rows are freed too, as soon as every target that reads it is mapped: its converted rows
+    leave `validated.tables`, and its raw rows keep the rejected ones only.
     """
     if stage_folder is None:
         mapped = apply_mapping(mapping, validated.tables, validated.dictionary, schema)
@@ -239,8 +241,20 @@ def map_application(
             if len(rejects):
                 found.setdefault(name, []).append(rejects)
 
+    def keep_rejected_raw_rows(name: str, mapping_rejects: pd.DataFrame) -> None:
+        # Every target of table `name` is mapped: its raw rows are needed for its rejects only.
+        lines = set(mapping_rejects["source_line"])
+        for frames in found.values():
+            for refused in frames:
+                lines.update(refused.loc[refused["source_table"] == name, "source_line"])
+        errors = validated.rejected_lines()
+        lines.update(errors.loc[errors["source_table"] == name, "source_line"])
+        validated.reads[name] = validated.reads[name].keeping_lines(lines)
+
     stage = FrameStage(stage_folder, f"mapped-{mapping.application}", find_refused)
-    mapped = apply_mapping(mapping, validated.tables, validated.dictionary, schema, stage)
+    mapped = apply_mapping(
+        mapping, validated.tables, validated.dictionary, schema, stage, keep_rejected_raw_rows
+    )
     if schema is not None:
         reject_refused_values(mapped, schema, found)
     return mapped

@@ -302,6 +302,15 @@ def test_staged_frames_give_the_rows_and_rejects_of_frames_in_memory(tmp_path):
     in_memory = map_application(validated, mapping, SCHEMA)
     staged = map_application(validated, mapping, SCHEMA, stage)
 
+    # The source rows left once every target that reads them is mapped: no converted row,
+    # and the raw text of the rejected rows only.
+    dropped = set(mapping.dropped_tables)
+    assert all(t.rows.empty for name, t in validated.tables.items() if name not in dropped)
+    rejected_lines = pd.concat(
+        [rejected[["source_table", "source_line"]], staged.rejects[["source_table", "source_line"]]]
+    ).drop_duplicates()
+    kept = sum(len(read.rows) for name, read in validated.reads.items() if name not in dropped)
+    assert kept == len(rejected_lines[~rejected_lines["source_table"].isin(dropped)])
     parts = [part for frames in staged.frames.values() for part in frames]
     assert parts and all(isinstance(part, StagedFrame) for part in parts)
     assert sorted(path.name for path in stage.iterdir()) == sorted(p.path.name for p in parts)

@@ -8,6 +8,7 @@ can be written for every target row.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ def apply_mapping(
     dictionary: Dictionary,
     schema=None,
     stage: Callable[[str, pd.DataFrame], object] | None = None,
+    done: Callable[[str, pd.DataFrame], None] | None = None,
 ) -> MappedApplication:
     """Map the accepted rows of every source table of one application to target rows.
 
@@ -86,6 +88,10 @@ def apply_mapping(
     the rule mapping.required instead of failing the load. `stage`, when given, receives each
     target frame once it is mapped (target name, frame), and the result keeps what it returns
     in place of the frame (see `migration.mapping.staging`).
+
+    `done`, when given, is called with a source table's name and the mapping rejects of its
+    rows as soon as no later target reads that table. The table's rows then leave `tables`
+    (it keeps an empty frame), so a worker frees each table as the mapping goes.
     """
     result = MappedApplication(mapping.application)
     rejects, filters = [], []
@@ -93,7 +99,18 @@ def apply_mapping(
     # Only the targets that a lookup reads stay in memory for the targets mapped after them.
     looked_up = looked_up_tables(mapping)
     derived_keys: dict[str, str] = {}
-    for target in mapping.targets:
+    last_uses = _last_uses(mapping, tables) if done is not None else {}
+
+    def release(position: int) -> None:
+        for table_name in [name for name, last in last_uses.items() if last == position]:
+            lookups.pop(table_name, None)
+            source = tables[table_name]
+            tables[table_name] = dataclasses.replace(source, rows=source.rows.head(0).copy())
+            mine = [part[part["source_table"] == table_name] for part in rejects]
+            done(table_name, _concat(mine, REJECT_COLUMNS))
+
+    release(-1)
+    for position, target in enumerate(mapping.targets):
         required = _required_columns(schema, target.target)
         frame, target_rejects, target_filters, unknown = map_target(
             mapping, target, tables, lookups, required, derived_keys
@@ -122,6 +139,7 @@ def apply_mapping(
             len(target_rejects),
             len(target_filters),
         )
+        release(position)
     for table_name, reason in mapping.dropped_tables.items():
         if table_name in tables:
             filters.append(
@@ -134,14 +152,30 @@ def apply_mapping(
 
 def looked_up_tables(mapping: MappingFile) -> set[str]:
     """Return the tables that the lookups of a mapping file read (`target:NAME` for a target)."""
+    return {name for target in mapping.targets for name in _lookup_tables(target)}
+
+
+def _lookup_tables(target: TargetMapping) -> set[str]:
     found = set()
-    for target in mapping.targets:
-        expressions = [*target.columns.values(), target.filter]
-        for expression in expressions:
-            if expression is None:
-                continue
+    for expression in [*target.columns.values(), target.filter]:
+        if expression is not None:
             found.update(node.table for node in ex.walk(expression) if isinstance(node, ex.Lookup))
     return found
+
+
+def _last_uses(mapping: MappingFile, tables: dict[str, SourceTable]) -> dict[str, int]:
+    """Return, for each source table, the position of the last target that reads it (as its
+    source, a join or a lookup); -1 for a table that no target reads.
+
+    The tables that the mapping drops are left out: their rows give filter records at the end.
+    """
+    last = dict.fromkeys(tables, -1)
+    for position, target in enumerate(mapping.targets):
+        names = {target.source, *(join.table for join in target.joins)}
+        names |= {name for name in _lookup_tables(target) if not name.startswith("target:")}
+        for name in names & set(tables):
+            last[name] = position
+    return {name: at for name, at in last.items() if name not in mapping.dropped_tables}
 
 
 def map_target(
