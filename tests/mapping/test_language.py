@@ -292,3 +292,55 @@ def test_unclosed_bracket_named_with_position(tmp_path, text, hint):
     with pytest.raises(MappingError) as caught:
         load_mapping(path)
     assert hint in caught.value.detail
+
+
+ANCHORED = (
+    "application: ITAC\n"
+    "targets:\n"
+    "  - target: individu\n"
+    "    source: DOSSIER\n"
+    "    columns: &columns\n"
+    "      nom_naissance: NOM\n"
+    "  - target: individu\n"
+    "    source: DEMANDE\n"
+    "    columns: *columns\n"
+)
+
+
+def test_same_file_loaded_twice_equal_not_shared(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(ANCHORED, encoding="utf-8")
+
+    first = load_mapping(path)
+    second = load_mapping(path)
+
+    assert second == first
+    assert second is not first
+    assert second.targets[0] is not first.targets[0]
+    assert [anchor.alias_lines for anchor in first.anchors] == [[9]]
+    first.anchors[0].alias_lines.append(99)
+    assert [anchor.alias_lines for anchor in second.anchors] == [[9]]
+    assert [anchor.alias_lines for anchor in load_mapping(path).anchors] == [[9]]
+
+
+def test_changed_file_loaded_again(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(ANCHORED, encoding="utf-8")
+    load_mapping(path)
+
+    path.write_text(ANCHORED.replace("NOM", "NOM_USAGE"), encoding="utf-8")
+    mapping = load_mapping(path)
+
+    assert mapping.targets[0].columns["nom_naissance"].name == "NOM_USAGE"
+
+
+def test_same_text_other_path_names_its_file(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for folder in ("a", "b"):
+        (tmp_path / folder / "m.yaml").write_text(HEADER + "      sexe: [\n", encoding="utf-8")
+
+    for folder in ("a", "b"):
+        with pytest.raises(MappingError) as caught:
+            load_mapping(tmp_path / folder / "m.yaml")
+        assert str(tmp_path / folder / "m.yaml") in str(caught.value)
