@@ -32,7 +32,7 @@ from migration.reading.findings import mask_value
 from migration.target.engine import describe_url
 from migration.target.model import TargetSchema
 from migration.target.product_tables import FILTER_TABLE, LINEAGE_TABLE, REJECT_TABLE, RUN_TABLE
-from migration.target.schema import build_metadata, load_target_schema
+from migration.target.schema import build_metadata, build_product_metadata, load_target_schema
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +190,8 @@ def previous_run_summary(engine: sa.Engine, run_id: str) -> dict | None:
 
     The report compares a delivery with this one to list what changed.
     """
-    runs = product_tables()[RUN_TABLE]
+    # The product tables alone: the target tables of the schema are not read here.
+    runs = build_product_metadata().tables[RUN_TABLE]
     with _connect(engine) as connection:
         started = connection.execute(
             sa.select(runs.c.started_at).where(runs.c.run_id == run_id)

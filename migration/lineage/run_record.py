@@ -119,7 +119,7 @@ def finish_run(engine: sa.Engine, summary: Mapping, schema: TargetSchema | None 
     Raises:
         LineageError: the run row does not exist (the run did not load) or cannot be updated.
     """
-    from migration.target.schema import build_metadata, load_target_schema
+    from migration.target.schema import build_product_metadata, load_target_schema
 
     if not summary.get("finished_at"):
         summary = dict(summary) | {
@@ -128,7 +128,7 @@ def finish_run(engine: sa.Engine, summary: Mapping, schema: TargetSchema | None 
     schema = schema or load_target_schema()
     record = build_run_record(summary, schema)
     stored = dict(summary) | {"run_record": record}
-    runs = build_metadata(schema).tables[RUN_TABLE]
+    runs = build_product_metadata().tables[RUN_TABLE]
     finished = datetime.datetime.fromisoformat(str(summary["finished_at"]))
     try:
         with engine.begin() as connection:

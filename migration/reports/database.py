@@ -45,10 +45,12 @@ def read_database_facts(
     Returns None when the database lacks the product tables. When the lineage in the database
     belongs to another run (this run did not load), only that fact is returned, under "stale".
     """
-    from migration.target.schema import build_metadata, load_target_schema
+    from migration.target.schema import build_product_metadata, load_target_schema
 
     schema = schema or load_target_schema()
-    tables = build_metadata(schema).tables
+    # Only the product tables are queried by their columns. The target tables are counted by
+    # name, so their tables and constraints are not built.
+    tables = build_product_metadata().tables
     lineage, rejects, runs = tables[LINEAGE_TABLE], tables[REJECT_TABLE], tables[RUN_TABLE]
     run_id = summary.get("run_id")
     try:
@@ -117,7 +119,9 @@ def _lineage_groups(connection, lineage, run_id) -> list[tuple[str, str, str, st
 def _counts(connection, tables, schema, run_id, groups) -> dict[str, Any]:
     lineage, rejects = tables[LINEAGE_TABLE], tables[REJECT_TABLE]
     targets = {
-        name: connection.execute(sa.select(sa.func.count()).select_from(tables[name])).scalar_one()
+        name: connection.execute(
+            sa.select(sa.func.count()).select_from(sa.table(name))
+        ).scalar_one()
         for name in schema.table_order()
     }
     loaded = {
