@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -190,23 +191,21 @@ def _index(connection, lineage, rejects, run_id, groups, keys, mask, max_rows, m
             )
             .limit(share)
         )
-        selected = sorted(
-            connection.execute(query),
-            key=lambda row: (row.application, row.source_table, row.source_line, row.target_key),
-        )
-        for row in selected:
-            target_key = _key(row.target_key, (row.target_table,) in personal["targets"], mask)
-            source_key = _key(
-                row.source_key, (row.application, row.source_table) in personal["sources"], mask
-            )
+        # Sorted by application, source table, source line and target key. Plain tuples,
+        # because attribute access on SQLAlchemy rows is slower, and the index has up to
+        # MAX_INDEX_LINEAGE_ROWS rows.
+        selected = sorted(connection.execute(query).tuples(), key=itemgetter(2, 3, 4, 1))
+        target_personal = (target_table,) in personal["targets"]
+        for table_name, target_key, application, source_table, source_line, source_key in selected:
+            source_personal = (application, source_table) in personal["sources"]
             rows.append(
                 [
-                    row.target_table,
-                    target_key,
-                    row.application,
-                    row.source_table,
-                    row.source_line,
-                    source_key,
+                    table_name,
+                    _key(target_key, target_personal, mask),
+                    application,
+                    source_table,
+                    source_line,
+                    _key(source_key, source_personal, mask),
                 ]
             )
     # Each source table gets its share of the rejects, as each target table does of the
