@@ -444,12 +444,15 @@ def _sheet(workbook: Workbook, title: str, header: list[str], rows: list[list]):
     for cell in sheet[1]:
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
-    for row in rows:
-        sheet.append([_cell(value) for value in row])
-        for cell in sheet[sheet.max_row]:
+    # The header is row 1, so the rows go to rows 2, 3 and on. Reading sheet.max_row or a whole
+    # row back after each append would scan every cell of the sheet, once per row.
+    for row_number, row in enumerate(rows, start=2):
+        values = [_cell(value) for value in row]
+        sheet.append(values)
+        for column_number, value in enumerate(values, start=1):
             # openpyxl writes a text starting with "=" as a formula; source values are text.
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"
+            if isinstance(value, str) and value.startswith("="):
+                sheet.cell(row=row_number, column=column_number).data_type = "s"
     sheet.freeze_panes = "A2"
     for index, name in enumerate(header, start=1):
         values = [len(str(row[index - 1])) for row in rows[:500] if row[index - 1] is not None]
