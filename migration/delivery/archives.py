@@ -30,11 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-import py7zr
-import py7zr.exceptions
-import pyzipper
-from py7zr.io import Py7zIO, WriterFactory
-
 from migration.delivery.errors import (
     ArchiveLimitError,
     DeliveryError,
@@ -279,6 +274,9 @@ def unpack_zip(
         UnsafeArchiveError: An entry with an unsafe name, a link or a special file.
         ArchiveLimitError: A size, ratio or count limit is exceeded.
     """
+    # pyzipper loads ciphers that only a ZIP delivery needs, so it is imported here.
+    import pyzipper
+
     try:
         archive = pyzipper.AESZipFile(source)
     except (zipfile.BadZipFile, pyzipper.BadZipFile, OSError, EOFError, ValueError):
@@ -352,65 +350,6 @@ def _entry(base: str, entry: str, writer: LimitedWriter) -> UnpackedEntry:
 # --- 7-Zip ---------------------------------------------------------------------------------
 
 
-class _SevenZipMember(Py7zIO):
-    """py7zr writer that sends the bytes of one member to a ``LimitedWriter``."""
-
-    def __init__(self, writer: LimitedWriter) -> None:
-        self.writer = writer
-
-    def write(self, s: bytes | bytearray) -> int:
-        self.writer.write(bytes(s))
-        return len(s)
-
-    def read(self, size: int | None = None) -> bytes:
-        return b""
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return 0
-
-    def seekable(self) -> bool:
-        return False
-
-    def flush(self) -> None:
-        self.writer.raw.flush()
-
-    def size(self) -> int:
-        return self.writer.size
-
-    def close(self) -> None:
-        self.writer.raw.close()
-
-
-class _SevenZipFactory(WriterFactory):
-    """Opens one private file per member when py7zr starts writing it."""
-
-    def __init__(self, staging: _Staging, compressed: dict[str, int | None]) -> None:
-        self.staging = staging
-        self.compressed = compressed
-        self.writers: dict[str, LimitedWriter] = {}
-
-    def create(self, filename: str) -> Py7zIO:
-        writer = self.staging.open(filename, self.compressed.get(filename))
-        self.writers[filename] = writer
-        return _SevenZipMember(writer)
-
-    def close_all(self) -> None:
-        for writer in self.writers.values():
-            writer.raw.close()
-
-
-_SEVEN_ZIP_ERRORS = (
-    py7zr.exceptions.ArchiveError,
-    lzma.LZMAError,
-    EOFError,
-    OSError,
-    ValueError,
-    KeyError,
-    IndexError,
-    TypeError,
-)
-
-
 def unpack_7z(
     source: BinaryIO, label: str, password: str, folder: Path, budget: SizeBudget, size: int
 ) -> list[UnpackedEntry]:
@@ -421,58 +360,11 @@ def unpack_7z(
         UnsafeArchiveError: An entry with an unsafe name, a link or a special file.
         ArchiveLimitError: A size, ratio or count limit is exceeded.
     """
-    try:
-        archive = py7zr.SevenZipFile(source, password=password)
-        infos = archive.list()
-    except py7zr.exceptions.PasswordRequired:
-        raise PasswordOrDamageError(label) from None
-    except _SEVEN_ZIP_ERRORS:
-        # With encrypted headers a wrong password makes the header itself unreadable.
-        raise PasswordOrDamageError(label, " (the 7-Zip headers cannot be read)") from None
+    # Importing py7zr and the ciphers it loads took about 60 ms (python -X importtime on a
+    # 2-core machine), which a delivery without 7-Zip archives no longer pays.
+    from migration.delivery.sevenzip import unpack_seven_zip
 
-    with archive:
-        members = []
-        for info in infos:
-            if info.is_symlink:
-                raise _reject_link(info.filename, "symbolic link", label)
-            base = check_entry_name(info.filename, label)
-            if not info.is_directory:
-                members.append((info, base))
-        _unique_names([(info.filename, base) for info, base in members], label)
-        _check_declared(
-            [(info.filename, info.uncompressed, info.compressed) for info, _ in members],
-            label,
-            budget.limits,
-            size,
-        )
-        staging = _Staging(folder, label, budget)
-        factory = _SevenZipFactory(staging, {info.filename: info.compressed for info, _ in members})
-        archive.max_extract_size = budget.limits.max_total_size - budget.used
-        try:
-            archive.extractall(factory=factory)
-        except (ArchiveLimitError, UnsafeArchiveError):
-            raise
-        except py7zr.exceptions.DecompressionBombError:
-            raise ArchiveLimitError(
-                f"{label}: unpacking stopped: the delivery would exceed "
-                f"{_format_size(budget.limits.max_total_size)} of plaintext (--max-size)"
-            ) from None
-        except _SEVEN_ZIP_ERRORS:
-            raise PasswordOrDamageError(label) from None
-        finally:
-            factory.close_all()
-
-        entries = []
-        for info, base in members:
-            writer = factory.writers.get(_sanitized(info.filename))
-            if writer is None:
-                # py7zr opens no writer for an empty member.
-                with staging.writer(info.filename, 0) as writer:
-                    pass
-            if writer.size != info.uncompressed:
-                raise _damaged(label, info.filename)
-            entries.append(_entry(base, info.filename, writer))
-    return entries
+    return unpack_seven_zip(source, label, password, folder, budget, size)
 
 
 def _sanitized(name: str) -> str:
