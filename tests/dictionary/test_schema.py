@@ -157,3 +157,41 @@ def test_model_rejects_value_of_wrong_type(validator, tmp_path, case):
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     with pytest.raises(DictionaryError):
         load_dictionary(path)
+
+
+def test_same_file_loaded_twice_equal_not_shared(tmp_path):
+    path = tmp_path / "itac.yaml"
+    path.write_bytes(bundled_dictionary_path("itac").read_bytes())
+
+    first = load_dictionary(path)
+    second = load_dictionary(path)
+
+    assert second == first
+    assert second is not first
+    assert second.tables is not first.tables
+    first.tables.clear()
+    assert load_dictionary(path).tables == second.tables
+
+
+def test_changed_file_loaded_again(tmp_path):
+    path = tmp_path / "itac.yaml"
+    text = bundled_dictionary_path("itac").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    first = load_dictionary(path)
+
+    document = yaml.safe_load(text)
+    document["version"] = "changed"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    second = load_dictionary(path)
+
+    assert second.version == "changed"
+    assert second.sha256 != first.sha256
+
+
+def test_invalid_file_rejected_each_load(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("application: ITAC\ntables: [\n", encoding="utf-8")
+
+    for _ in range(2):
+        with pytest.raises(DictionaryError, match="broken.yaml"):
+            load_dictionary(path)
