@@ -7,6 +7,7 @@ the folder can be copied, archived or opened from a USB stick.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -92,8 +93,13 @@ class _CompiledTemplateCache(jinja2.FileSystemBytecodeCache):
     file that cannot be read or written is skipped, and the template is compiled instead.
     """
 
-    def __init__(self) -> None:
-        super().__init__(pattern="mdph-reprise-report-%s.cache")
+    def __init__(self, options: Mapping[str, object]) -> None:
+        # The compiled code also depends on the Jinja release and on the options that shape
+        # the lexer and the escaping, which the template checksum does not cover.
+        fingerprint = hashlib.sha256(
+            repr((jinja2.__version__, sorted(options.items()))).encode()
+        ).hexdigest()[:16]
+        super().__init__(pattern=f"mdph-reprise-report-{fingerprint}-%s.cache")
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         try:
@@ -109,24 +115,26 @@ class _CompiledTemplateCache(jinja2.FileSystemBytecodeCache):
             logger.debug("writing a compiled template to the cache failed: %s", error)
 
 
-def _template_cache() -> jinja2.BytecodeCache | None:
+def _template_cache(options: Mapping[str, object]) -> jinja2.BytecodeCache | None:
     try:
-        return _CompiledTemplateCache()
+        return _CompiledTemplateCache(options)
     except (OSError, RuntimeError) as error:
         # RuntimeError: Jinja found no safe cache folder (owned by another user, wrong mode).
         logger.debug("no cache of compiled templates: %s", error)
         return None
 
 
+# The options that change how the templates compile, so they are also part of the cache key.
+_COMPILE_OPTIONS = {"autoescape": True, "trim_blocks": True, "lstrip_blocks": True}
+
+
 @cache
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,
         undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        bytecode_cache=_template_cache(),
+        bytecode_cache=_template_cache(_COMPILE_OPTIONS),
+        **_COMPILE_OPTIONS,
     )
 
 

@@ -79,3 +79,24 @@ def test_truncated_cache_file_compiled_again(cache_parent):
         path.write_bytes(path.read_bytes()[: len(jinja2.bccache.bc_magic) + 3])
 
     assert render_fresh(summary) == expected
+
+
+def test_other_options_not_served_cached_code(cache_parent, tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "list.j2").write_text("{% for x in items %}\n  {{ x }}\n{% endfor %}\n")
+
+    def render(trim_blocks):
+        options = {"autoescape": True, "trim_blocks": trim_blocks, "lstrip_blocks": True}
+        environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(templates),
+            bytecode_cache=pages._template_cache(options),
+            **options,
+        )
+        return environment.get_template("list.j2").render(items=[1, 2])
+
+    trimmed = render(True)
+    untrimmed = render(False)
+
+    assert trimmed == "  1\n  2\n"
+    assert untrimmed == "\n  1\n\n  2\n"
