@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 
 from migration.dictionary.errors import DictionaryError, DictionaryImportError
-from migration.dictionary.frictionless import read_data_package, write_data_package
-from migration.dictionary.model import load_dictionary
-from migration.dictionary.sheets import export_sheets, read_sheets
-from migration.dictionary.writer import document_from_dictionary, write_dictionary
+
+# The handlers import the readers and writers, because the CLI imports this module to build
+# its parser for every command, and a run needs none of them.
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
 IMPORT_SUFFIXES = (".xlsx", ".csv", ".json")
@@ -92,6 +91,10 @@ def add_dictionary_parser(subparsers: argparse._SubParsersAction) -> argparse.Ar
 
 def run_import(args: argparse.Namespace) -> int:
     """Import a dictionary file and write it as YAML; return 1 and write nothing on findings."""
+    from migration.dictionary.frictionless import read_data_package
+    from migration.dictionary.sheets import read_sheets
+    from migration.dictionary.writer import write_dictionary
+
     source: Path = args.file
     suffix = source.suffix.lower()
     if suffix not in IMPORT_SUFFIXES:
@@ -133,6 +136,11 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """Export a dictionary in the format given by the suffix of `--out`."""
+    from migration.dictionary.frictionless import write_data_package
+    from migration.dictionary.model import load_dictionary
+    from migration.dictionary.sheets import export_sheets
+    from migration.dictionary.writer import document_from_dictionary, write_dictionary
+
     dictionary = load_dictionary(args.dictionary)
     out: Path = args.out
     suffix = out.suffix.lower()
