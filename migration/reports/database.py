@@ -191,10 +191,10 @@ def _index(connection, lineage, rejects, run_id, groups, keys, mask, max_rows, m
             )
             .limit(share)
         )
-        # Sorted by application, source table, source line and target key. Plain tuples,
-        # because attribute access on SQLAlchemy rows is slower, and the index has up to
-        # MAX_INDEX_LINEAGE_ROWS rows.
-        selected = sorted(connection.execute(query).tuples(), key=itemgetter(2, 3, 4, 1))
+        # Sorted by application, source table, source line and target key. The rows are read
+        # by position, because attribute access on SQLAlchemy rows is slower, and the index
+        # has up to MAX_INDEX_LINEAGE_ROWS rows.
+        selected = sorted(connection.execute(query).all(), key=itemgetter(2, 3, 4, 1))
         target_personal = (target_table,) in personal["targets"]
         for table_name, target_key, application, source_table, source_line, source_key in selected:
             source_personal = (application, source_table) in personal["sources"]
