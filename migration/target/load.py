@@ -97,6 +97,7 @@ BULK_SORT_MEMORY = "256MB"  # for those builds, in the load transaction only
 # Names under which the loader keeps rows that are not rows of a frame, so that an error
 # names their table without pointing at a row of a frame.
 _KEPT_LINEAGE = "kept lineage"
+_LINEAGE_LABEL = "the lineage frame"
 _REMOVED_KEYS = "removed keys"
 
 _DATABASE_ERRORS: tuple[type[BaseException], ...] = (sa.exc.SQLAlchemyError,)
@@ -179,8 +180,10 @@ def load_run(
             `max_removed_share`. The default names the option of the CLI.
 
     Raises:
-        TargetError: a frame does not fit its table (raised before the database is touched),
-            the existing database differs from the schema, or the database rejected the load.
+        TargetError: a frame does not fit its table (raised before the database is touched,
+            except for a value of the lineage after its first row: the lineage is converted
+            once the target rows are written, and the load rolls back), the existing database
+            differs from the schema, or the database rejected the load.
             The load is then rolled back and the message names the table, the constraint and
             the SQL statement, never a row value.
         TooManyRemovalsError: the load would remove more than `max_removed_share`.
@@ -190,13 +193,17 @@ def load_run(
     metadata = build_metadata(schema)
     if filters is None:
         filters = pd.DataFrame()
-    prepared = _prepare(schema, frames, rejects, lineage, filters, run, scope, release_frames)
+    prepared, lineage = _prepare(
+        schema, frames, rejects, lineage, filters, run, scope, release_frames
+    )
     # The prepared rows are all the load needs; a caller that keeps no reference of its own
     # to the frames (see `migration.run`) frees them here, before the longest part of the load.
-    del frames, rejects, lineage, filters
+    del frames, rejects, filters
     order = schema.table_order()
 
     loader = _Loader(engine.dialect, metadata, prepared, schema, scope)
+    loader.lineage = lineage
+    del lineage
     loader.max_removed_share = max_removed_share
     loader.removal_override = removal_override
     try:
@@ -231,7 +238,7 @@ def load_run(
         )
     changes = {name: loader.plans[name].counts() for name in order}
     result = LoadResult(
-        rows={name: len(prepared[name].rows) for name in order},
+        rows=dict(loader.row_counts),
         rejects=len(prepared[REJECT_TABLE].rows),
         filters=len(prepared[FILTER_TABLE].rows),
         lineage=len(prepared[LINEAGE_TABLE].rows),
@@ -271,8 +278,13 @@ def _set_sqlite_busy_timeout(connection: sa.Connection, seconds: float) -> float
 
 def _prepare(
     schema, frames, rejects, lineage, filters, run, scope, release_frames: bool = False
-) -> dict[str, PreparedTable]:
-    """Check every input against its table before any database work."""
+) -> tuple[dict[str, PreparedTable], pd.DataFrame]:
+    """Check every input against its table before any database work.
+
+    Returns the prepared rows of every table but the lineage, and the lineage frame with its
+    run id. The lineage is the largest input, so it is converted only once the target rows are
+    written and released (see `_Loader.replace_lineage`); its columns are checked here.
+    """
     unknown = sorted(name for name in frames if name not in schema.tables)
     if unknown:
         product = [name for name in unknown if name in PRODUCT_TABLES]
@@ -327,13 +339,10 @@ def _prepare(
         generated=[FILTER_ID_COLUMN],
         label="the filters frame",
     )
-    prepared[LINEAGE_TABLE] = prepare_frame(
-        PRODUCT_TABLES[LINEAGE_TABLE],
-        _with_run_id(lineage, run_id, "lineage"),
-        {},
-        label="the lineage frame",
-    )
-    return prepared
+    lineage = _with_run_id(lineage, run_id, "lineage")
+    # Its columns and first row now, every value when the lineage is written.
+    prepare_frame(PRODUCT_TABLES[LINEAGE_TABLE], lineage.head(1), {}, label=_LINEAGE_LABEL)
+    return prepared, lineage
 
 
 def _check_scope(frame: pd.DataFrame, scope: frozenset[str], label: str) -> None:
@@ -456,6 +465,10 @@ class _Loader:
         self.role: str | None = None
         self.step = _Step("connecting to the target database")
         self._stage_numbers = itertools.count(1)
+        # The lineage frame, converted once the target rows are written (`replace_lineage`).
+        self.lineage: pd.DataFrame | None = None
+        # Rows of each target table, kept when its prepared rows are released.
+        self.row_counts: dict[str, int] = {}
 
     @property
     def postgresql(self) -> bool:
@@ -489,6 +502,7 @@ class _Loader:
                 self.insert_rows(name, plan.added)
             for name in reversed(order):
                 self.delete_rows(name, self.plans[name].removed)
+        self.release_target_rows(order)
 
         self.replace_lineage(order)
         self.replace_filters()
@@ -636,7 +650,23 @@ class _Loader:
         )
         self.insert_rows(LOAD_TABLE, range(len(rows)))
 
+    def release_target_rows(self, order: list[str]) -> None:
+        """Drop the prepared rows of the target tables once they are written, keeping counts.
+
+        Their values are the largest part of a load's memory, so the lineage is converted
+        after they are gone.
+        """
+        for name in order:
+            self.row_counts[name] = self.prepared[name].count
+            table = self.prepared[name].table
+            self.prepared[name] = PreparedTable(table, self.prepared[name].columns)
+
     def replace_lineage(self, order: list[str]) -> None:
+        self.step = _Step("converting the lineage rows", LINEAGE_TABLE)
+        self.prepared[LINEAGE_TABLE] = prepare_frame(
+            PRODUCT_TABLES[LINEAGE_TABLE], self.lineage, {}, label=_LINEAGE_LABEL
+        )
+        self.lineage = None
         lineage = self.metadata.tables[LINEAGE_TABLE]
         kept = self.read_kept_lineage(order)
         statement = lineage.delete()
