@@ -437,7 +437,7 @@ def _process_into_file(job: tuple, path: Path) -> Path:
     """Process one application in a worker and write its result to `path` (mode 0600).
 
     The mapped frames go to files of their own in the same folder as they are mapped, so the
-    worker never holds the mapped rows of its whole application.
+    worker never keeps the mapped rows of its whole application in memory.
     """
     result = process_application(*job, stage_folder=path.parent)
     with open_private_file(path) as handle:
@@ -526,7 +526,7 @@ def process_application(
     reads = read_application(application.name, application.folder, dictionary, replacements)
     problems = check_extraction_log(application, reads, departement)
     result = validate_application(application.name, dictionary, reads, policy)
-    mapped = map_application(result, mapping, schema, stage_folder)
+    mapped = map_application(result, mapping, schema, stage_folder, release_sources=True)
     # The rows are mapped now. Dropping the converted rows, and the raw rows that no step has
     # rejected, spares sending them back to the parent.
     result.tables = {}

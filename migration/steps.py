@@ -218,17 +218,20 @@ def map_application(
     mapping: MappingFile,
     schema=None,
     stage_folder: Path | None = None,
+    release_sources: bool = False,
 ) -> MappedApplication:
     """Apply an application's mapping file to its accepted rows.
 
     With a target schema, the rows with values the target would refuse are rejected too. With
     `stage_folder` (a private folder), each mapped frame is written there as soon as it is
-    mapped, so the mapped rows of a whole application are never in memory at once; the frames
-    of the result are then `StagedFrame` objects that assembly reads back. Each source table's
-    rows are freed too, as soon as every target that reads it is mapped: its converted rows
-    leave `validated.tables`, and its raw rows keep the rejected ones only.
+    mapped, so the mapped rows of a whole application are never in memory at once. The frames
+    of the result are then `StagedFrame` objects, which assembly reads back.
+
+    With `stage_folder` or `release_sources`, each source table's rows are freed as soon as
+    every target that reads it is mapped: its converted rows leave `validated.tables`, and its
+    raw rows keep the rejected ones only.
     """
-    if stage_folder is None:
+    if stage_folder is None and not release_sources:
         mapped = apply_mapping(mapping, validated.tables, validated.dictionary, schema)
         if schema is not None:
             reject_refused_values(mapped, schema)
@@ -251,7 +254,14 @@ def map_application(
         lines.update(errors.loc[errors["source_table"] == name, "source_line"])
         validated.reads[name] = validated.reads[name].keeping_lines(lines)
 
-    stage = FrameStage(stage_folder, f"mapped-{mapping.application}", find_refused)
+    if stage_folder is None:
+
+        def stage(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+            find_refused(name, frame)
+            return frame
+
+    else:
+        stage = FrameStage(stage_folder, f"mapped-{mapping.application}", find_refused)
     mapped = apply_mapping(
         mapping, validated.tables, validated.dictionary, schema, stage, keep_rejected_raw_rows
     )
@@ -449,12 +459,12 @@ def _raw_values_of_rejects(
 def _read_again(read: TableRead, lines: set[int]) -> pd.DataFrame:
     """Read the raw rows at `lines` of a table from its file again.
 
-    A file that is gone (a work folder removed before the rejects were written) gives no
-    rows, and its rejects keep no raw values; the log says how many.
+    A file that is not found (a work folder removed before the rejects were written) gives no
+    rows, and its rejects keep no raw values. A warning gives their count.
     """
     if not read.path.is_file():
         logger.warning(
-            "%s: file gone, so %d rejected rows of %s.%s are written without raw values",
+            "%s: file not found, so %d rejected rows of %s.%s are written without raw values",
             read.path.name,
             len(lines),
             read.application,

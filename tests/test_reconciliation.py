@@ -277,7 +277,7 @@ def test_values_checked_at_mapping_reject_what_assembly_would(tmp_path):
     )
 
 
-def test_staged_frames_give_the_rows_and_rejects_of_frames_in_memory(tmp_path):
+def test_staged_frames_match_frames_in_memory(tmp_path):
     """Mapped frames written to disk as they are mapped assemble into the same rows, with the
     same refused values, and their files are gone once assembly has read them."""
     from migration.mapping.staging import StagedFrame
@@ -322,3 +322,30 @@ def test_staged_frames_give_the_rows_and_rejects_of_frames_in_memory(tmp_path):
         pd.testing.assert_frame_equal(by_staging.frames[name], frame, obj=name)
     pd.testing.assert_frame_equal(by_staging.lineage, by_memory.lineage)
     assert not any(stage.iterdir())
+
+
+def test_released_sources_match_plain_mapping(tmp_path):
+    """Freeing each source table once its targets are mapped, without staging, changes no
+    mapped row and no reject, and leaves the raw text of the rejected rows only."""
+    opened = open_delivery(SAMPLE_DELIVERY, SAMPLE_PASSWORD, tmp_path / "work")
+    itac = opened.applications["ITAC"]
+    dictionary = load_dictionary(itac.dictionary)
+    mapping = load_mapping(ROOT / "mappings" / "itac.yaml")
+
+    def validated():
+        reads = read_application("ITAC", itac.folder, dictionary)
+        return validate_application("ITAC", dictionary, reads)
+
+    plain = map_application(validated(), mapping, SCHEMA)
+    freed = validated()
+    released = map_application(freed, mapping, SCHEMA, release_sources=True)
+
+    pd.testing.assert_frame_equal(released.rejects, plain.rejects)
+    for name, frames in plain.frames.items():
+        for mine, theirs in zip(released.frames[name], frames, strict=True):
+            pd.testing.assert_frame_equal(mine, theirs, obj=name)
+    dropped = set(mapping.dropped_tables)
+    assert all(t.rows.empty for name, t in freed.tables.items() if name not in dropped)
+    kept = sum(len(read.rows) for name, read in freed.reads.items() if name not in dropped)
+    rejected = freed.rejected_lines()
+    assert kept == len(rejected[~rejected["source_table"].isin(dropped)])
