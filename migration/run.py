@@ -173,15 +173,15 @@ def _run_steps(
     say("target", f"target database reachable: {describe_url(options.target_url)}")
     # The applications may be read in forked processes, which must not share a connection.
     engine.dispose()
-    for folder in remove_abandoned_workdirs(options.workdir_parent):
-        say("intake", f"removed {folder}: decrypted files left by an interrupted run")
-    # The decrypted files stay until the run ends: a row that assembly rejects gets its raw
-    # text for the rejects table from its file, since the workers keep only the raw text of
-    # the rows they reject.
-    workdir = stack.enter_context(
-        PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext)
-    )
     try:
+        for folder in remove_abandoned_workdirs(options.workdir_parent):
+            say("intake", f"removed {folder}: decrypted files left by an interrupted run")
+        # The decrypted files stay until the run ends: a row that assembly rejects gets its
+        # raw text for the rejects table from its file, since the workers keep only the raw
+        # text of the rows they reject.
+        workdir = stack.enter_context(
+            PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext)
+        )
         delivery, validated, mapped, mappings, delivery_problems = _read_delivery(
             options, password, mappings_checked, schema, say, workdir
         )

@@ -255,6 +255,21 @@ def test_worker_error_reaches_caller(tmp_path, monkeypatch):
     assert not (tmp_path / "mdph.sqlite3").exists()
 
 
+def test_missing_workdir_leaves_no_database_file(tmp_path):
+    """A --workdir that does not exist stops the run before reading, with no empty database."""
+    from migration.delivery.errors import DeliveryError
+
+    options = RunOptions(
+        delivery=DELIVERY,
+        target_url=f"sqlite:///{tmp_path / 'mdph.sqlite3'}",
+        reports_dir=tmp_path / "rapports",
+        workdir_parent=tmp_path / "missing",
+    )
+    with pytest.raises(DeliveryError, match="folder for the private work folder not found"):
+        run_migration(options, PASSWORD)
+    assert not (tmp_path / "mdph.sqlite3").exists()
+
+
 def test_one_worker_reports_each_application_when_done(tmp_path, monkeypatch):
     """With one process, the progress of ITAC shows before OPALES is read."""
     import migration.run
