@@ -488,7 +488,9 @@ class Lookup(Expr):
             raise KeyError(f"lookup table {self.table} is not available")
         other = ctx.tables[self.table]
         index = other.dropna(subset=[self.match]).drop_duplicates(self.match, keep="first")
-        lookup = index.set_index(self.match)[self.value]
+        # Built from the two columns, so `value` may be `match` itself: a lookup then keeps the
+        # keys that the other table has.
+        lookup = pd.Series(index[self.value].to_numpy(), index=index[self.match].to_numpy())
         keys = self.key.evaluate(ctx)
         return _clean(keys.map(lookup))
 

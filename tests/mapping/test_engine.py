@@ -86,3 +86,26 @@ def test_derived_key_shared_by_references(tmp_path):
 
     assert references and all(key in individus for key in references)
     assert all(key is individus[key] for key in references)
+
+
+def test_lookup_value_may_be_its_match_column(tmp_path):
+    """A lookup that returns its own match column keeps the keys the other table has."""
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        HEADER + "      id_individu: NUM_DOSSIER\n"
+        "      nir: {lookup: {table: ETABLISSEMENT, match: FINESS, value: FINESS}, key: FINESS}\n",
+        encoding="utf-8",
+    )
+    dossiers = source_table(
+        "DOSSIER",
+        [{"NUM_DOSSIER": "D1", "FINESS": "570000001"}, {"NUM_DOSSIER": "D2", "FINESS": "1"}],
+        ("NUM_DOSSIER",),
+    )
+    etablissements = source_table("ETABLISSEMENT", [{"FINESS": "570000001"}], ())
+
+    mapped = apply_mapping(
+        load_mapping(path), {"DOSSIER": dossiers, "ETABLISSEMENT": etablissements}, None
+    )
+
+    [frame] = mapped.frames["individu"]
+    assert frame["nir"].tolist() == ["570000001", None]
