@@ -190,3 +190,32 @@ def test_rows_rejected_in_assembly_keep_their_raw_text(refused_run, tmp_path):
     for application, table_name, line, raw in stored:
         assert raw is not None
         assert json.loads(raw) == expected[(application, table_name, line)]
+
+
+def test_malformed_record_is_not_read_again(tmp_path, caplog):
+    """A record rejected as malformed has no raw row, so the run does not read its file again
+    to look for one."""
+    import logging
+
+    from tests.sample_delivery import generate_plaintext
+    from tests.target.pipeline_rows import edit_csv
+
+    delivery = generate_plaintext(tmp_path / "delivery", persons=300)
+
+    def add_field(lines):
+        lines[3] += ";EXTRA"
+        return lines
+
+    edit_csv(delivery / "ITAC" / "DEMANDE.csv", add_field)
+    options = RunOptions(
+        delivery=delivery,
+        target_url=f"sqlite:///{tmp_path / 'mdph.sqlite3'}",
+        reports_dir=tmp_path / "rapports",
+        workers=1,
+    )
+    with caplog.at_level(logging.INFO, logger="migration.steps"):
+        outcome = run_migration(options, "")
+    assert outcome.status == "success"
+    demande = next(t for t in outcome.summary["tables"] if t["table"] == "DEMANDE")
+    assert "csv.field_count" in {r["rule_id"] for r in demande["reject_reasons"]}
+    assert not [r for r in caplog.records if "read again" in r.getMessage()]
