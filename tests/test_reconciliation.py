@@ -242,10 +242,10 @@ def test_released_rows_keep_counts_and_reject_values(tmp_path):
     assert rejects["raw_values"].notna().all()
 
 
-def test_values_checked_at_mapping_reject_what_assembly_would(tmp_path):
-    """The refused values found where an application is mapped are those assembly finds."""
+def _itac_with_refused_values(tmp_path):
+    """Validate the sample's ITAC and load a mapping whose numero the target refuses for the
+    addresses that have a street (longer than the column allows)."""
     text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
-    # Longer than the numero column allows, for the addresses that have a street.
     broken = text.replace(
         "      numero: ADR_NUMERO\n", "      numero: {concat: [ADR_NUMERO, ADR_VOIE]}\n", 1
     )
@@ -258,11 +258,16 @@ def test_values_checked_at_mapping_reject_what_assembly_would(tmp_path):
     validated = validate_application(
         "ITAC", dictionary, read_application("ITAC", itac.folder, dictionary)
     )
-    mapping = load_mapping(mapping_file)
+    return validated, load_mapping(mapping_file)
+
+
+def test_values_checked_at_mapping_reject_what_assembly_would(tmp_path):
+    """The refused values found where an application is mapped are those assembly finds."""
+    validated, mapping = _itac_with_refused_values(tmp_path)
     rejected = validated.rejected_lines()
 
     checked = map_application(validated, mapping, SCHEMA)
-    unchecked = apply_mapping(mapping, validated.tables, dictionary, SCHEMA)
+    unchecked = apply_mapping(mapping, validated.tables, validated.dictionary, SCHEMA)
 
     refused = checked.rejects[checked.rejects["rule_id"] == "mapping.target_value"]
     assert checked.values_checked and len(refused) > 0
@@ -282,19 +287,7 @@ def test_staged_frames_match_frames_in_memory(tmp_path):
     same refused values, and their files are gone once assembly has read them."""
     from migration.mapping.staging import StagedFrame
 
-    text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
-    broken = text.replace(
-        "      numero: ADR_NUMERO\n", "      numero: {concat: [ADR_NUMERO, ADR_VOIE]}\n", 1
-    )
-    mapping_file = tmp_path / "itac.yaml"
-    mapping_file.write_text(broken, encoding="utf-8")
-    opened = open_delivery(SAMPLE_DELIVERY, SAMPLE_PASSWORD, tmp_path / "work")
-    itac = opened.applications["ITAC"]
-    dictionary = load_dictionary(itac.dictionary)
-    validated = validate_application(
-        "ITAC", dictionary, read_application("ITAC", itac.folder, dictionary)
-    )
-    mapping = load_mapping(mapping_file)
+    validated, mapping = _itac_with_refused_values(tmp_path)
     rejected = validated.rejected_lines()
     stage = tmp_path / "stage"
     stage.mkdir()
