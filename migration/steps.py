@@ -445,7 +445,7 @@ def _raw_values_of_rejects(
                 continue
             wanted = set(mine["source_line"].astype("int64"))
             rows = read.rows[read.rows[LINE_COLUMN].isin(wanted)]
-            # A malformed record (its reading finding says why) never had a raw row to find.
+            # A malformed record has a reading finding and never had a raw row to find.
             missing = wanted - set(rows[LINE_COLUMN]) - set(read.findings["line"])
             if missing and read.released:
                 rows = pd.concat([rows, _read_again(read, missing)], ignore_index=True)

@@ -47,8 +47,8 @@ class FrameStage:
     """Write each mapped frame to its own file (mode 0600) in `folder`, named after `prefix`
     (the application, so two workers can share the folder), a number and the target table.
 
-    `inspect`, when given, sees each frame before it is written, with its target table's name:
-    the worker checks there the values the target would refuse.
+    `inspect`, when given, receives each frame and its target table's name before the frame is
+    written. The worker checks there the values that the target would reject.
     """
 
     def __init__(
