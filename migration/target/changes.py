@@ -1,8 +1,9 @@
 """Compare the rows of a load with the rows already in the target tables.
 
 Rows are matched by primary key and compared by a digest of their CSV rendering
-(`csv_format.row_digests`). The old rows are streamed, and only their keys, digests and
-foreign key values stay in memory.
+(`csv_format.row_digests`). The old rows are compared as they are read. Only the digests of
+the new rows and the foreign key values of the old rows that the load does not deliver again,
+or keeps as they were, stay in memory.
 
 Which old rows a load may change or remove depends on the applications it replaces:
 
@@ -24,14 +25,20 @@ load that replaces all of its applications updates it.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
 import sqlalchemy as sa
 
-from migration.target.csv_format import RENDERERS, Renderer, column_row_digests, row_digests
+from migration.target.csv_format import (
+    DIGEST_SIZE,
+    RENDERERS,
+    Renderer,
+    column_row_digests,
+    row_digests,
+)
 from migration.target.errors import TargetError
 from migration.target.frames import PreparedTable
 from migration.target.product_tables import LINEAGE_TABLE
@@ -94,11 +101,19 @@ def renderers_of(prepared: PreparedTable) -> list[Renderer]:
 
 
 class _OldRows:
-    """Keys, digests and foreign key values of the rows already in one table."""
+    """What planning keeps of the rows already in one table.
+
+    The old rows are compared with the load as they are read, so only the rows that the load
+    leaves as they were, or may remove, keep their foreign key values here.
+    """
 
     def __init__(self) -> None:
-        self.digests: dict[tuple, bytes] = {}
-        self.references: dict[tuple, tuple] = {}
+        # Old rows the load does not deliver again: key -> foreign key values.
+        self.not_delivered: dict[tuple, tuple] = {}
+        # Old rows the load delivers with other values but keeps: key -> foreign key values,
+        # and the positions of their new rows, which are not written.
+        self.kept_delivered: dict[tuple, tuple] = {}
+        self.kept_positions: set[int] = set()
 
 
 def plan_changes(
@@ -120,16 +135,15 @@ def plan_changes(
     Raises:
         TargetError: two rows of one frame share a primary key.
     """
-    old = {name: _read_old_rows(connection, metadata, prepared[name]) for name in order}
     plans: dict[str, TableChanges] = {}
+    old: dict[str, _OldRows] = {}
     for name in order:
         # The positions by key take about as much memory as the keys themselves, so they
         # exist for one table at a time.
         positions = _positions_by_key(prepared[name])
-        sources = None
-        if applications is not None and old[name].digests:
-            sources = _lineage_applications(connection, metadata, name)
-        plans[name] = _classify(prepared[name], positions, old[name], applications, sources)
+        plans[name], old[name] = _compare(
+            connection, metadata, prepared[name], positions, applications
+        )
         del positions
 
     _keep_referenced_rows(metadata, order, prepared, old, plans)
@@ -168,36 +182,6 @@ def _positions_by_key(prepared: PreparedTable) -> dict[tuple, int]:
     return positions
 
 
-def _read_old_rows(
-    connection: sa.Connection, metadata: sa.MetaData, prepared: PreparedTable
-) -> _OldRows:
-    # NOTE: the key, digest and foreign key values of every row already in the table stay in
-    # memory until the plan is made, so a delivery loaded again into a full target takes about
-    # 1.6 times the memory of a first load. Comparing each old row as it is read, and keeping
-    # only the rows the delivery lacks, would bound it.
-    table = metadata.tables[prepared.table.name]
-    old = _OldRows()
-    columns = prepared.columns
-    key_indexes = [columns.index(name) for name in prepared.table.primary_key]
-    reference_indexes = [
-        [columns.index(element.parent.name) for element in constraint.elements]
-        for constraint in _foreign_keys(table)
-    ]
-    renderers = renderers_of(prepared)
-    statement = sa.select(*(table.c[name] for name in columns))
-    result = connection.execute(statement, execution_options={"yield_per": READ_CHUNK_ROWS})
-    for partition in result.partitions():
-        rows = [tuple(row) for row in partition]
-        for row, digest in zip(rows, row_digests(rows, renderers), strict=True):
-            key = tuple(row[i] for i in key_indexes)
-            old.digests[key] = digest
-            if reference_indexes:
-                old.references[key] = tuple(
-                    tuple(row[i] for i in indexes) for indexes in reference_indexes
-                )
-    return old
-
-
 def _foreign_keys(table: sa.Table) -> list[sa.ForeignKeyConstraint]:
     """Return the foreign keys to other tables, in a fixed order, without self-references."""
     constraints = [
@@ -223,18 +207,34 @@ def _lineage_applications(
     return sources
 
 
-def _classify(
+def _compare(
+    connection: sa.Connection,
+    metadata: sa.MetaData,
     prepared: PreparedTable,
     positions: dict[tuple, int],
-    old: _OldRows,
     applications: frozenset[str] | None,
-    sources: dict[str, set[str]] | None,
-) -> TableChanges:
-    plan = TableChanges(prepared.table.name)
-    if not old.digests:
-        # A range, which the COPY reads as slices of the prepared columns.
-        plan.added = range(len(prepared.rows))
-        return plan
+) -> tuple[TableChanges, _OldRows]:
+    """Plan the changes of one table, comparing each old row with the load as it is read.
+
+    Only the digests of the new rows (16 bytes each) and what `_OldRows` keeps stay in memory,
+    not the keys and digests of every old row.
+    """
+    name = prepared.table.name
+    table = metadata.tables[name]
+    plan = TableChanges(name)
+    old = _OldRows()
+    columns = prepared.columns
+    key_indexes = [columns.index(column) for column in prepared.table.primary_key]
+    reference_indexes = [
+        [columns.index(element.parent.name) for element in constraint.elements]
+        for constraint in _foreign_keys(table)
+    ]
+    renderers = renderers_of(prepared)
+    statement = sa.select(*(table.c[column] for column in columns))
+    result = connection.execute(statement, execution_options={"yield_per": READ_CHUNK_ROWS})
+    new_digests: bytes | None = None
+    sources: dict[str, set[str]] | None = None
+    delivered_again = np.zeros(prepared.count, dtype=bool)
 
     def owned(key: tuple) -> bool:
         """Return whether the load replaces every application that the old row comes from."""
@@ -242,34 +242,63 @@ def _classify(
             return True
         return sources.get(key_text(key), set()) <= applications
 
-    new_digests = column_row_digests(prepared.values, renderers_of(prepared))
-    for key, position in positions.items():
-        digest = old.digests.get(key)
-        if digest is None:
-            plan.added.append(position)
-        elif digest == new_digests[position]:
-            plan.unchanged += 1
-        elif owned(key):
-            plan.changed.append(position)
-        else:
-            plan.kept += 1
-
-    for key in old.digests:
-        if key in positions:
-            continue
-        if applications is None:
-            plan.removed.append(key)
-            continue
-        found = sources.get(key_text(key), set())
-        if found and found <= applications:
-            plan.removed.append(key)
-        elif found & applications:
-            plan.kept += 1
-        else:
-            plan.not_delivered += 1
-    plan.added.sort()
+    for partition in result.partitions():
+        rows = [tuple(row) for row in partition]
+        if new_digests is None:
+            new_digests = _digests_of(prepared, renderers)
+            if applications is not None:
+                sources = _lineage_applications(connection, metadata, name)
+        for row, digest in zip(rows, row_digests(rows, renderers), strict=True):
+            key = tuple(row[i] for i in key_indexes)
+            position = positions.get(key)
+            if position is not None:
+                delivered_again[position] = True
+                start = position * DIGEST_SIZE
+                if digest == new_digests[start : start + DIGEST_SIZE]:
+                    plan.unchanged += 1
+                elif owned(key):
+                    plan.changed.append(position)
+                else:
+                    plan.kept += 1
+                    old.kept_delivered[key] = _references(row, reference_indexes)
+                    old.kept_positions.add(position)
+                continue
+            old.not_delivered[key] = _references(row, reference_indexes)
+            if applications is None:
+                plan.removed.append(key)
+                continue
+            found = sources.get(key_text(key), set())
+            if found and found <= applications:
+                plan.removed.append(key)
+            elif found & applications:
+                plan.kept += 1
+            else:
+                plan.not_delivered += 1
+    if new_digests is None:
+        # No old row: a range, which the COPY reads as slices of the prepared columns.
+        plan.added = range(prepared.count)
+        return plan, old
+    plan.added = np.flatnonzero(~delivered_again).tolist()
     plan.changed.sort()
-    return plan
+    return plan, old
+
+
+def _references(row: tuple, reference_indexes: list[list[int]]) -> tuple:
+    return tuple(tuple(row[i] for i in indexes) for indexes in reference_indexes)
+
+
+def _digests_of(prepared: PreparedTable, renderers: list[Renderer]) -> bytes:
+    """Return the digests of the prepared rows, end to end, DIGEST_SIZE bytes each.
+
+    The rows are rendered a chunk at a time, so their CSV text never exists for the whole
+    table at once.
+    """
+    parts = []
+    for start in range(0, prepared.count, READ_CHUNK_ROWS):
+        chunk = range(start, min(start + READ_CHUNK_ROWS, prepared.count))
+        values = prepared.column_values(range(len(prepared.columns)), chunk)
+        parts.extend(column_row_digests(values, renderers))
+    return b"".join(parts)
 
 
 def _keep_referenced_rows(metadata, order, prepared, old, plans) -> None:
@@ -283,34 +312,37 @@ def _keep_referenced_rows(metadata, order, prepared, old, plans) -> None:
         plan = plans[name]
         if not plan.removed or not children.get(name):
             continue
+        removed = set(plan.removed)
         referenced: set[tuple] = set()
         for child, number in children[name]:
-            referenced |= _references_after_load(metadata, child, number, prepared, old, plans)
-        still_needed = [key for key in plan.removed if key in referenced]
-        if still_needed:
-            needed = set(still_needed)
-            plan.removed = [key for key in plan.removed if key not in needed]
+            referenced |= _referenced_after_load(
+                metadata, child, number, prepared[child], old[child], plans[child], removed
+            )
+        if referenced:
+            still_needed = [key for key in plan.removed if key in referenced]
+            plan.removed = [key for key in plan.removed if key not in referenced]
             plan.kept_by_reference.extend(still_needed)
             plan.kept += len(still_needed)
 
 
-def _references_after_load(metadata, child, number, prepared, old, plans) -> set[tuple]:
-    """Return the values of one foreign key of `child` in the rows it holds after the load."""
-    table = metadata.tables[child]
-    constraint = _foreign_keys(table)[number]
-    child_prepared: PreparedTable = prepared[child]
-    plan: TableChanges = plans[child]
-    indexes = [child_prepared.columns.index(element.parent.name) for element in constraint.elements]
+def _referenced_after_load(
+    metadata, child: str, number: int, prepared: PreparedTable, old: _OldRows, plan, wanted
+) -> set[tuple]:
+    """Return the keys of `wanted` that one foreign key of `child` references after the load.
 
-    values: set[tuple] = set()
-    for position in itertools.chain(plan.added, plan.changed):
-        row = child_prepared.rows[position]
-        values.add(tuple(row[i] for i in indexes))
-    key_indexes = [child_prepared.columns.index(name) for name in child_prepared.table.primary_key]
-    rewritten = {tuple(child_prepared.rows[p][i] for i in key_indexes) for p in plan.changed}
+    The child then holds its prepared rows, except those kept as they were, and its old rows
+    that the load does not deliver again and does not remove.
+    """
+    constraint = _foreign_keys(metadata.tables[child])[number]
+    indexes = [prepared.columns.index(element.parent.name) for element in constraint.elements]
+    found: set[tuple] = set()
+    columns = [prepared.values[i] for i in indexes]
+    for position, values in enumerate(zip(*columns, strict=True)):
+        if values in wanted and position not in old.kept_positions:
+            found.add(values)
     removed = set(plan.removed)
-    for key, references in old[child].references.items():
-        if key not in removed and key not in rewritten:
-            values.add(references[number])
-    values.discard(tuple(None for _ in indexes))
-    return values
+    for rows in (old.not_delivered, old.kept_delivered):
+        for key, references in rows.items():
+            if key not in removed and references[number] in wanted:
+                found.add(references[number])
+    return found

@@ -101,8 +101,12 @@ def csv_text(rows: Sequence[tuple], renderers: Sequence[Renderer]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Bytes of the digest of one row.
+DIGEST_SIZE = 16
+
+
 def row_digests(rows: Sequence[tuple], renderers: Sequence[Renderer]) -> list[bytes]:
-    """Return a 16-byte BLAKE2b digest of each row's CSV rendering.
+    """Return a DIGEST_SIZE-byte BLAKE2b digest of each row's CSV rendering.
 
     Two rows with the same primary key have the same digest exactly when their other columns
     hold equal values, so comparing digests finds the changed rows without keeping old rows.
@@ -118,7 +122,9 @@ def column_row_digests(
 
 
 def _digests(lines: list[str]) -> list[bytes]:
-    return [hashlib.blake2b(line.encode("utf-8"), digest_size=16).digest() for line in lines]
+    return [
+        hashlib.blake2b(line.encode("utf-8"), digest_size=DIGEST_SIZE).digest() for line in lines
+    ]
 
 
 def physical_line_ends(

@@ -223,6 +223,34 @@ def test_partial_redelivery_replaces_one_application(engine):
     assert load_counts(engine, "run-0002") == changes
 
 
+def test_partial_load_keeps_parent_of_a_shared_row_kept_as_it_was(engine, monkeypatch):
+    # DR0002 comes from both applications, so an OPALES load keeps its old row, which
+    # references DC0002, even though the load delivers DR0002 pointing at DC0003.
+    monkeypatch.setitem(SOURCES["droit"], "DR0002", ["ITAC", "OPALES"])
+    load(engine, target_frames(), "run-0001")
+    frames = only_opales(target_frames())
+    decision = frames["decision"]
+    frames["decision"] = decision[decision["id_decision"] != "DC0002"]
+    droit = frames["droit"]
+    droit.loc[droit["id_decision"] == "DC0002", "id_decision"] = "DC0003"
+
+    result = load(engine, frames, "run-0002", applications=["OPALES"])
+
+    # DR0003 and DR0004 (OPALES only) change; DR0001 (ITAC) and DR0002 (shared) stay.
+    assert result.changes["droit"] == counts(changed=2, kept=2)
+    # DC0001 comes from ITAC; DC0002 would go, but the kept DR0002 still references it.
+    assert result.changes["decision"] == counts(unchanged=1, kept=2)
+    content = read_tables(engine, SCHEMA)
+    droits = {row[0]: row[1] for row in content["droit"]}
+    assert droits == {
+        "DR0001": "DC0001",
+        "DR0002": "DC0002",
+        "DR0003": "DC0003",
+        "DR0004": "DC0003",
+    }
+    assert sorted(row[0] for row in content["decision"]) == ["DC0001", "DC0002", "DC0003"]
+
+
 def test_partial_rerun_changes_nothing(engine):
     load(engine, target_frames(), "run-0001")
     before = read_tables(engine, SCHEMA, skip_columns=["id", "run_id", "applications"])
