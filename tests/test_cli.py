@@ -658,6 +658,23 @@ def test_wrong_password_leaves_no_empty_database(tmp_path):
     assert not (tmp_path / "mdph_reprise.sqlite3").exists()
 
 
+def test_wrong_password_leaves_no_kept_folder(tmp_path):
+    workdirs = tmp_path / "work"
+    workdirs.mkdir(mode=0o700)
+    result = _cli(
+        "run",
+        str(DELIVERY),
+        "--output",
+        str(tmp_path / "out"),
+        "--workdir",
+        str(workdirs),
+        "--keep-plaintext",
+        password="wrong",
+    )
+    _assert_one_line_error(result, "wrong password")
+    assert list(workdirs.iterdir()) == []
+
+
 def _has_plaintext(folder: Path) -> bool:
     try:
         return any(path.suffix == ".csv" for path in folder.rglob("*"))

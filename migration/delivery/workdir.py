@@ -100,13 +100,34 @@ def _remove_tree(path: Path) -> None:
         logger.debug("private work folder %s removed", path)
 
 
+def _contains_no_file(path: Path) -> bool:
+    """Return True when ``path`` contains nothing but folders and its owner file.
+
+    A symbolic link counts as a file. A folder that cannot be read counts as containing files,
+    so it is kept.
+    """
+
+    def stop(error: OSError) -> None:
+        raise error
+
+    try:
+        for folder, subfolders, files in os.walk(path, onerror=stop):
+            if Path(folder) == path:
+                files = [name for name in files if name != OWNER_FILE]
+            if files or any(os.path.islink(os.path.join(folder, name)) for name in subfolders):
+                return False
+    except OSError:
+        return False
+    return True
+
+
 class PrivateWorkdir:
     """A private work folder (mode 0700) for decrypted files, removed at exit by default.
 
     The folder is created by the constructor. It is removed recursively by ``cleanup()``, at the
     end of a ``with`` block (also when the block raises) or, as a last resort, when the object
-    is garbage-collected or the interpreter exits. With ``keep=True`` it is left in place and its
-    path is logged.
+    is garbage-collected or the interpreter exits. With ``keep=True``, ``cleanup()`` leaves it in
+    place and logs its path, unless it contains no file but its owner file, and then removes it.
 
     Attributes:
         path: The folder.
@@ -163,7 +184,7 @@ class PrivateWorkdir:
         return parts
 
     def cleanup(self) -> None:
-        """Remove the folder and everything in it, unless ``keep`` is true.
+        """Remove the folder and everything in it, unless ``keep`` is true and it contains files.
 
         The finalizer is detached only once the removal is over. A Ctrl-C or SIGTERM raised in
         the middle of it leaves the rest to the finalizer, at garbage collection or exit.
@@ -171,6 +192,14 @@ class PrivateWorkdir:
         if self.keep:
             if self._finalizer is not None:
                 self._finalizer.detach()
+            if _contains_no_file(self.path):
+                # A run that decrypted nothing, after a wrong password for example, leaves
+                # nothing to keep, and an empty folder would only wait for a manual removal.
+                _remove_tree(self.path)
+                logger.info(
+                    "work folder %s removed because it contains no decrypted file", self.path
+                )
+                return
             logger.info("decrypted files kept in %s; delete the folder when done", self.path)
             return
         if self._finalizer is not None and self._finalizer.alive:

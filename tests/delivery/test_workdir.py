@@ -110,6 +110,22 @@ def test_kept_on_request(tmp_path: Path) -> None:
     assert (workdir.path / "DOSSIER.csv").read_bytes() == b"data"
 
 
+def test_kept_folder_without_files_removed(tmp_path: Path) -> None:
+    with PrivateWorkdir(tmp_path, keep=True) as workdir:
+        workdir.mkdir("ITAC/sub")
+
+    assert not workdir.path.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_kept_folder_with_symlink_stays(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    with PrivateWorkdir(tmp_path, keep=True) as workdir:
+        (workdir.mkdir("ITAC") / "link").symlink_to(tmp_path / "elsewhere")
+
+    assert (workdir.path / "ITAC" / "link").is_symlink()
+
+
 def test_default_parent_is_temp_dir() -> None:
     import tempfile
 
