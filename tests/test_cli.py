@@ -675,6 +675,15 @@ def test_wrong_password_leaves_no_kept_folder(tmp_path):
     assert list(workdirs.iterdir()) == []
 
 
+def test_file_as_workdir_stops_with_exit_2(tmp_path):
+    (tmp_path / "work").write_bytes(b"")
+    result = _cli(
+        "run", str(DELIVERY), "--output", str(tmp_path / "out"), "--workdir", str(tmp_path / "work")
+    )
+    _assert_one_line_error(result, f"{tmp_path / 'work'}: is a file, not a folder")
+    assert "not found" not in result.stderr
+
+
 def _has_plaintext(folder: Path) -> bool:
     try:
         return any(path.suffix == ".csv" for path in folder.rglob("*"))

@@ -138,6 +138,11 @@ class PrivateWorkdir:
         self, parent: Path | None = None, *, prefix: str = WORKDIR_PREFIX, keep: bool = False
     ) -> None:
         parent_dir = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+        if parent_dir.exists() and not parent_dir.is_dir():
+            raise DeliveryError(
+                f"{parent_dir}: is a file, not a folder; give an existing folder to contain the "
+                "private work folder for decrypted files"
+            )
         if not parent_dir.is_dir():
             raise DeliveryError(
                 f"{parent_dir}: folder for the private work folder not found; create it or "

@@ -139,6 +139,15 @@ def test_missing_parent_rejected(tmp_path: Path) -> None:
         PrivateWorkdir(tmp_path / "absent")
 
 
+def test_file_as_parent_rejected(tmp_path: Path) -> None:
+    (tmp_path / "work").write_bytes(b"")
+
+    with pytest.raises(
+        DeliveryError, match="work: is a file, not a folder; give an existing folder"
+    ):
+        PrivateWorkdir(tmp_path / "work")
+
+
 def test_open_does_not_overwrite(tmp_path: Path) -> None:
     with PrivateWorkdir(tmp_path) as workdir:
         workdir.open("x").close()
