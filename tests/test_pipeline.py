@@ -237,6 +237,44 @@ def test_newer_finess_extract_replaces_the_delivered_one(tmp_path):
     assert structure["loaded"] == structure["read"]
 
 
+def test_sample_establishments_merge_without_conflict(sqlite_run):
+    """ITAC and OPALES give one name to each establishment of the sample."""
+    outcome, _ = sqlite_run
+    tables = [conflicts["table"] for conflicts in outcome.summary["merge_conflicts"]]
+    assert "etablissement" not in tables
+
+
+def test_renamed_establishment_is_a_merge_conflict(tmp_path):
+    """A FINESS extract that names an ITAC establishment otherwise is still reported."""
+    plaintext = tmp_path / "plain"
+    generate_plaintext(plaintext)
+    itac_rows = (plaintext / "ITAC" / "ETABLISSEMENT.csv").read_bytes().decode("cp1252")
+    itac_finess = {line.split(";")[1] for line in itac_rows.split("\r\n")[1:] if line}
+    lines = (plaintext / "OPALES" / "FINESS.csv").read_bytes().decode("cp1252").split("\r\n")
+    index = next(
+        position
+        for position, line in enumerate(lines)
+        if line.startswith("structureet;") and line.split(";")[1] in itac_finess
+    )
+    fields = lines[index].split(";")
+    fields[4] = "ESAT RENOMME"  # rslongue, which the target prefers to rs
+    lines[index] = ";".join(fields)
+    renamed = tmp_path / "finess_renamed.csv"
+    renamed.write_bytes("\r\n".join(lines).encode("cp1252"))
+
+    options = RunOptions(
+        delivery=DELIVERY,
+        target_url=f"sqlite:///{tmp_path / 'mdph.sqlite3'}",
+        reports_dir=tmp_path / "rapports",
+        references={"FINESS.csv": renamed},
+    )
+    outcome = run_migration(options, PASSWORD)
+    assert outcome.succeeded, outcome.summary.get("blocking")
+    [conflicts] = [c for c in outcome.summary["merge_conflicts"] if c["table"] == "etablissement"]
+    assert conflicts["keys"] == 1
+    assert [column["column"] for column in conflicts["columns"]] == ["raison_sociale"]
+
+
 def test_worker_error_reaches_caller(tmp_path, monkeypatch):
     """A reading error raised in a worker process stops the run with its own message."""
     import migration.run

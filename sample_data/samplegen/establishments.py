@@ -26,17 +26,15 @@ class Category:
 
     code: str
     short: str  # upper-case prefix of the FINESS short name
-    display: str  # prefix of the ITAC RAISON_SOCIALE
     label: str  # FINESS libcategetab
     count: int
     adult: bool
 
 
 CATEGORIES = (
-    Category("183", "IME", "IME", "Institut Médico-Educatif (I.M.E.)", 6, False),
+    Category("183", "IME", "Institut Médico-Educatif (I.M.E.)", 6, False),
     Category(
         "186",
-        "ITEP",
         "ITEP",
         "Institut Thérapeutique Éducatif et Pédagogique (I.T.E.P.)",
         3,
@@ -45,55 +43,42 @@ CATEGORIES = (
     Category(
         "182",
         "SESSAD",
-        "SESSAD",
         "Service d'Éducation Spéciale et de Soins à Domicile",
         5,
         False,
     ),
-    Category("192", "IEM", "IEM", "Institut d'Education Motrice", 2, False),
-    Category(
-        "190", "CAMSP", "CAMSP", "Centre Action Médico-Sociale Précoce (C.A.M.S.P.)", 3, False
-    ),
-    Category("189", "CMPP", "CMPP", "Centre Médico-Psycho-Pédagogique (C.M.P.P.)", 3, False),
+    Category("192", "IEM", "Institut d'Education Motrice", 2, False),
+    Category("190", "CAMSP", "Centre Action Médico-Sociale Précoce (C.A.M.S.P.)", 3, False),
+    Category("189", "CMPP", "Centre Médico-Psycho-Pédagogique (C.M.P.P.)", 3, False),
     Category(
         "246",
-        "ESAT",
         "ESAT",
         "Etablissement et Service d'Aide par le Travail (E.S.A.T.)",
         5,
         True,
     ),
-    Category("255", "MAS", "MAS", "Maison d'Accueil Spécialisée (M.A.S.)", 2, True),
+    Category("255", "MAS", "Maison d'Accueil Spécialisée (M.A.S.)", 2, True),
     Category(
         "437",
-        "FAM",
         "FAM",
         "Foyer d'Accueil Médicalisé pour Adultes Handicapés (F.A.M.)",
         2,
         True,
     ),
-    Category(
-        "382", "FOYER DE VIE", "Foyer de vie", "Foyer de Vie pour Adultes Handicapés", 2, True
-    ),
-    Category(
-        "252", "FOYER", "Foyer d'hébergement", "Foyer Hébergement Adultes Handicapés", 2, True
-    ),
-    Category(
-        "446", "SAVS", "SAVS", "Service d'Accompagnement à la Vie Sociale (S.A.V.S.)", 2, True
-    ),
+    Category("382", "FOYER DE VIE", "Foyer de Vie pour Adultes Handicapés", 2, True),
+    Category("252", "FOYER", "Foyer Hébergement Adultes Handicapés", 2, True),
+    Category("446", "SAVS", "Service d'Accompagnement à la Vie Sociale (S.A.V.S.)", 2, True),
     Category(
         "445",
-        "SAMSAH",
         "SAMSAH",
         "Service d'Accompagnement Médico-Social Adultes Handicapés",
         1,
         True,
     ),
-    Category("249", "CRP", "CRP", "Centre de Rééducation Professionnelle", 1, True),
-    Category("355", "CH", "Centre hospitalier", "Centre Hospitalier (C.H.)", 2, False),
+    Category("249", "CRP", "Centre de Rééducation Professionnelle", 1, True),
+    Category("355", "CH", "Centre Hospitalier (C.H.)", 2, False),
     Category(
         "500",
-        "EHPAD",
         "EHPAD",
         "Etablissement d'hébergement pour personnes âgées dépendantes",
         1,
@@ -101,6 +86,10 @@ CATEGORIES = (
     ),
 )
 CATEGORY_BY_CODE = {category.code: category for category in CATEGORIES}
+# Maximum length of ITAC RAISON_SOCIALE in the ITAC data dictionary. RAISON_SOCIALE copies the
+# FINESS long name, so that ITAC and OPALES give one name to each FINESS number, and a long name
+# that does not fit is replaced by the short name.
+MAX_NAME_LENGTH = 60
 
 _PLACE_NAMES = (
     "LES JONQUILLES",
@@ -171,8 +160,7 @@ class Structure:
     finess: str
     finess_legal_entity: str
     short_name: str  # FINESS rs
-    long_name: str  # FINESS rslongue
-    name: str  # mixed-case name, the ITAC RAISON_SOCIALE
+    long_name: str  # FINESS rslongue, also the ITAC RAISON_SOCIALE
     category: Category
     commune: ref.Commune
     street_number: str
@@ -297,14 +285,14 @@ def build_referentials(seed: int) -> Referentials:
             if category.code == "355":
                 short = f"CH DE {_upper_ascii(commune.name)}"
                 long_name = f"CENTRE HOSPITALIER DE {_upper_ascii(commune.name)}"
-                name = f"{category.display} de {commune.name}"
                 legal_entity = new_finess()
             else:
                 place = place_names.pop()
                 short = f"{category.short} {place}"
                 long_name = f"{_upper_ascii(category.label.split(' (')[0])} {place}"
-                name = f"{category.display} {_title(place)}"
                 legal_entity = rng.choice(legal_entities)
+            if len(long_name) > MAX_NAME_LENGTH:
+                long_name = short
             itac_number = ""
             if category.adult:
                 itac_sequence += 1
@@ -319,7 +307,6 @@ def build_referentials(seed: int) -> Referentials:
                     finess_legal_entity=legal_entity,
                     short_name=short,
                     long_name=long_name,
-                    name=name,
                     category=category,
                     commune=commune,
                     street_number=str(rng.randint(1, 60)),
@@ -373,10 +360,6 @@ def _build_schools(rng: random.Random, addresses: AddressMaker) -> list[School]:
             )
         )
     return schools
-
-
-def _title(place: str) -> str:
-    return place.title().replace(" D'", " d'").replace("-En-", "-en-")
 
 
 def _landline(rng: random.Random, commune: ref.Commune) -> str:

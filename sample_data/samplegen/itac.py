@@ -162,7 +162,7 @@ class ItacGenerator:
                 [
                     structure.itac_number,
                     structure.finess,
-                    structure.name,
+                    structure.long_name,
                     structure.category.code,
                     structure.commune.insee,
                 ]
