@@ -26,7 +26,7 @@ from migration.mapping.engine import (
 from migration.mapping.language import MappingFile
 from migration.mapping.staging import FrameStage
 from migration.profiling.profile import profile_column
-from migration.reading.csv_reader import LINE_COLUMN, TableRead, read_table
+from migration.reading.csv_reader import LINE_COLUMN, RAW_TEXT_KEY, TableRead, read_table
 from migration.reading.findings import ERROR, concat_findings, mask_value
 from migration.validation.checks import check_foreign_keys, validate_table
 from migration.validation.plausibility import check_plausibility
@@ -432,7 +432,8 @@ def _raw_values_of_rejects(
     """Return the raw values of each rejected source row as JSON, by (app, table, line).
 
     A rejected row whose raw text the run released (see `keep_rejected_rows`) is read again
-    from its file, which is still in the run's private work folder.
+    from its file, which is still in the run's private work folder. A malformed record has no
+    column values, so its JSON object has one key, `RAW_TEXT_KEY`, with the record's text.
     """
     raw = {}
     for application in validated:
@@ -453,6 +454,10 @@ def _raw_values_of_rejects(
             for values in rows[[*columns, LINE_COLUMN]].itertuples(index=False, name=None):
                 raw[(application.name, table_name, int(values[-1]))] = json.dumps(
                     dict(zip(columns, values[:-1], strict=True)), ensure_ascii=False
+                )
+            for line in wanted & read.malformed_text.keys():
+                raw[(application.name, table_name, line)] = json.dumps(
+                    {RAW_TEXT_KEY: read.malformed_text[line]}, ensure_ascii=False
                 )
     return raw
 

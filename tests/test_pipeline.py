@@ -275,6 +275,62 @@ def test_renamed_establishment_is_a_merge_conflict(tmp_path):
     assert [column["column"] for column in conflicts["columns"]] == ["raison_sociale"]
 
 
+def test_malformed_records_keep_raw_text(tmp_path, caplog):
+    """A record rejected as malformed is stored with its text, which no log message shows."""
+    import logging
+
+    from migration.lineage.queries import trace_source
+    from migration.reading.csv_reader import RAW_TEXT_KEY
+    from migration.reading.findings import mask_value
+    from tests.target.pipeline_rows import edit_csv
+
+    delivery = generate_plaintext(tmp_path / "delivery", persons=300)
+    edited = {}
+
+    def break_two_records(lines):
+        # A line after a line without quotes starts a record and ends it when it has none.
+        plain = [i for i in range(2, len(lines)) if '"' not in lines[i - 1] + lines[i]]
+        first, second = plain[3], plain[7]
+        lines[first] += ";EXTRA"
+        lines[second] = lines[second].replace(";", ";\x00", 1)
+        edited["csv.field_count"] = (first + 1, lines[first])
+        edited["csv.nul"] = (second + 1, lines[second])
+        return lines
+
+    edit_csv(delivery / "ITAC" / "DOSSIER.csv", break_two_records)
+    url = f"sqlite:///{tmp_path / 'mdph.sqlite3'}"
+    options = RunOptions(
+        delivery=delivery,
+        target_url=url,
+        reports_dir=tmp_path / "rapports",
+        workers=1,
+    )
+    with caplog.at_level(logging.DEBUG, logger="migration"):
+        outcome = run_migration(options, "")
+    assert outcome.status == "success"
+
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        stored = connection.execute(
+            sa.text(
+                "SELECT rule_id, source_line, raw_values FROM reprise_rejet "
+                "WHERE rule_id IN ('csv.field_count', 'csv.nul')"
+            )
+        ).all()
+    stored = {rule_id: (line, raw) for rule_id, line, raw in stored}
+    assert set(stored) == set(edited)
+    for rule_id, (line, text) in edited.items():
+        assert stored[rule_id][0] == line
+        assert json.loads(stored[rule_id][1]) == {RAW_TEXT_KEY: text}
+        assert not [r for r in caplog.records if text in r.getMessage()]
+
+        masked = trace_source(engine, "ITAC", "DOSSIER", line).rejects[0].raw_values
+        clear = trace_source(engine, "ITAC", "DOSSIER", line, show_personal=True)
+        assert masked == {RAW_TEXT_KEY: mask_value(text)}
+        assert clear.rejects[0].raw_values == {RAW_TEXT_KEY: text}
+    engine.dispose()
+
+
 def test_worker_error_reaches_caller(tmp_path, monkeypatch):
     """A reading error raised in a worker process stops the run with its own message."""
     import migration.run

@@ -506,8 +506,11 @@ def _raw_key(row, key_columns: list[str]) -> str | None:
 
 
 def _raw_values(text: str | None, table, show_personal: bool) -> dict[str, Any] | None:
-    """Parse a reject's raw values, masking personal columns (every column if the table is
-    unknown) unless `show_personal`."""
+    """Parse a reject's raw values, masking personal columns unless `show_personal`.
+
+    Every value is masked when the table is unknown. A key that is not a column of the table
+    is masked too, because it may be the raw text of a malformed record, with every column.
+    """
     if not text:
         return None
     try:
@@ -516,12 +519,10 @@ def _raw_values(text: str | None, table, show_personal: bool) -> dict[str, Any] 
         return None
     if show_personal or not isinstance(values, dict):
         return values
-    personal = None
+    public = set()
     if table is not None:
-        personal = {column.name for column in table.columns if column.personal}
-    return {
-        name: _shown(value, personal is None or name in personal) for name, value in values.items()
-    }
+        public = {column.name for column in table.columns if not column.personal}
+    return {name: _shown(value, name not in public) for name, value in values.items()}
 
 
 def _shown(value: Any, masked: bool) -> Any:

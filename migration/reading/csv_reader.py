@@ -3,7 +3,8 @@
 The reader decodes the whole file in the dictionary's encoding, strictly: a byte that does not
 decode stops the table with the line number. It splits records with the `csv` module in strict
 mode and keeps the physical line where each record starts. A malformed record (wrong field
-count, stray quote, NUL byte) becomes a finding on its line and the rest of the file is read.
+count, stray quote, NUL byte) becomes a finding on its line, its raw text is kept for the
+rejects table, and the rest of the file is read.
 A last record without a line end after lines that have one is taken as cut off: the file may
 be truncated, so that record is rejected too.
 """
@@ -27,6 +28,8 @@ from migration.reading.findings import ERROR, concat_findings, empty_findings, m
 logger = logging.getLogger(__name__)
 
 LINE_COLUMN = "_line"
+# Key of the raw values of a malformed record, which has no column values, only its text.
+RAW_TEXT_KEY = "_raw_text"
 TRUNCATED_DETAIL = (
     "the last record has no line end, unlike the lines before it: the file may be truncated; "
     "claim a new delivery from the sender"
@@ -45,6 +48,8 @@ class TableRead:
     blocking: list[str] = field(default_factory=list)
     malformed: int = 0
     released: int = 0
+    # Line -> text of each malformed record as in the file, without its last line end.
+    malformed_text: dict[int, str] = field(default_factory=dict)
 
     @property
     def read(self) -> int:
@@ -75,12 +80,12 @@ def read_table(application: str, table: Table, path: Path) -> TableRead:
     """
     columns = _ColumnBuilder(len(table.columns))
     lines: list[int] = []
-    problems: list[tuple[int, str, str]] = []
+    problems: list[_Problem] = []
     blocking: list[str] = []
     expected = len(table.columns)
     header_seen = not table.header
 
-    for line, fields, terminated in _iter_records(table, path, problems):
+    for line, fields, raw in _iter_records(table, path, problems):
         if table.record_tag is not None and (not fields or fields[0] != table.record_tag):
             continue
         if not header_seen:
@@ -90,12 +95,13 @@ def read_table(application: str, table: Table, path: Path) -> TableRead:
                 blocking.append(f"{path.name}, line {line}: {drift}")
             continue
         if len(fields) != expected:
-            problems.append((line, "csv.field_count", f"{len(fields)} fields, {expected} expected"))
+            detail = f"{len(fields)} fields, {expected} expected"
+            problems.append(_Problem(line, "csv.field_count", detail, raw))
             continue
         # Only the last line of a file can lack a line end, so a record that starts after
         # line 1 follows lines that end with one.
-        if not terminated and line > 1:
-            problems.append((line, "csv.truncated", TRUNCATED_DETAIL))
+        if not raw.endswith(("\n", "\r")) and line > 1:
+            problems.append(_Problem(line, "csv.truncated", TRUNCATED_DETAIL, raw))
             logger.warning(
                 "%s/%s: line %d: %s", path.parent.name, path.name, line, TRUNCATED_DETAIL
             )
@@ -113,19 +119,39 @@ def read_table(application: str, table: Table, path: Path) -> TableRead:
                 application=application,
                 table=table.name,
                 file=path.name,
-                lines=[line],
+                lines=[problem.line],
                 column=None,
-                rule_id=rule_id,
+                rule_id=problem.rule_id,
                 severity=ERROR,
-                values=[detail],
+                values=[problem.detail],
             )
-            for line, rule_id, detail in problems
+            for problem in problems
         ]
     )
     logger.info(
         "read %s.%s: %d records, %d malformed", application, table.name, len(rows), len(problems)
     )
-    return TableRead(application, table, path, rows, findings, blocking, malformed=len(problems))
+    malformed_text = {problem.line: problem.raw.rstrip("\r\n") for problem in problems}
+    return TableRead(
+        application,
+        table,
+        path,
+        rows,
+        findings,
+        blocking,
+        malformed=len(problems),
+        malformed_text=malformed_text,
+    )
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """A malformed record: the first line, rule and detail of its finding, and its raw text."""
+
+    line: int
+    rule_id: str
+    detail: str
+    raw: str
 
 
 class _ColumnBuilder:
@@ -169,9 +195,9 @@ class _ColumnBuilder:
 
 
 def _iter_records(
-    table: Table, path: Path, problems: list[tuple[int, str, str]]
-) -> Iterator[tuple[int, list[str], bool]]:
-    """Yield (first physical line, fields, ends with a line end) for each record.
+    table: Table, path: Path, problems: list[_Problem]
+) -> Iterator[tuple[int, list[str], str]]:
+    """Yield (first physical line, fields, raw text with its line end) for each record.
 
     Malformed records are appended to ``problems`` instead.
     """
@@ -203,7 +229,8 @@ def _iter_records(
             except StopIteration:
                 return
             except csv.Error as error:
-                problems.append((previous_end + 1, "csv.quote", str(error)))
+                raw = "".join(raw_lines)
+                problems.append(_Problem(previous_end + 1, "csv.quote", str(error), raw))
                 previous_end = reader.line_num + table.skip_lines
                 continue
             except UnicodeDecodeError as error:
@@ -218,14 +245,15 @@ def _iter_records(
             previous_end = reader.line_num + table.skip_lines
             raw = "".join(raw_lines)
             if "\x00" in raw:
-                problems.append((start, "csv.nul", "NUL byte in the record"))
+                problems.append(_Problem(start, "csv.nul", "NUL byte in the record", raw))
                 continue
             if '"' in raw and not _quotes_are_balanced(raw, table.delimiter):
-                problems.append((start, "csv.quote", "quote inside an unquoted field"))
+                detail = "quote inside an unquoted field"
+                problems.append(_Problem(start, "csv.quote", detail, raw))
                 continue
             if fields == []:
                 continue
-            yield start, fields, raw.endswith(("\n", "\r"))
+            yield start, fields, raw
 
 
 def _quotes_are_balanced(raw: str, delimiter: str) -> bool:

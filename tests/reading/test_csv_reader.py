@@ -132,6 +132,43 @@ def test_truncated_record_short_of_fields(tmp_path):
     assert read.rows["CODE"].tolist() == ["01"]
 
 
+def test_malformed_records_keep_raw_text(tmp_path):
+    text = (
+        "CODE;LIBELLE;MONTANT\r\n"
+        "01;a\r\n"
+        "02;b\x00;2\r\n"
+        '03;c"d;3\r\n'
+        '04;"e\r\nf";4;5\r\n'
+        '05;"g"h;6\r\n'
+        "06;i;7\r\n"
+        "07;j;8"
+    )
+    read = read_table("ITAC", _table(), _write(tmp_path, text))
+    assert read.rows["CODE"].tolist() == ["06"]
+    assert read.findings["line"].tolist() == [2, 3, 4, 5, 7, 9]
+    assert read.findings["rule_id"].tolist() == [
+        "csv.field_count",
+        "csv.nul",
+        "csv.quote",
+        "csv.field_count",
+        "csv.quote",
+        "csv.truncated",
+    ]
+    assert read.malformed_text == {
+        2: "01;a",
+        3: "02;b\x00;2",
+        4: '03;c"d;3',
+        5: '04;"e\r\nf";4;5',
+        7: '05;"g"h;6',
+        9: "07;j;8",
+    }
+
+
+def test_valid_rows_keep_no_raw_text(tmp_path):
+    read = read_table("ITAC", _table(), _write(tmp_path, "CODE;LIBELLE;MONTANT\r\n01;a;1\r\n"))
+    assert read.malformed_text == {}
+
+
 @pytest.mark.parametrize("ending", ["\r\n", "\n", "\r"])
 def test_last_record_with_line_end_kept(tmp_path, ending):
     path = _write(tmp_path, f"CODE;LIBELLE;MONTANT{ending}01;a;1{ending}02;b;12{ending}")
