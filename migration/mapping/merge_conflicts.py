@@ -8,6 +8,7 @@ different entities. This module counts those keys per column and source table, s
 summary and the report show them (rule mapping.merge_conflict).
 
 Only the keys given by several rows are checked, so a table without repeated keys costs nothing.
+Two texts that differ only in case, accents, hyphens or spaces do not count as different.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from migration.frame_keys import key_values
+from migration.mapping.expressions import _normalize
 from migration.reading.csv_reader import LINE_COLUMN
 from migration.reading.findings import mask_value
 
@@ -85,7 +87,7 @@ def find_merge_conflicts(
 
     Returns None when every key's rows agree. A row differs when its value is not null and is
     not equal to the value kept in the merged row, so only the rows of repeated keys are
-    compared.
+    compared. Texts are compared as names are (see `_same_text`).
     """
     key = list(table.primary_key)
     sizes = np.bincount(groups)
@@ -98,6 +100,12 @@ def find_merge_conflicts(
         values = frame[column.name].to_numpy(dtype=object)[positions]
         kept = merged[column.name].to_numpy(dtype=object)[row_groups]
         differs = pd.notna(values) & (values != kept)
+        if differs.any():
+            # Few rows differ, so each pair is compared again as names are compared.
+            differs[differs] = [
+                not _same_text(value, first)
+                for value, first in zip(values[differs], kept[differs], strict=True)
+            ]
         if differs.any():
             conflicting[column.name] = np.unique(row_groups[differs])
     if not conflicting:
@@ -128,6 +136,18 @@ def find_merge_conflicts(
         personal_columns=[name for name, _ in columns if table.column(name).personal],
         sources={pair: int(count) for pair, count in sources.items()},
         examples=_examples(merged, key, key_personal, conflicting, conflict_groups, origins),
+    )
+
+
+def _same_text(value, kept) -> bool:
+    """Tell whether two values are texts that differ only in case, accents, hyphens or spaces.
+
+    ITAC writes names in mixed case with accents and OPALES in capitals without them, so the
+    rows of one person merged across both applications differ in that way without describing
+    two entities.
+    """
+    return (
+        isinstance(value, str) and isinstance(kept, str) and _normalize(value) == _normalize(kept)
     )
 
 

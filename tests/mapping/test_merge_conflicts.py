@@ -54,6 +54,25 @@ def test_rows_that_agree_are_no_conflict():
     assert conflicts is None
 
 
+def test_case_and_accents_no_conflict():
+    frame = target_rows(
+        ADRESSE, [address("a1", "1 rue de l'Église"), address("a1", "1  RUE DE L'EGLISE")]
+    )
+
+    merged, conflicts = _merge_rows(frame, ADRESSE)
+
+    assert merged["voie"].tolist() == ["1 rue de l'Église"]
+    assert conflicts is None
+
+
+def test_other_letters_conflict():
+    frame = target_rows(ADRESSE, [address("a1", "1 rue Haute"), address("a1", "1 RUE BASSE")])
+
+    _, conflicts = _merge_rows(frame, ADRESSE)
+
+    assert conflicts.columns == {"voie": 1}
+
+
 def test_null_beside_a_value_is_no_conflict():
     frame = target_rows(ADRESSE, [address("a1", None, None), address("a1", "1 rue Haute")])
 
