@@ -24,6 +24,10 @@ from migration.reading.csv_reader import LINE_COLUMN
 
 logger = logging.getLogger(__name__)
 
+# Source rows mapped at a time. Every expression works row by row, so the chunks give the
+# rows that the whole table would give.
+MAP_CHUNK_ROWS = 100_000
+
 ORIGIN_COLUMNS = ["_application", "_source_table", "_source_file", LINE_COLUMN, "_source_key"]
 REJECT_COLUMNS = [
     "application",
@@ -89,6 +93,9 @@ def apply_mapping(
     target frame once it is mapped (target name, frame), and the result keeps what it returns
     in place of the frame (see `migration.mapping.staging`).
 
+    A source table is mapped MAP_CHUNK_ROWS rows at a time, so the joined rows and the values
+    being computed exist for one chunk only; each chunk gives its own frame, in source order.
+
     `done`, when given, is called with a source table's name and the mapping rejects of its
     rows as soon as no later target reads that table. The table's rows then leave `tables`
     (it keeps an empty frame), so a worker frees each table as the mapping goes.
@@ -112,32 +119,42 @@ def apply_mapping(
     release(-1)
     for position, target in enumerate(mapping.targets):
         required = _required_columns(schema, target.target)
-        frame, target_rejects, target_filters, unknown = map_target(
-            mapping, target, tables, lookups, required, derived_keys
-        )
         name = f"target:{target.target}"
-        if name in looked_up:
-            previous = lookups.get(name)
-            lookups[name] = (
-                frame if previous is None else pd.concat([previous, frame], ignore_index=True)
+        sides = _join_sides(target, tables)
+        looked_up_parts = []
+        mapped_rows = rejected_rows = filtered_rows = 0
+        for chunk in _source_chunks(tables, target.source):
+            frame, target_rejects, target_filters, unknown = map_target(
+                mapping, target, chunk, lookups, required, derived_keys, sides
             )
-        for description, counts in unknown.items():
-            bucket = result.unknown_codes.setdefault(f"{target.target}: {description}", {})
-            for code, count in counts.items():
-                bucket[code] = bucket.get(code, 0) + count
-        result.frames.setdefault(target.target, []).append(
-            frame if stage is None else stage(target.target, frame)
-        )
-        rejects.append(target_rejects)
-        filters.append(target_filters)
+            if name in looked_up:
+                looked_up_parts.append(frame)
+            for description, found in unknown.items():
+                bucket = result.unknown_codes.setdefault(f"{target.target}: {description}", {})
+                for code, count in found.items():
+                    bucket[code] = bucket.get(code, 0) + count
+            result.frames.setdefault(target.target, []).append(
+                frame if stage is None else stage(target.target, frame)
+            )
+            rejects.append(target_rejects)
+            filters.append(target_filters)
+            mapped_rows += len(frame)
+            rejected_rows += len(target_rejects)
+            filtered_rows += len(target_filters)
+            del frame
+        del sides
+        if looked_up_parts:
+            previous = lookups.get(name)
+            parts = looked_up_parts if previous is None else [previous, *looked_up_parts]
+            lookups[name] = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
         logger.info(
             "mapped %s.%s -> %s: %d rows, %d rejects, %d filtered",
             mapping.application,
             target.source,
             target.target,
-            len(frame),
-            len(target_rejects),
-            len(target_filters),
+            mapped_rows,
+            rejected_rows,
+            filtered_rows,
         )
         release(position)
     for table_name, reason in mapping.dropped_tables.items():
@@ -185,14 +202,18 @@ def map_target(
     lookups: dict[str, pd.DataFrame] | None = None,
     required: list[str] | None = None,
     derived_keys: dict[str, str] | None = None,
+    sides: list[_JoinSide] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, dict[str, int]]]:
     """Evaluate one target mapping; return target rows, rejects, filtered rows and the count
     of each unknown code per code translation.
 
     `derived_keys` is shared by the targets of one application, so a derived key and the
-    references to it are one str object."""
+    references to it are one str object. `sides` gives the joined tables, prepared once by
+    `_join_sides` for the chunks of one source table; None prepares them here."""
     source = tables[target.source]
-    frame = _joined_frame(source, target, tables)
+    if sides is None:
+        sides = _join_sides(target, tables)
+    frame = _joined_frame(source, sides)
     filters = pd.DataFrame(columns=FILTER_COLUMNS)
     if target.filter is not None:
         keep = target.filter.evaluate(ex.Context(frame)).fillna(False).astype(bool)
@@ -240,8 +261,17 @@ def _required_columns(schema, target_name: str) -> list[str]:
     return [column.name for column in schema.tables[target_name].columns if not column.nullable]
 
 
-def _joined_frame(source: SourceTable, target: TargetMapping, tables) -> pd.DataFrame:
-    frame = source.rows
+@dataclass
+class _JoinSide:
+    """One joined table, with its first row per join key and its columns prefixed."""
+
+    rows: pd.DataFrame
+    left_on: list[str]
+    right_on: list[str]
+
+
+def _join_sides(target: TargetMapping, tables) -> list[_JoinSide]:
+    sides = []
     for join in target.joins:
         right = tables[join.table].rows
         right_columns = list(join.keys.values())
@@ -249,12 +279,35 @@ def _joined_frame(source: SourceTable, target: TargetMapping, tables) -> pd.Data
             columns=[LINE_COLUMN]
         )
         right = right.rename(columns={name: f"{join.table}.{name}" for name in right.columns})
-        left_on = list(join.keys)
         right_on = [f"{join.table}.{name}" for name in right_columns]
-        merged = frame.reset_index().merge(right, how="left", left_on=left_on, right_on=right_on)
+        sides.append(_JoinSide(right, list(join.keys), right_on))
+    return sides
+
+
+def _joined_frame(source: SourceTable, sides: list[_JoinSide]) -> pd.DataFrame:
+    frame = source.rows
+    for side in sides:
+        merged = frame.reset_index().merge(
+            side.rows, how="left", left_on=side.left_on, right_on=side.right_on
+        )
         frame = merged.set_index("index")
         frame.index.name = None
     return frame
+
+
+def _source_chunks(tables: dict[str, SourceTable], name: str):
+    """Yield `tables` with the rows of table `name` cut into chunks of MAP_CHUNK_ROWS rows.
+
+    A table without rows gives one chunk, so its target still gets a frame with its columns.
+    """
+    source = tables[name]
+    total = len(source.rows)
+    if total <= MAP_CHUNK_ROWS:
+        yield tables
+        return
+    for start in range(0, total, MAP_CHUNK_ROWS):
+        rows = source.rows.iloc[start : start + MAP_CHUNK_ROWS]
+        yield {**tables, name: dataclasses.replace(source, rows=rows)}
 
 
 def _origin(source: SourceTable, frame: pd.DataFrame) -> pd.DataFrame:
