@@ -105,6 +105,10 @@ def apply_mapping(
     lookups: dict[str, pd.DataFrame] = {name: table.rows for name, table in tables.items()}
     # Only the targets that a lookup reads stay in memory for the targets mapped after them.
     looked_up = looked_up_tables(mapping)
+    # One str object per derived key, shared by the frames of every target while the frames
+    # stay in memory. Each staged frame is written with its own copy of its keys, so with a
+    # stage the dict would only keep every derived key of the application alive: each chunk
+    # then gets a dict of its own.
     derived_keys: dict[str, str] = {}
     last_uses = _last_uses(mapping, tables) if done is not None else {}
 
@@ -125,7 +129,13 @@ def apply_mapping(
         mapped_rows = rejected_rows = filtered_rows = 0
         for chunk in _source_chunks(tables, target.source):
             frame, target_rejects, target_filters, unknown = map_target(
-                mapping, target, chunk, lookups, required, derived_keys, sides
+                mapping,
+                target,
+                chunk,
+                lookups,
+                required,
+                derived_keys if stage is None else {},
+                sides,
             )
             if name in looked_up:
                 looked_up_parts.append(frame)
