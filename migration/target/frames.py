@@ -106,6 +106,7 @@ def prepare_frame(
     *,
     generated: Iterable[str] = (),
     label: str | None = None,
+    first_row: int = 0,
 ) -> PreparedTable:
     """Check a frame against its table and convert it to rows.
 
@@ -116,6 +117,8 @@ def prepare_frame(
         generated: columns the database fills (an autoincrement key); the frame must not
             carry them.
         label: how error messages name the frame; defaults to "the <table> frame".
+        first_row: for a frame that is one part of a larger one, the number of rows of the
+            parts before it, so that an error numbers its row in the larger frame.
 
     Raises:
         TargetError: unknown, generated or missing columns, a value of the wrong type, a
@@ -137,7 +140,9 @@ def prepare_frame(
     values_by_column = []
     for column in writable:
         if column.name in frame.columns:
-            values = _convert_column(table, column, frame[column.name], code_lists, label)
+            values = _convert_column(
+                table, column, frame[column.name], code_lists, label, first_row
+            )
         else:
             values = [None] * count
         values_by_column.append(values)
@@ -187,6 +192,7 @@ def _convert_column(
     series: pd.Series,
     code_lists: dict[str, dict[str, str]],
     label: str,
+    first_row: int = 0,
 ) -> list[Any]:
     convert = _CONVERTERS[column.type]
     codes = code_lists.get(column.code_list) if column.code_list else None
@@ -230,7 +236,7 @@ def _convert_column(
         if problem_count > 1:
             others = f" ({problem_count - 1} more rows have a problem in this column)"
         raise TargetError(
-            f"{label}, column {column.name}, row {position + 1}: {reason}{others}; "
+            f"{label}, column {column.name}, row {first_row + position + 1}: {reason}{others}; "
             f"fix the mapping that produces table {table.name}",
             table=table.name,
         )

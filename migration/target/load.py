@@ -33,9 +33,9 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -71,6 +71,9 @@ from migration.target.product_tables import (
 )
 from migration.target.schema import build_metadata
 from migration.target.versioning import upgrade_product_tables
+
+if TYPE_CHECKING:
+    from migration.mapping.lineage_parts import LineageParts
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +138,7 @@ def load_run(
     schema: TargetSchema,
     frames: dict[str, pd.DataFrame],
     rejects: pd.DataFrame,
-    lineage: pd.DataFrame,
+    lineage: pd.DataFrame | LineageParts,
     run: dict[str, Any],
     *,
     filters: pd.DataFrame | None = None,
@@ -154,7 +157,9 @@ def load_run(
             is delivered empty.
         rejects: the reprise_rejet rows of this run, without `id`. A missing `run_id` column
             is filled with the run's id.
-        lineage: the reprise_lignage rows of this run, filled the same way.
+        lineage: the reprise_lignage rows of this run, filled the same way: one frame, or
+            the `LineageParts` of an assembly, which are converted and written one part at a
+            time.
         filters: the reprise_filtre rows of this run, without `id`, filled the same way: the
             source rows that a mapping filter left out and that no other mapping loaded or
             rejected. None writes none. Either way the load deletes the filtered rows of the
@@ -181,8 +186,9 @@ def load_run(
 
     Raises:
         TargetError: a frame does not fit its table (raised before the database is touched,
-            except for a value of the lineage after its first row: the lineage is converted
-            once the target rows are written, and the load rolls back), the existing database
+            except for a value of the lineage after its first row, or a run id of a lineage
+            part after the first: the lineage is converted once the target rows are written,
+            and the load rolls back), the existing database
             differs from the schema, or the database rejected the load.
             The load is then rolled back and the message names the table, the constraint and
             the SQL statement, never a row value.
@@ -241,7 +247,7 @@ def load_run(
         rows=dict(loader.row_counts),
         rejects=len(prepared[REJECT_TABLE].rows),
         filters=len(prepared[FILTER_TABLE].rows),
-        lineage=len(prepared[LINEAGE_TABLE].rows),
+        lineage=loader.lineage_rows,
         changes=changes,
     )
     totals = {kind: sum(counts[kind] for counts in changes.values()) for kind in CHANGE_KINDS}
@@ -278,12 +284,13 @@ def _set_sqlite_busy_timeout(connection: sa.Connection, seconds: float) -> float
 
 def _prepare(
     schema, frames, rejects, lineage, filters, run, scope, release_frames: bool = False
-) -> tuple[dict[str, PreparedTable], pd.DataFrame]:
+) -> tuple[dict[str, PreparedTable], pd.DataFrame | LineageParts]:
     """Check every input against its table before any database work.
 
-    Returns the prepared rows of every table but the lineage, and the lineage frame with its
-    run id. The lineage is the largest input, so it is converted only once the target rows are
-    written and released (see `_Loader.replace_lineage`); its columns are checked here.
+    Returns the prepared rows of every table but the lineage, and the lineage: a frame with
+    its run id, or the parts as given. The lineage is the largest input, so it is converted
+    only once the target rows are written and released (see `_Loader.replace_lineage`); its
+    columns and first row are checked here.
     """
     unknown = sorted(name for name in frames if name not in schema.tables)
     if unknown:
@@ -299,8 +306,12 @@ def _prepare(
                 "applications is empty; name the applications whose rows the load replaces, "
                 "or pass None to replace the whole content"
             )
-        _check_scope(lineage, scope, "lineage")
-        _check_scope(filters, scope, "filters")
+        if isinstance(lineage, pd.DataFrame):
+            lineage_applications = _applications_of(lineage)
+        else:
+            lineage_applications = lineage.applications
+        _check_scope(lineage_applications, scope, "lineage")
+        _check_scope(_applications_of(filters), scope, "filters")
 
     # NOTE: a value that its column refuses (type, code, decimal digits) stops the whole load
     # here instead of becoming a reject. A caller can reject such rows beforehand with
@@ -339,27 +350,44 @@ def _prepare(
         generated=[FILTER_ID_COLUMN],
         label="the filters frame",
     )
-    lineage = _with_run_id(lineage, run_id, "lineage")
+    if isinstance(lineage, pd.DataFrame):
+        lineage = _with_run_id(lineage, run_id, "lineage")
+        first_row = lineage.head(1)
+    else:
+        first_row = _with_run_id(lineage.first_row, run_id, "lineage")
     # Its columns and first row now, every value when the lineage is written.
-    prepare_frame(PRODUCT_TABLES[LINEAGE_TABLE], lineage.head(1), {}, label=_LINEAGE_LABEL)
+    prepare_frame(PRODUCT_TABLES[LINEAGE_TABLE], first_row, {}, label=_LINEAGE_LABEL)
     return prepared, lineage
 
 
-def _check_scope(frame: pd.DataFrame, scope: frozenset[str], label: str) -> None:
-    """Raise TargetError when `frame` has rows of an application the load does not replace.
+def _applications_of(frame: pd.DataFrame) -> set[str]:
+    """Return the applications of the rows of `frame`, none when it has no such column."""
+    if "application" not in frame.columns:
+        return set()
+    return set(frame["application"].dropna())
+
+
+def _check_scope(applications: set[str], scope: frozenset[str], label: str) -> None:
+    """Raise TargetError when the rows of `label` come from an application the load does not
+    replace.
 
     The load deletes the previous rows of the replaced applications only, so a row of another
     application would sit beside the rows of an earlier load.
     """
-    if "application" not in frame.columns:
-        return
-    others = sorted(set(frame["application"].dropna()) - scope)
+    others = sorted(applications - scope)
     if others:
         raise TargetError(
             f"the {label} frame has rows of the applications {', '.join(others)}, "
             f"which this load does not replace (applications {', '.join(sorted(scope))})"
             "; add them to applications, or drop their rows"
         )
+
+
+def _taken(items: list) -> Iterator:
+    """Yield the items of `items`, removing each one from the list first, so that a caller
+    that drops an item frees it."""
+    while items:
+        yield items.pop(0)
 
 
 def _with_run_id(frame: pd.DataFrame, run_id: Any, label: str) -> pd.DataFrame:
@@ -383,7 +411,9 @@ class _Step:
     """The statement being executed, so an error can name it and the rows it was writing.
 
     `positions` are the positions, in the prepared rows of `table`, of the rows the statement
-    writes; `copy` the body of a COPY, whose errors give a physical line number.
+    writes; `copy` the body of a COPY, whose errors give a physical line number. The prepared
+    rows of a lineage part follow `first_row` rows of the earlier parts, so an error numbers
+    its row in the whole lineage.
     """
 
     action: str = "starting the load"
@@ -391,6 +421,7 @@ class _Step:
     statement: str | None = None
     positions: Sequence[int] | None = None
     copy: _CopyBody | None = None
+    first_row: int = 0
 
 
 class _CopyBody:
@@ -465,8 +496,10 @@ class _Loader:
         self.role: str | None = None
         self.step = _Step("connecting to the target database")
         self._stage_numbers = itertools.count(1)
-        # The lineage frame, converted once the target rows are written (`replace_lineage`).
-        self.lineage: pd.DataFrame | None = None
+        # The lineage, converted once the target rows are written (`replace_lineage`), and
+        # the count of its rows written.
+        self.lineage: pd.DataFrame | LineageParts | None = None
+        self.lineage_rows = 0
         # Rows of each target table, kept when its prepared rows are released.
         self.row_counts: dict[str, int] = {}
 
@@ -662,23 +695,54 @@ class _Loader:
             self.prepared[name] = PreparedTable(table, self.prepared[name].columns)
 
     def replace_lineage(self, order: list[str]) -> None:
-        self.step = _Step("converting the lineage rows", LINEAGE_TABLE)
-        self.prepared[LINEAGE_TABLE] = prepare_frame(
-            PRODUCT_TABLES[LINEAGE_TABLE], self.lineage, {}, label=_LINEAGE_LABEL
-        )
-        self.lineage = None
+        """Replace the lineage of the applications the load replaces, one part at a time.
+
+        Each part is converted, written and released before the next one is read, so only one
+        part of the lineage is in memory. The lineage of rows kept by reference is read before
+        the delete and written back after the new rows.
+        """
         lineage = self.metadata.tables[LINEAGE_TABLE]
         kept = self.read_kept_lineage(order)
         statement = lineage.delete()
         if self.scope is not None:
             statement = statement.where(lineage.c.application.in_(sorted(self.scope)))
         self.execute("deleting the lineage of the replaced applications", LINEAGE_TABLE, statement)
-        bulk = self.insert_product_rows(LINEAGE_TABLE)
+        bulk = self.bulk_copy_tables(LINEAGE_TABLE, len(self.lineage))
+        with self.constraints_built_after(bulk):
+            self.write_lineage_parts()
         if kept.rows:
             self.prepared[_KEPT_LINEAGE] = kept
             self.insert_rows(_KEPT_LINEAGE, range(len(kept.rows)), table_name=LINEAGE_TABLE)
         if bulk:
             self.analyze(LINEAGE_TABLE, "gathering the statistics of the lineage")
+
+    def write_lineage_parts(self) -> None:
+        """Convert and insert the lineage, one part at a time, and release it."""
+        table = PRODUCT_TABLES[LINEAGE_TABLE]
+        released = PreparedTable(table, [column.name for column in table.columns])
+        self.prepared[LINEAGE_TABLE] = released
+        if isinstance(self.lineage, pd.DataFrame):
+            # The run id is already added and checked (see `_prepare`).
+            parts, add_run_id = _taken([self.lineage]), False
+        else:
+            parts, add_run_id = iter(self.lineage), True
+        self.lineage = None
+        self.step = _Step("converting the lineage rows", LINEAGE_TABLE)
+        for part in parts:
+            if add_run_id:
+                part = _with_run_id(part, self.run_id, "lineage")
+            prepared = prepare_frame(
+                table, part, {}, label=_LINEAGE_LABEL, first_row=self.lineage_rows
+            )
+            del part
+            self.prepared[LINEAGE_TABLE] = prepared
+            self.insert_rows(LINEAGE_TABLE, range(prepared.count), first_row=self.lineage_rows)
+            self.lineage_rows += prepared.count
+            del prepared
+            self.prepared[LINEAGE_TABLE] = released
+            # The step of a COPY refers to the rows it wrote, which must not stay in memory
+            # while the next part is read.
+            self.step = _Step("converting the lineage rows", LINEAGE_TABLE)
 
     def replace_filters(self) -> None:
         """Replace the filtered rows of the applications the load replaces, as the lineage."""
@@ -694,14 +758,20 @@ class _Loader:
 
     def insert_product_rows(self, name: str) -> bool:
         """Insert every prepared row of product table `name`, and return whether its keys and
-        indexes were built after the copy, as they are from BULK_ROWS rows on in a PostgreSQL
-        table that the role owns.
+        indexes were built after the copy (see `bulk_copy_tables`).
         """
         count = len(self.prepared[name].rows)
-        bulk = [name] if count >= BULK_ROWS and self.owns(name) else []
+        bulk = self.bulk_copy_tables(name, count)
         with self.constraints_built_after(bulk):
             self.insert_rows(name, range(count))
         return bool(bulk)
+
+    def bulk_copy_tables(self, name: str, rows: int) -> list[str]:
+        """Return [name] when `rows` rows go into product table `name` with its keys and
+        indexes built after the copy, as they are from BULK_ROWS rows on in a PostgreSQL table
+        that the role owns, else [].
+        """
+        return [name] if rows >= BULK_ROWS and self.owns(name) else []
 
     def analyze(self, name: str, action: str) -> None:
         """Gather the statistics of a table that a bulk copy filled.
@@ -836,29 +906,39 @@ class _Loader:
         return PreparedTable(PRODUCT_TABLES[LINEAGE_TABLE], columns, rows)
 
     def insert_rows(
-        self, name: str, positions: Sequence[int], table_name: str | None = None
+        self,
+        name: str,
+        positions: Sequence[int],
+        table_name: str | None = None,
+        first_row: int = 0,
     ) -> None:
-        """Insert the prepared rows of `name` at `positions` into its table."""
+        """Insert the prepared rows of `name` at `positions` into its table.
+
+        `first_row` is the number of rows of the same frame written before these (see
+        `_Step`).
+        """
         if not positions:
             return
         prepared = self.prepared[name]
         table = self.metadata.tables[table_name or name]
         if self.postgresql:
-            self.copy_rows(
-                name, table, prepared.columns, positions, f"copying into table {table.name}"
-            )
+            action = f"copying into table {table.name}"
+            self.copy_rows(name, table, prepared.columns, positions, action, first_row)
         else:
-            self.insert_many(name, table, positions)
+            self.insert_many(name, table, positions, first_row)
         logger.debug("wrote %d rows into %s", len(positions), table.name)
 
-    def insert_many(self, name: str, table: sa.Table, positions: Sequence[int]) -> None:
+    def insert_many(
+        self, name: str, table: sa.Table, positions: Sequence[int], first_row: int = 0
+    ) -> None:
         prepared = self.prepared[name]
         statement = table.insert()
         columns = prepared.columns
         text = str(statement.compile(dialect=self.dialect, column_keys=columns))
+        action = f"inserting into table {table.name}"
         for start in range(0, len(positions), SQLITE_CHUNK_ROWS):
             chunk = positions[start : start + SQLITE_CHUNK_ROWS]
-            self.step = _Step(f"inserting into table {table.name}", name, text, chunk)
+            self.step = _Step(action, name, text, chunk, first_row=first_row)
             chunk_values = prepared.column_values(range(len(columns)), chunk)
             self.connection.execute(
                 statement,
@@ -872,6 +952,7 @@ class _Loader:
         columns: list[str],
         positions: Sequence[int],
         action: str,
+        first_row: int = 0,
     ) -> None:
         """COPY the prepared rows of `name` at `positions` (only `columns`) into `table`."""
         prepared = self.prepared[name]
@@ -888,7 +969,7 @@ class _Loader:
             return column_csv_lines(prepared.column_values(indexes, chunk), renderers)
 
         body = _CopyBody(render, positions)
-        self.step = _Step(action, name, statement, positions, copy=body)
+        self.step = _Step(action, name, statement, positions, copy=body, first_row=first_row)
         dbapi_connection = self.connection.connection.dbapi_connection
         with dbapi_connection.cursor() as cursor:
             cursor.copy_expert(statement, body, size=COPY_READ_SIZE)
@@ -1016,7 +1097,8 @@ class _Loader:
             if position is not None:
                 key = prepared.key_of(position)
                 key_text_shown = f" ({key})" if key else ""
-                where = f" at row {position + 1} of the {table} frame{key_text_shown}"
+                row = step.first_row + position + 1
+                where = f" at row {row} of the {table} frame{key_text_shown}"
         if failure.kind == "unique" and constraint is None and prepared is not None:
             # The primary key is the only unique constraint of these tables.
             constraint = f"pk_{prepared.table.name}"
