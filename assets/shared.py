@@ -310,7 +310,7 @@ def load_events(
             load_target_schema(),
             assembly.frames,
             rejects,
-            assembly.lineage.assign(run_id=run_id),
+            assembly.lineage,
             run_row,
             filters=filters,
             applications=applications,

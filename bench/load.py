@@ -128,7 +128,7 @@ def build_rows(folder: Path, persons: int, schema):
     rejects = rejects_for_database(RUN_ID, validated, assembly)
     filters = filters_for_database(RUN_ID, assembly)
     print(f"pipeline up to assembly in {time.perf_counter() - started:.1f} s")
-    return assembly.frames, rejects, assembly.lineage.assign(run_id=RUN_ID), filters
+    return assembly.frames, rejects, assembly.lineage.to_frame().assign(run_id=RUN_ID), filters
 
 
 class _databases:

@@ -201,6 +201,7 @@ def _run_steps(
         read_identity_decisions(engine),
         read_existing_individuals(engine, missing),
         release_mapped=True,
+        stage_folder=workdir.path,
     )
     del mapped
     release_rows(validated, assembly)
@@ -240,6 +241,8 @@ def _run_steps(
             summary["load_error"] = str(error)
     if status != STATUS_SUCCESS:
         _mark_not_loaded(summary)
+        # Nothing reads the staged lineage parts of a run that loads nothing.
+        assembly.lineage.discard()
     summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     summary["target_schema"]["sha256"] = schema_sha256(schema)
     if status == STATUS_SUCCESS:
@@ -555,23 +558,27 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
     delivered = [result.name for result in validated]
     # A delivery of one application replaces that application's rows only.
     applications = None if set(delivered) >= set(DEFAULT_MAPPINGS) else delivered
-    # The loader gets the only references to the frames and the lineage (the reports read
-    # the database), so it frees them once it has converted them.
-    assembly.lineage["run_id"] = run_id
-    handed = {"frames": assembly.frames, "lineage": assembly.lineage}
-    assembly.frames, assembly.lineage = {}, None
-    result = load_run(
-        engine,
-        schema,
-        handed.pop("frames"),
-        rejects,
-        handed.pop("lineage"),
-        run_row,
-        filters=filters,
-        applications=applications,
-        release_frames=True,
-        max_removed_share=None if options.allow_removals else MAX_REMOVED_SHARE,
-    )
+    # The loader gets the only references to the frames (the reports read the database), so
+    # it frees them once it has converted them. The lineage parts are staged in files, and the
+    # loader reads them one at a time and adds the run id to each.
+    handed = {"frames": assembly.frames}
+    assembly.frames = {}
+    try:
+        result = load_run(
+            engine,
+            schema,
+            handed.pop("frames"),
+            rejects,
+            assembly.lineage,
+            run_row,
+            filters=filters,
+            applications=applications,
+            release_frames=True,
+            max_removed_share=None if options.allow_removals else MAX_REMOVED_SHARE,
+        )
+    finally:
+        # A failed load leaves the parts it did not read, so they are deleted here.
+        assembly.lineage.discard()
     summary["loaded"] = True
     summary["targets"] = [{"table": name, "rows": rows} for name, rows in result.rows.items()]
     summary["changes"] = result.changes

@@ -307,10 +307,10 @@ def reconcile(validated: list[ValidatedApplication], assembly: Assembly) -> list
     rejected, filter records for filtered), never as a remainder, so a row lost by a bug makes
     the table unreconciled.
     """
-    loaded_by_table = assembly.lineage.groupby(["application", "source_table"])["source_line"]
     # Sorted arrays, not sets: a set of Python ints per source table took about 70 bytes per
-    # lineage row, 0.5 GB for 7.5 million.
-    loaded_lines = {key: np.unique(lines.to_numpy(dtype="int64")) for key, lines in loaded_by_table}
+    # lineage row, 0.5 GB for 7.5 million. They are kept as the lineage is assembled, so the
+    # lineage rows themselves are not read here.
+    loaded_lines = assembly.lineage.source_lines()
     no_lines = np.array([], dtype="int64")
     mapping_rejects = assembly.rejects.groupby(["application", "source_table"])["source_line"]
     mapping_reject_sets = {key: set(lines) for key, lines in mapping_rejects}
@@ -407,15 +407,18 @@ def filters_for_database(run_id: str, assembly: Assembly) -> pd.DataFrame:
         return pd.DataFrame(columns=FILTER_DB_COLUMNS)
     source_row = ["application", "source_table", "source_line"]
     # Only lineage and reject rows of the tables that have filter records can match, and
-    # selecting them first keeps the join small when the lineage is large.
+    # selecting them first keeps the join small when the lineage is large. The loaded source
+    # rows come from the distinct lines that the lineage keeps per source table.
     tables = set(filters["source_table"])
-    accounted = pd.concat(
-        [
-            frame.loc[frame["source_table"].isin(tables), source_row]
-            for frame in (assembly.lineage, assembly.rejects)
-        ],
-        ignore_index=True,
-    )
+    loaded = [
+        pd.DataFrame(
+            {"application": application, "source_table": table, "source_line": lines}
+        ).astype({"application": object, "source_table": object})
+        for (application, table), lines in assembly.lineage.source_lines().items()
+        if table in tables
+    ]
+    rejected = assembly.rejects.loc[assembly.rejects["source_table"].isin(tables), source_row]
+    accounted = pd.concat([*loaded, rejected], ignore_index=True)
     accounted = accounted.astype({"source_line": "int64"}).drop_duplicates()
     matched = filters.astype({"source_line": "int64"}).merge(
         accounted, on=source_row, how="left", indicator=True

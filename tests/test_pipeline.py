@@ -432,3 +432,74 @@ def test_missing_target_table_stops_before_reading(sqlite_run, tmp_path, monkeyp
     message = str(raised.value)
     assert "table suivi_orientation is missing" in message
     assert "nothing was read or loaded" in message
+
+
+def _lineage_rows(url: str) -> list[tuple]:
+    engine = create_target_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT target_table, target_key, application, source_table, source_file, "
+                "source_line, source_key FROM reprise_lignage"
+            )
+        ).all()
+    engine.dispose()
+    return sorted(tuple(row) for row in rows)
+
+
+def test_staged_lineage_stores_what_one_frame_stores(tmp_path, monkeypatch):
+    """A run that stages the lineage one part per table in its work folder stores the lineage
+    rows of a run that keeps the lineage in memory and loads it as one frame."""
+    import stat
+
+    import migration.run
+    from migration.mapping import staging
+
+    staged: list[tuple] = []
+    stage_frame = staging.FrameStage.__call__
+
+    def recording_stage(self, target, frame):
+        result = stage_frame(self, target, frame)
+        if self.prefix == "lineage":
+            staged.append((result.path, stat.S_IMODE(result.path.stat().st_mode)))
+        return result
+
+    monkeypatch.setattr(staging.FrameStage, "__call__", recording_stage)
+    workdirs = tmp_path / "work"
+    workdirs.mkdir()
+    options = RunOptions(
+        delivery=DELIVERY,
+        target_url=f"sqlite:///{tmp_path / 'staged.sqlite3'}",
+        reports_dir=tmp_path / "staged",
+        workers=2,
+        workdir_parent=workdirs,
+        keep_plaintext=True,
+    )
+    by_staging = run_migration(options, PASSWORD)
+    monkeypatch.undo()
+
+    assemble, load_run = migration.run.assemble, migration.run.load_run
+
+    def assemble_in_memory(*args, **kwargs):
+        return assemble(*args, **{**kwargs, "stage_folder": None})
+
+    def load_one_frame(engine, schema, frames, rejects, lineage, *args, **kwargs):
+        return load_run(engine, schema, frames, rejects, lineage.to_frame(), *args, **kwargs)
+
+    monkeypatch.setattr(migration.run, "assemble", assemble_in_memory)
+    monkeypatch.setattr(migration.run, "load_run", load_one_frame)
+    in_memory_url = f"sqlite:///{tmp_path / 'in_memory.sqlite3'}"
+    in_memory = _run(tmp_path / "in_memory", in_memory_url)
+
+    assert by_staging.status == in_memory.status == "success"
+    assert by_staging.summary["tables"] == in_memory.summary["tables"]
+    assert len(staged) == len(by_staging.summary["targets"])
+    [kept] = list(workdirs.iterdir())
+    for path, mode in staged:
+        assert path.parent == kept
+        assert mode == 0o600
+        assert not path.exists()
+    lineage = _lineage_rows(options.target_url)
+    assert len(lineage) >= sum(target["rows"] for target in by_staging.summary["targets"]) > 0
+    assert lineage == _lineage_rows(in_memory_url)
+    assert _content(options.target_url) == _content(in_memory_url)

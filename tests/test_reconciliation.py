@@ -18,6 +18,7 @@ from migration.dictionary.model import load_dictionary
 from migration.mapping.assemble import assemble
 from migration.mapping.engine import MappedApplication, apply_mapping
 from migration.mapping.language import load_mapping
+from migration.mapping.lineage_parts import LineageParts
 from migration.reading.csv_reader import LINE_COLUMN
 from migration.steps import (
     FILTER_DB_COLUMNS,
@@ -103,12 +104,12 @@ def test_released_mapped_rows_assemble_the_same(sample):
     assert sorted(assembly.frames) == sorted(sample.assembly.frames)
     for name, frame in sample.assembly.frames.items():
         pd.testing.assert_frame_equal(assembly.frames[name], frame, obj=name)
-    pd.testing.assert_frame_equal(assembly.lineage, sample.assembly.lineage)
+    pd.testing.assert_frame_equal(assembly.lineage.to_frame(), sample.assembly.lineage.to_frame())
     pd.testing.assert_frame_equal(assembly.rejects, sample.assembly.rejects)
 
 
 def test_row_without_lineage_is_caught(sample):
-    lineage = sample.assembly.lineage
+    lineage = sample.assembly.lineage.to_frame()
     first = lineage[
         (lineage["application"] == LOST_SOURCE[0]) & (lineage["source_table"] == LOST_SOURCE[1])
     ].iloc[0]
@@ -119,7 +120,11 @@ def test_row_without_lineage_is_caught(sample):
     )
     assembly = sample.assembly
     planted = type(assembly)(
-        assembly.frames, lineage[~same_row], assembly.rejects, assembly.filters, assembly.identity
+        assembly.frames,
+        LineageParts.of_frames([lineage[~same_row]]),
+        assembly.rejects,
+        assembly.filters,
+        assembly.identity,
     )
 
     counts = counts_by_table(reconcile(sample.validated, planted))
@@ -151,6 +156,46 @@ def test_stored_filters_leave_out_loaded_rows(sample):
     filters = filters_for_database("run-1", sample.assembly)
 
     assert not (filters["source_table"] == "CONCLUSION").any()
+
+
+def test_stored_filters_match_whole_lineage(sample):
+    """The filter records stored are those whose source row is in no row of the whole lineage
+    frame and no reject, although they are found from the source lines kept per table."""
+    lineage = sample.assembly.lineage.to_frame()
+    rejects = sample.assembly.rejects
+    source_row = ["application", "source_table", "source_line"]
+    accounted = {
+        (application, table, int(line))
+        for frame in (lineage, rejects)
+        for application, table, line in frame[source_row].itertuples(index=False)
+    }
+    filters = sample.assembly.filters
+    left = [
+        (application, table, int(line)) not in accounted
+        for application, table, line in filters[source_row].itertuples(index=False)
+    ]
+    expected = filters[left].drop_duplicates([*source_row, "target_table", "reason"])
+
+    stored = filters_for_database("run-1", sample.assembly)
+
+    assert len(stored) > 0
+    columns = [*source_row, "target_table", "reason"]
+    assert sorted(map(str, stored[columns].itertuples(index=False))) == sorted(
+        map(str, expected[columns].itertuples(index=False))
+    )
+
+
+def test_source_lines_match_whole_lineage(sample):
+    """The source lines that reconciliation counts as loaded, kept per part as the lineage is
+    assembled, are the distinct lines of each source table in the whole lineage frame."""
+    lineage = sample.assembly.lineage.to_frame()
+    grouped = lineage.groupby(["application", "source_table"])["source_line"]
+    expected = {key: sorted(set(lines)) for key, lines in grouped}
+
+    lines = sample.assembly.lineage.source_lines()
+
+    assert len(expected) > 1
+    assert {key: array.tolist() for key, array in lines.items()} == expected
 
 
 def test_stored_filters_leave_out_rejected_rows(sample):
@@ -313,7 +358,7 @@ def test_staged_frames_match_frames_in_memory(tmp_path):
     by_staging = assemble([staged], SCHEMA, rejected, release_mapped=True)
     for name, frame in by_memory.frames.items():
         pd.testing.assert_frame_equal(by_staging.frames[name], frame, obj=name)
-    pd.testing.assert_frame_equal(by_staging.lineage, by_memory.lineage)
+    pd.testing.assert_frame_equal(by_staging.lineage.to_frame(), by_memory.lineage.to_frame())
     assert not any(stage.iterdir())
 
 

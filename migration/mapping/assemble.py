@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from migration.mapping.engine import (
     REJECT_COLUMNS,
     MappedApplication,
 )
+from migration.mapping.lineage_parts import LineageParts
 from migration.mapping.merge_conflicts import (
     MergeConflicts,
     find_merge_conflicts,
@@ -41,15 +43,6 @@ from migration.target.frames import invalid_values
 logger = logging.getLogger(__name__)
 
 SOURCE_ROW = ["_application", "_source_table", LINE_COLUMN]
-LINEAGE_COLUMNS = [
-    "target_table",
-    "target_key",
-    "application",
-    "source_table",
-    "source_file",
-    "source_line",
-    "source_key",
-]
 
 
 @dataclass
@@ -57,7 +50,7 @@ class Assembly:
     """Rows ready to load, with lineage, rejects, filtered rows and identity decisions."""
 
     frames: dict[str, pd.DataFrame]
-    lineage: pd.DataFrame
+    lineage: LineageParts
     rejects: pd.DataFrame
     filters: pd.DataFrame
     identity: IdentityResult = field(default_factory=IdentityResult)
@@ -73,6 +66,7 @@ def assemble(
     existing_individuals: pd.DataFrame | None = None,
     *,
     release_mapped: bool = False,
+    stage_folder: Path | None = None,
 ) -> Assembly:
     """Combine mapped applications into target rows that satisfy the target's keys.
 
@@ -88,6 +82,8 @@ def assemble(
         release_mapped: empty the frames of `mapped` as they are combined, so that a large
             run does not hold the mapped rows and the assembled rows at once. The rejects and
             filtered rows of `mapped` stay.
+        stage_folder: a private folder where each table's lineage rows are written as soon
+            as they are computed (see `LineageParts`). Without it they stay in memory.
     """
     rejects = pd.concat(
         [m.rejects for m in mapped if len(m.rejects)] or [pd.DataFrame(columns=REJECT_COLUMNS)],
@@ -120,16 +116,16 @@ def assemble(
     rejects = pd.concat([rejects, cascade], ignore_index=True) if len(cascade) else rejects
     # One table at a time, so the rows with their origin, their lineage and their merged rows
     # exist for one table only, not for every table at once.
-    lineage_parts, merged, conflicts = [], {}, {}
+    lineage, merged, conflicts = LineageParts(stage_folder), {}, {}
     for name in list(frames):
         frame = frames.pop(name)
-        lineage_parts.append(_lineage(name, frame, schema))
+        if not frame.empty:
+            lineage.add(_lineage(name, frame, schema))
         merged[name], found = _merge_rows(frame, schema.tables[name])
         del frame
         if found is not None:
             log_merge_conflicts(found)
             conflicts[name] = found
-    lineage = _concat_lineage(lineage_parts)
     return Assembly(merged, lineage, rejects, filters, identity, conflicts)
 
 
@@ -361,10 +357,8 @@ def _parent_keys(frames, parent: str, columns: tuple[str, ...], versions, cache)
     return cached[1]
 
 
-def _lineage(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame | None:
-    """Return the lineage rows of one table's rows, or None for a table without rows."""
-    if frame.empty:
-        return None
+def _lineage(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame:
+    """Return the lineage rows of one table's rows."""
     part = pd.DataFrame(
         {
             "target_table": name,
@@ -382,13 +376,6 @@ def _lineage(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame | None:
     # small.
     repeated = part.duplicated(["target_key", "application", "source_table", "source_line"])
     return part[~repeated] if repeated.any() else part
-
-
-def _concat_lineage(parts: list[pd.DataFrame | None]) -> pd.DataFrame:
-    parts = [part for part in parts if part is not None]
-    if not parts:
-        return pd.DataFrame(columns=LINEAGE_COLUMNS)
-    return pd.concat(parts, ignore_index=True)[LINEAGE_COLUMNS]
 
 
 def _merge_rows(frame: pd.DataFrame, table) -> tuple[pd.DataFrame, MergeConflicts | None]:

@@ -65,6 +65,7 @@ def preview_mapping(
     validated = validate_application(mapping.application, dictionary, reads)
     mapped = apply_mapping(mapping, validated.tables, dictionary, schema)
     assembly = assemble([mapped], schema, validated.rejected_lines())
+    all_lineage = assembly.lineage.to_frame()
 
     errors = validated.findings[validated.findings["severity"] == ERROR]
     previews = []
@@ -74,9 +75,9 @@ def preview_mapping(
         personal_source = {c.name for c in table.columns if c.personal}
         personal_target = {c.name for c in schema.tables[target.target].columns if c.personal}
         frame = assembly.frames[target.target]
-        lineage = assembly.lineage[
-            (assembly.lineage["target_table"] == target.target)
-            & (assembly.lineage["source_table"] == target.source)
+        lineage = all_lineage[
+            (all_lineage["target_table"] == target.target)
+            & (all_lineage["source_table"] == target.source)
         ]
         key_columns = list(schema.tables[target.target].primary_key)
         keyed = frame.set_index(join_key(frame, key_columns) if len(frame) else frame.index)

@@ -47,7 +47,7 @@ class PipelineRows:
         return rejects_for_database(run_id, self.validated, self.assembly)
 
     def lineage(self, run_id: str) -> pd.DataFrame:
-        return self.assembly.lineage.assign(run_id=run_id)
+        return self.assembly.lineage.to_frame().assign(run_id=run_id)
 
 
 def pipeline_rows(

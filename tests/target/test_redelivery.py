@@ -154,7 +154,7 @@ def test_opales_redelivery_keeps_itac_rows(target, deliveries):
     assert lineage["ITAC"] == lineage_before["ITAC"]
     assert lineage["OPALES"] == {
         (row.target_table, row.target_key, row.source_table, row.source_line)
-        for row in deliveries["edited_opales"].assembly.lineage.itertuples()
+        for row in deliveries["edited_opales"].assembly.lineage.to_frame().itertuples()
     }
 
 
