@@ -337,6 +337,22 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
     return pairs
 
 
+def _make_output_folder(output: Path) -> None:
+    """Create the --output folder (mode 0700), or raise MdphRepriseError naming the problem."""
+    if output.exists() and not output.is_dir():
+        raise MdphRepriseError(
+            f"--output {output}: is a file, not a folder; give a folder for the database and "
+            "the reports"
+        )
+    try:
+        output.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise MdphRepriseError(
+            f"--output {output}: cannot create the folder: {error.strerror}; choose another "
+            "folder or fix the permissions of its parent"
+        ) from None
+
+
 def _run(args) -> int:
     from migration.delivery.password import read_password
     from migration.run import STATUS_REMOVALS_REJECTED, RunOptions, run_migration
@@ -351,7 +367,7 @@ def _run(args) -> int:
     target = args.target or os.environ.get(TARGET_ENV)
     if not target:
         # The default database contains personal data, so its folder is private to the user.
-        output.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _make_output_folder(output)
         target = f"sqlite:///{output / 'mdph_reprise.sqlite3'}"
     reports = (args.reports or output / "rapports").resolve()
     options = RunOptions(

@@ -145,7 +145,12 @@ def run_migration(
 
 
 def _emit_failure(options: RunOptions, run_id: str, started, error: Exception) -> None:
-    """Write the OpenLineage FAIL event of a run that stopped on bad input."""
+    """Write the OpenLineage FAIL event of a run that stopped on bad input.
+
+    A report folder that is a file gets no event: the error of the run names that problem.
+    """
+    if options.reports_dir.exists() and not options.reports_dir.is_dir():
+        return
     summary = {
         "run_id": run_id,
         "started_at": started.isoformat(timespec="seconds"),
@@ -165,6 +170,7 @@ def _run_steps(
     schema = load_target_schema()
     _check_overrides(options)
     _check_references(options)
+    _check_reports_folder(options.reports_dir)
     # The mappings go first, so an invalid one leaves no empty database file behind it.
     mappings_checked = _check_mappings(options, schema)
     sqlite_file = create_private_sqlite_file(options.target_url)
@@ -309,6 +315,32 @@ def _check_references(options: RunOptions) -> None:
     for file, path in options.references.items():
         if not Path(path).is_file():
             raise MdphRepriseError(f"{path}: reference file for {file} not found")
+
+
+def _check_reports_folder(folder: Path) -> None:
+    """Create the report folder, or raise MdphRepriseError before anything is decrypted.
+
+    The reports are written after the load has committed, so a folder that cannot take them
+    must stop the run before it starts.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise MdphRepriseError(
+            f"{folder}: is a file, not a folder; give a folder for the reports (--reports), "
+            "nothing was decrypted or loaded"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise MdphRepriseError(
+            f"{folder}: cannot create the report folder: {error.strerror}; choose another "
+            "folder (--reports) or fix the permissions of its parent, nothing was decrypted or "
+            "loaded"
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise MdphRepriseError(
+            f"{folder}: the report folder is not writable; choose another folder (--reports) or "
+            "fix its permissions, nothing was decrypted or loaded"
+        )
 
 
 def _check_overrides(options: RunOptions) -> None:

@@ -684,6 +684,28 @@ def test_file_as_workdir_stops_with_exit_2(tmp_path):
     assert "not found" not in result.stderr
 
 
+def test_file_as_output_stops_with_exit_2(tmp_path):
+    (tmp_path / "out").write_bytes(b"")
+    result = _cli("run", str(DELIVERY), "--output", str(tmp_path / "out"))
+    _assert_one_line_error(result, f"--output {tmp_path / 'out'}: is a file, not a folder")
+    assert "Traceback" not in result.stderr
+
+
+def test_file_as_reports_stops_before_loading(tmp_path):
+    (tmp_path / "reports").write_bytes(b"")
+    result = _cli(
+        "run",
+        str(DELIVERY),
+        "--output",
+        str(tmp_path / "out"),
+        "--reports",
+        str(tmp_path / "reports"),
+    )
+    _assert_one_line_error(result, f"{tmp_path / 'reports'}: is a file, not a folder")
+    assert "nothing was decrypted or loaded" in result.stderr
+    assert not (tmp_path / "out" / "mdph_reprise.sqlite3").exists()
+
+
 def _has_plaintext(folder: Path) -> bool:
     try:
         return any(path.suffix == ".csv" for path in folder.rglob("*"))
