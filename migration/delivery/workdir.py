@@ -59,11 +59,20 @@ def check_private_dir(path: Path) -> None:
     if not stat.S_ISDIR(info.st_mode):
         raise DeliveryError(f"{path}: expected a folder for decrypted files, found another file")
     mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o077:
-        raise DeliveryError(
-            f"{path}: the folder for decrypted files is accessible to group or others "
-            f"(mode {mode:04o}); run: chmod 700 {path}, or choose another folder"
+    if not mode & 0o077:
+        return
+    if info.st_uid == os.getuid() and not mode & (stat.S_ISVTX | stat.S_IWOTH):
+        advice = f"run: chmod 700 {path}, or choose another folder"
+    else:
+        # A shared folder such as /tmp must keep its mode: other users and services need it.
+        advice = (
+            f"create a private folder in it (mkdir -m 700 {path / 'mdph-reprise'}) and give "
+            "that one, or choose another folder"
         )
+    raise DeliveryError(
+        f"{path}: the folder for decrypted files is accessible to group or others "
+        f"(mode {mode:04o}); {advice}"
+    )
 
 
 def open_private_file(path: Path, *, exclusive: bool = True) -> BinaryIO:

@@ -194,6 +194,20 @@ def test_shared_folder_rejected(tmp_path: Path) -> None:
         make_private_dir(tmp_path / "out")
 
 
+def test_world_writable_folder_keeps_its_mode(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+
+    with pytest.raises(DeliveryError) as raised:
+        make_private_dir(shared)
+
+    message = str(raised.value)
+    assert f"mkdir -m 700 {shared / 'mdph-reprise'}" in message
+    assert "chmod" not in message
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+
+
 def test_file_in_place_of_folder_rejected(tmp_path: Path) -> None:
     (tmp_path / "out").write_bytes(b"")
 
