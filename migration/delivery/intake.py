@@ -599,8 +599,9 @@ def password_failure(
     if manifest_status == "ok":
         return DecryptionError(
             f"{error.label}: wrong password{error.detail}: the file matches its SHA-256 in "
-            f"{MANIFEST_NAME}, so it arrived as the sender wrote it. Give the delivery password "
-            f"{password_source}{error.hint}"
+            f"{MANIFEST_NAME}, so it arrived as the sender wrote it. Check the delivery password "
+            f"given {password_source}; if it is right, compare the chiffrement settings of "
+            f"{CONFIG_NAME} with the sender's{error.hint}"
         )
     return DecryptionError(
         f"{error.label}: wrong password, or the file is damaged{error.detail} ({MANIFEST_NAME} "

@@ -113,8 +113,9 @@ def test_wrong_password_leaves_nothing(itac_delivery: Path, workdir: Path) -> No
 
     assert str(raised.value) == (
         "ITAC/DOSSIER.csv.enc: wrong password: the file matches its SHA-256 in SHA256SUMS, so "
-        "it arrived as the sender wrote it. Give the delivery password in the environment variable "
-        "MDPH_DELIVERY_PASSWORD or in a file named by --password-file"
+        "it arrived as the sender wrote it. Check the delivery password given in the environment "
+        "variable MDPH_DELIVERY_PASSWORD or in a file named by --password-file; if it is right, "
+        "compare the chiffrement settings of livraison.yaml with the sender's"
     )
     assert files_under(workdir) == []
 
@@ -140,7 +141,10 @@ def test_wrong_password_names_given_source(itac_delivery: Path, workdir: Path) -
         inspect_delivery(itac_delivery, WRONG_PASSWORD, workdir, password_source=source)
 
     message = str(raised.value)
-    assert "so it arrived as the sender wrote it. Give the delivery password " + source in message
+    assert (
+        "so it arrived as the sender wrote it. Check the delivery password given " + source
+        in message
+    )
     assert "--password-file" not in message
     assert "No file of the delivery could be decrypted (2 tried)" in message
 
