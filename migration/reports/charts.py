@@ -30,6 +30,7 @@ def bar_chart(
     value_text: Callable[[float], str] = str,
     maximum: float | None = None,
     color: str = "default",
+    item_colors: Sequence[str] | None = None,
     other_label: str = "…",
 ) -> Markup:
     """Draw horizontal bars, one per (label, value), longest first as given.
@@ -39,25 +40,33 @@ def bar_chart(
         title: the accessible name of the chart.
         value_text: formats a value for the text at the end of its bar.
         maximum: the value of a full bar (100 for percentages); default the largest value.
-        color: a key of COLORS.
+        color: a key of COLORS, for every bar unless item_colors is given.
+        item_colors: a key of COLORS per item, in the order of items. The "other" bar that
+            sums the items beyond MAX_BARS is drawn in `color`.
         other_label: label of the bar that sums the items beyond MAX_BARS.
     """
     items = list(items)
+    colors = list(item_colors) if item_colors is not None else [color] * len(items)
+    if len(colors) != len(items):
+        raise ValueError(
+            f"bar_chart: expected one item color per item, got {len(colors)} for {len(items)} items"
+        )
     if len(items) > MAX_BARS:
         rest = sum(value for _, value in items[MAX_BARS - 1 :])
         items = items[: MAX_BARS - 1] + [(other_label, rest)]
+        colors = colors[: MAX_BARS - 1] + [color]
     if not items:
         return Markup("")
     top = maximum if maximum else max((value for _, value in items), default=0) or 1
     width = LABEL_WIDTH + BAR_AREA + VALUE_WIDTH
     height = len(items) * (BAR_HEIGHT + BAR_GAP) + BAR_GAP
-    fill = COLORS.get(color, COLORS["default"])
     parts = [
         f'<svg class="chart" role="img" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
     ]
-    for index, (label, value) in enumerate(items):
+    for index, ((label, value), color_key) in enumerate(zip(items, colors, strict=True)):
+        fill = COLORS.get(color_key, COLORS["default"])
         y = BAR_GAP + index * (BAR_HEIGHT + BAR_GAP)
         length = max(BAR_AREA * min(value, top) / top, 1 if value else 0)
         text = escape(value_text(value))

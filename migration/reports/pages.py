@@ -55,6 +55,8 @@ MAX_REVIEW_ROWS = 1_000
 """Identity candidates listed for review; a longer list is counted, and the XLSX has them all."""
 MAX_COLUMN_CHARTS = 60
 """Columns of one table that get a distribution chart; wider tables show the rest as a count."""
+_SEVERITY_COLORS = {"error": "bad", "warning": "warn"}
+"""Chart color (a key of charts.COLORS) per finding severity. Other severities are muted."""
 
 NAVIGATION = [
     ("nav_summary", SUMMARY_PAGE),
@@ -306,11 +308,13 @@ def _table_charts(table: Mapping, base: Mapping) -> dict[str, Any]:
         color="muted",
         other_label=labels["chart_other"],
     )
+    findings = table["findings"]
     rules = bar_chart(
-        [(finding["rule_id"] or "?", finding["count"] or 0) for finding in table["findings"]],
+        [(finding["rule_id"] or "?", finding["count"] or 0) for finding in findings],
         title=labels["chart_rules"],
         value_text=num,
-        color="bad",
+        color="muted",
+        item_colors=[_SEVERITY_COLORS.get(finding["severity"], "muted") for finding in findings],
         other_label=labels["chart_other"],
     )
     per_column = []

@@ -13,7 +13,7 @@ from migration.dictionary.model import load_dictionary
 from migration.profiling.profile import MAX_LENGTH_BINS, profile_table
 from migration.reports import summary_markdown, write_reports
 from migration.reports.changes import compare_runs
-from migration.reports.charts import MAX_BARS, bar_chart, histogram
+from migration.reports.charts import COLORS, MAX_BARS, bar_chart, histogram
 from migration.reports.coverage import mapping_coverage
 from tests.reports.summaries import NNBSP, ROOT, build_summary, parse, site
 
@@ -78,6 +78,22 @@ def test_bar_chart_escapes_labels_and_caps_bars():
     assert "T &amp; co" in svg
     assert svg.count("<rect") == MAX_BARS
     assert ">autres<" in svg
+
+
+def test_bar_chart_item_colors_and_other_bar():
+    items = [(f"v{index}", 1) for index in range(MAX_BARS + 5)]
+    item_colors = ["warn"] * len(items)
+
+    svg = str(bar_chart(items, title="T", color="muted", item_colors=item_colors))
+
+    fills = re.findall(r'<rect [^>]*fill="([^"]+)"', svg)
+    assert fills[: MAX_BARS - 1] == [COLORS["warn"]] * (MAX_BARS - 1)
+    assert fills[-1] == COLORS["muted"]
+
+
+def test_bar_chart_rejects_wrong_color_count():
+    with pytest.raises(ValueError, match="got 1 for 2 items"):
+        bar_chart([("a", 1), ("b", 2)], title="T", item_colors=["bad"])
 
 
 def test_empty_charts_draw_nothing():

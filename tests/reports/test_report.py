@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 
 from migration.identity.reasons import REASON_CODES
 from migration.reports import ReportError, render_html, summary_markdown, write_reports
+from migration.reports.charts import COLORS
 from migration.reports.formatting import (
     format_decimals_in_text,
     format_duration,
@@ -648,6 +649,22 @@ def test_rule_descriptions_shown_in_findings(summary):
     assert "NIR dont la clé ou le format est invalide" in section
     assert "avertissement" in section
     assert f"ligne 35, colonne NIR\u00a0: <code>{MASKED_NIR}</code>" in section
+
+
+def rule_bar_colors(html):
+    """Map each bar of the findings-by-rule chart of a table page to its fill colour."""
+    start = html.index("<title>Constats par règle</title>")
+    chart = html[start : html.index("</svg>", start)]
+    bars = re.findall(r'<g><title>([^<:]+):[^<]*</title>.*?<rect [^>]*fill="([^"]+)"', chart)
+    return dict(bars)
+
+
+def test_rule_chart_bars_follow_severity(summary):
+    colors = rule_bar_colors(site(summary)[TABLE_PAGE])
+
+    assert colors["id.nir"] == COLORS["warn"]
+    assert colors["type.date_placeholder"] == COLORS["warn"]
+    assert colors["key.duplicate"] == COLORS["bad"]
 
 
 def test_code_coverage_shown(summary):
