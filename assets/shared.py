@@ -11,6 +11,7 @@ from pydantic import Field
 from assets.departements import APPLICATION_DIMENSION, DEPARTEMENT_DIMENSION
 from assets.resources import DepartementsResource
 from migration.acceptance.checks import INTAKE_CHECKS, intake_checks, inventory_markdown
+from migration.delivery.config import same_departement
 from migration.delivery.intake import inspect_delivery
 from migration.delivery.inventory import inventory_delivery
 from migration.delivery.workdir import PrivateWorkdir
@@ -184,9 +185,10 @@ def intake_events(
             logged=check.messages,
         )
     # A delivery that names no département passes: livraison.yaml and the logs may omit it.
+    # The delivery gives the three-character code ("057"), so a partition "57" matches it too.
     declared = opened.departement
     problems, logged = [], []
-    if declared not in (None, code):
+    if declared is not None and not same_departement(declared, code):
         problems.append(f"la livraison déclare le département {declared}, la partition est {code}")
         logged.append(
             f"the delivery declares département {declared}, the partition is {code}; check "

@@ -263,6 +263,16 @@ def same_departement(first: str, second: str) -> bool:
     return _departement_key(first) == _departement_key(second)
 
 
+def normalize_departement(code: str) -> str:
+    """Return the three-character form of a département code: "57" gives "057", "2a" gives "02A".
+
+    Codes of another length, such as "971" or a malformed code from an extraction log, are
+    only stripped and upper-cased. Two codes that same_departement matches give the same form.
+    """
+    text = str(code).strip().upper()
+    return "0" + text if len(text) == 2 else text
+
+
 def _departement_key(code: str) -> str:
     text = str(code).strip().upper()
     return text[1:] if len(text) == 3 and text.startswith("0") else text

@@ -50,6 +50,7 @@ from migration.delivery.config import (
     CONFIG_NAME,
     PLAINTEXT_FORMAT,
     encryption_attempts,
+    normalize_departement,
     read_delivery_config,
     same_departement,
 )
@@ -872,8 +873,9 @@ def _attach_log(
 def _departement(
     config: dict[str, Any], applications: dict[str, ApplicationDelivery]
 ) -> str | None:
+    """Return the delivery's département in its three-character form ("057", not "57")."""
     from_logs = {
-        application.log.departement
+        normalize_departement(application.log.departement)
         for application in applications.values()
         if application.log is not None
     }
@@ -887,7 +889,7 @@ def _departement(
                 declared,
                 other,
             )
-        return declared
+        return normalize_departement(declared)
     if len(from_logs) > 1:
         raise DeliveryError(
             f"the extraction logs give different départements ({', '.join(sorted(from_logs))}); "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from migration.delivery.config import DEFAULT_ATTEMPTS, same_departement
+from migration.delivery.config import DEFAULT_ATTEMPTS, normalize_departement, same_departement
 from migration.delivery.crypto import EncryptionParameters
 from migration.delivery.errors import DecryptionError, DeliveryError, ManifestError
 from migration.delivery.intake import decrypt_delivery, inspect_delivery, open_delivery
@@ -281,11 +281,16 @@ def test_departement_from_log_without_config(tmp_path: Path, workdir: Path) -> N
 
 
 @pytest.mark.parametrize(
-    ("declared", "warned"),
-    [('"57"', False), ('"057"', False), ('"067"', True)],
+    ("declared", "normalized", "warned"),
+    [('"57"', "057", False), ('"057"', "057", False), ('"067"', "067", True)],
 )
 def test_departement_compared_without_leading_zero(
-    tmp_path: Path, workdir: Path, caplog: pytest.LogCaptureFixture, declared: str, warned: bool
+    tmp_path: Path,
+    workdir: Path,
+    caplog: pytest.LogCaptureFixture,
+    declared: str,
+    normalized: str,
+    warned: bool,
 ) -> None:
     # The extraction log of the fixture gives département 057.
     config = CONFIG_PBKDF2.replace('departement: "057"', f"departement: {declared}")
@@ -301,7 +306,7 @@ def test_departement_compared_without_leading_zero(
     with caplog.at_level("WARNING", logger="migration.delivery.intake"):
         opened = open_delivery(delivery, FIXTURE_PASSWORD, workdir)
 
-    assert opened.departement == declared.strip('"')
+    assert opened.departement == normalized
     messages = [record.getMessage() for record in caplog.records]
     warnings = [message for message in messages if "declares département" in message]
     assert bool(warnings) is warned, warnings
@@ -323,6 +328,21 @@ def test_departement_compared_without_leading_zero(
 )
 def test_same_departement(first: str, second: str, same: bool) -> None:
     assert same_departement(first, second) is same
+
+
+@pytest.mark.parametrize(
+    ("code", "normalized"),
+    [
+        ("57", "057"),
+        ("057", "057"),
+        (" 57 ", "057"),
+        ("2a", "02A"),
+        ("02A", "02A"),
+        ("971", "971"),
+    ],
+)
+def test_normalize_departement(code: str, normalized: str) -> None:
+    assert normalize_departement(code) == normalized
 
 
 def test_missing_log_leaves_none(tmp_path: Path, workdir: Path) -> None:

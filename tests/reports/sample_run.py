@@ -32,10 +32,13 @@ class SampleRun:
     paths: dict[str, Path]
 
 
-def run_sample(folder: Path, language: str = "fr") -> SampleRun:
-    """Run the sample delivery into folder/mdph.sqlite3 and write its report to folder/rapports."""
+def run_sample(folder: Path, language: str = "fr", delivery: Path = DELIVERY) -> SampleRun:
+    """Run the sample delivery into folder/mdph.sqlite3 and write its report to folder/rapports.
+
+    `delivery` replaces the bundled sample, for example with an edited copy of it.
+    """
     url = f"sqlite:///{folder / 'mdph.sqlite3'}"
-    options = RunOptions(delivery=DELIVERY, target_url=url, reports_dir=folder / "run_reports")
+    options = RunOptions(delivery=delivery, target_url=url, reports_dir=folder / "run_reports")
     outcome = run_migration(options, PASSWORD)
     engine = create_target_engine(url)
     finish_run(engine, outcome.summary)

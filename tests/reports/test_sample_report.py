@@ -7,11 +7,13 @@ that drifts from the database fails.
 
 import json
 import re
+import shutil
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from tests.reports.sample_run import DELIVERY, run_sample
 from tests.reports.summaries import NNBSP, broken_links, parse
 
 
@@ -290,3 +292,25 @@ def test_run_record_stored_with_hashes(sample_report, resume):
     assert record["counts"]["target_rows"] == sum(entry["rows"] for entry in resume["targets"])
     assert all(len(entry["sha256_plaintext"]) == 64 for entry in record["delivery"]["files"])
     assert record["target"] == resume["target"]
+
+
+def test_departement_shown_in_three_characters(tmp_path):
+    delivery = tmp_path / "delivery"
+    shutil.copytree(DELIVERY, delivery)
+    config = delivery / "livraison.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('departement: "057"', 'departement: "57"'), encoding="utf-8")
+
+    (tmp_path / "run").mkdir()
+    run = run_sample(tmp_path / "run", delivery=delivery)
+    try:
+        resume = json.loads((run.reports / "resume.json").read_text(encoding="utf-8"))
+        summary_page = (run.reports / "rapport_qualite.html").read_text(encoding="utf-8")
+        run_page = (run.reports / "run.html").read_text(encoding="utf-8")
+    finally:
+        run.engine.dispose()
+
+    assert 'departement: "57"' in config.read_text(encoding="utf-8")
+    assert resume["delivery"]["departement"] == "057"
+    assert "Département 057" in summary_page
+    assert "<dd>057</dd>" in run_page
