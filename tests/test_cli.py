@@ -210,6 +210,36 @@ def test_mapping_check_reports_position_and_exit_1(tmp_path):
     assert f"{broken}:" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("original", "broken", "message"),
+    [
+        (
+            "    source: DOSSIER\n",
+            "    source: DOSIER\n",
+            "unknown source table 'DOSIER' in the ITAC dictionary; did you mean 'DOSSIER'?",
+        ),
+        (
+            "  - target: adresse\n",
+            "  - target: adresses\n",
+            "unknown target table 'adresses'; did you mean 'adresse'?",
+        ),
+    ],
+    ids=["source", "target"],
+)
+def test_mapping_check_unknown_table_at_value(tmp_path, original, broken, message):
+    text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
+    assert original in text
+    line = text[: text.index(original)].count("\n") + 1
+    column = broken.index(":") + 3
+    mapping = tmp_path / "itac.yaml"
+    mapping.write_text(text.replace(original, broken, 1), encoding="utf-8")
+
+    result = _cli("mapping", "check", str(mapping))
+
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines() == [f"{mapping}:{line}:{column}: {message}"]
+
+
 def test_mapping_coverage_checks_the_mapping_first(tmp_path):
     broken = tmp_path / "itac.yaml"
     text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")

@@ -148,8 +148,7 @@ def _problems(mapping: MappingFile, dictionary: Dictionary, schema) -> Iterator[
         if target.target not in schema.tables:
             yield MappingError(
                 path,
-                target.line,
-                1,
+                *target.target_position,
                 f"unknown target table {target.target!r}"
                 + _did_you_mean(target.target, schema.tables),
             )
@@ -157,8 +156,7 @@ def _problems(mapping: MappingFile, dictionary: Dictionary, schema) -> Iterator[
         if target.source not in dictionary.tables:
             yield MappingError(
                 path,
-                target.line,
-                1,
+                *target.source_position,
                 f"unknown source table {target.source!r} in the {dictionary.application} "
                 f"dictionary{_did_you_mean(target.source, dictionary.tables)}",
             )

@@ -70,6 +70,9 @@ class TargetMapping:
     filter: ex.Condition | None = None
     filter_reason: str | None = None
     line: int = 0
+    # 1-based line and column of the values of the `target` and `source` keys.
+    target_position: tuple[int, int] = (0, 0)
+    source_position: tuple[int, int] = (0, 0)
 
 
 @dataclass
@@ -241,7 +244,11 @@ class _Parser:
         self.key_positions: dict[tuple[str, ...], tuple[int, int]] = {}
 
     def record(self, node: yaml.Node, *keys: str) -> None:
-        self.key_positions[keys] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        self.key_positions[keys] = self.position(node)
+
+    @staticmethod
+    def position(node: yaml.Node) -> tuple[int, int]:
+        return node.start_mark.line + 1, node.start_mark.column + 1
 
     def fail(self, node: yaml.Node, message: str) -> MappingError:
         return MappingError(
@@ -425,6 +432,8 @@ class _Parser:
             filter=filter_condition,
             filter_reason=filter_reason,
             line=node.start_mark.line + 1,
+            target_position=self.position(items["target"][1]),
+            source_position=self.position(items["source"][1]),
         )
 
     def parse_expression(self, node: yaml.Node) -> ex.Expr:
