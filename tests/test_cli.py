@@ -240,6 +240,26 @@ def test_mapping_check_unknown_table_at_value(tmp_path, original, broken, messag
     assert result.stdout.splitlines() == [f"{mapping}:{line}:{column}: {message}"]
 
 
+def test_mapping_check_lists_every_unknown_expression(tmp_path):
+    lines = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8").splitlines()
+    misspelt = [number for number, line in enumerate(lines) if "{surrogate:" in line][:5]
+    assert len(misspelt) == 5
+    for number in misspelt:
+        lines[number] = lines[number].replace("{surrogate:", "{surogate:")
+    mapping = tmp_path / "itac.yaml"
+    mapping.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = _cli("mapping", "check", str(mapping))
+
+    assert result.returncode == 1, result.stderr
+    expected = [
+        f"{mapping}:{number + 1}:{lines[number].index('surogate') + 1}: unknown expression "
+        "'surogate'; did you mean 'surrogate'?"
+        for number in misspelt
+    ]
+    assert result.stdout.splitlines() == expected
+
+
 def test_mapping_coverage_checks_the_mapping_first(tmp_path):
     broken = tmp_path / "itac.yaml"
     text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")

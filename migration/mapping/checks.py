@@ -6,12 +6,11 @@ with the closest known name when a name is unknown.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 from migration.dictionary.model import Dictionary
 from migration.mapping import expressions as ex
-from migration.mapping.errors import MappingError, MappingProblemsError
+from migration.mapping.errors import MappingError, MappingProblemsError, did_you_mean
 from migration.mapping.inference import output_type
 from migration.mapping.language import MappingFile, TargetMapping
 
@@ -137,11 +136,6 @@ def _coverage_problems(mapping: MappingFile, dictionary: Dictionary, schema):
             )
 
 
-def _did_you_mean(name: str, known) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 def _problems(mapping: MappingFile, dictionary: Dictionary, schema) -> Iterator[MappingError]:
     path = mapping.path
     for target in mapping.targets:
@@ -150,7 +144,7 @@ def _problems(mapping: MappingFile, dictionary: Dictionary, schema) -> Iterator[
                 path,
                 *target.target_position,
                 f"unknown target table {target.target!r}"
-                + _did_you_mean(target.target, schema.tables),
+                + did_you_mean(target.target, schema.tables),
             )
             continue
         if target.source not in dictionary.tables:
@@ -158,7 +152,7 @@ def _problems(mapping: MappingFile, dictionary: Dictionary, schema) -> Iterator[
                 path,
                 *target.source_position,
                 f"unknown source table {target.source!r} in the {dictionary.application} "
-                f"dictionary{_did_you_mean(target.source, dictionary.tables)}",
+                f"dictionary{did_you_mean(target.source, dictionary.tables)}",
             )
             continue
         yield from _check_target(mapping, target, dictionary, schema)
@@ -169,7 +163,7 @@ def _problems(mapping: MappingFile, dictionary: Dictionary, schema) -> Iterator[
                     path,
                     *mapping.position(section, table_name),
                     f"{section}: unknown source table {table_name!r}"
-                    + _did_you_mean(table_name, dictionary.tables),
+                    + did_you_mean(table_name, dictionary.tables),
                 )
     for table_name, columns in mapping.dropped_columns.items():
         if table_name not in dictionary.tables:
@@ -180,7 +174,7 @@ def _problems(mapping: MappingFile, dictionary: Dictionary, schema) -> Iterator[
                     path,
                     *mapping.position("dropped_columns", table_name, column),
                     f"dropped_columns: {table_name} has no column {column!r}"
-                    + _did_you_mean(column, dictionary.tables[table_name].column_names),
+                    + did_you_mean(column, dictionary.tables[table_name].column_names),
                 )
 
 
@@ -201,7 +195,7 @@ def _check_target(mapping, target: TargetMapping, dictionary: Dictionary, schema
                 expression.line,
                 expression.column,
                 f"target table {target.target} has no column {name!r}"
-                + _did_you_mean(name, target_columns),
+                + did_you_mean(name, target_columns),
             )
         for reference in _column_refs(expression):
             if reference.name not in available:
@@ -210,7 +204,7 @@ def _check_target(mapping, target: TargetMapping, dictionary: Dictionary, schema
                     reference.line,
                     reference.column,
                     f"source table {target.source} has no column {reference.name!r}"
-                    + _did_you_mean(reference.name, available),
+                    + did_you_mean(reference.name, available),
                 )
     if target.filter is not None:
         for reference in _condition_refs(target.filter):
@@ -220,7 +214,7 @@ def _check_target(mapping, target: TargetMapping, dictionary: Dictionary, schema
                     reference.line,
                     reference.column,
                     f"filter: source table {target.source} has no column {reference.name!r}"
-                    + _did_you_mean(reference.name, available),
+                    + did_you_mean(reference.name, available),
                 )
     for name, expression in target.columns.items():
         if name in target_columns:
@@ -349,7 +343,7 @@ def _check_lookups(mapping, target, expression, dictionary, schema):
                 lookup.line,
                 lookup.column,
                 f"lookup: unknown source table {lookup.table!r}"
-                + _did_you_mean(lookup.table, dictionary.tables),
+                + did_you_mean(lookup.table, dictionary.tables),
             )
             continue
         for column in (lookup.match, lookup.value):
@@ -359,7 +353,7 @@ def _check_lookups(mapping, target, expression, dictionary, schema):
                     lookup.line,
                     lookup.column,
                     f"lookup: {lookup.table} has no column {column!r}"
-                    + _did_you_mean(column, columns),
+                    + did_you_mean(column, columns),
                 )
 
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from migration.errors import MdphRepriseError
+
+
+def did_you_mean(name: str, known) -> str:
+    """Return "; did you mean 'X'?" with the known name closest to `name`, or "" if none is."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 class MappingError(MdphRepriseError):

@@ -9,6 +9,7 @@ an integer or a date.
 from __future__ import annotations
 
 import csv
+import difflib
 import functools
 import hashlib
 import io
@@ -16,13 +17,19 @@ import logging
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 
 from migration.dictionary.errors import DictionaryError, DictionaryFileError
 from migration.dictionary.model import BUNDLED, Dictionary, is_bundled_name, load_dictionary
 from migration.mapping import expressions as ex
-from migration.mapping.errors import MappingError, MappingFileError
+from migration.mapping.errors import (
+    MappingError,
+    MappingFileError,
+    MappingProblemsError,
+    did_you_mean,
+)
 from migration.yaml_files import describe_yaml_error, utf8_problem
 
 logger = logging.getLogger(__name__)
@@ -45,6 +52,20 @@ OPERATORS = (
     "lookup",
     *CONVERSIONS,
 )
+# The options that an operator takes beside its operator key, such as `width` in `{pad: DEP,
+# width: 3}`.
+OPTIONS = {
+    "pad": {"width", "fill"},
+    "substr": {"start", "length"},
+    "split": {"sep", "index"},
+    "concat": {"sep"},
+    "surrogate": {"namespace"},
+    "code": {"map", "map_file", "unknown", "default"},
+    "when": {"else"},
+    "lookup": {"key"},
+    "to_date": {"format"},
+    "format_date": {"format"},
+}
 
 
 @dataclass
@@ -167,9 +188,31 @@ def load_mapping(path: str | Path) -> MappingFile:
     except (yaml.reader.ReaderError, yaml.MarkedYAMLError) as error:
         problem = describe_yaml_error(error, text, "mapping file")
         raise MappingError(path, problem.line, problem.column, problem.message) from None
-    mapping = _Parser(path).parse_file(root, hashlib.sha256(raw).hexdigest())
+    parser = _Parser(path)
+    try:
+        mapping = parser.parse_file(root, hashlib.sha256(raw).hexdigest())
+    except MappingError as error:
+        if not parser.problems:
+            raise
+        _raise_all(parser.problems + [error])
+    if parser.problems:
+        _raise_all(parser.problems)
     mapping.anchors = [replace(anchor, alias_lines=list(anchor.alias_lines)) for anchor in anchors]
     return mapping
+
+
+def _raise_all(problems: list[MappingError]) -> NoReturn:
+    """Raise each problem of a mapping file once, alone or as one MappingProblemsError.
+
+    A node reused by an alias is parsed once per use, so its problems come again at the same
+    line and column.
+    """
+    unique = list(
+        {(problem.line, problem.column, problem.detail): problem for problem in problems}.values()
+    )
+    if len(unique) == 1:
+        raise unique[0]
+    raise MappingProblemsError(unique)
 
 
 @functools.lru_cache(maxsize=16)
@@ -238,10 +281,16 @@ def _is_hidden_character(char: str) -> bool:
     return (unicodedata.category(char) == "Cc" and char not in "\t\n") or char in _BIDI_CONTROLS
 
 
+def _closeness_to_operators(name: str) -> float:
+    return max(difflib.SequenceMatcher(None, name, operator).ratio() for operator in OPERATORS)
+
+
 class _Parser:
     def __init__(self, path: Path):
         self.path = path
         self.key_positions: dict[tuple[str, ...], tuple[int, int]] = {}
+        # Problems found without stopping the parsing, which load_mapping raises together.
+        self.problems: list[MappingError] = []
 
     def record(self, node: yaml.Node, *keys: str) -> None:
         self.key_positions[keys] = self.position(node)
@@ -442,33 +491,45 @@ class _Parser:
         else:
             items = self.mapping(node, "an expression")
             operators = [key for key in items if key in OPERATORS]
-            if len(operators) != 1:
+            unknown = self.unknown_operator(items)
+            if unknown is not None:
+                # Parsing goes on with a placeholder, which load_mapping never returns, so that
+                # one run reports every misspelt name.
+                self.problems.append(unknown)
+                expression = ex.Const(None)
+            elif len(operators) != 1:
                 raise self.fail(
                     node,
                     "an expression needs exactly one of "
                     + ", ".join(OPERATORS)
                     + f" (found {', '.join(items) or 'nothing'})",
                 )
-            expression = self.parse_operator(operators[0], items, node)
+            else:
+                expression = self.parse_operator(operators[0], items, node)
         expression.line = node.start_mark.line + 1
         expression.column = node.start_mark.column + 1
         return expression
 
+    def unknown_operator(self, items: dict) -> MappingError | None:
+        """Return the problem of an expression without an operator whose key is a misspelt one.
+
+        Of the keys that are neither an operator nor an option, the misspelt operator is the one
+        closest to an operator name, so `{surogate: [X], namespce: n}` names `surogate`.
+        """
+        if any(key in OPERATORS for key in items):
+            return None
+        options = set().union(*OPTIONS.values())
+        unknown = [key for key in items if key not in options]
+        if not unknown:
+            return None
+        name = max(unknown, key=_closeness_to_operators)
+        hint = did_you_mean(name, OPERATORS) or "; an expression is one of " + ", ".join(OPERATORS)
+        return self.fail(items[name][0], f"unknown expression {name!r}{hint}")
+
     def parse_operator(self, operator: str, items: dict, node: yaml.Node) -> ex.Expr:
         value = items[operator][1]
         options = {key: item[1] for key, item in items.items() if key != operator}
-        allowed_options = {
-            "pad": {"width", "fill"},
-            "substr": {"start", "length"},
-            "split": {"sep", "index"},
-            "concat": {"sep"},
-            "surrogate": {"namespace"},
-            "code": {"map", "map_file", "unknown", "default"},
-            "when": {"else"},
-            "lookup": {"key"},
-            "to_date": {"format"},
-            "format_date": {"format"},
-        }.get(operator, set())
+        allowed_options = OPTIONS.get(operator, set())
         for key in options:
             if key not in allowed_options:
                 raise self.fail(items[key][0], f"{operator!r} does not take option {key!r}")

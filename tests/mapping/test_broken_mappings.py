@@ -72,7 +72,7 @@ CASES = [
     pytest.param(
         "      nom_naissance: {trim: NOM_NAISSANCE}",
         "      nom_naissance: {strip: NOM_NAISSANCE}",
-        "an expression needs exactly one of const, upper",
+        "unknown expression 'strip'; did you mean 'trim'?",
         id="unknown-operator",
     ),
 ]
@@ -327,3 +327,55 @@ def test_unmapped_source_table_has_position(tmp_path, replacement, section):
     ]
     line = next(n for n, x in enumerate(broken.splitlines(), 1) if x.startswith(section))
     assert (problems[0].line, problems[0].column) == (line, 1)
+
+
+def test_unknown_expressions_reported_together(tmp_path):
+    path = tmp_path / "itac.yaml"
+    text = TEXT.replace("{trim: NOM_NAISSANCE}", "{trin: NOM_NAISSANCE}", 1)
+    text = text.replace("{trim: PRENOMS}", "{zzz: PRENOMS}", 1)
+    text = text.replace("{pad: ADR_DEPARTEMENT, width: 3}", "{pad: ADR_DEPARTEMENT}", 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 3, lines
+    nom_naissance = _line_of("      nom_naissance: {trim: NOM_NAISSANCE}")
+    assert lines[0] == (
+        f"{path}:{nom_naissance}:23: unknown expression 'trin'; did you mean 'trim'?"
+    )
+    prenoms = _line_of("      prenoms: {trim: PRENOMS}")
+    assert lines[1].startswith(
+        f"{path}:{prenoms}:17: unknown expression 'zzz'; an expression is one of const, "
+    )
+    # A problem that stops the parsing is reported after the unknown names found before it.
+    departement = _line_of("      departement: {pad: ADR_DEPARTEMENT, width: 3}")
+    assert lines[2] == f"{path}:{departement}:20: pad needs a width"
+
+
+def test_unknown_expression_beside_misspelt_option(tmp_path):
+    path = tmp_path / "itac.yaml"
+    original = "      id_individu: {surrogate: [NUM_DOSSIER], namespace: individu.itac}"
+    assert original in TEXT
+    broken = "      id_individu: {namespce: individu.itac, surogate: [NUM_DOSSIER]}"
+    path.write_text(TEXT.replace(original, broken, 1), encoding="utf-8")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    error = caught.value
+    assert error.detail == "unknown expression 'surogate'; did you mean 'surrogate'?"
+    assert error.line == _line_of(original)
+    assert error.column == broken.index("surogate") + 1
+
+
+def test_unknown_expression_in_anchor_once(tmp_path):
+    path = tmp_path / "itac.yaml"
+    original = "&typdem2_itac\n        code: CODE_TYPE_DEMANDE\n"
+    assert TEXT.count(original) == 1
+    assert TEXT.count("*typdem2_itac") >= 1
+    path.write_text(TEXT.replace(original, original.replace("code:", "cod:"), 1))
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    error = caught.value
+    assert "\n" not in str(error)
+    assert error.detail == "unknown expression 'cod'; did you mean 'code'?"
+    assert error.line == _line_of("        code: CODE_TYPE_DEMANDE")
+    assert error.column == 9

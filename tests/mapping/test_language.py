@@ -42,8 +42,14 @@ def test_bad_yaml_gives_line(tmp_path):
 
 
 def test_unknown_operator_lists_choices(tmp_path):
-    with pytest.raises(MappingError, match=r"m\.yaml:6:12: an expression needs exactly one of"):
+    expected = r"m\.yaml:6:13: unknown expression 'capitalize'; an expression is one of const, "
+    with pytest.raises(MappingError, match=expected):
         _mapping(tmp_path, "      nom: {capitalize: NOM}\n")
+
+
+def test_two_operators_list_choices(tmp_path):
+    with pytest.raises(MappingError, match=r"m\.yaml:6:12: an expression needs exactly one of"):
+        _mapping(tmp_path, "      nom: {trim: NOM, upper: NOM}\n")
 
 
 def test_filter_needs_reason(tmp_path):
