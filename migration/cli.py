@@ -434,20 +434,21 @@ def _print_table_counts(summary: dict) -> None:
 def _mapping_check(args) -> int:
     from migration.dictionary.model import load_dictionary
     from migration.mapping.checks import check_mapping, merge_key_warnings
-    from migration.mapping.errors import MappingFileError
+    from migration.mapping.errors import MappingFileError, MappingSyntaxError
     from migration.mapping.language import load_mapping, load_named_dictionary
     from migration.target.schema import load_target_schema
 
     schema = load_target_schema()
     # A dictionary that cannot be loaded, whether given with --dictionary or named in a
     # mapping, is input that cannot be processed (exit 2), as is a mapping file that cannot be
-    # read. Only the content of a mapping gives problems (exit 1).
+    # read, is not UTF-8 or is not valid YAML. Only the content of a mapping gives problems
+    # (exit 1).
     given_dictionary = load_dictionary(args.dictionary) if args.dictionary else None
     failed = False
     for path in args.mappings:
         try:
             mapping = load_mapping(path)
-        except MappingFileError:
+        except (MappingFileError, MappingSyntaxError):
             raise
         except MdphRepriseError as error:
             problems = [error]
@@ -485,7 +486,7 @@ def _mapping_coverage(args) -> int:
     from migration.dictionary.model import load_dictionary
     from migration.mapping.checks import check_mapping
     from migration.mapping.coverage import mapping_coverage
-    from migration.mapping.errors import MappingError
+    from migration.mapping.errors import MappingError, MappingSyntaxError
     from migration.mapping.language import load_mapping, load_named_dictionary
     from migration.target.schema import load_target_schema
 
@@ -497,8 +498,12 @@ def _mapping_coverage(args) -> int:
     path = args.mapping[0]
     try:
         mapping = load_mapping(path)
+    except MappingSyntaxError:
+        # A file that is not UTF-8 or not valid YAML cannot be loaded (exit 2), as in
+        # `mapping check`.
+        raise
     except MappingError as error:
-        # An invalid mapping file is a problem of the mapping, as in `mapping check` (exit 1).
+        # Invalid content is a problem of the mapping, as in `mapping check` (exit 1).
         return _print_problems_first(path, [error])
     if args.dictionary:
         dictionary = load_dictionary(args.dictionary)

@@ -273,14 +273,32 @@ def test_mapping_coverage_checks_the_mapping_first(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["check", "coverage"])
-def test_mapping_invalid_yaml_exits_1(tmp_path, command):
+@pytest.mark.parametrize(
+    ("tail", "lines_after", "message"),
+    [
+        # YAML finds the unclosed bracket at the end of the file, one line after it.
+        (b"a: [\n", 1, "invalid YAML: "),
+        (b"# caf\xe9\n", 0, "is not UTF-8: byte 0xE9"),
+    ],
+    ids=["invalid-yaml", "latin-1"],
+)
+def test_mapping_unloadable_file_exits_2(tmp_path, command, tail, lines_after, message):
     broken = tmp_path / "itac.yaml"
-    text = (ROOT / "mappings" / "itac.yaml").read_text(encoding="utf-8")
-    broken.write_text(text + "a: [\n", encoding="utf-8")
+    text = (ROOT / "mappings" / "itac.yaml").read_bytes()
+    broken.write_bytes(text + tail)
+    line = text.count(b"\n") + 1 + lines_after
     result = _cli("mapping", command, str(broken))
-    assert result.returncode == 1, result.stderr
-    assert f"{broken}:" in result.stdout + result.stderr
-    assert "invalid YAML" in result.stdout + result.stderr
+    _assert_one_line_error(result, f"error: {broken}:{line}:", message)
+    assert result.stdout == ""
+
+
+def test_mapping_check_stops_at_unloadable_file(tmp_path):
+    broken = tmp_path / "itac.yaml"
+    broken.write_text("application: ITAC\ntargets: [\n", encoding="utf-8")
+    reference = str(ROOT / "mappings" / "opales.yaml")
+    result = _cli("mapping", "check", reference, str(broken))
+    _assert_one_line_error(result, f"error: {broken}:3:1: invalid YAML: ")
+    assert result.stdout == f"{reference}: ok\n"
 
 
 def test_mapping_coverage_of_reference_mapping(tmp_path):

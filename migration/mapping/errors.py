@@ -25,6 +25,14 @@ class MappingError(MdphRepriseError):
         super().__init__(f"{where}: {message}")
 
 
+class MappingSyntaxError(MappingError):
+    """A mapping file that is not UTF-8 text or not valid YAML, so it has no content to check.
+
+    Like a MappingFileError, it stops `mapping check` and `mapping coverage` with exit code 2
+    instead of being reported as a problem of the mapping.
+    """
+
+
 class MappingProblemsError(MappingError):
     """Several problems of one mapping file, raised together so that all can be fixed at once.
 

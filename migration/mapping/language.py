@@ -28,6 +28,7 @@ from migration.mapping.errors import (
     MappingError,
     MappingFileError,
     MappingProblemsError,
+    MappingSyntaxError,
     did_you_mean,
 )
 from migration.yaml_files import describe_yaml_error, utf8_problem
@@ -171,6 +172,8 @@ def load_mapping(path: str | Path) -> MappingFile:
 
     Raises:
         MappingFileError: the file cannot be read.
+        MappingSyntaxError: the file is not UTF-8 or not valid YAML. The message gives file,
+            line and column.
         MappingError: the file is invalid. The message gives file, line and column.
     """
     path = Path(path)
@@ -182,12 +185,12 @@ def load_mapping(path: str | Path) -> MappingFile:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         problem = utf8_problem(raw, error, "mapping file")
-        raise MappingError(path, problem.line, problem.column, problem.message) from None
+        raise MappingSyntaxError(path, problem.line, problem.column, problem.message) from None
     try:
         root, anchors = _compose(text)
     except (yaml.reader.ReaderError, yaml.MarkedYAMLError) as error:
         problem = describe_yaml_error(error, text, "mapping file")
-        raise MappingError(path, problem.line, problem.column, problem.message) from None
+        raise MappingSyntaxError(path, problem.line, problem.column, problem.message) from None
     parser = _Parser(path)
     try:
         mapping = parser.parse_file(root, hashlib.sha256(raw).hexdigest())
