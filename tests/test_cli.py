@@ -685,7 +685,7 @@ def test_log_of_another_departement_blocks_the_run(tmp_path):
     assert result.returncode == 1, result.stderr
     for application in ("ITAC", "OPALES"):
         assert (
-            f"{application}: the extraction log names département 057, the delivery 2A"
+            f"{application}: the extraction log names département 057, the delivery 02A"
             in result.stderr
         )
     assert "nothing was loaded" in result.stderr
