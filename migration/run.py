@@ -554,7 +554,7 @@ def process_application(
     rows of every table back at once, so the peak memory of a run still grows linearly with the
     delivery (docs/benchmarks.md gives the figures). The workers map in chunks, stage each
     mapped chunk on disk and return the raw text of rejected rows only, so the peak is in
-    assembly, which holds the mapped rows of every table. Bounded memory needs assembly
+    assembly, which keeps the mapped rows of every table. Bounded memory needs assembly
     (missing parents on keys only, then merges and rows merged by key) and the load run table
     by table on the staged frames, and the workers reading each table in chunks.
     """

@@ -94,7 +94,7 @@ def apply_mapping(
     in place of the frame (see `migration.mapping.staging`).
 
     A source table is mapped MAP_CHUNK_ROWS rows at a time, so the joined rows and the values
-    being computed exist for one chunk only; each chunk gives its own frame, in source order.
+    being computed exist for one chunk only. Each chunk gives its own frame, in source order.
 
     `done`, when given, is called with a source table's name and the mapping rejects of its
     rows as soon as no later target reads that table. The table's rows then leave `tables`
@@ -107,8 +107,8 @@ def apply_mapping(
     looked_up = looked_up_tables(mapping)
     # One str object per derived key, shared by the frames of every target while the frames
     # stay in memory. Each staged frame is written with its own copy of its keys, so with a
-    # stage the dict would only keep every derived key of the application alive: each chunk
-    # then gets a dict of its own.
+    # stage each chunk gets a dict of its own, because a shared one would only keep every
+    # derived key of the application alive.
     derived_keys: dict[str, str] = {}
     last_uses = _last_uses(mapping, tables) if done is not None else {}
 

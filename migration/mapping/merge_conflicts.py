@@ -103,8 +103,8 @@ def find_merge_conflicts(
         if differs.any():
             # Few rows differ, so each pair is compared again as names are compared.
             differs[differs] = [
-                not _same_text(value, first)
-                for value, first in zip(values[differs], kept[differs], strict=True)
+                not _same_text(value, merged_value)
+                for value, merged_value in zip(values[differs], kept[differs], strict=True)
             ]
         if differs.any():
             conflicting[column.name] = np.unique(row_groups[differs])
@@ -139,7 +139,7 @@ def find_merge_conflicts(
     )
 
 
-def _same_text(value, kept) -> bool:
+def _same_text(value, merged_value) -> bool:
     """Tell whether two values are texts that differ only in case, accents, hyphens or spaces.
 
     ITAC writes names in mixed case with accents and OPALES in capitals without them, so the
@@ -147,7 +147,9 @@ def _same_text(value, kept) -> bool:
     two entities.
     """
     return (
-        isinstance(value, str) and isinstance(kept, str) and _normalize(value) == _normalize(kept)
+        isinstance(value, str)
+        and isinstance(merged_value, str)
+        and _normalize(value) == _normalize(merged_value)
     )
 
 

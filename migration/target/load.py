@@ -185,11 +185,11 @@ def load_run(
             `max_removed_share`. The default names the option of the CLI.
 
     Raises:
-        TargetError: a frame does not fit its table (raised before the database is touched,
-            except for a value of the lineage after its first row, or a run id of a lineage
-            part after the first: the lineage is converted once the target rows are written,
-            and the load rolls back), the existing database
-            differs from the schema, or the database rejected the load.
+        TargetError: a frame does not fit its table, the existing database differs from the
+            schema, or the database rejected the load. A frame that does not fit is found
+            before the database is touched, except a lineage value after the first row or a
+            run id of a later lineage part: the lineage is converted once the target rows are
+            written, so those stop the load inside its transaction.
             The load is then rolled back and the message names the table, the constraint and
             the SQL statement, never a row value.
         TooManyRemovalsError: the load would remove more than `max_removed_share`.
