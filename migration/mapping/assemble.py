@@ -10,6 +10,19 @@ The steps run in this order:
 4. merge rows that share a primary key (several source rows may give one target row), count
    the keys whose rows disagree on a value, and write one lineage row per target row and
    source row.
+
+Assembly reads the mapped frames twice, one frame at a time, so that the rows of every table
+never exist in memory together:
+
+- The first pass keeps, for each target row, its source row and a 64-bit hash of its primary
+  key and of each foreign key (`_TableKeys`, about 30 bytes a row). Steps 1 to 3 work on these
+  hashes; identity resolution reads the individuals whole.
+- The second pass reads each frame again, drops the rows of fallen source rows and hands the
+  others on at once (staged in a private file for a large run), with their lineage. Only the
+  rows of a repeated key wait until their table is read, to be merged (step 4).
+
+Two different keys with the same hash (about one chance in 10^19 per pair) could hide a
+missing parent; the target's foreign key then refuses the row, and the load rolls back.
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.util import hash_array
 
 from migration.frame_keys import key_values
 from migration.identity.resolve import IdentityResult, resolve_individuals
@@ -36,20 +50,27 @@ from migration.mapping.merge_conflicts import (
     log_merge_conflicts,
 )
 from migration.mapping.reasons import mapping_reason
-from migration.mapping.staging import loaded
+from migration.mapping.staging import FrameStage, StagedFrame, TableRows, loaded, peeked
 from migration.reading.csv_reader import LINE_COLUMN
 from migration.target.frames import invalid_values
 
 logger = logging.getLogger(__name__)
 
 SOURCE_ROW = ["_application", "_source_table", LINE_COLUMN]
+# A source row's code holds its line in the low bits and the number of its source table above.
+_LINE_BITS = 40
+_LINE_MASK = (1 << _LINE_BITS) - 1
 
 
 @dataclass
 class Assembly:
-    """Rows ready to load, with lineage, rejects, filtered rows and identity decisions."""
+    """Rows ready to load, with lineage, rejects, filtered rows and identity decisions.
 
-    frames: dict[str, pd.DataFrame]
+    `frames` gives each target table's rows: one frame, or, for a run that stages its rows in
+    a private folder, a `TableRows` whose frames are read back one at a time.
+    """
+
+    frames: dict[str, pd.DataFrame | TableRows]
     lineage: LineageParts
     rejects: pd.DataFrame
     filters: pd.DataFrame
@@ -79,11 +100,11 @@ def assemble(
             (ITAC key, OPALES key) -> "merge" or "separate".
         existing_individuals: individuals already in the target from an application this
             delivery does not bring; they take part in identity resolution only.
-        release_mapped: empty the frames of `mapped` as they are combined, so that a large
-            run does not hold the mapped rows and the assembled rows at once. The rejects and
-            filtered rows of `mapped` stay.
-        stage_folder: a private folder where each table's lineage rows are written as soon
-            as they are computed (see `LineageParts`). Without it they stay in memory.
+        release_mapped: take the frames out of `mapped`, so that each one is freed once it
+            is assembled. The rejects and filtered rows of `mapped` stay.
+        stage_folder: a private folder where each table's assembled rows and lineage are
+            written as soon as they are computed; `frames` then holds `TableRows`. Without
+            it, every table's rows are one frame in memory.
     """
     rejects = pd.concat(
         [m.rejects for m in mapped if len(m.rejects)] or [pd.DataFrame(columns=REJECT_COLUMNS)],
@@ -93,40 +114,368 @@ def assemble(
         [m.filters for m in mapped if len(m.filters)] or [pd.DataFrame(columns=FILTER_COLUMNS)],
         ignore_index=True,
     )
+    take = dict.pop if release_mapped else dict.get
+    parts = {name: [f for m in mapped for f in take(m.frames, name, [])] for name in schema.tables}
 
-    fallen = _source_rows(rejects.rename(columns=_REJECT_TO_ORIGIN))
-    fallen = pd.concat([fallen, _source_rows(rejected_sources.rename(columns=_REJECT_TO_ORIGIN))])
-    frames = _concat_frames(mapped, schema, release_mapped, fallen)
+    sources = _SourceRows()
+    for fallen in (rejects, rejected_sources):
+        if len(fallen):
+            sources.fall(sources.codes_of(fallen, "application", "source_table", "source_line"))
 
-    identity = IdentityResult()
-    if "individu" in frames:
-        candidates = frames["individu"]
-        if existing_individuals is not None and len(existing_individuals):
-            candidates = pd.concat([existing_individuals, candidates], ignore_index=True)
-        identity = resolve_individuals(candidates, identity_decisions)
-        del candidates  # the individuals before their merges, not needed any more
-        frames = _apply_merges(frames, schema, identity.merges)
+    # First pass: the keys of every table, the individuals merged, the refused values.
+    keys: dict[str, _TableKeys] = {}
+    refused: list[pd.DataFrame] = []
+    check_values = not all(m.values_checked for m in mapped)
+    identity, merges = IdentityResult(), {}
+    for name in schema.table_order():
+        if name == "individu":
+            identity, merges = _resolve_identities(
+                parts[name], schema, existing_individuals, identity_decisions, sources
+            )
+        keys[name] = _TableKeys.of(name, parts[name], schema, sources, merges)
+        if check_values:
+            refused += _refused_values(name, parts[name], schema, sources, merges)
 
-    if all(m.values_checked for m in mapped):
-        refused = pd.DataFrame(columns=REJECT_COLUMNS)
-    else:
-        frames, refused = _reject_refused_values(frames, schema)
-    frames, cascade = _cascade_missing_parents(frames, schema)
-    cascade = pd.concat([refused, cascade], ignore_index=True) if len(refused) else cascade
-    rejects = pd.concat([rejects, cascade], ignore_index=True) if len(cascade) else rejects
-    # One table at a time, so the rows with their origin, their lineage and their merged rows
-    # exist for one table only, not for every table at once.
-    lineage, merged, conflicts = LineageParts(stage_folder), {}, {}
-    for name in list(frames):
-        frame = frames.pop(name)
-        if not frame.empty:
-            lineage.add(_lineage(name, frame, schema))
-        merged[name], found = _merge_rows(frame, schema.tables[name])
-        del frame
+    missing = _cascade_missing_parents(keys, schema, sources)
+
+    # Second pass: each table's rows without the fallen ones, merged by key, with lineage.
+    stage = None if stage_folder is None else FrameStage(stage_folder, "assembled")
+    lineage, frames, conflicts = LineageParts(stage_folder), {}, {}
+    for name in schema.table_order():
+        table_keys = keys.pop(name)
+        table_keys.refresh(sources)
+        rows, found = _assemble_table(
+            name, parts.pop(name), schema, table_keys, merges, missing, lineage, stage
+        )
+        frames[name] = rows if stage is not None else rows.frame()
         if found is not None:
             log_merge_conflicts(found)
             conflicts[name] = found
-    return Assembly(merged, lineage, rejects, filters, identity, conflicts)
+    fallen_later = refused + [entry.rejects for entry in missing]
+    if fallen_later:
+        rejects = pd.concat([rejects, *fallen_later], ignore_index=True)[REJECT_COLUMNS]
+    return Assembly(frames, lineage, rejects, filters, identity, conflicts)
+
+
+class _SourceRows:
+    """Source rows coded as one int64 each, and the codes of the source rows that fell.
+
+    The code of a row holds the number of its (application, source table) and its line.
+    """
+
+    def __init__(self) -> None:
+        self.numbers: dict[tuple[str, str], int] = {}
+        self.files: dict[int, str | None] = {}
+        self.fallen = np.empty(0, dtype=np.int64)  # sorted, distinct
+        self.generation = 0  # grows each time rows fall
+
+    def codes_of(self, frame: pd.DataFrame, application: str, table: str, line: str):
+        """Return the codes of the rows of `frame`, from its three columns of origin."""
+        if frame.empty:
+            return np.empty(0, dtype=np.int64)
+        applications = frame[application].to_numpy(dtype=object)
+        tables = frame[table].to_numpy(dtype=object)
+        if (applications == applications[0]).all() and (tables == tables[0]).all():
+            # A mapped frame comes from one source table.
+            positions = np.zeros(len(frame), dtype=np.intp)
+            pairs_found = [(applications[0], tables[0])]
+        else:
+            pairs = pd.MultiIndex.from_arrays([applications, tables])
+            positions, pairs_found = pairs.factorize()
+        numbers = np.array(
+            [self.numbers.setdefault(tuple(pair), len(self.numbers)) for pair in pairs_found],
+            dtype=np.int64,
+        )
+        if "_source_file" in frame.columns:
+            first = pd.Series(positions).drop_duplicates()
+            files = frame["_source_file"].to_numpy(dtype=object)
+            for position, number in zip(first.index, numbers[first.to_numpy()], strict=True):
+                self.files.setdefault(int(number), files[position])
+        lines = frame[line].to_numpy(dtype=np.int64)
+        return (numbers[positions] << _LINE_BITS) | lines
+
+    def fall(self, codes: np.ndarray) -> None:
+        """Record that the source rows of `codes` fell."""
+        fallen = np.union1d(self.fallen, codes)
+        if len(fallen) > len(self.fallen):
+            self.fallen = fallen
+            self.generation += 1
+
+    def fallen_mask(self, codes: np.ndarray) -> np.ndarray:
+        if not len(self.fallen):
+            return np.zeros(len(codes), dtype=bool)
+        return pd.Series(codes, copy=False).isin(self.fallen).to_numpy()
+
+    def origin(self, codes: np.ndarray) -> pd.DataFrame:
+        """Return application, source_table, source_file and source_line of `codes`."""
+        pairs = {number: pair for pair, number in self.numbers.items()}
+        numbers = codes >> _LINE_BITS
+        return pd.DataFrame(
+            {
+                "application": [pairs[n][0] for n in numbers],
+                "source_table": [pairs[n][1] for n in numbers],
+                "source_file": [self.files.get(n) for n in numbers],
+                "source_line": codes & _LINE_MASK,
+            }
+        )
+
+
+def _hashes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Return the 64-bit hash of each row's key on `columns` (0 where null) and where the key
+    is present."""
+    values = key_values(frame.reindex(columns=columns), columns)
+    present = values.notna().to_numpy()
+    hashes = np.zeros(len(values), dtype=np.uint64)
+    if present.any():
+        text = values[present].astype(str).to_numpy(dtype=object)
+        hashes[present] = hash_array(text, categorize=False)
+    return hashes, present
+
+
+@dataclass
+class _TableKeys:
+    """What the first pass keeps of one table's rows, in the order of its frames."""
+
+    name: str
+    sources: np.ndarray  # int64 code of each row's source row
+    # Hash and presence of each row's key on the column sets that matter: the primary key,
+    # the columns of each foreign key, and the columns other tables reference.
+    hashes: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]]
+    alive: np.ndarray | None = None
+    generation: int = -1
+    version: int = 0  # grows each time the table loses rows
+
+    @classmethod
+    def of(cls, name, parts, schema, sources: _SourceRows, merges) -> _TableKeys:
+        column_sets = _key_column_sets(name, schema)
+        codes, hashes = [], {columns: ([], []) for columns in column_sets}
+        for part in parts:
+            frame = _with_merges(peeked(part), name, schema, merges)
+            codes.append(sources.codes_of(frame, "_application", "_source_table", LINE_COLUMN))
+            for columns in column_sets:
+                found, present = _hashes(frame, list(columns))
+                hashes[columns][0].append(found)
+                hashes[columns][1].append(present)
+            del frame
+        return cls(
+            name,
+            _joined(codes, np.int64),
+            {
+                columns: (_joined(found, np.uint64), _joined(present, bool))
+                for columns, (found, present) in hashes.items()
+            },
+        )
+
+    def refresh(self, sources: _SourceRows) -> None:
+        """Bring `alive` up to date with the fallen source rows."""
+        if self.generation == sources.generation:
+            return
+        alive = ~sources.fallen_mask(self.sources)
+        if self.alive is not None and alive.sum() < self.alive.sum():
+            self.version += 1
+        self.alive, self.generation = alive, sources.generation
+
+    @property
+    def primary_key(self) -> np.ndarray:
+        return next(iter(self.hashes.values()))[0]
+
+
+def _joined(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.empty(0, dtype=dtype)
+
+
+def _key_column_sets(name: str, schema) -> list[tuple[str, ...]]:
+    """Return the primary key of `name`, the columns of its foreign keys and the columns that
+    other tables reference, primary key first."""
+    sets = [tuple(schema.tables[name].primary_key)]
+    sets += [tuple(key.columns) for key in schema.tables[name].foreign_keys]
+    sets += [
+        tuple(key.ref_columns)
+        for table in schema.tables.values()
+        for key in table.foreign_keys
+        if key.ref_table == name
+    ]
+    return list(dict.fromkeys(sets))
+
+
+def _object_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Return `frame` with `columns` in that order, every value a Python object or None."""
+    frame = frame.reindex(columns=columns)
+    present = frame.notna()
+    return frame.astype(object).where(present, None)
+
+
+def _with_merges(frame: pd.DataFrame, name: str, schema, merges: dict[str, str]) -> pd.DataFrame:
+    """Point the references of `frame` to a merged individual at the individual it merges
+    into; the frame is changed in place, column by column."""
+    if not merges:
+        return frame
+    columns = [
+        key.columns[0] for key in schema.tables[name].foreign_keys if key.ref_table == "individu"
+    ]
+    if name == "individu":
+        columns.append("id_individu")
+    for column in columns:
+        if column in frame.columns:
+            values = frame[column]
+            merged = values.map(merges)
+            frame[column] = merged.where(merged.notna(), values)
+    return frame
+
+
+def _resolve_identities(parts, schema, existing, decisions, sources: _SourceRows):
+    """Resolve the identities of the individuals that no fallen source row gave."""
+    columns = [column.name for column in schema.tables["individu"].columns] + ORIGIN_COLUMNS
+    frames = []
+    for part in parts:
+        frame = peeked(part)
+        codes = sources.codes_of(frame, "_application", "_source_table", LINE_COLUMN)
+        frames.append(_object_frame(frame[~sources.fallen_mask(codes)], columns))
+        del frame
+    if not frames:
+        return IdentityResult(), {}
+    candidates = pd.concat(frames, ignore_index=True)
+    frames.clear()
+    if existing is not None and len(existing):
+        candidates = pd.concat([existing, candidates], ignore_index=True)
+    identity = resolve_individuals(candidates, decisions)
+    return identity, identity.merges
+
+
+def _refused_values(name, parts, schema, sources: _SourceRows, merges) -> list[pd.DataFrame]:
+    """Reject the source rows of `name` whose values the target would refuse; each source
+    row falls once, the tables taken in the schema's order.
+
+    Without this, one bad value would stop the whole load in the database.
+    """
+    found = []
+    for part in parts:
+        frame = peeked(part)
+        codes = sources.codes_of(frame, "_application", "_source_table", LINE_COLUMN)
+        frame = _with_merges(frame[~sources.fallen_mask(codes)], name, schema, merges)
+        rows = refused_rows(name, frame, schema)
+        if len(rows):
+            found.append(rows)
+            sources.fall(sources.codes_of(rows, "application", "source_table", "source_line"))
+    return found
+
+
+@dataclass
+class _MissingParents:
+    """The rows of one table rejected because one of its foreign keys has no parent."""
+
+    table: str
+    key: object  # the foreign key of the schema
+    positions: np.ndarray  # of the rows, in the order of the table's frames
+    rejects: pd.DataFrame  # `value` is filled when the second pass reads the rows
+
+
+def _cascade_missing_parents(keys: dict[str, _TableKeys], schema, sources: _SourceRows):
+    """Reject source rows whose target rows point at a parent absent from the target.
+
+    Dropping the rows of a fallen source row can remove parents of tables already checked, so
+    the check repeats until nothing falls. A foreign key is checked again only when its parent
+    table lost rows since its last check: a child that loses rows gains no missing parent.
+    """
+    missing: list[_MissingParents] = []
+    checked: dict[tuple[str, int], int] = {}  # parent version at the last check of a key
+    known: dict[tuple[str, tuple[str, ...]], tuple[int, np.ndarray]] = {}
+    changed = True
+    while changed:
+        changed = False
+        for name in schema.table_order():
+            for position, key in enumerate(schema.tables[name].foreign_keys):
+                parent = keys[key.ref_table]
+                parent.refresh(sources)
+                if checked.get((name, position)) == parent.version:
+                    continue
+                checked[(name, position)] = parent.version
+                columns = tuple(key.ref_columns)
+                cached = known.get((parent.name, columns))
+                if cached is None or cached[0] != parent.version:
+                    found, present = parent.hashes[columns]
+                    cached = (parent.version, np.unique(found[present & parent.alive]))
+                    known[(parent.name, columns)] = cached
+                child = keys[name]
+                child.refresh(sources)
+                references, present = child.hashes[tuple(key.columns)]
+                absent = present & child.alive
+                absent[absent] = ~pd.Series(references[absent]).isin(cached[1]).to_numpy()
+                if not absent.any():
+                    continue
+                rows = np.flatnonzero(absent)
+                codes = child.sources[rows]
+                rejects = sources.origin(codes)
+                rejects["target_table"] = name
+                rejects["rule_id"] = "mapping.parent_missing"
+                rejects["column_name"] = ", ".join(key.columns)
+                rejects["reason"] = mapping_reason("parent_missing", table=key.ref_table)
+                rejects["value"] = None
+                missing.append(_MissingParents(name, key, rows, rejects))
+                sources.fall(codes)
+                changed = True
+    return missing
+
+
+def _assemble_table(name, parts, schema, keys: _TableKeys, merges, missing, lineage, stage):
+    """Read the frames of one table again; return its assembled rows and merge conflicts.
+
+    The rows of a key that no other row shares are handed on frame by frame; the others are
+    merged once every frame is read.
+    """
+    table = schema.tables[name]
+    columns = [column.name for column in table.columns]
+    origin_columns = columns + ORIGIN_COLUMNS
+    alive_keys = keys.primary_key[keys.alive]
+    counts = pd.Series(alive_keys).value_counts()
+    repeated = counts.index[counts.to_numpy() > 1].to_numpy(dtype=np.uint64)
+    rejected = [entry for entry in missing if entry.table == name]
+    rows, waiting, offset = TableRows(columns), [], 0
+    for part in parts:
+        frame = _object_frame(loaded(part), origin_columns)
+        frame = _with_merges(frame, name, schema, merges)
+        end = offset + len(frame)
+        for entry in rejected:
+            _fill_missing_values(entry, frame, offset, end)
+        alive = keys.alive[offset:end]
+        hashes = keys.primary_key[offset:end][alive]
+        frame = frame[alive]
+        offset = end
+        if frame.empty:
+            continue
+        waits = pd.Series(hashes).isin(repeated).to_numpy() if len(repeated) else None
+        if waits is not None and waits.any():
+            waiting.append(frame[waits])
+            frame = frame[~waits]
+        if frame.empty:
+            continue
+        lineage.add(_lineage(name, frame, schema, repeated=False))
+        rows.parts.append(_handed_on(name, frame[columns].reset_index(drop=True), stage))
+        del frame
+    conflicts = None
+    if waiting:
+        frame = pd.concat(waiting, ignore_index=True)
+        waiting.clear()
+        lineage.add(_lineage(name, frame, schema))
+        merged, conflicts = _merge_rows(frame, table)
+        del frame
+        rows.parts.append(_handed_on(name, merged, stage))
+    return rows, conflicts
+
+
+def _fill_missing_values(entry: _MissingParents, frame: pd.DataFrame, start: int, end: int):
+    """Fill the `value` of the rejects of `entry` whose rows are in `frame` (rows start to end
+    of the table)."""
+    first, last = np.searchsorted(entry.positions, [start, end])
+    if first == last:
+        return
+    values = key_values(frame, list(entry.key.columns))
+    chosen = values.to_numpy(dtype=object)[entry.positions[first:last] - start]
+    entry.rejects.iloc[first:last, entry.rejects.columns.get_loc("value")] = chosen
+
+
+def _handed_on(name: str, frame: pd.DataFrame, stage) -> pd.DataFrame | StagedFrame:
+    return frame if stage is None else stage(name, frame)
 
 
 _REJECT_TO_ORIGIN = {
@@ -142,34 +491,6 @@ def _source_rows(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=SOURCE_ROW)
     rows = frame[SOURCE_ROW].drop_duplicates()
     return rows.astype({LINE_COLUMN: "int64"})
-
-
-def _concat_frames(
-    mapped: list[MappedApplication], schema, release: bool = False, fallen=None
-) -> dict[str, pd.DataFrame]:
-    """Combine the mapped frames of each table, without the rows of the `fallen` source rows.
-
-    The fallen rows are dropped table by table, as each table is combined, so that two copies
-    of one table exist at a time, never two copies of every table.
-    """
-    frames: dict[str, pd.DataFrame] = {}
-    for name in schema.table_order():
-        take = dict.pop if release else dict.get
-        parts = [loaded(frame) for m in mapped for frame in take(m.frames, name, [])]
-        columns = [column.name for column in schema.tables[name].columns] + ORIGIN_COLUMNS
-        if not parts:
-            frames[name] = pd.DataFrame(columns=columns)
-            continue
-        frame = pd.concat(parts, ignore_index=True).reindex(columns=columns)
-        parts.clear()
-        # Each step replaces the frame, so only two copies of one table exist at a time.
-        present = frame.notna()
-        frame = frame.astype(object)
-        frame = frame.where(present, None)
-        if fallen is not None:
-            frame = _drop_sources({name: frame}, fallen)[name]
-        frames[name] = frame
-    return frames
 
 
 def _drop_sources(frames: dict[str, pd.DataFrame], fallen: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -196,24 +517,6 @@ def _drop_sources(frames: dict[str, pd.DataFrame], fallen: pd.DataFrame) -> dict
         if drop.any():
             result[name] = frame[~drop].reset_index(drop=True)
     return result
-
-
-def _apply_merges(frames, schema, merges: dict[str, str]) -> dict[str, pd.DataFrame]:
-    """Point every reference to a merged individual at the individual it merges into.
-
-    The frames change in place, one column at a time: a copy of every frame that refers to
-    individu would double the memory of most of the rows.
-    """
-    if not merges:
-        return frames
-    individuals = frames["individu"]
-    individuals["id_individu"] = individuals["id_individu"].replace(merges)
-    for name, table in schema.tables.items():
-        for key in table.foreign_keys:
-            if key.ref_table == "individu" and name in frames:
-                column = key.columns[0]
-                frames[name][column] = frames[name][column].replace(merges)
-    return frames
 
 
 def reject_refused_values(
@@ -252,26 +555,6 @@ def reject_refused_values(
     mapped.values_checked = True
 
 
-def _reject_refused_values(frames, schema) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Reject source rows whose target values the database would refuse (type, length, code).
-
-    Without this, one bad value would stop the whole load in the database.
-    """
-    rejects = []
-    for name in schema.table_order():
-        frame = frames[name]
-        if frame.empty:
-            continue
-        refused = refused_rows(name, frame, schema)
-        if not len(refused):
-            continue
-        rejects.append(refused)
-        frames = _drop_sources(frames, _source_rows(refused.rename(columns=_REJECT_TO_ORIGIN)))
-    if not rejects:
-        return frames, pd.DataFrame(columns=REJECT_COLUMNS)
-    return frames, pd.concat(rejects, ignore_index=True)[REJECT_COLUMNS]
-
-
 def refused_rows(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame:
     """Return a reject row (rule mapping.target_value) per value of `frame` its table refuses."""
     problems = invalid_values(schema.tables[name], frame, schema.code_lists)
@@ -295,70 +578,9 @@ def refused_rows(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame:
     )[REJECT_COLUMNS]
 
 
-def _cascade_missing_parents(frames, schema) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Reject source rows whose target rows point at a parent absent from the target.
-
-    Dropping the rows of a fallen source row can remove parents of tables already checked, so
-    the check repeats until nothing falls. A foreign key is checked again only when its parent
-    table lost rows since its last check: a child that loses rows gains no missing parent.
-    """
-    rejects = []
-    versions = dict.fromkeys(frames, 0)  # bumped each time a table loses rows
-    checked: dict[tuple[str, int], int] = {}  # parent version at the last check of a key
-    parent_keys: dict[tuple[str, tuple[str, ...]], tuple[int, np.ndarray]] = {}
-    changed = True
-    while changed:
-        changed = False
-        for name in schema.table_order():
-            for position, key in enumerate(schema.tables[name].foreign_keys):
-                parent = key.ref_table
-                if checked.get((name, position)) == versions[parent]:
-                    continue
-                checked[(name, position)] = versions[parent]
-                known = _parent_keys(frames, parent, tuple(key.ref_columns), versions, parent_keys)
-                frame = frames[name]
-                values = key_values(frame, list(key.columns))
-                missing = values.notna() & ~values.isin(known)
-                if not missing.any():
-                    continue
-                rows = frame[missing]
-                rejects.append(
-                    pd.DataFrame(
-                        {
-                            "application": rows["_application"],
-                            "source_table": rows["_source_table"],
-                            "source_file": rows["_source_file"],
-                            "source_line": rows[LINE_COLUMN].astype("int64"),
-                            "target_table": name,
-                            "rule_id": "mapping.parent_missing",
-                            "column_name": ", ".join(key.columns),
-                            "reason": mapping_reason("parent_missing", table=key.ref_table),
-                            "value": values[missing],
-                        }
-                    )
-                )
-                before = frames
-                frames = _drop_sources(frames, _source_rows(rows))
-                for table_name, table_frame in frames.items():
-                    if table_frame is not before[table_name]:
-                        versions[table_name] += 1
-                changed = True
-    if not rejects:
-        return frames, pd.DataFrame(columns=REJECT_COLUMNS)
-    return frames, pd.concat(rejects, ignore_index=True)[REJECT_COLUMNS]
-
-
-def _parent_keys(frames, parent: str, columns: tuple[str, ...], versions, cache) -> np.ndarray:
-    """Return the distinct keys of a parent table, computed once per version of that table."""
-    cached = cache.get((parent, columns))
-    if cached is None or cached[0] != versions[parent]:
-        keys = key_values(frames[parent], list(columns)).dropna().unique()
-        cached = cache[(parent, columns)] = (versions[parent], keys)
-    return cached[1]
-
-
-def _lineage(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame:
-    """Return the lineage rows of one table's rows."""
+def _lineage(name: str, frame: pd.DataFrame, schema, repeated: bool = True) -> pd.DataFrame:
+    """Return the lineage rows of rows of one table; `repeated=False` says that no two of them
+    share a key."""
     part = pd.DataFrame(
         {
             "target_table": name,
@@ -370,12 +592,13 @@ def _lineage(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame:
             "source_key": frame["_source_key"],
         }
     )
+    if not repeated:
+        return part
     # A source row that gives the same target row twice (merged later) is one lineage row.
     # The file and the source key follow from the application, table and line, so the test of
-    # duplicates leaves them out. It runs one table at a time, which keeps its hash tables
-    # small.
-    repeated = part.duplicated(["target_key", "application", "source_table", "source_line"])
-    return part[~repeated] if repeated.any() else part
+    # duplicates leaves them out.
+    twice = part.duplicated(["target_key", "application", "source_table", "source_line"])
+    return part[~twice] if twice.any() else part
 
 
 def _merge_rows(frame: pd.DataFrame, table) -> tuple[pd.DataFrame, MergeConflicts | None]:

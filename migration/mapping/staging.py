@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,19 +28,64 @@ class StagedFrame:
     def __len__(self) -> int:
         return self.rows
 
+    def read(self) -> pd.DataFrame:
+        """Read the frame back and keep its file."""
+        with self.path.open("rb") as handle:
+            # The file was written by this run, in its private work folder.
+            return pickle.load(handle)
+
     def load(self) -> pd.DataFrame:
         """Read the frame back and delete its file."""
         try:
-            with self.path.open("rb") as handle:
-                # The file was written by this run, in its private work folder.
-                return pickle.load(handle)
+            return self.read()
         finally:
             self.path.unlink(missing_ok=True)
 
 
 def loaded(frame: pd.DataFrame | StagedFrame) -> pd.DataFrame:
-    """Return `frame` itself, or the frame a StagedFrame holds."""
+    """Return `frame` itself, or the frame a StagedFrame holds, deleting its file."""
     return frame.load() if isinstance(frame, StagedFrame) else frame
+
+
+def peeked(frame: pd.DataFrame | StagedFrame) -> pd.DataFrame:
+    """Return `frame` itself, or the frame a StagedFrame holds, keeping its file."""
+    return frame.read() if isinstance(frame, StagedFrame) else frame
+
+
+class TableRows:
+    """The rows of one target table, as a list of frames of at most a chunk each.
+
+    A large run stages each frame in a private file, so the rows of a table are read back one
+    frame at a time and never exist in memory together. `len` gives the row count without
+    reading them.
+    """
+
+    def __init__(self, columns: list[str], parts: list[pd.DataFrame | StagedFrame] | None = None):
+        self.columns = columns
+        self.parts: list[pd.DataFrame | StagedFrame] = parts or []
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self.parts)
+
+    def taken(self) -> Iterator[pd.DataFrame]:
+        """Yield the frames in order, removing each one first; a staged file is deleted once
+        read, so the rows can be taken once."""
+        while self.parts:
+            yield loaded(self.parts.pop(0))
+
+    def frame(self) -> pd.DataFrame:
+        """Take every frame and return them in one frame."""
+        parts = list(self.taken())
+        if not parts:
+            return pd.DataFrame(columns=self.columns)
+        return pd.concat(parts, ignore_index=True)
+
+    def discard(self) -> None:
+        """Delete the files of the staged frames not taken yet."""
+        while self.parts:
+            part = self.parts.pop(0)
+            if isinstance(part, StagedFrame):
+                part.path.unlink(missing_ok=True)
 
 
 class FrameStage:
