@@ -100,7 +100,7 @@ def renderers_of(prepared: PreparedTable) -> list[Renderer]:
     return [RENDERERS[prepared.table.column(name).type] for name in prepared.columns]
 
 
-class _OldRows:
+class OldRows:
     """What planning keeps of the rows already in one table.
 
     The old rows are compared with the load as they are read, so only the rows that the load
@@ -116,37 +116,64 @@ class _OldRows:
         self.kept_positions: set[int] = set()
 
 
-def plan_changes(
+def plan_table(
     connection: sa.Connection,
     metadata: sa.MetaData,
-    order: list[str],
-    prepared: dict[str, PreparedTable],
+    prepared: PreparedTable,
     applications: frozenset[str] | None,
-) -> dict[str, TableChanges]:
-    """Decide, for every target table, which rows the load adds, updates, removes or keeps.
+) -> tuple[TableChanges, OldRows]:
+    """Decide which rows of one target table the load adds, updates, removes or keeps.
+
+    `removed` is tentative: `keep_referenced_rows` moves to `kept` the removed rows that a
+    row staying in a child table references, once every table is planned.
 
     Args:
         connection: a connection inside the load transaction, after the tables exist.
         metadata: the SQLAlchemy tables of the schema.
-        order: the target tables, parents first.
-        prepared: the rows of the load, by table.
+        prepared: the rows of the load for the table.
         applications: the applications whose rows the load replaces; None for all.
 
     Raises:
-        TargetError: two rows of one frame share a primary key.
+        TargetError: two rows of the frame share a primary key.
     """
-    plans: dict[str, TableChanges] = {}
-    old: dict[str, _OldRows] = {}
-    for name in order:
-        # The positions by key take about as much memory as the keys themselves, so they
-        # exist for one table at a time.
-        positions = _positions_by_key(prepared[name])
-        plans[name], old[name] = _compare(
-            connection, metadata, prepared[name], positions, applications
-        )
-        del positions
+    positions = _positions_by_key(prepared)
+    return _compare(connection, metadata, prepared, positions, applications)
 
-    _keep_referenced_rows(metadata, order, prepared, old, plans)
+
+def check_unique_keys(prepared: PreparedTable, first_row: int = 0) -> None:
+    """Raise TargetError when two prepared rows share a primary key.
+
+    `first_row` is the number of rows of the same table before these, for the message.
+    """
+    _positions_by_key(prepared, first_row)
+
+
+def new_references(
+    metadata: sa.MetaData,
+    prepared: PreparedTable,
+    old: OldRows,
+    plans: dict[str, TableChanges],
+) -> dict[int, set[tuple]]:
+    """Return, for each foreign key of the prepared rows' table (by its number), the keys of
+    the parent's removed rows that the new rows reference, leaving out the rows kept as they
+    were. The parents must be planned already."""
+    found: dict[int, set[tuple]] = {}
+    for number, constraint in enumerate(_foreign_keys(metadata.tables[prepared.table.name])):
+        plan = plans.get(constraint.referred_table.name)
+        if plan is None or not plan.removed:
+            continue
+        wanted = set(plan.removed)
+        indexes = [prepared.columns.index(element.parent.name) for element in constraint.elements]
+        columns = [prepared.values[i] for i in indexes]
+        found[number] = {
+            values
+            for position, values in enumerate(zip(*columns, strict=True))
+            if values in wanted and position not in old.kept_positions
+        }
+    return found
+
+
+def log_kept_rows(order: list[str], plans: dict[str, TableChanges]) -> None:
     for name in order:
         plan = plans[name]
         if plan.kept:
@@ -156,10 +183,9 @@ def plan_changes(
                 name,
                 plan.kept,
             )
-    return plans
 
 
-def _positions_by_key(prepared: PreparedTable) -> dict[tuple, int]:
+def _positions_by_key(prepared: PreparedTable, first_row: int = 0) -> dict[tuple, int]:
     indexes = [prepared.columns.index(name) for name in prepared.table.primary_key]
     positions: dict[tuple, int] = {}
     if indexes:
@@ -172,8 +198,9 @@ def _positions_by_key(prepared: PreparedTable) -> dict[tuple, int]:
             shown = prepared.key_of(position)
             where = f" ({shown})" if shown else ""
             raise TargetError(
-                f"duplicate key: constraint pk_{name} is violated at row {position + 1} of the "
-                f"{name} frame{where}, which repeats the key of row {positions[key] + 1}; "
+                f"duplicate key: constraint pk_{name} is violated at row "
+                f"{first_row + position + 1} of the {name} frame{where}, which repeats the key "
+                f"of row {first_row + positions[key] + 1}; "
                 f"fix the mapping or the source rows behind table {name} and run again",
                 table=name,
                 constraint=f"pk_{name}",
@@ -213,16 +240,16 @@ def _compare(
     prepared: PreparedTable,
     positions: dict[tuple, int],
     applications: frozenset[str] | None,
-) -> tuple[TableChanges, _OldRows]:
+) -> tuple[TableChanges, OldRows]:
     """Plan the changes of one table, comparing each old row with the load as it is read.
 
-    Only the digests of the new rows (16 bytes each) and what `_OldRows` keeps stay in memory,
+    Only the digests of the new rows (16 bytes each) and what `OldRows` keeps stay in memory,
     not the keys and digests of every old row.
     """
     name = prepared.table.name
     table = metadata.tables[name]
     plan = TableChanges(name)
-    old = _OldRows()
+    old = OldRows()
     columns = prepared.columns
     key_indexes = [columns.index(column) for column in prepared.table.primary_key]
     reference_indexes = [
@@ -301,8 +328,17 @@ def _digests_of(prepared: PreparedTable, renderers: list[Renderer]) -> bytes:
     return b"".join(parts)
 
 
-def _keep_referenced_rows(metadata, order, prepared, old, plans) -> None:
-    """Move to `kept` every removed row that a row staying in a child table references."""
+def keep_referenced_rows(
+    metadata: sa.MetaData,
+    order: list[str],
+    old: dict[str, OldRows],
+    plans: dict[str, TableChanges],
+    references: dict[str, dict[int, set[tuple]]],
+) -> None:
+    """Move to `kept` every removed row that a row staying in a child table references.
+
+    `references` gives what `new_references` found for each table's new rows.
+    """
     children: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for name in order:
         for number, constraint in enumerate(_foreign_keys(metadata.tables[name])):
@@ -315,9 +351,8 @@ def _keep_referenced_rows(metadata, order, prepared, old, plans) -> None:
         removed = set(plan.removed)
         referenced: set[tuple] = set()
         for child, number in children[name]:
-            referenced |= _referenced_after_load(
-                metadata, child, number, prepared[child], old[child], plans[child], removed
-            )
+            referenced |= references.get(child, {}).get(number, set()) & removed
+            referenced |= _old_references(old[child], plans[child], number, removed)
         if referenced:
             still_needed = [key for key in plan.removed if key in referenced]
             plan.removed = [key for key in plan.removed if key not in referenced]
@@ -325,21 +360,10 @@ def _keep_referenced_rows(metadata, order, prepared, old, plans) -> None:
             plan.kept += len(still_needed)
 
 
-def _referenced_after_load(
-    metadata, child: str, number: int, prepared: PreparedTable, old: _OldRows, plan, wanted
-) -> set[tuple]:
-    """Return the keys of `wanted` that one foreign key of `child` references after the load.
-
-    The child then holds its prepared rows, except those kept as they were, and its old rows
-    that the load does not deliver again and does not remove.
-    """
-    constraint = _foreign_keys(metadata.tables[child])[number]
-    indexes = [prepared.columns.index(element.parent.name) for element in constraint.elements]
+def _old_references(old: OldRows, plan: TableChanges, number: int, wanted) -> set[tuple]:
+    """Return the keys of `wanted` that foreign key `number` of the child's old rows that stay
+    references: the rows the load does not deliver again and does not remove."""
     found: set[tuple] = set()
-    columns = [prepared.values[i] for i in indexes]
-    for position, values in enumerate(zip(*columns, strict=True)):
-        if values in wanted and position not in old.kept_positions:
-            found.add(values)
     removed = set(plan.removed)
     for rows in (old.not_delivered, old.kept_delivered):
         for key, references in rows.items():

@@ -43,9 +43,14 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIn
 
 from migration.target.changes import (
     CHANGE_KINDS,
+    OldRows,
     TableChanges,
+    check_unique_keys,
+    keep_referenced_rows,
     key_text,
-    plan_changes,
+    log_kept_rows,
+    new_references,
+    plan_table,
     renderers_of,
 )
 from migration.target.compare import compare_tables
@@ -74,6 +79,7 @@ from migration.target.versioning import upgrade_product_tables
 
 if TYPE_CHECKING:
     from migration.mapping.lineage_parts import LineageParts
+    from migration.mapping.staging import TableRows
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +142,7 @@ class LoadResult:
 def load_run(
     engine: sa.Engine,
     schema: TargetSchema,
-    frames: dict[str, pd.DataFrame],
+    frames: dict[str, pd.DataFrame | TableRows],
     rejects: pd.DataFrame,
     lineage: pd.DataFrame | LineageParts,
     run: dict[str, Any],
@@ -153,8 +159,9 @@ def load_run(
     Args:
         engine: an engine from `create_target_engine`.
         schema: the target schema the frames follow.
-        frames: target table name -> frame with that table's columns. A table without a frame
-            is delivered empty.
+        frames: target table name -> frame with that table's columns, or the `TableRows` of
+            an assembly, whose frames are converted and written one at a time into a table
+            that was empty before the load. A table without a frame is delivered empty.
         rejects: the reprise_rejet rows of this run, without `id`. A missing `run_id` column
             is filled with the run's id.
         lineage: the reprise_lignage rows of this run, filled the same way: one frame, or
@@ -176,20 +183,21 @@ def load_run(
             timeout of the URL (5 s unless `?timeout=` says otherwise).
         release_frames: remove each frame from `frames` once it is converted, so that the
             frames of a caller that keeps no other reference to them are freed one by one
-            instead of staying beside the converted rows.
+            instead of staying beside the converted rows. A `TableRows` is always taken.
         max_removed_share: the largest share (0 to 1) of the rows already in the target
             tables that the load may remove. A load that would remove more, such as a small
             test delivery run against a full target by mistake, raises TooManyRemovalsError
-            before any row is written. None allows any removal.
+            once every table is compared, and the load is rolled back. None allows any
+            removal.
         removal_override: the instruction that the error of a rejected removal gives to lift
             `max_removed_share`. The default names the option of the CLI.
 
     Raises:
         TargetError: a frame does not fit its table, the existing database differs from the
-            schema, or the database rejected the load. A frame that does not fit is found
-            before the database is touched, except a lineage value after the first row or a
-            run id of a later lineage part: the lineage is converted once the target rows are
-            written, so those stop the load inside its transaction.
+            schema, or the database rejected the load. The frames of the target tables are
+            checked as each table is loaded, and the lineage once they are written, so such
+            an error stops the load inside its transaction; the rejects, the filtered rows
+            and the run row are checked before the database is touched.
             The load is then rolled back and the message names the table, the constraint and
             the SQL statement, never a row value.
         TooManyRemovalsError: the load would remove more than `max_removed_share`.
@@ -199,17 +207,16 @@ def load_run(
     metadata = build_metadata(schema)
     if filters is None:
         filters = pd.DataFrame()
-    prepared, lineage = _prepare(
-        schema, frames, rejects, lineage, filters, run, scope, release_frames
-    )
-    # The prepared rows are all the load needs; a caller that keeps no reference of its own
-    # to the frames (see `migration.run`) frees them here, before the longest part of the load.
-    del frames, rejects, filters
+    prepared, lineage = _prepare(schema, frames, rejects, lineage, filters, run, scope)
+    del rejects, filters
     order = schema.table_order()
 
     loader = _Loader(engine.dialect, metadata, prepared, schema, scope)
     loader.lineage = lineage
-    del lineage
+    # The loader takes each table's frames as it loads them; a caller that keeps no reference
+    # of its own to the frames (see `migration.run`) frees them there, one table at a time.
+    loader.frames = frames if release_frames else dict(frames)
+    del lineage, frames
     loader.max_removed_share = max_removed_share
     loader.removal_override = removal_override
     try:
@@ -283,14 +290,15 @@ def _set_sqlite_busy_timeout(connection: sa.Connection, seconds: float) -> float
 
 
 def _prepare(
-    schema, frames, rejects, lineage, filters, run, scope, release_frames: bool = False
+    schema, frames, rejects, lineage, filters, run, scope
 ) -> tuple[dict[str, PreparedTable], pd.DataFrame | LineageParts]:
-    """Check every input against its table before any database work.
+    """Check the inputs other than the target rows before any database work.
 
-    Returns the prepared rows of every table but the lineage, and the lineage: a frame with
-    its run id, or the parts as given. The lineage is the largest input, so it is converted
-    only once the target rows are written and released (see `_Loader.replace_lineage`); its
-    columns and first row are checked here.
+    Returns the prepared rows of the product tables but the lineage, and the lineage: a frame
+    with its run id, or the parts as given. The target rows are converted one table at a time
+    as they are loaded (see `_Loader.load_table`). The lineage is the largest input, so it is
+    converted only once the target rows are written and released (see
+    `_Loader.replace_lineage`); its columns and first row are checked here.
     """
     unknown = sorted(name for name in frames if name not in schema.tables)
     if unknown:
@@ -313,16 +321,7 @@ def _prepare(
         _check_scope(lineage_applications, scope, "lineage")
         _check_scope(_applications_of(filters), scope, "filters")
 
-    # NOTE: a value that its column refuses (type, code, decimal digits) stops the whole load
-    # here instead of becoming a reject. A caller can reject such rows beforehand with
-    # frames.invalid_values, which also finds the text lengths the database would refuse.
     prepared: dict[str, PreparedTable] = {}
-    for name, table in schema.tables.items():
-        frame = frames.pop(name, None) if release_frames else frames.get(name)
-        if frame is None:
-            frame = pd.DataFrame(columns=table.column_names)
-        prepared[name] = prepare_frame(table, frame, schema.code_lists)
-
     run_row = dict(run)
     if "target_url" in run_row and run_row["target_url"] is not None:
         run_row["target_url"] = describe_url(str(run_row["target_url"]))
@@ -502,6 +501,12 @@ class _Loader:
         self.lineage_rows = 0
         # Rows of each target table, kept when its prepared rows are released.
         self.row_counts: dict[str, int] = {}
+        # The frames of the target tables, taken one table at a time (`load_table`).
+        self.frames: dict[str, pd.DataFrame | TableRows] = {}
+        # What planning keeps of each table's old rows, and the keys of removed parent rows
+        # that each table's new rows reference (see `changes.keep_referenced_rows`).
+        self.old: dict[str, OldRows] = {}
+        self.references: dict[str, dict[int, set[tuple]]] = {}
 
     @property
     def postgresql(self) -> bool:
@@ -510,32 +515,36 @@ class _Loader:
     def run(self, order: list[str]) -> None:
         self.lock()
         self.prepare_tables(order)
-
-        self.step = _Step("comparing the rows with the target tables")
-        self.plans = plan_changes(self.connection, self.metadata, order, self.prepared, self.scope)
-        for name in order:
-            counts = self.plans[name].counts()
-            logger.info(
-                "table %s: %d rows to add, %d to change, %d to remove, %d unchanged, %d kept",
-                name,
-                counts["added"],
-                counts["changed"],
-                counts["removed"],
-                counts["unchanged"],
-                counts["kept"],
-            )
-        self.check_removals(order)
-
+        empty = self.empty_tables(order)
+        rows = {name: len(self.frames.get(name, ())) for name in order}
+        filled = [
+            name
+            for name in order
+            if self.postgresql and name in empty and rows[name] >= BULK_ROWS and self.owns(name)
+        ]
         self.write_run_row()
-        filled = [name for name in order if self.fills_empty_table(name) and self.owns(name)]
         with self.constraints_built_after(filled):
             for name in order:
-                plan = self.plans[name]
-                self.update_rows(name, plan.changed)
-                self.insert_rows(name, plan.added)
+                self.load_table(name, name in empty)
+            self.step = _Step("deciding which removed rows are still referenced")
+            keep_referenced_rows(self.metadata, order, self.old, self.plans, self.references)
+            self.old, self.references = {}, {}
+            log_kept_rows(order, self.plans)
+            for name in order:
+                counts = self.plans[name].counts()
+                logger.info(
+                    "table %s: %d rows added, %d changed, %d to remove, %d unchanged, %d kept",
+                    name,
+                    counts["added"],
+                    counts["changed"],
+                    counts["removed"],
+                    counts["unchanged"],
+                    counts["kept"],
+                )
+            # Every row is written by now, so a refused removal rolls all of them back.
+            self.check_removals(order)
             for name in reversed(order):
                 self.delete_rows(name, self.plans[name].removed)
-        self.release_target_rows(order)
 
         self.replace_lineage(order)
         self.replace_filters()
@@ -548,6 +557,79 @@ class _Loader:
         )
         self.insert_rows(REJECT_TABLE, range(len(self.prepared[REJECT_TABLE].rows)))
         self.write_load_counts(order)
+
+    def empty_tables(self, order: list[str]) -> set[str]:
+        """Return the target tables that hold no row before the load."""
+        empty = set()
+        for name in order:
+            table = self.metadata.tables[name]
+            statement = sa.select(sa.literal(1)).select_from(table).limit(1)
+            if self.execute("checking whether the table is empty", name, statement).first() is None:
+                empty.add(name)
+        return empty
+
+    def load_table(self, name: str, empty: bool) -> None:
+        """Convert, compare and write the rows of one target table, then release them.
+
+        Into a table that was empty, every row is added, so each frame of a `TableRows` is
+        converted and written before the next one is read. Otherwise the table's rows are
+        compared with the old rows in one piece.
+        """
+        table = self.schema.tables[name]
+        source = self.frames.pop(name, None)
+        if source is None:
+            frames: Iterable[pd.DataFrame] = []
+        elif isinstance(source, pd.DataFrame):
+            frames = [source]
+        else:
+            frames = source.taken()
+        del source
+        self.step = _Step(f"converting the rows of table {name}", name)
+        if not empty:
+            # NOTE: a table that already has rows is compared in one piece, so a second load
+            # holds the converted rows of its largest table at once.
+            parts = list(frames)
+            frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else None
+            if frame is None:
+                frame = parts[0] if parts else pd.DataFrame(columns=table.column_names)
+            del parts
+            self.prepared[name] = prepare_frame(table, frame, self.schema.code_lists)
+            del frame
+            self.step = _Step(f"comparing the rows of table {name} with the target", name)
+            plan, old = plan_table(self.connection, self.metadata, self.prepared[name], self.scope)
+            self.plans[name], self.old[name] = plan, old
+            self.references[name] = new_references(
+                self.metadata, self.prepared[name], old, self.plans
+            )
+            self.update_rows(name, plan.changed)
+            self.insert_rows(name, plan.added)
+            count = self.prepared[name].count
+        else:
+            plan, old, count = TableChanges(name), OldRows(), 0
+            self.plans[name], self.old[name] = plan, old
+            found: dict[int, set[tuple]] = {}
+            for frame in frames:
+                prepared = prepare_frame(table, frame, self.schema.code_lists, first_row=count)
+                del frame
+                check_unique_keys(prepared, count)
+                self.prepared[name] = prepared
+                referenced = new_references(self.metadata, prepared, old, self.plans)
+                for number, keys in referenced.items():
+                    found.setdefault(number, set()).update(keys)
+                self.insert_rows(name, range(prepared.count), first_row=count)
+                count += prepared.count
+                del prepared
+                self.release(name)
+            self.references[name] = found
+            plan.added = range(count)
+        self.row_counts[name] = count
+        self.release(name)
+
+    def release(self, name: str) -> None:
+        """Drop the prepared rows of target table `name`; the step of a COPY refers to them."""
+        table = self.schema.tables[name]
+        self.prepared[name] = PreparedTable(table, [column.name for column in table.columns])
+        self.step = _Step(f"loading table {name}", name)
 
     def check_removals(self, order: list[str]) -> None:
         """Raise TooManyRemovalsError when the load would remove more than `max_removed_share`
@@ -683,17 +765,6 @@ class _Loader:
         )
         self.insert_rows(LOAD_TABLE, range(len(rows)))
 
-    def release_target_rows(self, order: list[str]) -> None:
-        """Drop the prepared rows of the target tables once they are written, keeping counts.
-
-        Their values are the largest part of a load's memory, so the lineage is converted
-        after they are gone.
-        """
-        for name in order:
-            self.row_counts[name] = self.prepared[name].count
-            table = self.prepared[name].table
-            self.prepared[name] = PreparedTable(table, self.prepared[name].columns)
-
     def replace_lineage(self, order: list[str]) -> None:
         """Replace the lineage of the applications the load replaces, one part at a time.
 
@@ -785,12 +856,6 @@ class _Loader:
         self.execute(
             action, name, sa.text(f"ANALYZE {self.dialect.identifier_preparer.format_table(table)}")
         )
-
-    def fills_empty_table(self, name: str) -> bool:
-        """Tell whether the load only adds rows, many of them, to a table that was empty."""
-        counts = self.plans[name].counts()
-        others = sum(value for kind, value in counts.items() if kind != "added")
-        return self.postgresql and counts["added"] >= BULK_ROWS and others == 0
 
     def owns(self, name: str) -> bool:
         """Tell whether the role may drop and rebuild the keys of a PostgreSQL table.
