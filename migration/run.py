@@ -41,6 +41,7 @@ from migration.lineage.run_record import finish_run, schema_sha256
 from migration.mapping.assemble import Assembly, assemble
 from migration.mapping.checks import check_mapping
 from migration.mapping.language import MappingFile, load_mapping, load_named_dictionary
+from migration.mapping.staging import TableRows
 from migration.steps import (
     DEFAULT_MAPPINGS,
     ValidatedApplication,
@@ -247,8 +248,8 @@ def _run_steps(
             summary["load_error"] = str(error)
     if status != STATUS_SUCCESS:
         _mark_not_loaded(summary)
-        # Nothing reads the staged lineage parts of a run that loads nothing.
-        assembly.lineage.discard()
+        # Nothing reads the staged rows and lineage parts of a run that loads nothing.
+        _discard_staged(assembly)
     summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     summary["target_schema"]["sha256"] = schema_sha256(schema)
     if status == STATUS_SUCCESS:
@@ -435,8 +436,9 @@ def _process_applications(jobs: list[tuple], workers: int | None, handoff: Path)
     """
     count = max(1, min(workers, len(jobs)))
     if count == 1:
-        # A generator, so the progress of each application shows as soon as it is done.
-        return (process_application(*job) for job in jobs)
+        # A generator, so the progress of each application shows as soon as it is done. The
+        # mapped frames are staged in `handoff` as in a worker.
+        return (process_application(*job, stage_folder=handoff) for job in jobs)
     context = multiprocessing.get_context("fork")
     # os.fork runs the at-fork callbacks (logging registers some) as unraisable code, where
     # Python prints and drops any exception, so a stop signal handled there was lost. Blocked
@@ -590,16 +592,15 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
     delivered = [result.name for result in validated]
     # A delivery of one application replaces that application's rows only.
     applications = None if set(delivered) >= set(DEFAULT_MAPPINGS) else delivered
-    # The loader gets the only references to the frames (the reports read the database), so
-    # it frees them once it has converted them. The lineage parts are staged in files, and the
-    # loader reads them one at a time and adds the run id to each.
-    handed = {"frames": assembly.frames}
-    assembly.frames = {}
+    # The loader takes each table's rows out of `frames` as it loads them (the reports read
+    # the database), so they are freed one table at a time. The lineage parts are staged in
+    # files, and the loader reads them one at a time and adds the run id to each.
+    frames, assembly.frames = assembly.frames, {}
     try:
         result = load_run(
             engine,
             schema,
-            handed.pop("frames"),
+            frames,
             rejects,
             assembly.lineage,
             run_row,
@@ -609,8 +610,8 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
             max_removed_share=None if options.allow_removals else MAX_REMOVED_SHARE,
         )
     finally:
-        # A failed load leaves the parts it did not read, so they are deleted here.
-        assembly.lineage.discard()
+        # A failed load leaves the rows and parts it did not read, so they are deleted here.
+        _discard_staged(assembly, frames)
     summary["loaded"] = True
     summary["targets"] = [{"table": name, "rows": rows} for name, rows in result.rows.items()]
     summary["changes"] = result.changes
@@ -628,6 +629,14 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
     if totals["kept"]:
         message += f", {totals['kept']} kept for other applications"
     say("loading", message)
+
+
+def _discard_staged(assembly: Assembly, frames: dict | None = None) -> None:
+    """Delete the staged files of the assembled rows and lineage that no step will read."""
+    assembly.lineage.discard()
+    for rows in [*assembly.frames.values(), *(frames or {}).values()]:
+        if isinstance(rows, TableRows):
+            rows.discard()
 
 
 def _mark_not_loaded(summary: dict) -> None:
