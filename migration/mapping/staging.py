@@ -73,6 +73,11 @@ class TableRows:
         while self.parts:
             yield loaded(self.parts.pop(0))
 
+    def peek(self) -> Iterator[pd.DataFrame]:
+        """Yield the frames in order, keeping them and their files for another pass."""
+        for part in list(self.parts):
+            yield peeked(part)
+
     def frame(self) -> pd.DataFrame:
         """Take every frame and return them in one frame."""
         parts = list(self.taken())

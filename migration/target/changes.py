@@ -1,9 +1,9 @@
 """Compare the rows of a load with the rows already in the target tables.
 
 Rows are matched by primary key and compared by a digest of their CSV rendering
-(`csv_format.row_digests`). The old rows are compared as they are read. Only the digests of
-the new rows and the foreign key values of the old rows that the load does not deliver again,
-or keeps as they were, stay in memory.
+(`csv_format.row_digests`). The old rows are compared as they are read. Only a 128-bit hash of
+each new row's key and its digest (`NewRows`, 40 bytes a row), and the foreign key values of
+the old rows that the load does not deliver again, or keeps as they were, stay in memory.
 
 Which old rows a load may change or remove depends on the applications it replaces:
 
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sqlalchemy as sa
+from pandas.util import hash_array
 
 from migration.target.csv_format import (
     DIGEST_SIZE,
@@ -41,6 +42,7 @@ from migration.target.csv_format import (
 )
 from migration.target.errors import TargetError
 from migration.target.frames import PreparedTable
+from migration.target.model import TargetTable
 from migration.target.product_tables import LINEAGE_TABLE
 
 logger = logging.getLogger(__name__)
@@ -116,28 +118,83 @@ class OldRows:
         self.kept_positions: set[int] = set()
 
 
-def plan_table(
-    connection: sa.Connection,
-    metadata: sa.MetaData,
-    prepared: PreparedTable,
-    applications: frozenset[str] | None,
-) -> tuple[TableChanges, OldRows]:
-    """Decide which rows of one target table the load adds, updates, removes or keeps.
+class NewRows:
+    """The keys and digests of the new rows of one table, gathered frame by frame.
 
-    `removed` is tentative: `keep_referenced_rows` moves to `kept` the removed rows that a
-    row staying in a child table references, once every table is planned.
-
-    Args:
-        connection: a connection inside the load transaction, after the tables exist.
-        metadata: the SQLAlchemy tables of the schema.
-        prepared: the rows of the load for the table.
-        applications: the applications whose rows the load replaces; None for all.
-
-    Raises:
-        TargetError: two rows of the frame share a primary key.
+    Each key is held as a 128-bit hash of its text, with the row's digest (16 bytes each), so
+    that a table's rows can be compared with the old rows without holding its values. Two
+    different keys with the same 128-bit hash are beyond any real table.
     """
-    positions = _positions_by_key(prepared)
-    return _compare(connection, metadata, prepared, positions, applications)
+
+    def __init__(self, table: TargetTable) -> None:
+        self.table = table
+        self.count = 0
+        self._hashes: list[np.ndarray] = []
+        self._digests: list[bytes] = []
+        self.digests = b""
+        self._first = self._second = self._order = np.empty(0, dtype=np.uint64)
+
+    def add(self, prepared: PreparedTable) -> None:
+        """Record the keys and digests of the next prepared rows."""
+        indexes = [prepared.columns.index(name) for name in self.table.primary_key]
+        keys = zip(*(prepared.values[i] for i in indexes), strict=True) if indexes else ()
+        self._hashes.append(_key_hashes(list(keys) or [()] * prepared.count))
+        self._digests.append(_digests_of(prepared, renderers_of(prepared)))
+        self.count += prepared.count
+
+    def finish(self) -> None:
+        """Sort the keys for the lookups.
+
+        Raises:
+            TargetError: two rows share a primary key.
+        """
+        hashes = np.concatenate(self._hashes) if self._hashes else np.empty((0, 2), np.uint64)
+        self._hashes.clear()
+        self.digests = b"".join(self._digests)
+        self._digests.clear()
+        self._order = np.lexsort((hashes[:, 1], hashes[:, 0]))
+        self._first = hashes[self._order, 0]
+        self._second = hashes[self._order, 1]
+        repeated = (self._first[1:] == self._first[:-1]) & (self._second[1:] == self._second[:-1])
+        if repeated.any():
+            at = int(np.flatnonzero(repeated)[0])
+            first, second = sorted(int(self._order[at + i]) for i in (0, 1))
+            name = self.table.name
+            raise TargetError(
+                f"duplicate key: constraint pk_{name} is violated at row {second + 1} of the "
+                f"{name} frame, which repeats the key of row {first + 1}; fix the mapping or "
+                f"the source rows behind table {name} and run again",
+                table=name,
+                constraint=f"pk_{name}",
+            )
+
+    def positions_of(self, keys: list[tuple]) -> np.ndarray:
+        """Return the position of the new row of each key, or -1 where none has it."""
+        hashes = _key_hashes(keys)
+        at = np.searchsorted(self._first, hashes[:, 0])
+        positions = np.full(len(keys), -1, dtype=np.int64)
+        for index in range(len(keys)):
+            # A run of equal first halves is checked on the second half, row by row.
+            here = int(at[index])
+            while here < len(self._first) and self._first[here] == hashes[index, 0]:
+                if self._second[here] == hashes[index, 1]:
+                    positions[index] = self._order[here]
+                    break
+                here += 1
+        return positions
+
+
+_HASH_KEYS = ("mdph-reprise-k01", "mdph-reprise-k02")  # 16 characters each
+
+
+def _key_hashes(keys: list[tuple]) -> np.ndarray:
+    """Return two 64-bit hashes of the text of each key, as an array of shape (n, 2)."""
+    texts = np.array([key_text(key) for key in keys], dtype=object)
+    if not len(texts):
+        return np.empty((0, 2), dtype=np.uint64)
+    return np.column_stack(
+        [hash_array(texts, encoding="utf8", hash_key=key, categorize=False) for key in _HASH_KEYS]
+    )
 
 
 def check_unique_keys(prepared: PreparedTable, first_row: int = 0) -> None:
@@ -148,16 +205,19 @@ def check_unique_keys(prepared: PreparedTable, first_row: int = 0) -> None:
     _positions_by_key(prepared, first_row)
 
 
-def new_references(
+def referencing_rows(
     metadata: sa.MetaData,
     prepared: PreparedTable,
-    old: OldRows,
     plans: dict[str, TableChanges],
-) -> dict[int, set[tuple]]:
-    """Return, for each foreign key of the prepared rows' table (by its number), the keys of
-    the parent's removed rows that the new rows reference, leaving out the rows kept as they
-    were. The parents must be planned already."""
-    found: dict[int, set[tuple]] = {}
+    first_row: int = 0,
+) -> dict[int, list[tuple[int, tuple]]]:
+    """Return, for each foreign key of the prepared rows' table (by its number), the rows
+    (position in the table, key) that reference a removed row of the parent.
+
+    The parents must be planned already; `first_row` is the position of the first prepared
+    row in its table. `keep_referenced_rows` takes them, without the rows kept as they were.
+    """
+    found: dict[int, list[tuple[int, tuple]]] = {}
     for number, constraint in enumerate(_foreign_keys(metadata.tables[prepared.table.name])):
         plan = plans.get(constraint.referred_table.name)
         if plan is None or not plan.removed:
@@ -165,11 +225,11 @@ def new_references(
         wanted = set(plan.removed)
         indexes = [prepared.columns.index(element.parent.name) for element in constraint.elements]
         columns = [prepared.values[i] for i in indexes]
-        found[number] = {
-            values
+        found[number] = [
+            (first_row + position, values)
             for position, values in enumerate(zip(*columns, strict=True))
-            if values in wanted and position not in old.kept_positions
-        }
+            if values in wanted
+        ]
     return found
 
 
@@ -234,34 +294,35 @@ def _lineage_applications(
     return sources
 
 
-def _compare(
+def compare_rows(
     connection: sa.Connection,
     metadata: sa.MetaData,
-    prepared: PreparedTable,
-    positions: dict[tuple, int],
+    new: NewRows,
     applications: frozenset[str] | None,
 ) -> tuple[TableChanges, OldRows]:
     """Plan the changes of one table, comparing each old row with the load as it is read.
 
-    Only the digests of the new rows (16 bytes each) and what `OldRows` keeps stay in memory,
-    not the keys and digests of every old row.
+    `new` holds the keys and digests of the load's rows (`NewRows.finish` done). `removed` is
+    tentative: `keep_referenced_rows` moves to `kept` the removed rows that a row staying in
+    a child table references, once every table is planned. Only `new` and what `OldRows`
+    keeps stay in memory, not the keys and digests of every old row.
     """
-    name = prepared.table.name
+    name = new.table.name
     table = metadata.tables[name]
     plan = TableChanges(name)
     old = OldRows()
-    columns = prepared.columns
-    key_indexes = [columns.index(column) for column in prepared.table.primary_key]
+    columns = [column.name for column in new.table.columns]
+    key_indexes = [columns.index(column) for column in new.table.primary_key]
     reference_indexes = [
         [columns.index(element.parent.name) for element in constraint.elements]
         for constraint in _foreign_keys(table)
     ]
-    renderers = renderers_of(prepared)
+    renderers = [RENDERERS[new.table.column(column).type] for column in columns]
     statement = sa.select(*(table.c[column] for column in columns))
     result = connection.execute(statement, execution_options={"yield_per": READ_CHUNK_ROWS})
-    new_digests: bytes | None = None
     sources: dict[str, set[str]] | None = None
-    delivered_again = np.zeros(prepared.count, dtype=bool)
+    delivered_again = np.zeros(new.count, dtype=bool)
+    new_digests = new.digests
 
     def owned(key: tuple) -> bool:
         """Return whether the load replaces every application that the old row comes from."""
@@ -271,14 +332,13 @@ def _compare(
 
     for partition in result.partitions():
         rows = [tuple(row) for row in partition]
-        if new_digests is None:
-            new_digests = _digests_of(prepared, renderers)
-            if applications is not None:
-                sources = _lineage_applications(connection, metadata, name)
-        for row, digest in zip(rows, row_digests(rows, renderers), strict=True):
-            key = tuple(row[i] for i in key_indexes)
-            position = positions.get(key)
-            if position is not None:
+        if sources is None and applications is not None:
+            sources = _lineage_applications(connection, metadata, name)
+        keys = [tuple(row[i] for i in key_indexes) for row in rows]
+        positions = new.positions_of(keys).tolist()
+        digests = row_digests(rows, renderers)
+        for row, key, digest, position in zip(rows, keys, digests, positions, strict=True):
+            if position >= 0:
                 delivered_again[position] = True
                 start = position * DIGEST_SIZE
                 if digest == new_digests[start : start + DIGEST_SIZE]:
@@ -301,10 +361,6 @@ def _compare(
                 plan.kept += 1
             else:
                 plan.not_delivered += 1
-    if new_digests is None:
-        # No old row: a range, which the COPY reads as slices of the prepared columns.
-        plan.added = range(prepared.count)
-        return plan, old
     plan.added = np.flatnonzero(~delivered_again).tolist()
     plan.changed.sort()
     return plan, old
@@ -333,11 +389,11 @@ def keep_referenced_rows(
     order: list[str],
     old: dict[str, OldRows],
     plans: dict[str, TableChanges],
-    references: dict[str, dict[int, set[tuple]]],
+    references: dict[str, dict[int, list[tuple[int, tuple]]]],
 ) -> None:
     """Move to `kept` every removed row that a row staying in a child table references.
 
-    `references` gives what `new_references` found for each table's new rows.
+    `references` gives what `referencing_rows` found for each table's new rows.
     """
     children: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for name in order:
@@ -351,7 +407,11 @@ def keep_referenced_rows(
         removed = set(plan.removed)
         referenced: set[tuple] = set()
         for child, number in children[name]:
-            referenced |= references.get(child, {}).get(number, set()) & removed
+            referenced |= {
+                key
+                for position, key in references.get(child, {}).get(number, [])
+                if key in removed and position not in old[child].kept_positions
+            }
             referenced |= _old_references(old[child], plans[child], number, removed)
         if referenced:
             still_needed = [key for key in plan.removed if key in referenced]

@@ -11,10 +11,13 @@ back an unfinished transaction the next time the file is opened. Inside that tra
 2. Create or upgrade the product tables with the Alembic revisions (`versioning.py`), create
    the target tables if the database has none of them, and compare every table that existed
    with the target schema (`compare.py`). Any difference stops the load with the full list.
-3. Compare the delivered rows with the rows already there, by primary key and content digest
-   (`changes.py`).
-4. Write the run row. In each target table, parents first, update the changed rows and insert
-   the added ones. Then, children first, delete the removed rows.
+3. Table by table, parents first, convert the delivered rows one frame at a time. Into a
+   table that was empty, insert them at once. Otherwise compare them with the rows already
+   there, by primary key and content digest (`changes.py`), then update the changed rows and
+   insert the added ones.
+4. Once every table is written, keep the removed rows that a row staying in a child table
+   references, refuse a load that would remove too many rows (which rolls it back), then,
+   children first, delete the removed rows.
 5. Replace the lineage and the filtered rows of the applications the load replaces and the
    rejects of this run id, and record the counts of added, changed, removed, unchanged and
    kept rows per table in reprise_chargement.
@@ -37,20 +40,22 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from migration.target.changes import (
     CHANGE_KINDS,
+    NewRows,
     OldRows,
     TableChanges,
     check_unique_keys,
+    compare_rows,
     keep_referenced_rows,
     key_text,
     log_kept_rows,
-    new_references,
-    plan_table,
+    referencing_rows,
     renderers_of,
 )
 from migration.target.compare import compare_tables
@@ -506,7 +511,7 @@ class _Loader:
         # What planning keeps of each table's old rows, and the keys of removed parent rows
         # that each table's new rows reference (see `changes.keep_referenced_rows`).
         self.old: dict[str, OldRows] = {}
-        self.references: dict[str, dict[int, set[tuple]]] = {}
+        self.references: dict[str, dict[int, list[tuple[int, tuple]]]] = {}
 
     @property
     def postgresql(self) -> bool:
@@ -569,61 +574,93 @@ class _Loader:
         return empty
 
     def load_table(self, name: str, empty: bool) -> None:
-        """Convert, compare and write the rows of one target table, then release them.
+        """Convert, compare and write the rows of one target table, one frame at a time.
 
-        Into a table that was empty, every row is added, so each frame of a `TableRows` is
-        converted and written before the next one is read. Otherwise the table's rows are
-        compared with the old rows in one piece.
+        Into a table that was empty every row is added, so each frame is written as soon as
+        it is converted. Otherwise every frame is converted once to gather the keys and
+        digests of its rows (`NewRows`), the old rows are compared with them, and the frames
+        that hold changed or added rows are converted again to write those rows.
         """
         table = self.schema.tables[name]
         source = self.frames.pop(name, None)
         if source is None:
-            frames: Iterable[pd.DataFrame] = []
-        elif isinstance(source, pd.DataFrame):
-            frames = [source]
+            source = pd.DataFrame(columns=table.column_names)
+        self.references[name] = {}
+        if empty:
+            self.add_rows(name, _frames_of(source, keep=False))
         else:
-            frames = source.taken()
-        del source
-        self.step = _Step(f"converting the rows of table {name}", name)
-        if not empty:
-            # NOTE: a table that already has rows is compared in one piece, so a second load
-            # holds the converted rows of its largest table at once.
-            parts = list(frames)
-            frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else None
-            if frame is None:
-                frame = parts[0] if parts else pd.DataFrame(columns=table.column_names)
-            del parts
-            self.prepared[name] = prepare_frame(table, frame, self.schema.code_lists)
-            del frame
-            self.step = _Step(f"comparing the rows of table {name} with the target", name)
-            plan, old = plan_table(self.connection, self.metadata, self.prepared[name], self.scope)
-            self.plans[name], self.old[name] = plan, old
-            self.references[name] = new_references(
-                self.metadata, self.prepared[name], old, self.plans
-            )
-            self.update_rows(name, plan.changed)
-            self.insert_rows(name, plan.added)
-            count = self.prepared[name].count
-        else:
-            plan, old, count = TableChanges(name), OldRows(), 0
-            self.plans[name], self.old[name] = plan, old
-            found: dict[int, set[tuple]] = {}
-            for frame in frames:
-                prepared = prepare_frame(table, frame, self.schema.code_lists, first_row=count)
-                del frame
-                check_unique_keys(prepared, count)
-                self.prepared[name] = prepared
-                referenced = new_references(self.metadata, prepared, old, self.plans)
-                for number, keys in referenced.items():
-                    found.setdefault(number, set()).update(keys)
-                self.insert_rows(name, range(prepared.count), first_row=count)
-                count += prepared.count
-                del prepared
-                self.release(name)
-            self.references[name] = found
-            plan.added = range(count)
-        self.row_counts[name] = count
+            self.change_rows(name, source)
         self.release(name)
+
+    def convert(self, name: str, frame: pd.DataFrame, first_row: int) -> PreparedTable:
+        """Convert a frame of target table `name`, whose first row is row `first_row` + 1."""
+        self.step = _Step(f"converting the rows of table {name}", name)
+        prepared = prepare_frame(
+            self.schema.tables[name], frame, self.schema.code_lists, first_row=first_row
+        )
+        self.prepared[name] = prepared
+        return prepared
+
+    def note_references(self, name: str, prepared: PreparedTable, first_row: int) -> None:
+        """Keep the rows of `prepared` that reference a removed parent row."""
+        found = referencing_rows(self.metadata, prepared, self.plans, first_row)
+        for number, rows in found.items():
+            self.references[name].setdefault(number, []).extend(rows)
+
+    def add_rows(self, name: str, frames: Iterable[pd.DataFrame]) -> None:
+        """Insert every row of `frames` into table `name`, which had no row."""
+        plan, count = TableChanges(name), 0
+        self.plans[name], self.old[name] = plan, OldRows()
+        for frame in frames:
+            prepared = self.convert(name, frame, count)
+            del frame
+            check_unique_keys(prepared, count)
+            self.note_references(name, prepared, count)
+            self.insert_rows(name, range(prepared.count), first_row=count)
+            count += prepared.count
+            del prepared
+            self.release(name)
+        plan.added = range(count)
+        self.row_counts[name] = count
+
+    def change_rows(self, name: str, source: pd.DataFrame | TableRows) -> None:
+        """Compare the rows of `source` with the rows of table `name`, and write the changes."""
+        new = NewRows(self.schema.tables[name])
+        for frame in _frames_of(source, keep=True):
+            prepared = self.convert(name, frame, new.count)
+            del frame
+            # A key repeated within the frame is named here; across frames, by `finish`.
+            check_unique_keys(prepared, new.count)
+            self.note_references(name, prepared, new.count)
+            new.add(prepared)
+            del prepared
+            self.release(name)
+        self.step = _Step(f"comparing the rows of table {name} with the target", name)
+        new.finish()
+        plan, old = compare_rows(self.connection, self.metadata, new, self.scope)
+        self.plans[name], self.old[name] = plan, old
+        self.row_counts[name] = new.count
+        del new
+        if not plan.changed and not plan.added:
+            _discard(source)
+            return
+        changed = np.asarray(plan.changed, dtype=np.int64)
+        added = np.asarray(plan.added, dtype=np.int64)
+        first_row = 0
+        for frame in _frames_of(source, keep=False):
+            last_row = first_row + len(frame)
+            here = [
+                (rows[np.searchsorted(rows, first_row) : np.searchsorted(rows, last_row)])
+                - first_row
+                for rows in (changed, added)
+            ]
+            if any(len(rows) for rows in here):
+                self.convert(name, frame, first_row)
+                del frame
+                self.update_rows(name, here[0].tolist(), first_row=first_row)
+                self.insert_rows(name, here[1].tolist(), first_row=first_row)
+                self.release(name)
+            first_row = last_row
 
     def release(self, name: str) -> None:
         """Drop the prepared rows of target table `name`; the step of a COPY refers to them."""
@@ -1039,8 +1076,11 @@ class _Loader:
         with dbapi_connection.cursor() as cursor:
             cursor.copy_expert(statement, body, size=COPY_READ_SIZE)
 
-    def update_rows(self, name: str, positions: Sequence[int]) -> None:
-        """Update the rows of `name` at `positions`, matched by primary key."""
+    def update_rows(self, name: str, positions: Sequence[int], first_row: int = 0) -> None:
+        """Update the rows of `name` at `positions`, matched by primary key.
+
+        `first_row` is the number of rows of the same frame before these (see `_Step`).
+        """
         if not positions:
             return
         prepared = self.prepared[name]
@@ -1055,6 +1095,7 @@ class _Loader:
                 prepared.columns,
                 positions,
                 f"copying the changed rows of table {name} into a staging table",
+                first_row,
             )
             statement = (
                 table.update()
@@ -1066,6 +1107,7 @@ class _Loader:
                 name,
                 str(statement.compile(dialect=self.dialect)),
                 positions,
+                first_row=first_row,
             )
             self.connection.execute(statement)
             self.drop_stage(stage)
@@ -1088,7 +1130,7 @@ class _Loader:
                     entry = {f"value_{i}": row[j] for i, j in enumerate(value_indexes)}
                     entry.update({f"key_{i}": row[j] for i, j in enumerate(key_indexes)})
                     parameters.append(entry)
-                self.step = _Step(f"updating table {name}", name, text, chunk)
+                self.step = _Step(f"updating table {name}", name, text, chunk, first_row=first_row)
                 self.connection.execute(statement, parameters)
         logger.debug("updated %d rows of %s", len(positions), name)
 
@@ -1188,6 +1230,22 @@ class _Loader:
             if position is not None:
                 return position, None
         return find_violation(prepared, self.prepared, self.metadata, failure, step.positions)
+
+
+def _frames_of(source: pd.DataFrame | TableRows, keep: bool) -> Iterator[pd.DataFrame]:
+    """Yield the frames of `source`: one frame, or those of a `TableRows`, read and kept for
+    another pass (`keep`) or taken."""
+    if isinstance(source, pd.DataFrame):
+        yield source
+    elif keep:
+        yield from source.peek()
+    else:
+        yield from source.taken()
+
+
+def _discard(source: pd.DataFrame | TableRows) -> None:
+    if not isinstance(source, pd.DataFrame):
+        source.discard()
 
 
 def find_violation(
