@@ -13,7 +13,7 @@ from migration.target.errors import TargetError
 from migration.target.load import load_run
 from migration.target.schema import load_target_schema
 from tests.target.sample_rows import read_tables, rejects_frame, run_record, target_frames
-from tests.target.test_changes import lineage_of
+from tests.target.test_changes import lineage_of, only_opales
 
 SCHEMA = load_target_schema()
 
@@ -62,18 +62,63 @@ def test_staged_table_rows_load_like_frames(engine, tmp_path):
     reference.dispose()
 
 
-def test_table_rows_into_tables_with_rows_compare_as_one_frame(engine):
-    load(engine, target_frames(), "run-0001")
-    before = read_tables(engine, SCHEMA, skip_columns=["run_id"])
-
-    result = load(engine, as_table_rows(target_frames()), "run-0002")
-
-    assert all(counts["unchanged"] == result.rows[name] for name, counts in result.changes.items())
-    assert sum(result.rows.values()) > 0
-    after = read_tables(engine, SCHEMA, skip_columns=["run_id"])
-    assert {name: after[name] for name in SCHEMA.tables} == {
-        name: before[name] for name in SCHEMA.tables
+def _redelivery(engine, make_rows) -> list:
+    """Load every row, then a redelivery of OPALES with changed, added and removed rows; the
+    establishments it leaves out stay, because rows still reference them."""
+    first = load(engine, make_rows(target_frames()), "run-0001")
+    opales = {
+        name: frame.reset_index(drop=True) for name, frame in only_opales(target_frames()).items()
     }
+    opales["etablissement"] = opales["etablissement"].iloc[:0]
+    demandes = opales["demande"]
+    demandes.loc[demandes["id_demande"] == "DM0002", "numero_origine"] = "NOUVEAU"
+    opales["droit"] = opales["droit"].iloc[:-1]
+    added = opales["demande"].iloc[[0]].assign(id_demande="DM9999")
+    opales["demande"] = pd.concat([opales["demande"], added], ignore_index=True)
+    second = load_run(
+        engine,
+        SCHEMA,
+        make_rows(opales),
+        rejects_frame("run-0002").iloc[:0],
+        lineage_of(opales, "run-0002", ["OPALES"]),
+        run_record("run-0002"),
+        applications=["OPALES"],
+    )
+    return [first, second]
+
+
+def test_redelivery_in_frames_changes_what_one_frame_changes(engine, tmp_path):
+    reference = create_target_engine(f"sqlite:///{tmp_path / 'frames.sqlite'}")
+    stage = tmp_path / "stage"
+    stage.mkdir()
+
+    expected = _redelivery(reference, lambda frames: frames)
+    results = _redelivery(engine, lambda frames: as_table_rows(frames, stage, size=1))
+
+    changes = results[1].changes
+    assert changes == expected[1].changes
+    assert changes["demande"]["changed"] == 1
+    assert changes["demande"]["added"] == 1
+    assert changes["droit"]["removed"] == 1
+    assert changes["etablissement"]["kept"] == 2
+    assert read_tables(engine, SCHEMA) == read_tables(reference, SCHEMA)
+    assert list(stage.iterdir()) == []
+    reference.dispose()
+
+
+def test_key_repeated_across_frames_on_rerun_names_both_rows(engine):
+    load(engine, target_frames(), "run-0001")
+    before = read_tables(engine, SCHEMA)
+    frames = target_frames()
+    frames["demande"].loc[2, "id_demande"] = frames["demande"].loc[0, "id_demande"]
+
+    with pytest.raises(TargetError) as error:
+        load(engine, as_table_rows(frames), "run-0002")
+
+    message = str(error.value)
+    assert "constraint pk_demande is violated at row 3 of the demande frame" in message
+    assert "repeats the key of row 1" in message
+    assert read_tables(engine, SCHEMA) == before
 
 
 def test_bad_value_in_a_later_frame_names_its_row_and_rolls_back(engine):
