@@ -51,6 +51,11 @@ def main() -> None:
     parser.add_argument(
         "--rerun", action="store_true", help="also time a second run into the loaded database"
     )
+    parser.add_argument(
+        "--one-worker",
+        action="store_true",
+        help="also time the pipeline with --workers 1, which reads the applications in turn",
+    )
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be 1 or more")
@@ -58,7 +63,15 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; load {load}")
     for persons in args.persons:
         with tempfile.TemporaryDirectory() as folder:
-            measure(persons, Path(folder), args.admin_url, set(args.skip), args.repeat, args.rerun)
+            measure(
+                persons,
+                Path(folder),
+                args.admin_url,
+                set(args.skip),
+                args.repeat,
+                args.rerun,
+                args.one_worker,
+            )
 
 
 def measure(
@@ -68,6 +81,7 @@ def measure(
     skip: set[str] = frozenset(),
     repeat: int = 1,
     rerun_too: bool = False,
+    one_worker_too: bool = False,
 ) -> None:
     delivery = folder / "delivery"
     _run(
@@ -85,10 +99,10 @@ def measure(
     results = {}
     env = dict(os.environ, MDPH_DELIVERY_PASSWORD=PASSWORD)
 
-    def pipeline(url: str) -> tuple[float, int]:
+    def pipeline(url: str, workers: int = 2) -> tuple[float, int]:
         # The URL goes in the environment: the command line refuses a database password.
         command = [PYTHON, "-m", "migration.cli", "run", str(delivery)]
-        command += ["--output", str(folder / "out"), "--workers", "2"]
+        command += ["--output", str(folder / "out"), "--workers", str(workers)]
         return _timed(command, env=dict(env, MDPH_TARGET_URL=url))
 
     def rerun(url: str) -> tuple[float, int]:
@@ -104,6 +118,10 @@ def measure(
         # The same delivery again into the loaded database: the load compares every row with
         # the target and writes none, which is what a redelivery costs.
         methods["rerun"] = rerun
+    if one_worker_too:
+        # One process reads, validates and maps the applications in turn: slower, with the
+        # memory of one application at a time.
+        methods["1 worker"] = lambda url: pipeline(url, workers=1)
     if shutil.which("pgloader"):
         methods["pgloader"] = lambda url: _pgloader(rows_csv, url)
     else:
