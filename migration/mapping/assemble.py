@@ -306,8 +306,8 @@ def _object_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def _with_merges(frame: pd.DataFrame, name: str, schema, merges: dict[str, str]) -> pd.DataFrame:
-    """Point the references of `frame` to a merged individual at the individual it merges
-    into; the frame is changed in place, column by column."""
+    """Return `frame` with its references to a merged individual pointing at the individual it
+    merges into. The frame given is left as it is: it may be a caller's mapped frame."""
     if not merges:
         return frame
     columns = [
@@ -315,12 +315,13 @@ def _with_merges(frame: pd.DataFrame, name: str, schema, merges: dict[str, str])
     ]
     if name == "individu":
         columns.append("id_individu")
+    changed = {}
     for column in columns:
         if column in frame.columns:
             values = frame[column]
             merged = values.map(merges)
-            frame[column] = merged.where(merged.notna(), values)
-    return frame
+            changed[column] = merged.where(merged.notna(), values)
+    return frame.assign(**changed) if changed else frame
 
 
 def _resolve_identities(parts, schema, existing, decisions, sources: _SourceRows):
