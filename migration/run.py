@@ -552,13 +552,12 @@ def process_application(
 
     With `stage_folder`, the mapped frames are written there (see `map_application`).
 
-    NOTE: a worker reads and validates each of its tables whole, and assembly reads the mapped
-    rows of every table back at once, so the peak memory of a run still grows linearly with the
-    delivery (docs/benchmarks.md gives the figures). The workers map in chunks, stage each
-    mapped chunk on disk and return the raw text of rejected rows only, so the peak is in
-    assembly, which keeps the mapped rows of every table. Bounded memory needs assembly
-    (missing parents on keys only, then merges and rows merged by key) and the load run table
-    by table on the staged frames, and the workers reading each table in chunks.
+    NOTE: a worker reads and validates each of its tables whole, so it holds the raw and
+    converted rows of its whole application: about 1.2 GB for ITAC at 5 million source rows
+    (docs/benchmarks.md). Assembly and the load work one frame at a time, so this sets the
+    peak of a run; with two workers, both applications are held at once. Bounded memory here
+    needs the tables read, validated and mapped in chunks, with the checks across rows and
+    tables (repeated keys, foreign keys between source tables) kept on keys only.
     """
     reads = read_application(application.name, application.folder, dictionary, replacements)
     problems = check_extraction_log(application, reads, departement)
