@@ -143,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         _raise_if_stopped()
         return code
     except MdphRepriseError as error:
+        if _stop_signal is not None:
+            # The stop broke off a statement: PostgreSQL then answers a COPY with "query
+            # canceled", and the load reports that as its error. The cause is the stop.
+            print(_interrupted_message(), file=sys.stderr)
+            return 128 + _stop_signal
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:

@@ -950,6 +950,39 @@ def test_stop_signal_dropped_by_python_still_stops(monkeypatch, capsys, signal_n
     assert capsys.readouterr().err.splitlines()[-1] == cli.INTERRUPTED
 
 
+@pytest.mark.parametrize(("signal_name", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
+def test_stop_that_breaks_off_the_load_is_reported_as_a_stop(
+    monkeypatch, capsys, tmp_path, signal_name, code
+):
+    import signal
+
+    from migration import cli, run
+    from migration.target.errors import TargetError
+
+    def run_with_copy_canceled(options, password, progress):
+        # The signal arrives during a COPY: the stop handler's exception makes psycopg2 cancel
+        # the statement, and the load reports the cancel as a TargetError.
+        cli._stop_signal = getattr(signal, signal_name)
+        raise TargetError(
+            "copying into table decision failed at row 3 of the decision frame: query "
+            "canceled (SQLSTATE 57014); the load was rolled back"
+        )
+
+    monkeypatch.setattr(run, "run_migration", run_with_copy_canceled)
+    monkeypatch.setenv("MDPH_DELIVERY_PASSWORD", PASSWORD)
+    monkeypatch.setattr(signal, "signal", lambda signum, handler: None)
+    umask = os.umask(0o077)
+    try:
+        exit_code = cli.main(["run", str(DELIVERY), "--output", str(tmp_path / "out")])
+    finally:
+        os.umask(umask)
+
+    assert exit_code == code
+    error = capsys.readouterr().err
+    assert error.splitlines()[-1] == cli.INTERRUPTED
+    assert "query canceled" not in error
+
+
 def test_interrupt_after_load_message(monkeypatch, capsys, tmp_path):
     import signal
 
