@@ -261,8 +261,8 @@ def load_events(
 
     `applications` names the applications whose rows the load replaces; None replaces all.
     Unless `config.allow_removals` is set, a load that would remove more than
-    MAX_REMOVED_SHARE of the target's rows, or of one large table's, fails before writing, as
-    in the CLI.
+    MAX_REMOVED_SHARE of the target's rows, or of one large table's, fails and is rolled back,
+    as in the CLI.
     """
     code = partition_departement(context)
     asset = context.asset_key.to_user_string()

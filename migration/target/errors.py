@@ -31,5 +31,6 @@ class TargetError(MdphRepriseError):
 class TooManyRemovalsError(TargetError):
     """The load would remove more than the allowed share of the target's rows, so it stopped.
 
-    The transaction is rolled back before any row is written.
+    The check runs once every table is compared, before any row is deleted, and the
+    transaction is rolled back, so the target is left as it was.
     """
