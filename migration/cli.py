@@ -144,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except MdphRepriseError as error:
         if _stop_signal is not None:
-            # The stop broke off a statement: PostgreSQL then answers a COPY with "query
-            # canceled", and the load reports that as its error. The cause is the stop.
+            # The stop broke off a statement, so PostgreSQL ended a COPY with "query canceled"
+            # and the load raised that error. The cause is the stop.
             print(_interrupted_message(), file=sys.stderr)
             return 128 + _stop_signal
         print(f"error: {error}", file=sys.stderr)

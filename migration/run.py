@@ -552,12 +552,12 @@ def process_application(
 
     With `stage_folder`, the mapped frames are written there (see `map_application`).
 
-    NOTE: a worker reads and validates each of its tables whole, so it holds the raw and
-    converted rows of its whole application: about 1.2 GB for ITAC at 5 million source rows
-    (docs/benchmarks.md). Assembly and the load work one frame at a time, so this sets the
-    peak of a run; with two workers, both applications are held at once. Bounded memory here
-    needs the tables read, validated and mapped in chunks, with the checks across rows and
-    tables (repeated keys, foreign keys between source tables) kept on keys only.
+    NOTE: a worker reads and validates each of its tables whole, so it keeps the raw and
+    converted rows of its whole application in memory: about 1.2 GB for ITAC at 5 million
+    source rows (docs/benchmarks.md). Assembly and the load work one frame at a time, so this
+    sets the peak of a run, and with two workers both applications are in memory at once.
+    Bounded memory here needs the tables read, validated and mapped in chunks, with the checks
+    across rows and tables (repeated keys, foreign keys between source tables) kept on keys.
     """
     reads = read_application(application.name, application.folder, dictionary, replacements)
     problems = check_extraction_log(application, reads, departement)

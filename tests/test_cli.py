@@ -951,9 +951,7 @@ def test_stop_signal_dropped_by_python_still_stops(monkeypatch, capsys, signal_n
 
 
 @pytest.mark.parametrize(("signal_name", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
-def test_stop_that_breaks_off_the_load_is_reported_as_a_stop(
-    monkeypatch, capsys, tmp_path, signal_name, code
-):
+def test_stop_during_copy_exits_as_stop(monkeypatch, capsys, tmp_path, signal_name, code):
     import signal
 
     from migration import cli, run

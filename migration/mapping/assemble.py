@@ -580,8 +580,8 @@ def refused_rows(name: str, frame: pd.DataFrame, schema) -> pd.DataFrame:
 
 
 def _lineage(name: str, frame: pd.DataFrame, schema, repeated: bool = True) -> pd.DataFrame:
-    """Return the lineage rows of rows of one table; `repeated=False` says that no two of them
-    share a key."""
+    """Return the lineage rows of some rows of one table. With `repeated=False` no two of the
+    rows share a key, so no duplicate is looked for."""
     part = pd.DataFrame(
         {
             "target_table": name,

@@ -131,14 +131,14 @@ def assembly(request, tmp_path):
     return result
 
 
-def test_fallen_source_rows_take_every_target_row(assembly):
+def test_fallen_source_row_drops_all_rows(assembly):
     frames = assembly.frames
     assert sorted(frames["individu"]["id_individu"]) == ["i1"]
     assert sorted(frames["dossier"]["id_dossier"]) == ["d1", "d3"]
     assert sorted(frames["demande"]["id_demande"]) == ["a1", "a2", "a5"]
 
 
-def test_missing_parents_are_rejected_with_their_value(assembly):
+def test_missing_parent_rejected_with_value(assembly):
     rejects = assembly.rejects[REJECT_COLUMNS].sort_values("source_line")
     assert rejects[["source_table", "source_line", "target_table", "value"]].values.tolist() == [
         ["DOSSIER", 2, "dossier", "i9"],
@@ -156,7 +156,7 @@ def test_missing_parents_are_rejected_with_their_value(assembly):
     assert rejects["column_name"].tolist() == ["id_individu"] + ["id_dossier"] * 3
 
 
-def test_rows_of_one_key_are_merged_with_their_conflict(assembly):
+def test_repeated_key_merged_with_conflict(assembly):
     individu = assembly.frames["individu"]
     assert individu["nom_naissance"].tolist() == ["MARTIN"]
     conflicts = assembly.merge_conflicts["individu"]
@@ -164,7 +164,7 @@ def test_rows_of_one_key_are_merged_with_their_conflict(assembly):
     assert conflicts.columns == {"nom_naissance": 1, "date_naissance": 1}
 
 
-def test_lineage_has_one_row_per_loaded_target_row_and_source_row(assembly):
+def test_lineage_per_target_and_source_row(assembly):
     lineage = assembly.lineage.to_frame()
     columns = ["target_table", "target_key", "source_line"]
     pairs = sorted(lineage[columns].itertuples(index=False, name=None))
@@ -179,7 +179,7 @@ def test_lineage_has_one_row_per_loaded_target_row_and_source_row(assembly):
     ]
 
 
-def test_staged_rows_are_read_back_one_frame_at_a_time(tmp_path):
+def test_staged_rows_read_frame_by_frame(tmp_path):
     (tmp_path / "mapped").mkdir()
     mapped = _staged(_mapped(), tmp_path / "mapped")
     result = assemble([mapped], SCHEMA, REJECTED_BY_VALIDATION, stage_folder=tmp_path)

@@ -87,7 +87,7 @@ def _redelivery(engine, make_rows) -> list:
     return [first, second]
 
 
-def test_redelivery_in_frames_changes_what_one_frame_changes(engine, tmp_path):
+def test_redelivery_in_frames_matches_one_frame(engine, tmp_path):
     reference = create_target_engine(f"sqlite:///{tmp_path / 'frames.sqlite'}")
     stage = tmp_path / "stage"
     stage.mkdir()
@@ -106,7 +106,7 @@ def test_redelivery_in_frames_changes_what_one_frame_changes(engine, tmp_path):
     reference.dispose()
 
 
-def test_key_repeated_across_frames_on_rerun_names_both_rows(engine):
+def test_rerun_key_repeated_across_frames(engine):
     load(engine, target_frames(), "run-0001")
     before = read_tables(engine, SCHEMA)
     frames = target_frames()
@@ -121,7 +121,7 @@ def test_key_repeated_across_frames_on_rerun_names_both_rows(engine):
     assert read_tables(engine, SCHEMA) == before
 
 
-def test_bad_value_in_a_later_frame_names_its_row_and_rolls_back(engine):
+def test_bad_value_in_later_frame(engine):
     frames = target_frames()
     frames["demande"].loc[2, "date_depot"] = "31/02/2007"
 
@@ -135,7 +135,7 @@ def test_bad_value_in_a_later_frame_names_its_row_and_rolls_back(engine):
     assert sa.inspect(engine).get_table_names() == []
 
 
-def test_repeated_key_in_a_later_frame_names_both_rows(sqlite_engine):
+def test_repeated_key_in_later_frame(sqlite_engine):
     frames = target_frames()
     demandes = frames["demande"]
     more = demandes.assign(id_demande=[f"DM9{number:03d}" for number in range(len(demandes))])
@@ -152,7 +152,7 @@ def test_repeated_key_in_a_later_frame_names_both_rows(sqlite_engine):
     assert "repeats the key of row 5" in message
 
 
-def test_key_repeated_in_another_frame_is_refused_by_the_database(engine):
+def test_key_repeated_across_frames_rolls_back(engine):
     frames = target_frames()
     frames["demande"].loc[2, "id_demande"] = frames["demande"].loc[0, "id_demande"]
 
