@@ -297,6 +297,9 @@ def build_target_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
         rejected = pd.concat([v.rejected_lines() for v in validated], ignore_index=True)
         url = departements.target_url(partition_departement(context))
         decisions, _ = read_target_identities(url, [])
+        # NOTE: the step hands its result to the next one through the IO manager, so it
+        # assembles in memory, one frame per table, without the staging of `mdph-reprise run`.
+        # Its memory grows with the delivery.
         assembly = assemble(mapped, load_target_schema(), rejected, decisions)
         counts = reconcile(validated, assembly)
         yield dg.Output(
