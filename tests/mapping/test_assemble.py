@@ -193,3 +193,22 @@ def test_staged_rows_read_frame_by_frame(tmp_path):
     assert len(list(tmp_path.glob("assembled-*"))) == sum(
         len(rows.parts) for rows in result.frames.values()
     )
+
+
+def test_refused_value_drops_source_row(tmp_path):
+    mapped = _mapped()
+    mapped.values_checked = False
+    # Line 1 of DOSSIER gives an individual whose sex is outside the SEXE code list.
+    mapped.frames["individu"][0].loc[0, "sexe"] = "X"
+
+    result = assemble([mapped], SCHEMA, REJECTED_BY_VALIDATION)
+
+    refused = result.rejects[result.rejects["rule_id"] == "mapping.target_value"]
+    assert refused[["source_table", "source_line", "column_name"]].values.tolist() == [
+        ["DOSSIER", 1, "sexe"]
+    ]
+    # The other rows of DOSSIER line 1 fall with it, and the demandes of d1 lose their parent.
+    assert "d1" not in set(result.frames["dossier"]["id_dossier"])
+    assert sorted(result.frames["demande"]["id_demande"]) == ["a2", "a5"]
+    missing = result.rejects[result.rejects["rule_id"] == "mapping.parent_missing"]
+    assert ["DEMANDE", 1, "d1"] in missing[["source_table", "source_line", "value"]].values.tolist()
