@@ -137,8 +137,11 @@ class NewRows:
     def add(self, prepared: PreparedTable) -> None:
         """Record the keys and digests of the next prepared rows."""
         indexes = [prepared.columns.index(name) for name in self.table.primary_key]
-        keys = zip(*(prepared.values[i] for i in indexes), strict=True) if indexes else ()
-        self._hashes.append(_key_hashes(list(keys) or [()] * prepared.count))
+        if indexes:
+            keys = list(zip(*(prepared.values[i] for i in indexes), strict=True))
+        else:
+            keys = [()] * prepared.count
+        self._hashes.append(_key_hashes(keys))
         self._digests.append(_digests_of(prepared, renderers_of(prepared)))
         self.count += prepared.count
 
@@ -171,12 +174,18 @@ class NewRows:
     def positions_of(self, keys: list[tuple]) -> np.ndarray:
         """Return the position of the new row of each key, or -1 where none has it."""
         hashes = _key_hashes(keys)
+        count = len(self._first)
+        if not count or not len(keys):
+            return np.full(len(keys), -1, dtype=np.int64)
         at = np.searchsorted(self._first, hashes[:, 0])
-        positions = np.full(len(keys), -1, dtype=np.int64)
-        for index in range(len(keys)):
-            # A run of equal first halves is checked on the second half, row by row.
-            here = int(at[index])
-            while here < len(self._first) and self._first[here] == hashes[index, 0]:
+        inside = np.minimum(at, count - 1)
+        same_first = (at < count) & (self._first[inside] == hashes[:, 0])
+        same = same_first & (self._second[inside] == hashes[:, 1])
+        positions = np.where(same, self._order[inside], -1).astype(np.int64)
+        # Where several keys share the first half, the sorted run is searched on the second.
+        for index in np.flatnonzero(same_first & ~same):
+            here = int(at[index]) + 1
+            while here < count and self._first[here] == hashes[index, 0]:
                 if self._second[here] == hashes[index, 1]:
                     positions[index] = self._order[here]
                     break
