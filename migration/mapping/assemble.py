@@ -22,7 +22,7 @@ never exist in memory together:
   rows of a repeated key wait until their table is read, to be merged (step 4).
 
 Two different keys with the same hash (about one chance in 10^19 per pair) could hide a
-missing parent; the target's foreign key then refuses the row, and the load rolls back.
+missing parent. The target's foreign key then rejects the row, and the load rolls back.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ from migration.target.frames import invalid_values
 logger = logging.getLogger(__name__)
 
 SOURCE_ROW = ["_application", "_source_table", LINE_COLUMN]
-# A source row's code holds its line in the low bits and the number of its source table above.
+# A source row's code is its line in the low bits and the number of its source table above.
 _LINE_BITS = 40
 _LINE_MASK = (1 << _LINE_BITS) - 1
 
@@ -103,8 +103,8 @@ def assemble(
         release_mapped: take the frames out of `mapped`, so that each one is freed once it
             is assembled. The rejects and filtered rows of `mapped` stay.
         stage_folder: a private folder where each table's assembled rows and lineage are
-            written as soon as they are computed; `frames` then holds `TableRows`. Without
-            it, every table's rows are one frame in memory.
+            written as soon as they are computed, and `frames` then contains `TableRows`.
+            Without it, every table's rows are one frame in memory.
     """
     rejects = pd.concat(
         [m.rejects for m in mapped if len(m.rejects)] or [pd.DataFrame(columns=REJECT_COLUMNS)],
@@ -160,7 +160,7 @@ def assemble(
 class _SourceRows:
     """Source rows coded as one int64 each, and the codes of the source rows that fell.
 
-    The code of a row holds the number of its (application, source table) and its line.
+    The code of a row combines the number of its (application, source table) and its line.
     """
 
     def __init__(self) -> None:
@@ -234,7 +234,8 @@ def _hashes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.nda
 
 @dataclass
 class _TableKeys:
-    """What the first pass keeps of one table's rows, in the order of its frames."""
+    """The source rows and key hashes of one table's rows, in the order of its frames, kept
+    by the first pass."""
 
     name: str
     sources: np.ndarray  # int64 code of each row's source row
@@ -344,8 +345,8 @@ def _resolve_identities(parts, schema, existing, decisions, sources: _SourceRows
 
 
 def _refused_values(name, parts, schema, sources: _SourceRows, merges) -> list[pd.DataFrame]:
-    """Reject the source rows of `name` whose values the target would refuse; each source
-    row falls once, the tables taken in the schema's order.
+    """Reject the source rows of `name` whose values the target would reject. Each source
+    row falls once, because the tables are taken in the schema's order.
 
     Without this, one bad value would stop the whole load in the database.
     """
@@ -419,7 +420,7 @@ def _cascade_missing_parents(keys: dict[str, _TableKeys], schema, sources: _Sour
 
 
 def _assemble_table(name, parts, schema, keys: _TableKeys, merges, missing, lineage, stage):
-    """Read the frames of one table again; return its assembled rows and merge conflicts.
+    """Read the frames of one table again, and return its assembled rows and merge conflicts.
 
     The rows of a key that no other row shares are handed on frame by frame; the others are
     merged once every frame is read.

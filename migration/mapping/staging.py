@@ -43,12 +43,12 @@ class StagedFrame:
 
 
 def loaded(frame: pd.DataFrame | StagedFrame) -> pd.DataFrame:
-    """Return `frame` itself, or the frame a StagedFrame holds, deleting its file."""
+    """Return `frame` itself, or the frame a StagedFrame contains, deleting its file."""
     return frame.load() if isinstance(frame, StagedFrame) else frame
 
 
 def peeked(frame: pd.DataFrame | StagedFrame) -> pd.DataFrame:
-    """Return `frame` itself, or the frame a StagedFrame holds, keeping its file."""
+    """Return `frame` itself, or the frame a StagedFrame contains, keeping its file."""
     return frame.read() if isinstance(frame, StagedFrame) else frame
 
 
@@ -68,7 +68,7 @@ class TableRows:
         return sum(len(part) for part in self.parts)
 
     def taken(self) -> Iterator[pd.DataFrame]:
-        """Yield the frames in order, removing each one first; a staged file is deleted once
+        """Yield the frames in order, removing each one first. A staged file is deleted once
         read, so the rows can be taken once."""
         while self.parts:
             yield loaded(self.parts.pop(0))
