@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sqlalchemy as sa
-from pandas.util import hash_array
 
+from migration.frame_keys import HashIndex, text_hashes
 from migration.target.csv_format import (
     DIGEST_SIZE,
     RENDERERS,
@@ -132,7 +132,7 @@ class NewRows:
         self._hashes: list[np.ndarray] = []
         self._digests: list[bytes] = []
         self.digests = b""
-        self._first = self._second = self._order = np.empty(0, dtype=np.uint64)
+        self._index = HashIndex(np.empty((0, 2), dtype=np.uint64))
 
     def add(self, prepared: PreparedTable) -> None:
         """Record the keys and digests of the next prepared rows."""
@@ -155,13 +155,11 @@ class NewRows:
         self._hashes.clear()
         self.digests = b"".join(self._digests)
         self._digests.clear()
-        self._order = np.lexsort((hashes[:, 1], hashes[:, 0]))
-        self._first = hashes[self._order, 0]
-        self._second = hashes[self._order, 1]
-        repeated = (self._first[1:] == self._first[:-1]) & (self._second[1:] == self._second[:-1])
-        if repeated.any():
-            at = int(np.flatnonzero(repeated)[0])
-            first, second = sorted(int(self._order[at + i]) for i in (0, 1))
+        self._index = HashIndex(hashes)
+        repeated = self._index.repeated()
+        if len(repeated):
+            at = int(repeated[0])
+            first, second = sorted(int(self._index.order[at + i]) for i in (0, 1))
             name = self.table.name
             raise TargetError(
                 f"duplicate key: constraint pk_{name} is violated at row {second + 1} of the "
@@ -173,37 +171,12 @@ class NewRows:
 
     def positions_of(self, keys: list[tuple]) -> np.ndarray:
         """Return the position of the new row of each key, or -1 where none has it."""
-        hashes = _key_hashes(keys)
-        count = len(self._first)
-        if not count or not len(keys):
-            return np.full(len(keys), -1, dtype=np.int64)
-        at = np.searchsorted(self._first, hashes[:, 0])
-        inside = np.minimum(at, count - 1)
-        same_first = (at < count) & (self._first[inside] == hashes[:, 0])
-        same = same_first & (self._second[inside] == hashes[:, 1])
-        positions = np.where(same, self._order[inside], -1).astype(np.int64)
-        # Where several keys share the first half, the sorted run is searched on the second.
-        for index in np.flatnonzero(same_first & ~same):
-            here = int(at[index]) + 1
-            while here < count and self._first[here] == hashes[index, 0]:
-                if self._second[here] == hashes[index, 1]:
-                    positions[index] = self._order[here]
-                    break
-                here += 1
-        return positions
-
-
-_HASH_KEYS = ("mdph-reprise-k01", "mdph-reprise-k02")  # 16 characters each
+        return self._index.positions_of(_key_hashes(keys))
 
 
 def _key_hashes(keys: list[tuple]) -> np.ndarray:
     """Return two 64-bit hashes of the text of each key, as an array of shape (n, 2)."""
-    texts = np.array([key_text(key) for key in keys], dtype=object)
-    if not len(texts):
-        return np.empty((0, 2), dtype=np.uint64)
-    return np.column_stack(
-        [hash_array(texts, encoding="utf8", hash_key=key, categorize=False) for key in _HASH_KEYS]
-    )
+    return text_hashes([key_text(key) for key in keys])
 
 
 def check_unique_keys(prepared: PreparedTable, first_row: int = 0) -> None:
