@@ -55,6 +55,7 @@ from migration.steps import (
     release_rows,
     table_findings_summary,
     validate_application,
+    validate_application_staged,
 )
 from migration.target.changes import CHANGE_KINDS
 from migration.target.compare import compare_database
@@ -550,18 +551,19 @@ def process_application(
 ):
     """Read, validate and map one application; return it with its extraction-log problems.
 
-    With `stage_folder`, the mapped frames are written there (see `map_application`).
-
-    NOTE: a worker reads and validates each of its tables whole, so it keeps the raw and
-    converted rows of its whole application in memory: about 1.2 GB for ITAC at 5 million
-    source rows (docs/benchmarks.md). Assembly and the load work one frame at a time, so this
-    sets the peak of a run, and with two workers both applications are in memory at once.
-    Bounded memory here needs the tables read, validated and mapped in chunks, with the checks
-    across rows and tables (repeated keys, foreign keys between source tables) kept on keys.
+    With `stage_folder`, the tables are validated one at a time and their accepted rows, then
+    the mapped frames, are written there (see `validate_application_staged` and
+    `map_application`), so a worker holds one table's rows at a time.
     """
-    reads = read_application(application.name, application.folder, dictionary, replacements)
-    problems = check_extraction_log(application, reads, departement)
-    result = validate_application(application.name, dictionary, reads, policy)
+    result = None
+    if stage_folder is not None:
+        result = validate_application_staged(
+            application.name, application.folder, dictionary, stage_folder, replacements, policy
+        )
+    if result is None:
+        reads = read_application(application.name, application.folder, dictionary, replacements)
+        result = validate_application(application.name, dictionary, reads, policy)
+    problems = check_extraction_log(application, result.reads, departement)
     mapped = map_application(result, mapping, schema, stage_folder, release_sources=True)
     # The rows are mapped now. Dropping the converted rows, and the raw rows that no step has
     # rejected, spares sending them back to the parent.

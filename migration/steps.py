@@ -16,15 +16,17 @@ import pandas as pd
 
 from migration.delivery.config import same_departement
 from migration.dictionary.model import Dictionary
+from migration.frame_keys import KeySet, key_values
 from migration.mapping.assemble import Assembly, refused_rows, reject_refused_values
 from migration.mapping.engine import (
     FILTER_COLUMNS,
+    MAP_CHUNK_ROWS,
     MappedApplication,
     SourceTable,
     apply_mapping,
 )
 from migration.mapping.language import MappingFile
-from migration.mapping.staging import FrameStage
+from migration.mapping.staging import FrameStage, TableRows
 from migration.profiling.profile import profile_column
 from migration.reading.csv_reader import LINE_COLUMN, RAW_TEXT_KEY, TableRead, read_table
 from migration.reading.findings import ERROR, concat_findings, mask_value
@@ -172,6 +174,130 @@ def validate_application(
     return combine_application(name, dictionary, tables, policy)
 
 
+def validate_application_staged(
+    name: str,
+    folder: Path,
+    dictionary: Dictionary,
+    stage_folder: Path,
+    replacements: dict[str, Path] | None = None,
+    policy: dict | None = None,
+) -> ValidatedApplication | None:
+    """Read and validate an application one table at a time, staging its accepted rows.
+
+    Each table is read, validated and profiled whole, then freed: its accepted rows go to
+    files of MAP_CHUNK_ROWS rows in the private folder `stage_folder`, which mapping reads
+    back one at a time, and its raw rows keep the rejected ones only. The checks against other
+    tables use what the referenced tables leave behind: their keys as 128-bit hashes
+    (`KeySet`) and, for a birth date taken through a foreign key, the key and date columns.
+    The referenced tables therefore go first. The findings, profiles and accepted rows are
+    those of `read_application` and `validate_application`.
+
+    Returns None when the dictionary's foreign keys form a cycle, which leaves no table to
+    take first; the caller then validates the application whole.
+
+    NOTE: a table is read and validated whole, so the peak still follows the largest table.
+    Reading it in chunks needs the profile counts and the repeated-key checks carried over
+    from one chunk to the next.
+    """
+    order = parents_first(dictionary)
+    if order is None:
+        return None
+    replacements = replacements or {}
+    keys_needed: dict[str, set[tuple[str, ...]]] = {}
+    columns_needed: dict[str, set[str]] = {}
+    for table in dictionary.tables.values():
+        for key in table.foreign_keys:
+            keys_needed.setdefault(key.ref_table, set()).add(tuple(key.ref_columns))
+        for check in table.plausibility:
+            if check.birth and "." in check.birth:
+                ref_table, ref_column = check.birth.split(".", 1)
+                key = next(key for key in table.foreign_keys if key.ref_table == ref_table)
+                columns_needed.setdefault(ref_table, set()).update([*key.ref_columns, ref_column])
+    known: dict[tuple[str, tuple[str, ...]], KeySet] = {}
+    birth_columns: dict[str, pd.DataFrame] = {}
+    own, foreign, plausible = {}, {}, {}
+    reads: dict[str, TableRead] = {}
+    tables: dict[str, SourceTable] = {}
+    profiles: dict[str, dict] = {}
+    stage = FrameStage(stage_folder, f"source-{name}")
+    for table_name in order:
+        table = dictionary.tables[table_name]
+        read = read_table(name, table, replacements.get(table.file, folder / table.file))
+        checked = validate_one_table(read, dictionary, policy)
+        own[table_name] = checked.findings
+        foreign[table_name] = check_foreign_keys({table_name: read}, dictionary, known)
+        for columns in keys_needed.get(table_name, ()):
+            known[(table_name, columns)] = KeySet(key_values(read.rows, list(columns)))
+        files = {table_name: read.path.name}
+        typed = {**birth_columns, table_name: checked.typed}
+        plausible[table_name] = check_plausibility(name, dictionary, typed, files, {table_name})
+        if table_name in columns_needed:
+            birth_columns[table_name] = checked.typed[sorted(columns_needed[table_name])]
+        found = concat_findings([foreign[table_name], plausible[table_name]])
+        found = concat_findings([checked.findings, apply_rule_policy(found, policy)])
+        error_lines = set(found.loc[found["severity"] == ERROR, "line"])
+        rows = checked.typed
+        accepted = rows[~rows[LINE_COLUMN].isin(error_lines)]
+        parts = [
+            stage(table_name, accepted.iloc[start : start + MAP_CHUNK_ROWS])
+            for start in range(0, len(accepted), MAP_CHUNK_ROWS)
+        ]
+        tables[table_name] = SourceTable(
+            name,
+            table_name,
+            read.path.name,
+            accepted.head(0).copy(),
+            table.primary_key,
+            staged=TableRows(list(accepted.columns), parts),
+        )
+        reads[table_name] = read.keeping_lines(error_lines)
+        profiles[table_name] = checked.profile
+        del read, checked, rows, accepted, typed
+    ordered = [table_name for table_name in dictionary.tables if table_name in reads]
+    findings = apply_rule_policy(
+        concat_findings(
+            [group[table_name] for group in (own, foreign, plausible) for table_name in ordered]
+        ),
+        policy,
+    )
+    errors = int((findings["severity"] == ERROR).sum())
+    logger.info("validated %s: %d findings, %d errors", name, len(findings), errors)
+    return ValidatedApplication(
+        name,
+        dictionary,
+        {table_name: reads[table_name] for table_name in ordered},
+        findings,
+        {table_name: tables[table_name] for table_name in ordered},
+        {table_name: profiles[table_name] for table_name in ordered},
+    )
+
+
+def parents_first(dictionary: Dictionary) -> list[str] | None:
+    """Order the tables so that each comes after the tables its foreign keys reference, in
+    the dictionary's order otherwise; None when the foreign keys form a cycle."""
+    remaining = list(dictionary.tables)
+    order: list[str] = []
+    while remaining:
+        ready = next(
+            (
+                name
+                for name in remaining
+                if all(
+                    key.ref_table in order
+                    or key.ref_table == name
+                    or key.ref_table not in dictionary.tables
+                    for key in dictionary.tables[name].foreign_keys
+                )
+            ),
+            None,
+        )
+        if ready is None:
+            return None
+        order.append(ready)
+        remaining.remove(ready)
+    return order
+
+
 def check_extraction_log(
     application, reads: dict[str, TableRead], departement: str | None = None
 ) -> list[str]:
@@ -265,6 +391,9 @@ def map_application(
     mapped = apply_mapping(
         mapping, validated.tables, validated.dictionary, schema, stage, keep_rejected_raw_rows
     )
+    for table in validated.tables.values():
+        if table.staged is not None:
+            table.staged.discard()  # a table the mapping drops, whose filter records are made
     if schema is not None:
         reject_refused_values(mapped, schema, found)
     return mapped
@@ -481,7 +610,7 @@ def _read_again(read: TableRead, lines: set[int]) -> pd.DataFrame:
         )
         return read.rows.iloc[0:0]
     logger.info("%s: read again for the raw values of %d rejected rows", read.path.name, len(lines))
-    return read_table(read.application, read.table, read.path).keeping_lines(lines).rows
+    return read_table(read.application, read.table, read.path, lines).rows
 
 
 def table_findings_summary(

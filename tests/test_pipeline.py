@@ -336,13 +336,13 @@ def test_worker_error_reaches_caller(tmp_path, monkeypatch):
     import migration.run
     from migration.reading.errors import ReadingError
 
-    def broken(name, folder, dictionary, replacements=None):
+    def broken(name, folder, *args):
         if name == "OPALES":
             raise ReadingError(f"{folder}/AES.csv: line 7 does not decode as cp1252")
-        return read_application(name, folder, dictionary, replacements)
+        return validate(name, folder, *args)
 
-    read_application = migration.run.read_application
-    monkeypatch.setattr(migration.run, "read_application", broken)
+    validate = migration.run.validate_application_staged
+    monkeypatch.setattr(migration.run, "validate_application_staged", broken)
     url = f"sqlite:///{tmp_path / 'mdph.sqlite3'}"
     with pytest.raises(ReadingError, match=r"AES.csv: line 7 does not decode as cp1252"):
         _run(tmp_path, url, workers=2)
@@ -371,13 +371,13 @@ def test_one_worker_reports_each_application_when_done(tmp_path, monkeypatch):
     messages: list[str] = []
     shown_before_opales: list[str] = []
 
-    def recording(name, folder, dictionary, replacements=None):
+    def recording(name, *args):
         if name == "OPALES":
             shown_before_opales.extend(messages)
-        return read_application(name, folder, dictionary, replacements)
+        return validate(name, *args)
 
-    read_application = migration.run.read_application
-    monkeypatch.setattr(migration.run, "read_application", recording)
+    validate = migration.run.validate_application_staged
+    monkeypatch.setattr(migration.run, "validate_application_staged", recording)
     options = RunOptions(
         delivery=DELIVERY,
         target_url=f"sqlite:///{tmp_path / 'mdph.sqlite3'}",

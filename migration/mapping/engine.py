@@ -20,6 +20,7 @@ from migration.frame_keys import join_key
 from migration.mapping import expressions as ex
 from migration.mapping.language import MappingFile, TargetMapping
 from migration.mapping.reasons import mapping_reason
+from migration.mapping.staging import StagedFrame, TableRows, peeked
 from migration.reading.csv_reader import LINE_COLUMN
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,20 @@ class SourceTable:
     file: str
     rows: pd.DataFrame
     primary_key: tuple[str, ...] = ()
+    # The accepted rows staged in a private folder, one frame per chunk; `rows` then has no
+    # rows, only the columns.
+    staged: TableRows | None = None
+
+    def frames(self) -> list[pd.DataFrame | StagedFrame]:
+        """The rows as one frame, or as the staged frames, to be read one at a time."""
+        return list(self.staged.parts) if self.staged is not None else [self.rows]
+
+    def all_rows(self) -> pd.DataFrame:
+        """Every accepted row in one frame (a staged table is read back whole)."""
+        if self.staged is None:
+            return self.rows
+        parts = list(self.staged.peek())
+        return pd.concat(parts) if parts else self.rows
 
 
 @dataclass
@@ -102,9 +117,13 @@ def apply_mapping(
     """
     result = MappedApplication(mapping.application)
     rejects, filters = [], []
-    lookups: dict[str, pd.DataFrame] = {name: table.rows for name, table in tables.items()}
     # Only the targets that a lookup reads stay in memory for the targets mapped after them.
     looked_up = looked_up_tables(mapping)
+    # NOTE: a lookup in a staged source table reads the whole table back into memory.
+    lookups: dict[str, pd.DataFrame] = {
+        name: table.all_rows() if name in looked_up else table.rows
+        for name, table in tables.items()
+    }
     # One str object per derived key, shared by the frames of every target while the frames
     # stay in memory. Each staged frame is written with its own copy of its keys, so with a
     # stage each chunk gets a dict of its own, because a shared one would only keep every
@@ -116,6 +135,8 @@ def apply_mapping(
         for table_name in [name for name, last in last_uses.items() if last == position]:
             lookups.pop(table_name, None)
             source = tables[table_name]
+            if source.staged is not None:
+                source.staged.discard()
             tables[table_name] = dataclasses.replace(source, rows=source.rows.head(0).copy())
             mine = [part[part["source_table"] == table_name] for part in rejects]
             done(table_name, _concat(mine, REJECT_COLUMNS))
@@ -169,9 +190,9 @@ def apply_mapping(
         release(position)
     for table_name, reason in mapping.dropped_tables.items():
         if table_name in tables:
-            filters.append(
-                _filter_records(tables[table_name], tables[table_name].rows, None, reason)
-            )
+            source = tables[table_name]
+            for part in source.frames():
+                filters.append(_filter_records(source, peeked(part), None, reason))
     result.rejects = _concat(rejects, REJECT_COLUMNS)
     result.filters = _concat(filters, FILTER_COLUMNS)
     return result
@@ -281,10 +302,25 @@ class _JoinSide:
 
 
 def _join_sides(target: TargetMapping, tables) -> list[_JoinSide]:
+    used = set().union(*(expression.source_columns() for expression in target.columns.values()))
+    if target.filter is not None:
+        used |= target.filter.source_columns()
     sides = []
     for join in target.joins:
-        right = tables[join.table].rows
         right_columns = list(join.keys.values())
+        source = tables[join.table]
+        if source.staged is None:
+            right = source.rows
+        else:
+            # Only the join keys and the columns the target reads of a staged table are read
+            # back, so the joined table costs a few columns of memory, not its whole rows.
+            prefix = f"{join.table}."
+            wanted = {name[len(prefix) :] for name in used if name.startswith(prefix)}
+            columns = [
+                name for name in source.rows.columns if name in wanted or name in right_columns
+            ]
+            parts = [frame[[*columns, LINE_COLUMN]] for frame in source.staged.peek()]
+            right = pd.concat(parts) if parts else source.rows[[*columns, LINE_COLUMN]]
         right = right.drop_duplicates(subset=right_columns, keep="first").drop(
             columns=[LINE_COLUMN]
         )
@@ -311,6 +347,10 @@ def _source_chunks(tables: dict[str, SourceTable], name: str):
     A table without rows gives one chunk, so its target still gets a frame with its columns.
     """
     source = tables[name]
+    if source.staged is not None and source.staged.parts:
+        for part in source.staged.peek():
+            yield {**tables, name: dataclasses.replace(source, rows=part)}
+        return
     total = len(source.rows)
     if total <= MAP_CHUNK_ROWS:
         yield tables

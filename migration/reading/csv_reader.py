@@ -68,8 +68,14 @@ class TableRead:
         )
 
 
-def read_table(application: str, table: Table, path: Path) -> TableRead:
+def read_table(
+    application: str, table: Table, path: Path, lines: set[int] | None = None
+) -> TableRead:
     """Read one table file as text, as its dictionary entry declares it.
+
+    With `lines`, only the records that start on those lines are kept, and the others are
+    counted as released: a run reads a file again that way for the raw text of a few rejected
+    rows.
 
     Malformed records are not in `rows`; each has a finding with its line so it is counted
     as read and rejected. A header that differs from the dictionary is a blocking problem
@@ -79,7 +85,8 @@ def read_table(application: str, table: Table, path: Path) -> TableRead:
         ReadingError: the file is missing or does not decode in the declared encoding.
     """
     columns = _ColumnBuilder(len(table.columns))
-    lines: list[int] = []
+    kept_lines: list[int] = []
+    released = 0
     problems: list[_Problem] = []
     blocking: list[str] = []
     expected = len(table.columns)
@@ -106,13 +113,16 @@ def read_table(application: str, table: Table, path: Path) -> TableRead:
                 "%s/%s: line %d: %s", path.parent.name, path.name, line, TRUNCATED_DETAIL
             )
             continue
+        if lines is not None and line not in lines:
+            released += 1
+            continue
         columns.append(fields)
-        lines.append(line)
+        kept_lines.append(line)
 
     rows = pd.DataFrame(
         columns.arrays(table.column_names), columns=table.column_names, dtype=object
     )
-    rows[LINE_COLUMN] = pd.Series(lines, dtype="int64")
+    rows[LINE_COLUMN] = pd.Series(kept_lines, dtype="int64")
     findings = concat_findings(
         [
             make_findings(
@@ -129,7 +139,11 @@ def read_table(application: str, table: Table, path: Path) -> TableRead:
         ]
     )
     logger.info(
-        "read %s.%s: %d records, %d malformed", application, table.name, len(rows), len(problems)
+        "read %s.%s: %d records, %d malformed",
+        application,
+        table.name,
+        len(rows) + released,
+        len(problems),
     )
     malformed_text = {problem.line: problem.raw.rstrip("\r\n") for problem in problems}
     return TableRead(
@@ -140,6 +154,7 @@ def read_table(application: str, table: Table, path: Path) -> TableRead:
         findings,
         blocking,
         malformed=len(problems),
+        released=released,
         malformed_text=malformed_text,
     )
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 import pandas as pd
 
 from migration.dictionary.model import Column, Dictionary, Table
-from migration.frame_keys import key_values
+from migration.frame_keys import KeySet, key_values
 from migration.reading.csv_reader import LINE_COLUMN, TableRead
 from migration.reading.findings import ERROR, concat_findings, make_findings
 from migration.validation.identifiers import CHECKS
@@ -227,18 +227,30 @@ def _check_unique_keys(read: TableRead) -> list[pd.DataFrame]:
     return found
 
 
-def check_foreign_keys(reads: dict[str, TableRead], dictionary: Dictionary) -> pd.DataFrame:
-    """Check every declared foreign key between tables of one application."""
+def check_foreign_keys(
+    reads: dict[str, TableRead],
+    dictionary: Dictionary,
+    known: dict[tuple[str, tuple[str, ...]], KeySet] | None = None,
+) -> pd.DataFrame:
+    """Check every declared foreign key between tables of one application.
+
+    `known` gives the keys of referenced tables that are not in `reads`, by table and columns:
+    a run that validates one table at a time keeps only those keys of the tables it has freed.
+    """
     found = []
     for name, read in reads.items():
         table: Table = read.table
         for key in table.foreign_keys:
-            if key.ref_table not in reads:
-                continue
             columns, ref_columns = list(key.columns), list(key.ref_columns)
             values = key_values(read.rows, columns)
-            known = set(key_values(reads[key.ref_table].rows, ref_columns).dropna())
-            dangling = values.notna() & ~values.isin(known)
+            if key.ref_table in reads:
+                keys = set(key_values(reads[key.ref_table].rows, ref_columns).dropna())
+                referenced = values.isin(keys)
+            elif known is not None and (key.ref_table, tuple(ref_columns)) in known:
+                referenced = known[(key.ref_table, tuple(ref_columns))].contains(values)
+            else:
+                continue
+            dangling = values.notna() & ~referenced
             found.append(
                 make_findings(
                     application=read.application,

@@ -22,12 +22,20 @@ RULE_IDS = {
 
 
 def check_plausibility(
-    application: str, dictionary: Dictionary, typed: dict[str, pd.DataFrame], files: dict[str, str]
+    application: str,
+    dictionary: Dictionary,
+    typed: dict[str, pd.DataFrame],
+    files: dict[str, str],
+    tables: set[str] | None = None,
 ) -> pd.DataFrame:
-    """Run every declared plausibility check of an application's tables."""
+    """Run every declared plausibility check of an application's tables, or of `tables` only.
+
+    A check that takes the birth date from another table reads it in `typed`, where that
+    table may have only its key columns and its birth date column.
+    """
     found = []
     for name, table in dictionary.tables.items():
-        if name not in typed:
+        if name not in typed or (tables is not None and name not in tables):
             continue
         for check in table.plausibility:
             mask, column = _evaluate(check, table, typed[name], typed)

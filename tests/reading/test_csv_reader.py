@@ -219,3 +219,16 @@ def test_distinct_column_read_whole(tmp_path, monkeypatch):
     assert rows["CODE"].tolist() == [str(index % 2) for index in range(40)]
     assert len({id(code) for code in rows["CODE"]}) == 2
     assert rows[LINE_COLUMN].tolist() == list(range(2, 42))
+
+
+def test_read_again_for_some_lines_only(tmp_path):
+    """A file read again for a few rejected rows keeps those rows, and counts every record."""
+    text = 'CODE;LIBELLE;MONTANT\r\n01;"a\r\nb";1\r\n02;x;2\r\n03;"y";z;4\r\n04;w;5\r\n'
+    path = _write(tmp_path, text)
+    whole = read_table("ITAC", _table(), path)
+
+    again = read_table("ITAC", _table(), path, lines={4, 6})
+
+    assert again.rows[LINE_COLUMN].tolist() == [4, 6]
+    assert again.rows["LIBELLE"].tolist() == ["x", "w"]
+    assert (again.read, again.released, again.malformed) == (whole.read, 1, 1)
