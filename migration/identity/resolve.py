@@ -15,9 +15,12 @@ by a person (merge or separate) overrides all of this on every rerun.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+from pandas.util import hash_array
 from rapidfuzz.distance import JaroWinkler
 
 from migration.identity.reasons import (
@@ -90,6 +93,23 @@ class IdentityResult:
         }
 
 
+# The columns of `individu` rows that identity resolution reads.
+IDENTITY_FIELDS = [
+    "id_individu",
+    "nir",
+    "nom_naissance",
+    "nom_usage",
+    "prenoms",
+    "date_naissance",
+    "sexe",
+    "commune_naissance",
+    "_application",
+    "_source_key",
+]
+# The values two individuals must share to be compared: candidates are found by blocks.
+BLOCKS = [["nir"], ["date_naissance", "sexe"], ["_nom_naissance", "_prenom"]]
+
+
 def resolve_individuals(
     individuals: pd.DataFrame,
     decisions: dict[tuple[str, str], str] | None = None,
@@ -102,12 +122,122 @@ def resolve_individuals(
         individuals: the mapped `individu` rows of both applications, with `_application`.
         decisions: recorded decisions, (primary key, secondary key) -> "merge" or "separate".
     """
-    decisions = decisions or {}
-    left = _prepared(individuals[individuals["_application"] == primary])
-    right = _prepared(individuals[individuals["_application"] == secondary])
-    result = IdentityResult()
-    candidates = _score_candidates(left, right) if len(left) and len(right) else []
+    index = IdentityIndex(primary, secondary)
+    index.add(individuals)
+    return index.resolve(lambda: [individuals], decisions)
 
+
+class IdentityIndex:
+    """The individuals of both applications, reduced to an index for finding candidates.
+
+    Each frame of `individu` rows added keeps, per row, its application, its key and a 64-bit
+    hash of each block (`BLOCKS`), so the candidates of a whole département are found without
+    the individuals' values in memory. The values of the candidates only are read again from
+    the frames at the end. A hash shared by two different blocks only adds a pair, which
+    `resolve` drops once it compares the values themselves.
+    """
+
+    def __init__(self, primary: str = "ITAC", secondary: str = "OPALES") -> None:
+        self.primary, self.secondary = primary, secondary
+        self._parts: list[pd.DataFrame] = []
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Index the next frame of individuals (rows of other applications are skipped)."""
+        sides = frame["_application"].map({self.primary: 0, self.secondary: 1})
+        rows = _prepared(frame[sides.notna()])
+        part = pd.DataFrame(
+            {"side": sides[sides.notna()].to_numpy(dtype="int8"), "id": rows["id_individu"]}
+        )
+        for number, block in enumerate(BLOCKS):
+            present = rows[block].notna().all(axis=1).to_numpy()
+            texts = rows[block[0]].astype(str)
+            for column in block[1:]:
+                texts = texts + "|" + rows[column].astype(str)
+            hashes = hash_array(texts.to_numpy(dtype=object), categorize=False)
+            part[f"block{number}"] = pd.array(np.where(present, hashes, 0), dtype="UInt64")
+            part.loc[~present, f"block{number}"] = pd.NA
+        self._parts.append(part)
+
+    def resolve(
+        self,
+        frames: Callable[[], Iterable[pd.DataFrame]],
+        decisions: dict[tuple[str, str], str] | None = None,
+    ) -> IdentityResult:
+        """Resolve the indexed individuals. `frames` gives the frames added, again, in order:
+        the values of the candidates are read from them."""
+        decisions = decisions or {}
+        index = pd.concat(self._parts, ignore_index=True) if self._parts else None
+        self._parts.clear()
+        if index is None:
+            return IdentityResult()
+        # One row per individual, the first one of its application, as in the target.
+        index = index[~index.duplicated(["side", "id"])]
+        left, right = index[index["side"] == 0], index[index["side"] == 1]
+        pairs = _block_pairs(left, right) if len(left) and len(right) else np.empty((0, 2), int)
+        records = self._records_at(frames, np.unique(pairs))
+        candidates = []
+        keys = sorted(
+            (records[first]["id_individu"], records[second]["id_individu"], first, second)
+            for first, second in pairs
+        )
+        for primary_key, secondary_key, first, second in keys:
+            person, other = records[first], records[second]
+            if not _share_a_block(person, other):
+                continue
+            candidate = _score(person, other)
+            if candidate is not None:
+                candidate.primary, candidate.secondary = primary_key, secondary_key
+                candidate.primary_source = person.get("_source_key")
+                candidate.secondary_source = other.get("_source_key")
+                candidates.append(candidate)
+        return _decide(candidates, decisions, set(left["id"]), set(right["id"]))
+
+    def _records_at(self, frames, positions: np.ndarray) -> dict[int, dict]:
+        """Read the prepared rows at `positions`, counted as `add` counted them, as dicts."""
+        records: dict[int, dict] = {}
+        start = 0
+        for frame in frames():
+            frame = frame[frame["_application"].isin([self.primary, self.secondary])]
+            end = start + len(frame)
+            wanted = positions[(positions >= start) & (positions < end)]
+            if len(wanted):
+                rows = _prepared(frame.iloc[wanted - start]).to_dict("records")
+                records.update(zip(wanted.tolist(), rows, strict=True))
+            start = end
+        return records
+
+
+def _block_pairs(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+    """Return the distinct (left position, right position) pairs that share a block hash."""
+    found = []
+    for number in range(len(BLOCKS)):
+        column = f"block{number}"
+        sides = [
+            pd.DataFrame({"h": part[column], "at": part.index.to_numpy()}).dropna()
+            for part in (left, right)
+        ]
+        joined = sides[0].merge(sides[1], on="h", suffixes=("_l", "_r"))
+        found.append(joined[["at_l", "at_r"]].to_numpy(dtype=np.int64))
+    pairs = np.concatenate(found) if found else np.empty((0, 2), dtype=np.int64)
+    return np.unique(pairs, axis=0) if len(pairs) else pairs
+
+
+def _share_a_block(person: dict, other: dict) -> bool:
+    """Whether two individuals have equal values, none of them null, in one of the blocks."""
+    return any(
+        all(not pd.isna(person[column]) and person[column] == other[column] for column in block)
+        for block in BLOCKS
+    )
+
+
+def _decide(
+    candidates: list[Candidate],
+    decisions: dict[tuple[str, str], str],
+    left_keys: set[str],
+    right_keys: set[str],
+) -> IdentityResult:
+    """Merge the candidates that are certain or decided; send the others to review."""
+    result = IdentityResult()
     by_secondary: dict[str, list[Candidate]] = {}
     automatic_by_primary: dict[str, int] = {}
     for candidate in candidates:
@@ -145,20 +275,20 @@ def resolve_individuals(
     for (primary_key, secondary_key), decision in decisions.items():
         if decision != MERGE or secondary_key in result.merges:
             continue
-        if primary_key in set(left["id_individu"]) and secondary_key in set(right["id_individu"]):
+        if primary_key in left_keys and secondary_key in right_keys:
             result.merges[secondary_key] = primary_key
             result.by_decision += 1
             result.review = [c for c in result.review if c.secondary != secondary_key]
 
     merged_primary = set(result.merges.values())
-    result.primary_only = int((~left["id_individu"].isin(merged_primary)).sum())
-    result.secondary_only = int((~right["id_individu"].isin(set(result.merges))).sum())
+    result.primary_only = len(left_keys - merged_primary)
+    result.secondary_only = len(right_keys - set(result.merges))
     return result
 
 
 def _prepared(rows: pd.DataFrame) -> pd.DataFrame:
-    """Keep one row per individual and add the normalised names used for comparison."""
-    rows = rows.drop_duplicates("id_individu").copy()
+    """Add the normalised names used for comparison to individuals' rows."""
+    rows = rows.copy()
     for column in ("nom_naissance", "nom_usage", "prenoms"):
         source = rows[column] if column in rows else pd.Series(None, index=rows.index)
         # Names repeat: normalise each distinct one once.
@@ -169,38 +299,6 @@ def _prepared(rows: pd.DataFrame) -> pd.DataFrame:
         lambda value: value.split()[0] if isinstance(value, str) and value else None
     )
     return rows.reset_index(drop=True)
-
-
-def _score_candidates(left: pd.DataFrame, right: pd.DataFrame) -> list[Candidate]:
-    """Pairs that share a valid NIR, a birth date and sex, or a birth name and first name."""
-    blocks = [["nir"], ["date_naissance", "sexe"], ["_nom_naissance", "_prenom"]]
-    pairs = set()
-    for block in blocks:
-        left_part = left.dropna(subset=block)
-        right_part = right.dropna(subset=block)
-        joined = left_part[["id_individu", *block]].merge(
-            right_part[["id_individu", *block]], on=block, suffixes=("_p", "_s")
-        )
-        pairs.update(zip(joined["id_individu_p"], joined["id_individu_s"], strict=True))
-    # Plain dicts, because a pandas row lookup per pair costs more than the scoring itself.
-    left_rows = _records(left, {primary for primary, _ in pairs})
-    right_rows = _records(right, {secondary for _, secondary in pairs})
-    candidates = []
-    for primary_key, secondary_key in sorted(pairs):
-        person, other = left_rows[primary_key], right_rows[secondary_key]
-        candidate = _score(person, other)
-        if candidate is not None:
-            candidate.primary, candidate.secondary = primary_key, secondary_key
-            candidate.primary_source = person.get("_source_key")
-            candidate.secondary_source = other.get("_source_key")
-            candidates.append(candidate)
-    return candidates
-
-
-def _records(rows: pd.DataFrame, keys: set) -> dict:
-    """Return the rows whose id_individu is in `keys`, as dicts by id_individu."""
-    chosen = rows[rows["id_individu"].isin(keys)]
-    return {record["id_individu"]: record for record in chosen.to_dict("records")}
 
 
 def _present(value) -> bool:

@@ -36,7 +36,7 @@ import pandas as pd
 from pandas.util import hash_array
 
 from migration.frame_keys import key_values
-from migration.identity.resolve import IdentityResult, resolve_individuals
+from migration.identity.resolve import IDENTITY_FIELDS, IdentityIndex, IdentityResult
 from migration.mapping.engine import (
     FILTER_COLUMNS,
     ORIGIN_COLUMNS,
@@ -326,21 +326,29 @@ def _with_merges(frame: pd.DataFrame, name: str, schema, merges: dict[str, str])
 
 
 def _resolve_identities(parts, schema, existing, decisions, sources: _SourceRows):
-    """Resolve the identities of the individuals that no fallen source row gave."""
-    columns = [column.name for column in schema.tables["individu"].columns] + ORIGIN_COLUMNS
-    frames = []
-    for part in parts:
-        frame = peeked(part)
-        codes = sources.codes_of(frame, "_application", "_source_table", LINE_COLUMN)
-        frames.append(_object_frame(frame[~sources.fallen_mask(codes)], columns))
-        del frame
-    if not frames:
+    """Resolve the identities of the individuals that no fallen source row gave.
+
+    The frames are read twice: once to index the individuals, then for the values of the
+    candidates (see `IdentityIndex`).
+    """
+    if not parts:
         return IdentityResult(), {}
-    candidates = pd.concat(frames, ignore_index=True)
-    frames.clear()
-    if existing is not None and len(existing):
-        candidates = pd.concat([existing, candidates], ignore_index=True)
-    identity = resolve_individuals(candidates, decisions)
+    columns = [column.name for column in schema.tables["individu"].columns] + ORIGIN_COLUMNS
+    fields = [name for name in IDENTITY_FIELDS if name in columns]
+
+    def frames():
+        if existing is not None and len(existing):
+            yield _object_frame(existing, fields)
+        for part in parts:
+            frame = peeked(part)
+            codes = sources.codes_of(frame, "_application", "_source_table", LINE_COLUMN)
+            yield _object_frame(frame[~sources.fallen_mask(codes)], fields)
+            del frame
+
+    index = IdentityIndex()
+    for frame in frames():
+        index.add(frame)
+    identity = index.resolve(frames, decisions)
     return identity, identity.merges
 
 

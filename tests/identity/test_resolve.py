@@ -1,9 +1,11 @@
 import datetime
 
+import numpy as np
 import pandas as pd
 
+from migration.identity import resolve
 from migration.identity.reasons import parse_reason
-from migration.identity.resolve import resolve_individuals
+from migration.identity.resolve import IdentityIndex, resolve_individuals
 
 BORN = datetime.date(1987, 3, 14)
 
@@ -149,3 +151,47 @@ def test_recorded_decisions_override_scoring():
     assert result.by_decision == 1
     assert result.separated_by_decision == 1
     assert result.review == []
+
+
+MIXED = [
+    _person("a", "ITAC", "Schmitt", "Paul"),
+    _person("x", "OTHER", "Schmitt", "Paul"),
+    _person("b", "OPALES", "Schmidt", "Paul"),
+    _person("c", "ITAC", "Lefèvre", "Anne", sexe="2"),
+    _person("a", "ITAC", "Autre", "Nom", born=datetime.date(1950, 1, 1)),
+    _person("d", "OPALES", "LEFEVRE", "ANNE", sexe="2"),
+    _person("e", "OPALES", "Martinez", "Pol", nir="187035746312345"),
+    _person("f", "ITAC", "Martin", "Paul", nir="187035746312345", born=None),
+    _person("g", "OPALES", "Dupont", "Luc", born=datetime.date(2001, 5, 2)),
+    # Close enough for review, but they share no block, so they are never compared.
+    _person("h", "ITAC", "Weiss", "Hugo", born=datetime.date(1990, 1, 1)),
+    _person("i", "OPALES", "Weis", "Hugo", born=datetime.date(1990, 6, 1)),
+]
+
+
+def _summary(result):
+    return (result.summary(), result.merges)
+
+
+def test_index_of_several_frames_resolves_like_one_frame():
+    """Frames of a few rows each, with rows of another application and a key repeated across
+    frames (the first row counts), resolve like the whole frame."""
+    whole = resolve_individuals(pd.DataFrame(MIXED, dtype=object))
+    frames = [pd.DataFrame(MIXED[start : start + 2], dtype=object) for start in (0, 2, 4, 6, 8, 10)]
+    index = IdentityIndex()
+    for frame in frames:
+        index.add(frame)
+
+    assert _summary(index.resolve(lambda: iter(frames))) == _summary(whole)
+    assert whole.merges == {"d": "c", "e": "f"}
+    assert [(c.primary, c.secondary) for c in whole.review] == [("a", "b")]
+
+
+def test_shared_block_hash_does_not_make_a_candidate(monkeypatch):
+    """Every block hashing alike makes every pair a candidate pair. The values are compared
+    before scoring, so the result stays the same."""
+    expected = _summary(resolve_individuals(pd.DataFrame(MIXED, dtype=object)))
+    monkeypatch.setattr(
+        resolve, "hash_array", lambda values, **kwargs: np.zeros(len(values), dtype=np.uint64)
+    )
+    assert _summary(resolve_individuals(pd.DataFrame(MIXED, dtype=object))) == expected
