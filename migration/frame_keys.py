@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pandas.util import hash_array
+from pandas.util import hash_array, hash_pandas_object
 
 
 def join_key(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
@@ -36,6 +36,22 @@ def text_hashes(texts) -> np.ndarray:
         return np.empty((0, 2), dtype=np.uint64)
     return np.column_stack(
         [hash_array(texts, encoding="utf8", hash_key=key, categorize=False) for key in _HASH_KEYS]
+    )
+
+
+def row_hashes(rows: pd.DataFrame) -> np.ndarray:
+    """Return two 64-bit hashes of the values of each row, as an array of shape (n, 2).
+
+    The columns are hashed apart and combined, so ("a|", "b") and ("a", "|b") differ.
+    """
+    if not len(rows):
+        return np.empty((0, 2), dtype=np.uint64)
+    texts = rows.astype(str)
+    return np.column_stack(
+        [
+            hash_pandas_object(texts, index=False, hash_key=key, categorize=False).to_numpy()
+            for key in _HASH_KEYS
+        ]
     )
 
 
@@ -87,8 +103,20 @@ class KeySet:
     rows it was built from are freed."""
 
     def __init__(self, keys: pd.Series) -> None:
-        present = keys.dropna().astype(str).to_numpy(dtype=object)
-        self._index = HashIndex(text_hashes(present))
+        self._index = HashIndex(self.hashes_of(keys))
+
+    @staticmethod
+    def hashes_of(keys: pd.Series) -> np.ndarray:
+        """The hashes of the non-null keys, which `from_hashes` takes in parts."""
+        return text_hashes(keys.dropna().astype(str).to_numpy(dtype=object))
+
+    @classmethod
+    def from_hashes(cls, parts: list[np.ndarray]) -> KeySet:
+        """The set of the keys whose hashes `hashes_of` gave, chunk by chunk."""
+        keys = cls(pd.Series([], dtype=object))
+        if parts:
+            keys._index = HashIndex(np.concatenate(parts))
+        return keys
 
     def __len__(self) -> int:
         return len(self._index)

@@ -6,6 +6,7 @@ progress output and each Dagster asset can call one of them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
@@ -20,18 +21,28 @@ from migration.frame_keys import KeySet, key_values
 from migration.mapping.assemble import Assembly, refused_rows, reject_refused_values
 from migration.mapping.engine import (
     FILTER_COLUMNS,
-    MAP_CHUNK_ROWS,
     MappedApplication,
     SourceTable,
     apply_mapping,
 )
 from migration.mapping.language import MappingFile
 from migration.mapping.staging import FrameStage, TableRows
-from migration.profiling.profile import profile_column
-from migration.reading.csv_reader import LINE_COLUMN, RAW_TEXT_KEY, TableRead, read_table
+from migration.profiling.profile import ColumnCounts, profile_column
+from migration.reading.csv_reader import (
+    LINE_COLUMN,
+    RAW_TEXT_KEY,
+    TableRead,
+    read_table,
+    read_table_chunks,
+)
 from migration.reading.findings import ERROR, concat_findings, mask_value
-from migration.validation.checks import check_foreign_keys, validate_table
-from migration.validation.plausibility import check_plausibility
+from migration.validation.checks import (
+    RepeatedKeys,
+    check_foreign_keys,
+    foreign_key_sections,
+    validate_table,
+)
+from migration.validation.plausibility import check_plausibility, plausibility_sections
 from migration.validation.policy import apply_rule_policy
 from migration.validation.rules import RULES
 
@@ -182,84 +193,64 @@ def validate_application_staged(
     replacements: dict[str, Path] | None = None,
     policy: dict | None = None,
 ) -> ValidatedApplication | None:
-    """Read and validate an application one table at a time, staging its accepted rows.
+    """Read and validate an application READ_CHUNK_ROWS rows at a time, staging its accepted
+    rows, so that memory does not follow the size of its tables.
 
-    Each table is read, validated and profiled whole, then freed: its accepted rows go to
-    files of MAP_CHUNK_ROWS rows in the private folder `stage_folder`, which mapping reads
-    back one at a time, and its raw rows keep the rejected ones only. The checks against other
-    tables use what the referenced tables leave behind: their keys as 128-bit hashes
-    (`KeySet`) and, for a birth date taken through a foreign key, the key and date columns.
-    The referenced tables therefore go first. The findings, profiles and accepted rows are
-    those of `read_application` and `validate_application`.
+    Each chunk of a table is read, validated and profiled, then its accepted rows go to a file
+    in the private folder `stage_folder`, which mapping reads back, and its raw rows keep the
+    rejected ones only. What the checks need across chunks and tables is kept apart:
+    - the profile counts of each column (`ColumnCounts`);
+    - the keys of the rows checked so far, for repeated keys (`RepeatedKeys`);
+    - the keys of each referenced table, for the foreign keys (`KeySet`), so the referenced
+      tables go first;
+    - the key and birth date columns of a table whose birth dates other tables check.
+    The keys are 128-bit hashes. The findings, profiles and accepted rows are those of
+    `read_application` and `validate_application`, in the same order.
 
-    Returns None when the dictionary's foreign keys form a cycle, which leaves no table to
-    take first; the caller then validates the application whole.
-
-    NOTE: a table is read and validated whole, so the peak still follows the largest table.
-    Reading it in chunks needs the profile counts and the repeated-key checks carried over
-    from one chunk to the next.
+    A table whose foreign key references the table itself is read whole. Returns None when
+    the dictionary's foreign keys form a cycle, which leaves no table to take first; the
+    caller then validates the application whole.
     """
     order = parents_first(dictionary)
     if order is None:
         return None
     replacements = replacements or {}
-    keys_needed: dict[str, set[tuple[str, ...]]] = {}
-    columns_needed: dict[str, set[str]] = {}
-    for table in dictionary.tables.values():
-        for key in table.foreign_keys:
-            keys_needed.setdefault(key.ref_table, set()).add(tuple(key.ref_columns))
-        for check in table.plausibility:
-            if check.birth and "." in check.birth:
-                ref_table, ref_column = check.birth.split(".", 1)
-                key = next(key for key in table.foreign_keys if key.ref_table == ref_table)
-                columns_needed.setdefault(ref_table, set()).update([*key.ref_columns, ref_column])
     known: dict[tuple[str, tuple[str, ...]], KeySet] = {}
     birth_columns: dict[str, pd.DataFrame] = {}
-    own, foreign, plausible = {}, {}, {}
+    own: dict[str, pd.DataFrame] = {}
+    others: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     reads: dict[str, TableRead] = {}
     tables: dict[str, SourceTable] = {}
     profiles: dict[str, dict] = {}
     stage = FrameStage(stage_folder, f"source-{name}")
+    needs = _cross_table_needs(dictionary)
     for table_name in order:
         table = dictionary.tables[table_name]
-        read = read_table(name, table, replacements.get(table.file, folder / table.file))
-        checked = validate_one_table(read, dictionary, policy)
-        own[table_name] = checked.findings
-        foreign[table_name] = check_foreign_keys({table_name: read}, dictionary, known)
-        for columns in keys_needed.get(table_name, ()):
-            known[(table_name, columns)] = KeySet(key_values(read.rows, list(columns)))
-        files = {table_name: read.path.name}
-        typed = {**birth_columns, table_name: checked.typed}
-        plausible[table_name] = check_plausibility(name, dictionary, typed, files, {table_name})
-        if table_name in columns_needed:
-            birth_columns[table_name] = checked.typed[sorted(columns_needed[table_name])]
-        found = concat_findings([foreign[table_name], plausible[table_name]])
-        found = concat_findings([checked.findings, apply_rule_policy(found, policy)])
-        error_lines = set(found.loc[found["severity"] == ERROR, "line"])
-        rows = checked.typed
-        accepted = rows[~rows[LINE_COLUMN].isin(error_lines)]
-        parts = [
-            stage(table_name, accepted.iloc[start : start + MAP_CHUNK_ROWS])
-            for start in range(0, len(accepted), MAP_CHUNK_ROWS)
-        ]
+        path = replacements.get(table.file, folder / table.file)
+        checks = _ChunkedTable(name, table, dictionary, policy, needs)
+        for read in read_table_chunks(name, table, path, checks.rows_per_chunk):
+            accepted = checks.add(read, known, birth_columns)
+            if len(accepted):
+                checks.parts.append(stage(table_name, accepted))
+            del read, accepted
+        own[table_name], others[table_name] = checks.findings()
+        known.update(checks.keys())
+        if table_name in needs.columns:
+            birth_columns[table_name] = checks.birth_columns()
+        reads[table_name] = checks.read()
+        profiles[table_name] = checks.profile()
         tables[table_name] = SourceTable(
             name,
             table_name,
-            read.path.name,
-            accepted.head(0).copy(),
+            path.name,
+            checks.columns,
             table.primary_key,
-            staged=TableRows(list(accepted.columns), parts),
+            staged=TableRows(list(checks.columns.columns), checks.parts),
         )
-        reads[table_name] = read.keeping_lines(error_lines)
-        profiles[table_name] = checked.profile
-        del read, checked, rows, accepted, typed
     ordered = [table_name for table_name in dictionary.tables if table_name in reads]
-    findings = apply_rule_policy(
-        concat_findings(
-            [group[table_name] for group in (own, foreign, plausible) for table_name in ordered]
-        ),
-        policy,
-    )
+    found = [own[table_name] for table_name in ordered]
+    found += [others[table_name][index] for index in (0, 1) for table_name in ordered]
+    findings = apply_rule_policy(concat_findings(found), policy)
     errors = int((findings["severity"] == ERROR).sum())
     logger.info("validated %s: %d findings, %d errors", name, len(findings), errors)
     return ValidatedApplication(
@@ -270,6 +261,130 @@ def validate_application_staged(
         {table_name: tables[table_name] for table_name in ordered},
         {table_name: profiles[table_name] for table_name in ordered},
     )
+
+
+# Records read, validated and staged at a time by `validate_application_staged`.
+READ_CHUNK_ROWS = 100_000
+
+
+@dataclass
+class _CrossTableNeeds:
+    """What the checks of other tables need of each table once it is freed."""
+
+    keys: dict[str, set[tuple[str, ...]]]  # table -> referenced column sets
+    columns: dict[str, set[str]]  # table -> key and birth date columns
+
+
+def _cross_table_needs(dictionary: Dictionary) -> _CrossTableNeeds:
+    keys: dict[str, set[tuple[str, ...]]] = {}
+    columns: dict[str, set[str]] = {}
+    for table in dictionary.tables.values():
+        for key in table.foreign_keys:
+            keys.setdefault(key.ref_table, set()).add(tuple(key.ref_columns))
+        for check in table.plausibility:
+            if check.birth and "." in check.birth:
+                ref_table, ref_column = check.birth.split(".", 1)
+                key = next(key for key in table.foreign_keys if key.ref_table == ref_table)
+                columns.setdefault(ref_table, set()).update([*key.ref_columns, ref_column])
+    return _CrossTableNeeds(keys, columns)
+
+
+class _ChunkedTable:
+    """The checks of one table read in chunks, and what they keep from chunk to chunk."""
+
+    def __init__(self, application, table, dictionary, policy, needs: _CrossTableNeeds):
+        self.application, self.table, self.dictionary = application, table, dictionary
+        self.policy = policy
+        self.needs = needs
+        # A foreign key to the table itself needs all the table's keys before any check.
+        self_referenced = any(key.ref_table == table.name for key in table.foreign_keys)
+        self.rows_per_chunk = None if self_referenced else READ_CHUNK_ROWS
+        self.counts = {column.name: ColumnCounts(column, dictionary) for column in table.columns}
+        self.repeated = RepeatedKeys()
+        self.own: list[list[pd.DataFrame]] = []  # per section, the frames of every chunk
+        self.foreign: list[list[pd.DataFrame]] = []
+        self.plausible: list[list[pd.DataFrame]] = []
+        self.key_hashes: dict[tuple[str, ...], list[np.ndarray]] = {
+            columns: [] for columns in needs.keys.get(table.name, ())
+        }
+        self.births: list[pd.DataFrame] = []
+        self.reads: list[TableRead] = []
+        self.parts: list = []
+        self.columns = pd.DataFrame()
+        self.rows = 0
+
+    def add(self, read: TableRead, known, birth_columns) -> pd.DataFrame:
+        """Check the next chunk; keep what later chunks and tables need; return its accepted
+        rows, converted."""
+        name = self.table.name
+
+        def count(column, counts) -> None:
+            self.counts[column.name].add(len(read.rows), counts)
+
+        validation = validate_table(read, self.dictionary, count, self.repeated)
+        own = [read.findings, *validation.sections]
+        foreign = foreign_key_sections({name: read}, known)
+        typed = {**birth_columns, name: validation.typed}
+        files = {name: read.path.name}
+        plausible = plausibility_sections(self.application, self.dictionary, typed, files, {name})
+        for kept, sections in (
+            (self.own, own),
+            (self.foreign, foreign),
+            (self.plausible, plausible),
+        ):
+            if not kept:
+                kept.extend([] for _ in sections)
+            for frames, section in zip(kept, sections, strict=True):
+                if len(section):
+                    frames.append(section)
+        for columns, hashes in self.key_hashes.items():
+            hashes.append(KeySet.hashes_of(key_values(read.rows, list(columns))))
+        if name in self.needs.columns:
+            self.births.append(validation.typed[sorted(self.needs.columns[name])])
+        found = concat_findings([*own, *foreign, *plausible])
+        found = apply_rule_policy(found, self.policy)
+        error_lines = set(found.loc[found["severity"] == ERROR, "line"])
+        self.reads.append(read.keeping_lines(error_lines))
+        self.rows += len(read.rows)
+        rows = validation.typed
+        self.columns = rows.head(0).copy()
+        return rows[~rows[LINE_COLUMN].isin(error_lines)]
+
+    def findings(self) -> tuple[pd.DataFrame, tuple[pd.DataFrame, pd.DataFrame]]:
+        """The table's own findings, with the rule policy, then its foreign key and
+        plausibility findings, each in the order of the whole table."""
+        own = concat_findings([frame for frames in self.own for frame in frames])
+        foreign = concat_findings([frame for frames in self.foreign for frame in frames])
+        plausible = concat_findings([frame for frames in self.plausible for frame in frames])
+        return apply_rule_policy(own, self.policy), (foreign, plausible)
+
+    def keys(self) -> dict[tuple[str, tuple[str, ...]], KeySet]:
+        return {
+            (self.table.name, columns): KeySet.from_hashes(hashes)
+            for columns, hashes in self.key_hashes.items()
+        }
+
+    def birth_columns(self) -> pd.DataFrame:
+        return pd.concat(self.births) if len(self.births) > 1 else self.births[0]
+
+    def read(self) -> TableRead:
+        """The table's read: the raw rows kept, and the counts and findings of every chunk."""
+        first = self.reads[0]
+        return dataclasses.replace(
+            first,
+            rows=pd.concat([read.rows for read in self.reads]),
+            findings=concat_findings([read.findings for read in self.reads]),
+            blocking=[problem for read in self.reads for problem in read.blocking],
+            malformed=sum(read.malformed for read in self.reads),
+            released=sum(read.released for read in self.reads),
+            malformed_text={
+                line: text for read in self.reads for line, text in read.malformed_text.items()
+            },
+        )
+
+    def profile(self) -> dict:
+        columns = [self.counts[column.name].profile() for column in self.table.columns]
+        return {"rows": self.rows, "columns": columns}
 
 
 def parents_first(dictionary: Dictionary) -> list[str] | None:

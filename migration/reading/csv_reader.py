@@ -84,13 +84,35 @@ def read_table(
     Raises:
         ReadingError: the file is missing or does not decode in the declared encoding.
     """
-    columns = _ColumnBuilder(len(table.columns))
-    kept_lines: list[int] = []
-    released = 0
-    problems: list[_Problem] = []
-    blocking: list[str] = []
+    return next(read_table_chunks(application, table, path, lines=lines))
+
+
+def read_table_chunks(
+    application: str,
+    table: Table,
+    path: Path,
+    rows_per_chunk: int | None = None,
+    lines: set[int] | None = None,
+) -> Iterator[TableRead]:
+    """Read one table file as `read_table` does, `rows_per_chunk` records at a time.
+
+    Each chunk is a TableRead of its own records, with the malformed records met since the
+    previous chunk. Its rows are numbered on from the previous chunk's, so the chunks put
+    together give the rows of `read_table`. A file without records gives one empty chunk.
+    """
     expected = len(table.columns)
     header_seen = not table.header
+    problems: list[_Problem] = []
+    state = _Chunk(expected)
+    total = malformed = 0
+
+    def cut() -> TableRead:
+        nonlocal state
+        found = list(problems)
+        problems.clear()  # the list that _iter_records appends to
+        read = state.table_read(application, table, path, found, total - len(state.lines))
+        state = _Chunk(expected)
+        return read
 
     for line, fields, raw in _iter_records(table, path, problems):
         if table.record_tag is not None and (not fields or fields[0] != table.record_tag):
@@ -99,7 +121,7 @@ def read_table(
             header_seen = True
             drift = _describe_header_drift(fields, table.column_names)
             if drift:
-                blocking.append(f"{path.name}, line {line}: {drift}")
+                state.blocking.append(f"{path.name}, line {line}: {drift}")
             continue
         if len(fields) != expected:
             detail = f"{len(fields)} fields, {expected} expected"
@@ -114,49 +136,64 @@ def read_table(
             )
             continue
         if lines is not None and line not in lines:
-            released += 1
+            state.released += 1
             continue
-        columns.append(fields)
-        kept_lines.append(line)
+        state.columns.append(fields)
+        state.lines.append(line)
+        total += 1
+        if rows_per_chunk is not None and len(state.lines) == rows_per_chunk:
+            malformed += len(problems)
+            yield cut()
+    malformed += len(problems)
+    if state.lines or problems or state.blocking or state.released or not total:
+        yield cut()
+    logger.info("read %s.%s: %d records, %d malformed", application, table.name, total, malformed)
 
-    rows = pd.DataFrame(
-        columns.arrays(table.column_names), columns=table.column_names, dtype=object
-    )
-    rows[LINE_COLUMN] = pd.Series(kept_lines, dtype="int64")
-    findings = concat_findings(
-        [
-            make_findings(
-                application=application,
-                table=table.name,
-                file=path.name,
-                lines=[problem.line],
-                column=None,
-                rule_id=problem.rule_id,
-                severity=ERROR,
-                values=[problem.detail],
-            )
-            for problem in problems
-        ]
-    )
-    logger.info(
-        "read %s.%s: %d records, %d malformed",
-        application,
-        table.name,
-        len(rows) + released,
-        len(problems),
-    )
-    malformed_text = {problem.line: problem.raw.rstrip("\r\n") for problem in problems}
-    return TableRead(
-        application,
-        table,
-        path,
-        rows,
-        findings,
-        blocking,
-        malformed=len(problems),
-        released=released,
-        malformed_text=malformed_text,
-    )
+
+class _Chunk:
+    """The records of one chunk being read: values by column, lines, and what was set apart."""
+
+    def __init__(self, width: int) -> None:
+        self.columns = _ColumnBuilder(width)
+        self.lines: list[int] = []
+        self.blocking: list[str] = []
+        self.released = 0
+
+    def table_read(
+        self, application: str, table: Table, path: Path, problems: list, first: int
+    ) -> TableRead:
+        rows = pd.DataFrame(
+            self.columns.arrays(table.column_names), columns=table.column_names, dtype=object
+        )
+        rows[LINE_COLUMN] = pd.Series(self.lines, dtype="int64")
+        rows.index = pd.RangeIndex(first, first + len(rows))
+        findings = concat_findings(
+            [
+                make_findings(
+                    application=application,
+                    table=table.name,
+                    file=path.name,
+                    lines=[problem.line],
+                    column=None,
+                    rule_id=problem.rule_id,
+                    severity=ERROR,
+                    values=[problem.detail],
+                )
+                for problem in problems
+            ]
+        )
+        malformed_text = {problem.line: problem.raw.rstrip("\r\n") for problem in problems}
+        return TableRead(
+            application,
+            table,
+            path,
+            rows,
+            findings,
+            self.blocking,
+            malformed=len(problems),
+            released=self.released,
+            malformed_text=malformed_text,
+        )
 
 
 @dataclass(frozen=True)

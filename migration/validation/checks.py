@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
 from migration.dictionary.model import Column, Dictionary, Table
-from migration.frame_keys import KeySet, key_values
+from migration.frame_keys import HashIndex, KeySet, key_values, row_hashes
 from migration.reading.csv_reader import LINE_COLUMN, TableRead
 from migration.reading.findings import ERROR, concat_findings, make_findings
 from migration.validation.identifiers import CHECKS
@@ -33,36 +34,72 @@ ColumnCounted = Callable[[Column, pd.Series], None]
 
 @dataclass
 class TableValidation:
-    """Validation result of one table: findings and the rows converted to Python values."""
+    """Validation result of one table: findings and the rows converted to Python values.
+
+    `sections` holds the findings as the checks made them, one frame per check, possibly
+    empty. Every chunk of a table gives the same checks in the same order, so the findings of
+    a table read in chunks are put in the order of the whole table section by section.
+    """
 
     findings: pd.DataFrame
     typed: pd.DataFrame
+    sections: list[pd.DataFrame] = field(default_factory=list)
+
+
+class RepeatedKeys:
+    """The keys of the rows of a table checked so far, as 128-bit hashes (16 bytes a row).
+
+    A table validated in chunks gives each chunk the same `RepeatedKeys`, so a row that
+    repeats the key of a row in an earlier chunk is found as in the whole table.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, ...], list[HashIndex]] = {}
+
+    def repeated(self, rows: pd.DataFrame, columns: list[str]) -> pd.Series:
+        """Return, for each row with its whole key, whether an earlier row has that key; then
+        remember the keys of `rows`."""
+        present = rows[columns].notna().all(axis=1)
+        repeated = rows.duplicated(subset=columns, keep="first") & present
+        hashes = row_hashes(rows.loc[present, columns])
+        earlier = np.zeros(int(present.sum()), dtype=bool)
+        indexes = self._seen.setdefault(tuple(columns), [])
+        for index in indexes:
+            earlier |= index.positions_of(hashes) >= 0
+        indexes.append(HashIndex(hashes))
+        repeated[present.to_numpy()] |= earlier
+        return repeated
 
 
 def validate_table(
-    read: TableRead, dictionary: Dictionary, on_column: ColumnCounted | None = None
+    read: TableRead,
+    dictionary: Dictionary,
+    on_column: ColumnCounted | None = None,
+    keys: RepeatedKeys | None = None,
 ) -> TableValidation:
     """Check every column of a table read as text and convert it by its declared type.
 
     The values of each column are counted once (`value_counts`). When `on_column` is given,
     it is called with each column and its counts in turn, so profiling reuses the counts while
-    only one column's counts are in memory.
+    only one column's counts are in memory. `keys` carries the keys of earlier chunks of the
+    same table, for a table validated in chunks.
     """
+    keys = keys or RepeatedKeys()
     rows = read.rows
     typed = pd.DataFrame({LINE_COLUMN: rows[LINE_COLUMN]}, index=rows.index)
     found = []
     for column in read.table.columns:
         values = rows[column.name]
-        counts = values.value_counts()
+        counts = values.value_counts(sort=False)
         distinct = pd.Series(counts.index, dtype=object)
         column_findings, converted = _check_column(read, dictionary, column, values, distinct)
         if on_column is not None:
             on_column(column, counts)
         found.extend(column_findings)
         typed[column.name] = converted
-    found.append(_check_primary_key(read))
-    found.extend(_check_unique_keys(read))
-    return TableValidation(concat_findings(found), typed)
+    found.append(_check_primary_key(read, keys))
+    found.extend(_check_unique_keys(read, keys))
+    return TableValidation(concat_findings(found), typed, found)
 
 
 def _check_column(
@@ -77,23 +114,22 @@ def _check_column(
     found: list[pd.DataFrame] = []
 
     def add(mask: pd.Series, rule_id: str) -> None:
-        if mask.any():
-            found.append(
-                make_findings(
-                    application=read.application,
-                    table=read.table.name,
-                    file=read.path.name,
-                    lines=lines[mask],
-                    column=column.name,
-                    rule_id=rule_id,
-                    severity=RULES[rule_id].severity,
-                    values=values[mask],
-                )
+        # Every check gives a section, even an empty one (see TableValidation).
+        found.append(
+            make_findings(
+                application=read.application,
+                table=read.table.name,
+                file=read.path.name,
+                lines=lines[mask],
+                column=column.name,
+                rule_id=rule_id,
+                severity=RULES[rule_id].severity,
+                values=values[mask],
             )
+        )
 
     def add_values(bad: pd.Series, rule_id: str) -> None:
-        if len(bad):
-            add(values.isin(bad), rule_id)
+        add(values.isin(bad) if len(bad) else pd.Series(False, index=values.index), rule_id)
 
     present = values.notna()
     if not column.nullable:
@@ -115,7 +151,7 @@ def _check_column(
         converted = values.map(pd.Series(integers, dtype=object))
         invalid = present & converted.isna()
         add(invalid, "type.integer")
-        converted = converted.where(~converted.isna(), None)
+        converted = converted.astype(object).where(~converted.isna(), None)
     elif column.type == "decimal":
         decimals = {
             value: Decimal(value.replace(",", "."))
@@ -125,7 +161,7 @@ def _check_column(
         converted = values.map(pd.Series(decimals, dtype=object))
         invalid = present & converted.isna()
         add(invalid, "type.decimal")
-        converted = converted.where(~converted.isna(), None)
+        converted = converted.astype(object).where(~converted.isna(), None)
     elif column.type == "code":
         add_values(distinct[~distinct.isin(list(dictionary.codes(column)))], "code.unknown")
     if column.identifier is not None:
@@ -181,7 +217,7 @@ def _is_decimal(value: str | None, column: Column) -> bool:
     return True
 
 
-def _check_primary_key(read: TableRead) -> pd.DataFrame:
+def _check_primary_key(read: TableRead, keys: RepeatedKeys) -> pd.DataFrame:
     key = list(read.table.primary_key)
     if not key or read.rows.empty:
         return make_findings(
@@ -193,7 +229,7 @@ def _check_primary_key(read: TableRead) -> pd.DataFrame:
             rule_id="key.duplicate",
             severity=ERROR,
         )
-    duplicated = read.rows.duplicated(subset=key, keep="first") & read.rows[key].notna().all(axis=1)
+    duplicated = keys.repeated(read.rows, key)
     return make_findings(
         application=read.application,
         table=read.table.name,
@@ -206,12 +242,11 @@ def _check_primary_key(read: TableRead) -> pd.DataFrame:
     )
 
 
-def _check_unique_keys(read: TableRead) -> list[pd.DataFrame]:
+def _check_unique_keys(read: TableRead, keys: RepeatedKeys) -> list[pd.DataFrame]:
     found = []
     for key in read.table.unique_keys:
         columns = list(key)
-        present = read.rows[columns].notna().all(axis=1)
-        duplicated = read.rows.duplicated(subset=columns, keep="first") & present
+        duplicated = keys.repeated(read.rows, columns)
         found.append(
             make_findings(
                 application=read.application,
@@ -237,6 +272,13 @@ def check_foreign_keys(
     `known` gives the keys of referenced tables that are not in `reads`, by table and columns:
     a run that validates one table at a time keeps only those keys of the tables it has freed.
     """
+    return concat_findings(foreign_key_sections(reads, known))
+
+
+def foreign_key_sections(
+    reads: dict[str, TableRead], known: dict[tuple[str, tuple[str, ...]], KeySet] | None = None
+) -> list[pd.DataFrame]:
+    """The findings of `check_foreign_keys`, one frame per table and key, possibly empty."""
     found = []
     for name, read in reads.items():
         table: Table = read.table
@@ -263,4 +305,4 @@ def check_foreign_keys(
                     values=values[dangling],
                 )
             )
-    return concat_findings(found)
+    return found

@@ -33,14 +33,23 @@ def check_plausibility(
     A check that takes the birth date from another table reads it in `typed`, where that
     table may have only its key columns and its birth date column.
     """
+    return concat_findings(plausibility_sections(application, dictionary, typed, files, tables))
+
+
+def plausibility_sections(
+    application: str,
+    dictionary: Dictionary,
+    typed: dict[str, pd.DataFrame],
+    files: dict[str, str],
+    tables: set[str] | None = None,
+) -> list[pd.DataFrame]:
+    """The findings of `check_plausibility`, one frame per check, possibly empty."""
     found = []
     for name, table in dictionary.tables.items():
         if name not in typed or (tables is not None and name not in tables):
             continue
         for check in table.plausibility:
             mask, column = _evaluate(check, table, typed[name], typed)
-            if not mask.any():
-                continue
             rule_id = RULE_IDS[check.rule]
             rows = typed[name][mask]
             found.append(
@@ -55,7 +64,7 @@ def check_plausibility(
                     values=rows[column.split(", ")[0]].map(_text),
                 )
             )
-    return concat_findings(found)
+    return found
 
 
 def _evaluate(
