@@ -345,6 +345,7 @@ def _profile_view(raw_profile: object) -> dict[str, Any]:
                 "min": _profile_value(raw.get("min")),
                 "max": _profile_value(raw.get("max")),
                 "top": top,
+                "top_repeated_only": raw.get("top_repeated_only") is True,
                 "code_coverage": _code_coverage(raw.get("code_coverage")),
                 "lengths": _length_bins(raw.get("lengths")),
                 "date_histogram": _date_histogram(raw.get("date_histogram")),

@@ -1184,3 +1184,12 @@ def test_merge_conflicts_in_markdown(summary):
         "- 2 clés de la table adresse regroupent 400 lignes aux valeurs différentes "
         "(`voie`, `code_postal`)"
     ) in text
+
+
+def test_column_with_many_distinct_values_says_top_lists_repeats(summary):
+    column = summary["tables"][0]["profile"]["columns"][0]
+    column["top_repeated_only"] = True
+
+    assert "valeurs répétées seulement (trop de valeurs distinctes)" in site(summary)[TABLE_PAGE]
+    column["top_repeated_only"] = False
+    assert "valeurs répétées seulement" not in site(summary)[TABLE_PAGE]
