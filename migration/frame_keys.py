@@ -46,7 +46,7 @@ def row_hashes(rows: pd.DataFrame) -> np.ndarray:
     """
     if not len(rows):
         return np.empty((0, 2), dtype=np.uint64)
-    texts = rows.astype(str)
+    texts = rows if all(map(pd.api.types.is_object_dtype, rows.dtypes)) else rows.astype(str)
     return np.column_stack(
         [
             hash_pandas_object(texts, index=False, hash_key=key, categorize=False).to_numpy()

@@ -224,10 +224,11 @@ def validate_application_staged(
     profiles: dict[str, dict] = {}
     stage = FrameStage(stage_folder, f"source-{name}")
     needs = _cross_table_needs(dictionary)
+    birth_lookups: dict = {}  # built once per referenced table, for every chunk
     for table_name in order:
         table = dictionary.tables[table_name]
         path = replacements.get(table.file, folder / table.file)
-        checks = _ChunkedTable(name, table, dictionary, policy, needs)
+        checks = _ChunkedTable(name, table, dictionary, policy, needs, birth_lookups)
         for read in read_table_chunks(name, table, path, checks.rows_per_chunk):
             accepted = checks.add(read, known, birth_columns)
             if len(accepted):
@@ -292,8 +293,11 @@ def _cross_table_needs(dictionary: Dictionary) -> _CrossTableNeeds:
 class _ChunkedTable:
     """The checks of one table read in chunks, and what they keep from chunk to chunk."""
 
-    def __init__(self, application, table, dictionary, policy, needs: _CrossTableNeeds):
+    def __init__(
+        self, application, table, dictionary, policy, needs: _CrossTableNeeds, birth_lookups
+    ):
         self.application, self.table, self.dictionary = application, table, dictionary
+        self.birth_lookups = birth_lookups
         self.policy = policy
         self.needs = needs
         # A foreign key to the table itself needs all the table's keys before any check.
@@ -326,7 +330,9 @@ class _ChunkedTable:
         foreign = foreign_key_sections({name: read}, known)
         typed = {**birth_columns, name: validation.typed}
         files = {name: read.path.name}
-        plausible = plausibility_sections(self.application, self.dictionary, typed, files, {name})
+        plausible = plausibility_sections(
+            self.application, self.dictionary, typed, files, {name}, self.birth_lookups
+        )
         for kept, sections in (
             (self.own, own),
             (self.foreign, foreign),

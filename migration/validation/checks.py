@@ -61,7 +61,7 @@ class RepeatedKeys:
         remember the keys of `rows`."""
         present = rows[columns].notna().all(axis=1)
         repeated = rows.duplicated(subset=columns, keep="first") & present
-        hashes = row_hashes(rows.loc[present, columns])
+        hashes = row_hashes(rows.loc[present, columns])  # read as text: no null, all str
         earlier = np.zeros(int(present.sum()), dtype=bool)
         indexes = self._seen.setdefault(tuple(columns), [])
         for index in indexes:

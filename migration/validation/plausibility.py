@@ -42,14 +42,20 @@ def plausibility_sections(
     typed: dict[str, pd.DataFrame],
     files: dict[str, str],
     tables: set[str] | None = None,
+    birth_lookups: dict | None = None,
 ) -> list[pd.DataFrame]:
-    """The findings of `check_plausibility`, one frame per check, possibly empty."""
+    """The findings of `check_plausibility`, one frame per check, possibly empty.
+
+    `birth_lookups` keeps the birth date of each key of a referenced table, built once for
+    the chunks of a table checked one after the other.
+    """
     found = []
+    lookups = {} if birth_lookups is None else birth_lookups
     for name, table in dictionary.tables.items():
         if name not in typed or (tables is not None and name not in tables):
             continue
         for check in table.plausibility:
-            mask, column = _evaluate(check, table, typed[name], typed)
+            mask, column = _evaluate(check, table, typed[name], typed, lookups)
             rule_id = RULE_IDS[check.rule]
             rows = typed[name][mask]
             found.append(
@@ -68,7 +74,11 @@ def plausibility_sections(
 
 
 def _evaluate(
-    check: PlausibilityCheck, table: Table, rows: pd.DataFrame, typed: dict[str, pd.DataFrame]
+    check: PlausibilityCheck,
+    table: Table,
+    rows: pd.DataFrame,
+    typed: dict[str, pd.DataFrame],
+    lookups: dict,
 ) -> tuple[pd.Series, str]:
     if check.rule == "date_order":
         start, end = rows[check.start], rows[check.end]
@@ -76,7 +86,7 @@ def _evaluate(
         return both & (start.where(both) > end.where(both)).fillna(False).astype(bool), (
             f"{check.start}, {check.end}"
         )
-    birth = _birth_dates(check, table, rows, typed)
+    birth = _birth_dates(check, table, rows, typed, lookups)
     if check.rule == "after_birth":
         date = rows[check.date]
         both = date.notna() & birth.notna()
@@ -97,19 +107,23 @@ def _evaluate(
     return (too_young | too_old).astype(bool), check.at
 
 
-def _birth_dates(check, table: Table, rows: pd.DataFrame, typed) -> pd.Series:
+def _birth_dates(check, table: Table, rows: pd.DataFrame, typed, lookups: dict) -> pd.Series:
     """The birth date of each row, from the row itself or through its foreign key."""
     if "." not in check.birth:
         return rows[check.birth]
     ref_table, ref_column = check.birth.split(".", 1)
     key = next(key for key in table.foreign_keys if key.ref_table == ref_table)
-    parent = typed[ref_table].drop_duplicates(subset=list(key.ref_columns), keep="first")
-    lookup = parent.set_index(list(key.ref_columns))[ref_column]
+    cache_key = (ref_table, key.ref_columns, ref_column)
+    if cache_key not in lookups:
+        parent = typed[ref_table].drop_duplicates(subset=list(key.ref_columns), keep="first")
+        lookups[cache_key] = parent.set_index(list(key.ref_columns))[ref_column]
+    lookup = lookups[cache_key]
     values = rows[list(key.columns)[0]] if len(key.columns) == 1 else None
     if values is None:
         index = pd.MultiIndex.from_frame(rows[list(key.columns)])
         return pd.Series(lookup.reindex(index).to_numpy(), index=rows.index, dtype=object)
-    return values.map(lookup).astype(object).where(values.map(lookup).notna(), None)
+    births = values.map(lookup).astype(object)
+    return births.where(births.notna(), None)
 
 
 def _age(birth, at) -> int:

@@ -51,9 +51,9 @@ def _validated(plaintext: Path, application: str, policy, stage: Path | None):
 
 
 @pytest.mark.parametrize(
-    ("policy", "exact_distinct"), [("default", 50_000), ("changed", 50_000), ("default", 3)]
+    ("application", "policy", "exact_distinct"),
+    [("ITAC", "default", 50_000), ("OPALES", "changed", 50_000), ("ITAC", "changed", 3)],
 )
-@pytest.mark.parametrize("application", ["ITAC", "OPALES"])
 def test_staged_validation_matches_whole(
     plaintext, tmp_path, monkeypatch, application, policy, exact_distinct
 ):
