@@ -270,7 +270,7 @@ READ_CHUNK_ROWS = 100_000
 
 @dataclass
 class _CrossTableNeeds:
-    """What the checks of other tables need of each table once it is freed."""
+    """The columns of each table that other tables' checks read once the table is freed."""
 
     keys: dict[str, set[tuple[str, ...]]]  # table -> referenced column sets
     columns: dict[str, set[str]]  # table -> key and birth date columns
@@ -318,8 +318,8 @@ class _ChunkedTable:
         self.rows = 0
 
     def add(self, read: TableRead, known, birth_columns) -> pd.DataFrame:
-        """Check the next chunk; keep what later chunks and tables need; return its accepted
-        rows, converted."""
+        """Check the next chunk and keep what later chunks and tables need. Return the chunk's
+        accepted rows, converted."""
         name = self.table.name
 
         def count(column, counts) -> None:
@@ -357,7 +357,7 @@ class _ChunkedTable:
         return rows[~rows[LINE_COLUMN].isin(error_lines)]
 
     def findings(self) -> tuple[pd.DataFrame, tuple[pd.DataFrame, pd.DataFrame]]:
-        """The table's own findings, with the rule policy, then its foreign key and
+        """Return the table's own findings, with the rule policy, then its foreign key and
         plausibility findings, each in the order of the whole table."""
         own = concat_findings([frame for frames in self.own for frame in frames])
         foreign = concat_findings([frame for frames in self.foreign for frame in frames])
@@ -374,7 +374,7 @@ class _ChunkedTable:
         return pd.concat(self.births) if len(self.births) > 1 else self.births[0]
 
     def read(self) -> TableRead:
-        """The table's read: the raw rows kept, and the counts and findings of every chunk."""
+        """Put the chunks' reads together: the raw rows kept, the counts and the findings."""
         first = self.reads[0]
         return dataclasses.replace(
             first,
