@@ -236,8 +236,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         help="processes that read, validate and map the applications side by side, at most "
-        "one per application (default 1: one after the other; 2 is faster on two cores but "
-        "needs about twice the memory)",
+        "one per application (default 1: one after the other; 2 is faster on two cores and "
+        "takes more memory)",
     )
     run.add_argument(
         "--allow-removals",
