@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from migration import __version__
-from migration.delivery.config import CONFIG_NAME
+from migration.delivery.config import CONFIG_NAME, check_delivery_folder
 from migration.delivery.intake import Delivery, open_delivery
 from migration.delivery.workdir import (
     PrivateWorkdir,
@@ -172,6 +172,8 @@ def _run_steps(
     schema = load_target_schema()
     _check_overrides(options)
     _check_references(options)
+    # A missing delivery is reported before anything is created: reports folder or database.
+    check_delivery_folder(Path(options.delivery))
     _check_reports_folder(options.reports_dir)
     # The mappings go first, so an invalid one leaves no empty database file behind it.
     mappings_checked = _check_mappings(options, schema)

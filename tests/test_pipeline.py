@@ -364,6 +364,25 @@ def test_missing_workdir_leaves_no_database_file(tmp_path):
     assert not (tmp_path / "mdph.sqlite3").exists()
 
 
+def test_missing_delivery_stops_before_creating_anything(tmp_path):
+    """A delivery path that does not exist is reported before the target is reached. It leaves
+    no database file, and the report folder gets the run's OpenLineage FAIL event only."""
+    from migration.delivery.errors import DeliveryError
+    from migration.lineage.openlineage import EVENTS_FILE
+
+    messages: list[str] = []
+    options = RunOptions(
+        delivery=tmp_path / "livraison",
+        target_url=f"sqlite:///{tmp_path / 'mdph.sqlite3'}",
+        reports_dir=tmp_path / "rapports",
+    )
+    with pytest.raises(DeliveryError, match="livraison: delivery folder not found; check the path"):
+        run_migration(options, PASSWORD, lambda step, message: messages.append(step))
+    assert messages == []
+    assert [path.name for path in (tmp_path / "rapports").iterdir()] == [EVENTS_FILE]
+    assert not (tmp_path / "mdph.sqlite3").exists()
+
+
 def test_one_worker_reports_each_application_when_done(tmp_path, monkeypatch):
     """With one process, the progress of ITAC shows before OPALES is read."""
     import migration.run

@@ -159,13 +159,7 @@ def read_delivery_config(delivery_dir: Path) -> dict[str, Any]:
         DeliveryError: The delivery folder is missing, or no application is declared or found.
     """
     delivery_dir = Path(delivery_dir)
-    if delivery_dir.is_file():
-        raise DeliveryError(
-            f"{delivery_dir}: is a file, not a delivery folder; give the delivery folder, "
-            f"which contains one folder per application and usually {CONFIG_NAME}"
-        )
-    if not delivery_dir.is_dir():
-        raise DeliveryError(f"{delivery_dir}: delivery folder not found")
+    check_delivery_folder(delivery_dir)
 
     config_path = delivery_dir / CONFIG_NAME
     if not config_path.is_file():
@@ -500,3 +494,17 @@ def encryption_parameters(config: dict[str, Any]) -> EncryptionParameters | None
         return None
     attempts = encryption_attempts(config)
     return attempts[0] if len(attempts) == 1 else None
+
+
+def check_delivery_folder(delivery_dir: Path) -> None:
+    """Raise DeliveryError when `delivery_dir` is not a folder."""
+    if delivery_dir.is_file():
+        raise DeliveryError(
+            f"{delivery_dir}: is a file, not a delivery folder; give the delivery folder, "
+            f"which contains one folder per application and usually {CONFIG_NAME}"
+        )
+    if not delivery_dir.is_dir():
+        raise DeliveryError(
+            f"{delivery_dir}: delivery folder not found; check the path, nothing was decrypted "
+            "or loaded"
+        )
