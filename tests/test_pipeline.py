@@ -359,7 +359,7 @@ def test_missing_workdir_leaves_no_database_file(tmp_path):
         reports_dir=tmp_path / "rapports",
         workdir_parent=tmp_path / "missing",
     )
-    with pytest.raises(DeliveryError, match="folder for the private work folder not found"):
+    with pytest.raises(DeliveryError, match=r"work folder not found \(--workdir"):
         run_migration(options, PASSWORD)
     assert not (tmp_path / "mdph.sqlite3").exists()
 

@@ -154,8 +154,9 @@ class PrivateWorkdir:
             )
         if not parent_dir.is_dir():
             raise DeliveryError(
-                f"{parent_dir}: folder for the private work folder not found; create it or "
-                "choose another one"
+                f"{parent_dir}: work folder not found (--workdir, or workdir_parent in Dagster); "
+                "create it, or give an existing folder in which the run makes its private folder "
+                "for decrypted files"
             )
         # mkdtemp creates the folder with mode 0700 and a random name, so it cannot be planted.
         self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent_dir))

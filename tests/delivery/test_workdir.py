@@ -135,7 +135,7 @@ def test_default_parent_is_temp_dir() -> None:
 
 
 def test_missing_parent_rejected(tmp_path: Path) -> None:
-    with pytest.raises(DeliveryError, match="folder for the private work folder not found"):
+    with pytest.raises(DeliveryError, match=r"work folder not found \(--workdir"):
         PrivateWorkdir(tmp_path / "absent")
 
 
