@@ -154,11 +154,12 @@ def test_missing_parent_example_shows_the_key(refused_run):
         assert example["value"] is not None
 
 
-def test_rows_rejected_in_assembly_keep_their_raw_text(refused_run, tmp_path):
-    """A row whose parent fell in assembly gets its raw text from its file again.
+def test_rows_rejected_after_validation_keep_raw_text(refused_run, tmp_path):
+    """A row rejected for a refused value in mapping, or whose parent fell in assembly, gets
+    its raw text from its file again.
 
-    The workers keep the raw text of the rows they reject only, so the run reads these rows
-    again from the decrypted file before the work folder goes.
+    The workers keep the raw text of the rows with a validation error only, so the run reads
+    these rows again from the decrypted file before the work folder goes.
     """
     import sqlalchemy as sa
 
@@ -171,12 +172,13 @@ def test_rows_rejected_in_assembly_keep_their_raw_text(refused_run, tmp_path):
     with engine.connect() as connection:
         stored = connection.execute(
             sa.text(
-                "SELECT application, source_table, source_line, raw_values FROM reprise_rejet "
-                "WHERE rule_id = 'mapping.parent_missing'"
+                "SELECT application, source_table, source_line, raw_values, rule_id "
+                "FROM reprise_rejet "
+                "WHERE rule_id IN ('mapping.parent_missing', 'mapping.target_value')"
             )
         ).all()
     engine.dispose()
-    assert stored
+    assert {row[4] for row in stored} == {"mapping.parent_missing", "mapping.target_value"}
     delivery = open_delivery(DELIVERY, PASSWORD, tmp_path)
     expected = {}
     for application, table_name in {(row[0], row[1]) for row in stored}:
@@ -187,7 +189,7 @@ def test_rows_rejected_in_assembly_keep_their_raw_text(refused_run, tmp_path):
             expected[(application, table_name, int(values[-1]))] = dict(
                 zip(table.column_names, values[:-1], strict=True)
             )
-    for application, table_name, line, raw in stored:
+    for application, table_name, line, raw, _ in stored:
         assert raw is not None
         assert json.loads(raw) == expected[(application, table_name, line)]
 
