@@ -11,6 +11,7 @@ be truncated, so that record is rejected too.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import logging
@@ -123,17 +124,18 @@ def read_table_chunks(
             if drift:
                 state.blocking.append(f"{path.name}, line {line}: {drift}")
             continue
-        if len(fields) != expected:
-            detail = f"{len(fields)} fields, {expected} expected"
-            problems.append(_Problem(line, "csv.field_count", detail, raw))
-            continue
         # Only the last line of a file can lack a line end, so a record that starts after
-        # line 1 follows lines that end with one.
+        # line 1 follows lines that end with one. A cut record is reported as such, whatever
+        # its field count.
         if not raw.endswith(("\n", "\r")) and line > 1:
             problems.append(_Problem(line, "csv.truncated", TRUNCATED_DETAIL, raw))
             logger.warning(
                 "%s/%s: line %d: %s", path.parent.name, path.name, line, TRUNCATED_DETAIL
             )
+            continue
+        if len(fields) != expected:
+            detail = f"{len(fields)} fields, {expected} expected"
+            problems.append(_Problem(line, "csv.field_count", detail, raw))
             continue
         if lines is not None and line not in lines:
             state.released += 1
@@ -261,6 +263,7 @@ def _iter_records(
             "mdph-reprise accept to list the missing files"
         ) from None
     with handle:
+        _check_not_utf8(path, table)
         for _ in range(table.skip_lines):
             handle.readline()
         raw_lines: list[str] = []
@@ -285,13 +288,12 @@ def _iter_records(
                 problems.append(_Problem(previous_end + 1, "csv.quote", str(error), raw))
                 previous_end = reader.line_num + table.skip_lines
                 continue
-            except UnicodeDecodeError as error:
+            except UnicodeDecodeError:
+                line, byte = _first_undecodable(path, table.encoding)
                 raise ReadingError(
-                    f"{path.parent.name}/{path.name}: near line "
-                    f"{_line_of_byte(path, error.start)}: byte "
-                    f"0x{error.object[error.start]:02x} is not valid {table.encoding}; the file "
-                    "is damaged or not in the encoding its data dictionary declares (run "
-                    "mdph-reprise accept to check it)"
+                    f"{path.parent.name}/{path.name}: line {line}: byte 0x{byte:02x} is not "
+                    f"valid {table.encoding}; the file is damaged or not in the encoding its data "
+                    "dictionary declares (run mdph-reprise accept to check it)"
                 ) from None
             start = previous_end + 1
             previous_end = reader.line_num + table.skip_lines
@@ -336,12 +338,51 @@ def _quotes_are_balanced(raw: str, delimiter: str) -> bool:
     return state != "quoted"
 
 
-def _line_of_byte(path: Path, decoded_offset: int) -> int:
-    """Estimate the line of a decoding error from the offset the codec reports."""
-    # NOTE: the codec reports an offset inside its current buffer, not the file, so this line
-    # is approximate for files larger than one buffer; it is only used in the error message.
+def _first_undecodable(path: Path, encoding: str) -> tuple[int, int]:
+    """Return the physical line and the value of the first byte that does not decode.
+
+    The lines are decoded one at a time: no character of the supported encodings spans a line
+    end, so the first line that fails holds the byte.
+    """
     with path.open("rb") as handle:
-        return handle.read(decoded_offset).count(b"\n") + 1
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError as error:
+                return number, line[error.start]
+    return 0, 0
+
+
+def _check_not_utf8(path: Path, table: Table) -> None:
+    """Raise ReadingError when a file declared in a single-byte encoding is UTF-8 text.
+
+    A UTF-8 file almost always decodes as Windows-1252 too, with every accented letter read
+    as two wrong characters, so strict decoding alone would load it garbled. A file with a
+    byte beyond ASCII that decodes as UTF-8 is taken as UTF-8: French text in Windows-1252
+    almost never forms valid UTF-8 sequences.
+    """
+    if codecs.lookup(table.encoding).name == "utf-8":
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    beyond_ascii = False
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            beyond_ascii = beyond_ascii or not chunk.isascii()
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return
+    if beyond_ascii:
+        raise ReadingError(
+            f"{path.parent.name}/{path.name}: the file is UTF-8, its data dictionary declares "
+            f"{table.encoding}; its accented letters would be read wrong. Ask the sender for the "
+            f"file in {table.encoding}, or declare its encoding in the dictionary (run "
+            "mdph-reprise accept to check every file)"
+        )
 
 
 def _describe_header_drift(header: list[str], expected: list[str]) -> str:

@@ -74,8 +74,30 @@ def test_missing_header_column_named(tmp_path):
 def test_undecodable_byte_names_file_and_line(tmp_path):
     path = tmp_path / "T.csv"
     path.write_bytes(b"CODE;LIBELLE;MONTANT\r\n01;a;1\r\n02;\x81;1\r\n")
-    with pytest.raises(ReadingError, match=r"/T\.csv: near line 3: byte 0x81 is not valid cp1252"):
+    with pytest.raises(ReadingError, match=r"/T\.csv: line 3: byte 0x81 is not valid cp1252"):
         read_table("ITAC", _table(), path)
+
+
+def test_undecodable_byte_far_in_file_names_its_line(tmp_path):
+    """The codec reads the file in blocks: the line is counted in the file, not the block."""
+    rows = "".join(f"{n:06d};libellé {n};{n}\r\n" for n in range(60_000))
+    path = tmp_path / "T.csv"
+    path.write_bytes(b"CODE;LIBELLE;MONTANT\r\n" + rows.encode("cp1252") + b"x;\x81;1\r\n")
+    with pytest.raises(ReadingError, match=r"/T\.csv: line 60002: byte 0x81 is not valid"):
+        read_table("ITAC", _table(), path)
+
+
+def test_utf8_file_declared_cp1252_is_rejected(tmp_path):
+    """UTF-8 decodes as Windows-1252 too, into wrong letters, so it is named, not loaded."""
+    path = _write(tmp_path, "CODE;LIBELLE;MONTANT\r\n01;Hélène;1\r\n", encoding="utf-8")
+    with pytest.raises(ReadingError, match=r"/T\.csv: the file is UTF-8, its data dictionary"):
+        read_table("ITAC", _table(), path)
+
+
+def test_ascii_and_cp1252_files_are_read(tmp_path):
+    for text, encoding in (("01;Helene;1", "ascii"), ("01;Hélène;1", "cp1252")):
+        path = _write(tmp_path, f"CODE;LIBELLE;MONTANT\r\n{text}\r\n", encoding=encoding)
+        assert read_table("ITAC", _table(), path).rows["LIBELLE"].tolist() == [text.split(";")[1]]
 
 
 def test_missing_file_says_what_to_check(tmp_path):
@@ -125,9 +147,10 @@ def test_truncated_multiline_record_rejected(tmp_path):
 
 
 def test_truncated_record_short_of_fields(tmp_path):
+    """A last record cut between fields is reported as cut, not as a wrong field count."""
     path = _write(tmp_path, "CODE;LIBELLE;MONTANT\r\n01;a;1\r\n02;b")
     read = read_table("ITAC", _table(), path)
-    assert read.findings["rule_id"].tolist() == ["csv.field_count"]
+    assert read.findings["rule_id"].tolist() == ["csv.truncated"]
     assert read.findings["line"].tolist() == [3]
     assert read.rows["CODE"].tolist() == ["01"]
 
