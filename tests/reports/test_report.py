@@ -1190,6 +1190,6 @@ def test_column_with_many_distinct_values_says_top_lists_repeats(summary):
     column = summary["tables"][0]["profile"]["columns"][0]
     column["top_repeated_only"] = True
 
-    assert "valeurs répétées seulement (trop de valeurs distinctes)" in site(summary)[TABLE_PAGE]
+    assert "(valeurs répétées seulement, trop de valeurs distinctes)" in site(summary)[TABLE_PAGE]
     column["top_repeated_only"] = False
     assert "valeurs répétées seulement" not in site(summary)[TABLE_PAGE]
