@@ -36,7 +36,7 @@ ColumnCounted = Callable[[Column, pd.Series], None]
 class TableValidation:
     """Validation result of one table: findings and the rows converted to Python values.
 
-    `sections` holds the findings as the checks made them, one frame per check, possibly
+    `sections` contains the findings as the checks made them, one frame per check, possibly
     empty. Every chunk of a table gives the same checks in the same order, so the findings of
     a table read in chunks are put in the order of the whole table section by section.
     """
@@ -262,23 +262,20 @@ def _check_unique_keys(read: TableRead, keys: RepeatedKeys) -> list[pd.DataFrame
     return found
 
 
-def check_foreign_keys(
-    reads: dict[str, TableRead],
-    dictionary: Dictionary,
-    known: dict[tuple[str, tuple[str, ...]], KeySet] | None = None,
-) -> pd.DataFrame:
-    """Check every declared foreign key between tables of one application.
-
-    `known` gives the keys of referenced tables that are not in `reads`, by table and columns:
-    a run that validates one table at a time keeps only those keys of the tables it has freed.
-    """
-    return concat_findings(foreign_key_sections(reads, known))
+def check_foreign_keys(reads: dict[str, TableRead], dictionary: Dictionary) -> pd.DataFrame:
+    """Check every declared foreign key between tables of one application."""
+    return concat_findings(foreign_key_sections(reads))
 
 
 def foreign_key_sections(
     reads: dict[str, TableRead], known: dict[tuple[str, tuple[str, ...]], KeySet] | None = None
 ) -> list[pd.DataFrame]:
-    """The findings of `check_foreign_keys`, one frame per table and key, possibly empty."""
+    """Check the foreign keys of `reads` as `check_foreign_keys` does, and return one findings
+    frame per table and key, possibly empty.
+
+    `known` gives the keys of referenced tables that are not in `reads`, by table and columns:
+    a run that validates one table at a time keeps only those keys of the tables it has freed.
+    """
     found = []
     for name, read in reads.items():
         table: Table = read.table

@@ -22,18 +22,10 @@ RULE_IDS = {
 
 
 def check_plausibility(
-    application: str,
-    dictionary: Dictionary,
-    typed: dict[str, pd.DataFrame],
-    files: dict[str, str],
-    tables: set[str] | None = None,
+    application: str, dictionary: Dictionary, typed: dict[str, pd.DataFrame], files: dict[str, str]
 ) -> pd.DataFrame:
-    """Run every declared plausibility check of an application's tables, or of `tables` only.
-
-    A check that takes the birth date from another table reads it in `typed`, where that
-    table may have only its key columns and its birth date column.
-    """
-    return concat_findings(plausibility_sections(application, dictionary, typed, files, tables))
+    """Run every declared plausibility check of an application's tables."""
+    return concat_findings(plausibility_sections(application, dictionary, typed, files))
 
 
 def plausibility_sections(
@@ -44,10 +36,13 @@ def plausibility_sections(
     tables: set[str] | None = None,
     birth_lookups: dict | None = None,
 ) -> list[pd.DataFrame]:
-    """The findings of `check_plausibility`, one frame per check, possibly empty.
+    """Run the plausibility checks of `check_plausibility`, of `tables` only when given, and
+    return one findings frame per check, possibly empty.
 
-    `birth_lookups` keeps the birth date of each key of a referenced table, built once for
-    the chunks of a table checked one after the other.
+    A check that takes the birth date from another table reads it in `typed`, where that
+    table may have only its key columns and its birth date column. `birth_lookups` keeps the
+    birth date of each key of a referenced table, built once for the chunks of a table checked
+    one after the other.
     """
     found = []
     lookups = {} if birth_lookups is None else birth_lookups
