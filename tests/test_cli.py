@@ -950,11 +950,30 @@ def test_stop_signal_dropped_by_python_still_stops(monkeypatch, capsys, signal_n
     assert capsys.readouterr().err.splitlines()[-1] == cli.INTERRUPTED
 
 
+def _main_with_run(monkeypatch, run_migration, tmp_path) -> int:
+    """Run `cli.main` on the sample with `run_migration` in place of the real run.
+
+    main installs signal handlers and sets the umask, which the test process must not keep.
+    """
+    import signal
+
+    from migration import cli, run
+
+    monkeypatch.setattr(run, "run_migration", run_migration)
+    monkeypatch.setenv("MDPH_DELIVERY_PASSWORD", PASSWORD)
+    monkeypatch.setattr(signal, "signal", lambda signum, handler: None)
+    umask = os.umask(0o077)
+    try:
+        return cli.main(["run", str(DELIVERY), "--output", str(tmp_path / "out")])
+    finally:
+        os.umask(umask)
+
+
 @pytest.mark.parametrize(("signal_name", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
 def test_stop_during_copy_exits_as_stop(monkeypatch, capsys, tmp_path, signal_name, code):
     import signal
 
-    from migration import cli, run
+    from migration import cli
     from migration.target.errors import TargetError
 
     def run_with_copy_canceled(options, password, progress):
@@ -966,14 +985,7 @@ def test_stop_during_copy_exits_as_stop(monkeypatch, capsys, tmp_path, signal_na
             "canceled (SQLSTATE 57014); the load was rolled back"
         )
 
-    monkeypatch.setattr(run, "run_migration", run_with_copy_canceled)
-    monkeypatch.setenv("MDPH_DELIVERY_PASSWORD", PASSWORD)
-    monkeypatch.setattr(signal, "signal", lambda signum, handler: None)
-    umask = os.umask(0o077)
-    try:
-        exit_code = cli.main(["run", str(DELIVERY), "--output", str(tmp_path / "out")])
-    finally:
-        os.umask(umask)
+    exit_code = _main_with_run(monkeypatch, run_with_copy_canceled, tmp_path)
 
     assert exit_code == code
     error = capsys.readouterr().err
@@ -982,22 +994,14 @@ def test_stop_during_copy_exits_as_stop(monkeypatch, capsys, tmp_path, signal_na
 
 
 def test_interrupt_after_load_message(monkeypatch, capsys, tmp_path):
-    import signal
 
-    from migration import cli, run
+    from migration import cli
 
     def run_stopped_in_reports(options, password, progress):
         progress("loading", "10 rows in 1 tables: 10 added, 0 changed, 0 removed, 0 unchanged")
         raise KeyboardInterrupt  # Ctrl-C while the reports are written
 
-    monkeypatch.setattr(run, "run_migration", run_stopped_in_reports)
-    monkeypatch.setenv("MDPH_DELIVERY_PASSWORD", PASSWORD)
-    monkeypatch.setattr(signal, "signal", lambda signum, handler: None)
-    umask = os.umask(0o077)
-    try:
-        exit_code = cli.main(["run", str(DELIVERY), "--output", str(tmp_path / "out")])
-    finally:
-        os.umask(umask)
+    exit_code = _main_with_run(monkeypatch, run_stopped_in_reports, tmp_path)
 
     assert exit_code == 130
     assert capsys.readouterr().err.splitlines()[-1] == cli.INTERRUPTED_AFTER_LOAD
