@@ -58,8 +58,8 @@ def row_hashes(rows: pd.DataFrame) -> np.ndarray:
 class HashIndex:
     """A sorted index of 128-bit hashes (16 bytes per entry, whatever the key's length).
 
-    Two different keys with the same 128-bit hash are beyond any real table, so the index
-    answers as the keys themselves would.
+    Two different keys with the same 128-bit hash are beyond any real table, so a lookup in the
+    index returns what a lookup of the keys themselves would.
     """
 
     def __init__(self, hashes: np.ndarray) -> None:
@@ -107,12 +107,12 @@ class KeySet:
 
     @staticmethod
     def hashes_of(keys: pd.Series) -> np.ndarray:
-        """The hashes of the non-null keys, which `from_hashes` takes in parts."""
+        """Return the hashes of the non-null keys, which `from_hashes` takes in parts."""
         return text_hashes(keys.dropna().astype(str).to_numpy(dtype=object))
 
     @classmethod
     def from_hashes(cls, parts: list[np.ndarray]) -> KeySet:
-        """The set of the keys whose hashes `hashes_of` gave, chunk by chunk."""
+        """Build the set of the keys whose hashes `hashes_of` gave, chunk by chunk."""
         keys = cls(pd.Series([], dtype=object))
         if parts:
             keys._index = HashIndex(np.concatenate(parts))
@@ -122,7 +122,7 @@ class KeySet:
         return len(self._index)
 
     def contains(self, keys: pd.Series) -> pd.Series:
-        """Return, for each key, whether the set holds it (False for a null key)."""
+        """Return, for each key, whether the set contains it (False for a null key)."""
         present = keys.notna().to_numpy()
         found = np.zeros(len(keys), dtype=bool)
         texts = keys[present].astype(str).to_numpy(dtype=object)

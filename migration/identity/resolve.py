@@ -223,7 +223,7 @@ def _block_pairs(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
 
 
 def _share_a_block(person: dict, other: dict) -> bool:
-    """Whether two individuals have equal values, none of them null, in one of the blocks."""
+    """Return whether two individuals have equal values, none of them null, in one block."""
     return any(
         all(not pd.isna(person[column]) and person[column] == other[column] for column in block)
         for block in BLOCKS

@@ -68,11 +68,11 @@ class SourceTable:
     staged: TableRows | None = None
 
     def frames(self) -> list[pd.DataFrame | StagedFrame]:
-        """The rows as one frame, or as the staged frames, to be read one at a time."""
+        """Return the rows as one frame, or the staged frames, to be read one at a time."""
         return list(self.staged.parts) if self.staged is not None else [self.rows]
 
     def all_rows(self) -> pd.DataFrame:
-        """Every accepted row in one frame (a staged table is read back whole)."""
+        """Return every accepted row in one frame (a staged table is read back whole)."""
         if self.staged is None:
             return self.rows
         parts = list(self.staged.peek())

@@ -87,6 +87,7 @@ class ColumnCounts:
         self.nulls += rows - int(counts.sum())
         if not len(counts):
             return
+
         # Plain Python on the distinct values: pandas string methods cost more per call.
         texts = counts.index.tolist()
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
@@ -94,6 +95,7 @@ class ColumnCounts:
         present = np.flatnonzero(by_length)
         found = pd.Series(by_length[present].astype(np.int64), index=present)
         self.lengths = self.lengths.add(found, fill_value=0).astype("int64")
+
         if self.column.type in ("text", "code", "integer"):
             low, high = min(texts), max(texts)
             self.minimum = low if self.minimum is None else min(self.minimum, low)
@@ -106,6 +108,7 @@ class ColumnCounts:
                 self.years[year] = self.years.get(year, 0) + count
             self.placeholders += placeholders
             self.invalid += invalid
+
         if self.exact is not None:
             merged = pd.concat([self.exact, counts]).groupby(level=0, sort=False).sum()
             if len(merged) <= EXACT_DISTINCT:
@@ -145,8 +148,8 @@ class ColumnCounts:
                 self.repeated[int(hashes[position])] = values[position]
 
     def top(self) -> list[dict[str, Any]]:
-        """The TOP_VALUES most frequent values, most frequent first, then in order of first
-        appearance; none for a personal column."""
+        """Return the TOP_VALUES most frequent values, most frequent first, then in order of
+        first appearance. A personal column lists none."""
         if self.column.personal:
             return []
         if self.exact is not None:
@@ -160,7 +163,7 @@ class ColumnCounts:
         ]
 
     def profile(self) -> dict[str, Any]:
-        """The profile of the column from every chunk added."""
+        """Build the profile of the column from every chunk added."""
         column = self.column
         present = len(self.lengths) > 0
         profile: dict[str, Any] = {

@@ -342,7 +342,7 @@ def _first_undecodable(path: Path, encoding: str) -> tuple[int, int]:
     """Return the physical line and the value of the first byte that does not decode.
 
     The lines are decoded one at a time: no character of the supported encodings spans a line
-    end, so the first line that fails holds the byte.
+    end, so the first line that fails contains the byte.
     """
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):

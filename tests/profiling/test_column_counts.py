@@ -66,6 +66,7 @@ def test_personal_column_keeps_no_value(monkeypatch):
         counts.add(len(part), part.value_counts(sort=False))
 
     result = counts.profile()
-    assert result["top"] == [] and result["min"] is None
+    assert result["top"] == []
+    assert result["min"] is None
     assert counts.repeated == {}
     assert result["distinct"] == 8

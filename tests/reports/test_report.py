@@ -1186,7 +1186,7 @@ def test_merge_conflicts_in_markdown(summary):
     ) in text
 
 
-def test_column_with_many_distinct_values_says_top_lists_repeats(summary):
+def test_repeated_values_note_shown(summary):
     column = summary["tables"][0]["profile"]["columns"][0]
     column["top_repeated_only"] = True
 

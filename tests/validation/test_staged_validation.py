@@ -124,8 +124,8 @@ def test_referenced_tables_go_first():
 
 
 def test_cycle_of_foreign_keys_validates_whole(plaintext, tmp_path):
-    """Two tables that reference each other leave no table to take first: the caller is told
-    to validate the application whole, and nothing is staged."""
+    """Two tables that reference each other leave no table to take first. The function
+    returns None, so the caller validates the application whole, and nothing is staged."""
     dictionary = load_dictionary("itac")
     dossier = dictionary.tables["DOSSIER"]
     back = ForeignKey(("NUM_DOSSIER",), "DEMANDE", ("NUM_DOSSIER",))
