@@ -235,9 +235,9 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers",
         type=int,
-        help="processes that read, validate and map the applications side by side, at most "
-        "one per application (default 1: one after the other; 2 is faster on two cores and "
-        "takes more memory)",
+        help="processes that read, validate and map the applications: 2 takes ITAC and OPALES "
+        "side by side, 1 one after the other (default 2 on a machine with two cores or more, "
+        "else 1)",
     )
     run.add_argument(
         "--allow-removals",
@@ -361,10 +361,18 @@ def _make_output_folder(output: Path) -> None:
 
 def _run(args) -> int:
     from migration.delivery.password import read_password
-    from migration.run import STATUS_REMOVALS_REJECTED, RunOptions, run_migration
+    from migration.run import (
+        STATUS_REMOVALS_REJECTED,
+        RunOptions,
+        default_workers,
+        run_migration,
+    )
 
-    if args.workers is not None and args.workers < 1:
-        raise MdphRepriseError(f"--workers {args.workers}: give 1 process or more")
+    if args.workers is not None and args.workers not in (1, 2):
+        raise MdphRepriseError(
+            f"--workers {args.workers}: give 1 or 2, one process per application at most "
+            "(ITAC and OPALES)"
+        )
     output = args.output.resolve()
     if args.target:
         from migration.target.engine import refuse_password_argument
@@ -386,7 +394,7 @@ def _run(args) -> int:
         keep_plaintext=args.keep_plaintext,
         language=args.lang,
         show_personal_data=args.show_personal_data,
-        workers=args.workers or 1,
+        workers=args.workers or default_workers(),
         allow_removals=args.allow_removals,
         references={
             file: path

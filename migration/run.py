@@ -118,6 +118,16 @@ class RunOutcome:
         return self.status == STATUS_SUCCESS
 
 
+def default_workers() -> int:
+    """Return the CLI's default number of worker processes: one per application, ITAC and
+    OPALES, when this process may use two cores or more, else 1.
+
+    Each worker reads its tables in chunks, so a second worker adds little to the memory of a
+    large delivery's run, and saves the time of the shorter application.
+    """
+    return min(len(DEFAULT_MAPPINGS), len(os.sched_getaffinity(0)))
+
+
 def new_run_id(now: datetime.datetime | None = None) -> str:
     """Return a run id: the UTC start time and 6 random hex digits."""
     now = now or datetime.datetime.now(datetime.UTC)

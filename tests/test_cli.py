@@ -1007,6 +1007,29 @@ def test_interrupt_after_load_message(monkeypatch, capsys, tmp_path):
     assert capsys.readouterr().err.splitlines()[-1] == cli.INTERRUPTED_AFTER_LOAD
 
 
+@pytest.mark.parametrize("workers", ["0", "3"])
+def test_workers_out_of_range_rejected(tmp_path, workers):
+    result = _cli("run", str(DELIVERY), "--workers", workers, "--output", str(tmp_path / "out"))
+
+    _assert_one_line_error(result, f"--workers {workers}: give 1 or 2")
+    assert not (tmp_path / "out").exists()
+
+
+def test_workers_default_follows_cores(monkeypatch, tmp_path):
+    chosen = []
+
+    def run_recording_workers(options, password, progress):
+        chosen.append(options.workers)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    _main_with_run(monkeypatch, run_recording_workers, tmp_path)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    _main_with_run(monkeypatch, run_recording_workers, tmp_path)
+
+    assert chosen == [2, 1]
+
+
 def test_invalid_target_url_is_one_line(tmp_path):
     result = _cli("run", str(DELIVERY), "--target", "notaurl", "--output", str(tmp_path))
     _assert_one_line_error(result, "invalid target database URL: it does not parse")
