@@ -48,10 +48,10 @@ def parse_reject_reason(reason: str) -> tuple[str, dict[str, str]] | None:
 @cache
 def _patterns() -> list[tuple[str, re.Pattern]]:
     templates = [*MAPPING_REASONS.items(), *TARGET_VALUE_REASONS.items()]
-    return [(code, _pattern(template)) for code, template in templates]
+    return [(code, template_pattern(template)) for code, template in templates]
 
 
-def _pattern(template: str) -> re.Pattern:
+def template_pattern(template: str) -> re.Pattern:
     """Compile a template into a pattern with one named group per parameter.
 
     A parameter that appears twice must have the same value both times.

@@ -15,6 +15,7 @@ import codecs
 import csv
 import dataclasses
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,16 +25,25 @@ import pandas as pd
 
 from migration.dictionary.model import Table
 from migration.reading.errors import ReadingError
-from migration.reading.findings import ERROR, concat_findings, empty_findings, make_findings
+from migration.reading.findings import (
+    ERROR,
+    concat_findings,
+    empty_findings,
+    finding_detail,
+    make_findings,
+)
 
 logger = logging.getLogger(__name__)
 
 LINE_COLUMN = "_line"
 # Key of the raw values of a malformed record, which has no column values, only its text.
 RAW_TEXT_KEY = "_raw_text"
-TRUNCATED_DETAIL = (
-    "the last record has no line end, unlike the lines before it: the file may be truncated; "
-    "claim a new delivery from the sender"
+TRUNCATED_DETAIL = finding_detail("truncated")
+# Messages of the csv module (Python 3.11) in strict mode, rewritten as finding details.
+_CSV_ERRORS = (
+    (re.compile(r"'(?P<delimiter>.)' expected after '.'"), "text_after_closing_quote"),
+    (re.compile(r"unexpected end of data"), "quoted_field_not_closed"),
+    (re.compile(r"field larger than field limit \((?P<limit>\d+)\)"), "field_too_long"),
 )
 
 
@@ -134,7 +144,7 @@ def read_table_chunks(
             )
             continue
         if len(fields) != expected:
-            detail = f"{len(fields)} fields, {expected} expected"
+            detail = finding_detail("field_count", fields=len(fields), expected=expected)
             problems.append(_Problem(line, "csv.field_count", detail, raw))
             continue
         if lines is not None and line not in lines:
@@ -285,7 +295,8 @@ def _iter_records(
                 return
             except csv.Error as error:
                 raw = "".join(raw_lines)
-                problems.append(_Problem(previous_end + 1, "csv.quote", str(error), raw))
+                detail = _csv_error_detail(error)
+                problems.append(_Problem(previous_end + 1, "csv.quote", detail, raw))
                 previous_end = reader.line_num + table.skip_lines
                 continue
             except UnicodeDecodeError:
@@ -299,15 +310,29 @@ def _iter_records(
             previous_end = reader.line_num + table.skip_lines
             raw = "".join(raw_lines)
             if "\x00" in raw:
-                problems.append(_Problem(start, "csv.nul", "NUL byte in the record", raw))
+                problems.append(_Problem(start, "csv.nul", finding_detail("nul_byte"), raw))
                 continue
             if '"' in raw and not _quotes_are_balanced(raw, table.delimiter):
-                detail = "quote inside an unquoted field"
+                detail = finding_detail("quote_in_unquoted_field")
                 problems.append(_Problem(start, "csv.quote", detail, raw))
                 continue
             if fields == []:
                 continue
             yield start, fields, raw
+
+
+def _csv_error_detail(error: csv.Error) -> str:
+    """Return the finding detail of a record that the csv module rejects.
+
+    A message this module does not know (another Python version may word it differently) is
+    kept in the detail of `csv_error`, in English.
+    """
+    message = str(error)
+    for pattern, code in _CSV_ERRORS:
+        match = pattern.fullmatch(message)
+        if match:
+            return finding_detail(code, **match.groupdict())
+    return finding_detail("csv_error", error=message)
 
 
 def _quotes_are_balanced(raw: str, delimiter: str) -> bool:

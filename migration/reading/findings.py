@@ -3,6 +3,12 @@
 A finding names the table, source file, line, column, rule id and severity, and keeps the raw
 value. Reports mask the value when the column holds personal data; the rejects table, which
 lives in the MDPH's protected database, keeps it.
+
+The findings of `DETAIL_RULES` have no single value to keep, so their value is an English detail
+built from a template of `FINDING_DETAILS` ("9 fields, 16 expected"). The log and resume.json
+keep it in English. The report finds its template again and shows the phrase of the same code
+in its language.
+A changed template therefore needs its old form kept under a code.
 """
 
 from __future__ import annotations
@@ -12,6 +18,29 @@ import pandas as pd
 FINDING_COLUMNS = ["application", "table", "file", "line", "column", "rule_id", "severity", "value"]
 ERROR = "error"
 WARNING = "warning"
+
+# Rules whose finding value is a detail of `FINDING_DETAILS`, not a value of the source row.
+DETAIL_RULES = frozenset({"csv.field_count", "csv.quote", "csv.nul", "csv.truncated"})
+
+# Code -> stored template of a finding detail.
+FINDING_DETAILS = {
+    "field_count": "{fields} fields, {expected} expected",
+    "quote_in_unquoted_field": "quote inside an unquoted field",
+    "text_after_closing_quote": "text after the closing quote of a field instead of '{delimiter}'",
+    "quoted_field_not_closed": "a quoted field is not closed before the end of the file",
+    "field_too_long": "a field is longer than the limit of {limit} characters",
+    "csv_error": "the record cannot be parsed: {error}",
+    "nul_byte": "NUL byte in the record",
+    "truncated": (
+        "the last record has no line end, unlike the lines before it: the file may be truncated; "
+        "claim a new delivery from the sender"
+    ),
+}
+
+
+def finding_detail(code: str, /, **parameters: object) -> str:
+    """Return the stored detail of a finding: the template of `code` with its parameters."""
+    return FINDING_DETAILS[code].format(**parameters)
 
 
 def empty_findings() -> pd.DataFrame:

@@ -4,9 +4,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from migration.identity.reasons import parse_reason
-from migration.mapping.reasons import parse_reject_reason
+from migration.mapping.reasons import parse_reject_reason, template_pattern
+from migration.reading.findings import FINDING_DETAILS
 from migration.target.engine import describe_url
 
 # French typography separates thousands with a narrow no-break space (U+202F, the CLDR choice
@@ -106,6 +108,25 @@ def format_reject_reason(
             parameters["description"], descriptions, language
         )
     return phrases[code].format(**parameters)
+
+
+def format_finding_detail(detail: str, phrases: Mapping[str, str]) -> str:
+    """Return a stored finding detail in the report's language, with its parameters.
+
+    `phrases` maps each code of `migration.reading.findings.FINDING_DETAILS` to its template in
+    that language. A detail that matches no template (written by another version of the product)
+    is shown as stored.
+    """
+    for code, pattern in _finding_detail_patterns():
+        match = pattern.fullmatch(detail)
+        if match:
+            return phrases[code].format(**match.groupdict())
+    return detail
+
+
+@cache
+def _finding_detail_patterns() -> list[tuple[str, re.Pattern]]:
+    return [(code, template_pattern(template)) for code, template in FINDING_DETAILS.items()]
 
 
 def plural(count: object, forms: Mapping[str, str], language: str) -> str:

@@ -304,6 +304,25 @@ LABELS: dict[str, dict] = {
             ),
             "wrong_type": "{expected} attendu, {actual} reçu",
         },
+        # The finding details of migration/reading/findings.py, by code, with the same parameters.
+        "finding_detail_phrases": {
+            "field_count": "{fields} champs, {expected} attendus",
+            "quote_in_unquoted_field": "guillemet dans un champ sans guillemets",
+            "text_after_closing_quote": (
+                "texte après le guillemet fermant d'un champ au lieu de '{delimiter}'"
+            ),
+            "quoted_field_not_closed": (
+                "un champ entre guillemets n'est pas fermé avant la fin du fichier"
+            ),
+            "field_too_long": "un champ dépasse la limite de {limit} caractères",
+            "csv_error": "l'enregistrement ne peut pas être lu : {error}",
+            "nul_byte": "octet NUL dans l'enregistrement",
+            "truncated": (
+                "le dernier enregistrement n'a pas de fin de ligne, contrairement aux lignes "
+                "précédentes : le fichier est peut-être tronqué ; réclamer une nouvelle "
+                "livraison à l'expéditeur"
+            ),
+        },
         "identity_by_decision": "dont rapprochées par décision enregistrée",
         "identity_separated_by_decision": "Rapprochements écartés par décision enregistrée",
         "identity_for_review": "Rapprochements possibles, à revoir",
@@ -732,6 +751,21 @@ LABELS: dict[str, dict] = {
                 "expected datetime.date, got a datetime with a time of day or a time zone"
             ),
             "wrong_type": "expected {expected}, got {actual}",
+        },
+        "finding_detail_phrases": {
+            "field_count": "{fields} fields, {expected} expected",
+            "quote_in_unquoted_field": "quote inside an unquoted field",
+            "text_after_closing_quote": (
+                "text after the closing quote of a field instead of '{delimiter}'"
+            ),
+            "quoted_field_not_closed": "a quoted field is not closed before the end of the file",
+            "field_too_long": "a field is longer than the limit of {limit} characters",
+            "csv_error": "the record cannot be parsed: {error}",
+            "nul_byte": "NUL byte in the record",
+            "truncated": (
+                "the last record has no line end, unlike the lines before it: the file may be "
+                "truncated; claim a new delivery from the sender"
+            ),
         },
         "identity_by_decision": "of which matched by a recorded decision",
         "identity_separated_by_decision": "Matches set aside by a recorded decision",

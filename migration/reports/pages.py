@@ -28,6 +28,7 @@ from migration.reports.formatting import (
     format_datetime,
     format_description,
     format_duration,
+    format_finding_detail,
     format_match_reasons,
     format_number,
     format_reject_reason,
@@ -221,6 +222,10 @@ def _base_context(summary: Mapping, language: str, extras: ReportExtras) -> dict
             and format_reject_reason(
                 str(text), labels["reject_reason_phrases"], extras.descriptions, language
             )
+        ),
+        # A stored finding detail in this language.
+        finding_detail=lambda text: format_finding_detail(
+            str(text), labels["finding_detail_phrases"]
         ),
         show=show,
         percent=percent,

@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from migration.reading.findings import DETAIL_RULES
 from migration.reports.formatting import anchor_slug
 
 # Examples shown per rule and table. The summary may carry more, and the report shows how many
@@ -246,6 +247,8 @@ def _finding_view(raw: Mapping, rules: Mapping) -> dict[str, Any]:
                 # False when the run did not keep the value, which then is not empty.
                 "value_kept": example.get("value_kept") is not False,
                 "reason": as_text(example.get("reason")),
+                # A stored finding detail, which the report shows in its language.
+                "detail": as_text(example.get("value")) if rule_id in DETAIL_RULES else None,
             }
         )
     return {

@@ -16,7 +16,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from migration.reports.formatting import format_match_reasons, format_reject_reason
+from migration.reading.findings import DETAIL_RULES
+from migration.reports.formatting import (
+    format_finding_detail,
+    format_match_reasons,
+    format_reject_reason,
+)
 from migration.reports.labels import LABELS
 from migration.reports.view import as_list, as_mapping, known_date
 
@@ -91,7 +96,7 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
             finding = as_mapping(finding)
             rule = as_mapping(rules.get(finding.get("rule_id")))
             examples = "; ".join(
-                _example_text(example, t, extras, language)
+                _example_text(example, finding.get("rule_id"), t, extras, language)
                 for example in map(as_mapping, as_list(finding.get("examples")))
             )
             severity = finding.get("severity") or rule.get("severity")
@@ -352,16 +357,19 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
     workbook.save(path)
 
 
-def _example_text(example: Mapping, t: Mapping, extras, language: str) -> str:
-    """Return one finding example as `line N column: value (reason)`.
+def _example_text(example: Mapping, rule_id: object, t: Mapping, extras, language: str) -> str:
+    """Return one finding example of rule `rule_id` as `line N column: value (reason)`.
 
     A mapping reject names a target column. When the run did not keep its value, the text
-    states so instead of showing the value as empty.
+    states so instead of showing the value as empty. The value of a rule of `DETAIL_RULES` is
+    a finding detail, shown in the report's language.
     """
     column = example.get("column") or ""
     if column and example.get("target_table"):
         column = f"{t['target_column']} {example.get('target_table')}.{column}"
-    if example.get("value_kept") is False:
+    if rule_id in DETAIL_RULES and example.get("value") is not None:
+        value = format_finding_detail(str(example.get("value")), t["finding_detail_phrases"])
+    elif example.get("value_kept") is False:
         value = t["value_not_kept"]
     elif example.get("value") is None:
         value = t["empty_value"]

@@ -1,3 +1,4 @@
+import csv
 from pathlib import Path
 
 import pytest
@@ -5,6 +6,7 @@ import pytest
 from migration.dictionary.model import Column, Table
 from migration.reading.csv_reader import LINE_COLUMN, read_table
 from migration.reading.errors import ReadingError
+from migration.reading.findings import finding_detail
 
 
 def _table(**options) -> Table:
@@ -255,3 +257,32 @@ def test_read_again_for_some_lines_only(tmp_path):
     assert again.rows[LINE_COLUMN].tolist() == [4, 6]
     assert again.rows["LIBELLE"].tolist() == ["x", "w"]
     assert (again.read, again.released, again.malformed) == (whole.read, 1, 1)
+
+
+def test_malformed_details_are_stored_templates(tmp_path):
+    text = 'CODE;LIBELLE;MONTANT\r\n01;a\r\n02;b\x00;2\r\n03;c"d;3\r\n04;"e"f;4\r\n05;g;5\r\n06;h;6'
+    read = read_table("ITAC", _table(), _write(tmp_path, text))
+
+    assert read.findings["value"].tolist() == [
+        finding_detail("field_count", fields=2, expected=3),
+        finding_detail("nul_byte"),
+        finding_detail("quote_in_unquoted_field"),
+        finding_detail("text_after_closing_quote", delimiter=";"),
+        finding_detail("truncated"),
+    ]
+
+
+def test_unclosed_quote_detail(tmp_path):
+    read = read_table("ITAC", _table(), _write(tmp_path, 'CODE;LIBELLE;MONTANT\r\n01;"a;1\r\n'))
+
+    assert read.findings["value"].tolist() == [finding_detail("quoted_field_not_closed")]
+
+
+def test_field_over_csv_limit_detail(tmp_path):
+    long_field = "x" * (csv.field_size_limit() + 1)
+    path = _write(tmp_path, f'CODE;LIBELLE;MONTANT\r\n01;"{long_field}";1\r\n')
+
+    read = read_table("ITAC", _table(), path)
+
+    expected = finding_detail("field_too_long", limit=csv.field_size_limit())
+    assert read.findings["value"].tolist() == [expected]

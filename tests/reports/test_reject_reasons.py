@@ -7,15 +7,17 @@ from string import Formatter
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from openpyxl import load_workbook
 
 from migration.lineage.run_record import finish_run
 from migration.mapping.engine import SourceTable, map_target
 from migration.mapping.language import load_mapping
 from migration.mapping.reasons import MAPPING_REASONS, parse_reject_reason
 from migration.reading.csv_reader import LINE_COLUMN
-from migration.reports import render_site
+from migration.reading.findings import FINDING_DETAILS, finding_detail
+from migration.reports import render_site, write_reports
 from migration.reports.coverage import expression_descriptions
-from migration.reports.formatting import format_reject_reason
+from migration.reports.formatting import format_finding_detail, format_reject_reason
 from migration.reports.labels import LABELS
 from migration.run import RunOptions, run_migration
 from migration.target.engine import create_target_engine
@@ -23,6 +25,7 @@ from migration.target.frames import invalid_values
 from migration.target.reasons import TARGET_VALUE_REASONS
 from migration.target.schema import load_target_schema
 from tests.reports.sample_run import DELIVERY, PASSWORD, ROOT
+from tests.reports.summaries import build_summary, site
 
 PARENT_MISSING_FR = "ligne parente absente ou rejetée dans "
 PARENT_MISSING_EN = "parent row missing or rejected in "
@@ -214,3 +217,65 @@ def test_invalid_values_reasons_parse():
     assert len(found) == 3
     for _, _, reason in found:
         assert parse_reject_reason(reason) is not None, reason
+
+
+DETAIL_EXAMPLES = {
+    "field_count": {"fields": "9", "expected": "16"},
+    "text_after_closing_quote": {"delimiter": ";"},
+    "field_too_long": {"limit": "131072"},
+    "csv_error": {"error": "line contains NUL"},
+}
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_finding_detail_phrases_keep_parameters(language):
+    phrases = LABELS[language]["finding_detail_phrases"]
+
+    assert set(phrases) == set(FINDING_DETAILS)
+    for code, template in FINDING_DETAILS.items():
+        assert placeholders(phrases[code]) == placeholders(template), code
+
+
+def test_finding_details_shown_in_french():
+    phrases = LABELS["fr"]["finding_detail_phrases"]
+    for code in FINDING_DETAILS:
+        parameters = DETAIL_EXAMPLES.get(code, {})
+        stored = finding_detail(code, **parameters)
+
+        assert format_finding_detail(stored, phrases) == phrases[code].format(**parameters)
+        assert format_finding_detail(stored, phrases) != stored, code
+
+
+def test_unknown_finding_detail_shown_as_stored():
+    phrases = LABELS["fr"]["finding_detail_phrases"]
+
+    assert format_finding_detail("3 champs", phrases) == "3 champs"
+
+
+def field_count_summary():
+    summary = build_summary()
+    summary["tables"][0]["findings_by_rule"].append(
+        {
+            "rule_id": "csv.field_count",
+            "severity": "error",
+            "count": 1,
+            "examples": [{"line": 12, "column": None, "value": "9 fields, 16 expected"}],
+        }
+    )
+    return summary
+
+
+def test_field_count_detail_in_french_page():
+    html = site(field_count_summary())["tables/table-1-itac-dossier.html"]
+
+    assert "ligne 12\u00a0: 9 champs, 16 attendus" in html
+    assert "9 fields" not in html
+
+
+def test_field_count_detail_in_french_workbook(tmp_path):
+    paths = write_reports(field_count_summary(), tmp_path / "reports")
+
+    sheet = load_workbook(paths["xlsx"], read_only=True)["Constats"]
+    cells = [str(value) for row in sheet.iter_rows(values_only=True) for value in row]
+    assert any("ligne 12 : 9 champs, 16 attendus" in cell for cell in cells)
+    assert not any("9 fields" in cell for cell in cells)
