@@ -35,7 +35,7 @@ from migration.reading.csv_reader import (
     read_table,
     read_table_chunks,
 )
-from migration.reading.findings import ERROR, concat_findings, mask_value
+from migration.reading.findings import DETAIL_RULES, ERROR, concat_findings, mask_value
 from migration.validation.checks import (
     RepeatedKeys,
     check_foreign_keys,
@@ -750,7 +750,8 @@ def table_findings_summary(
         table = application.dictionary.tables[table_name]
         examples = []
         for row in group.head(EXAMPLES_PER_RULE).itertuples():
-            personal = _is_personal(table, row.column)
+            # A detail names no value of the row, so it is never masked.
+            personal = rule_id not in DETAIL_RULES and _is_personal(table, row.column)
             examples.append(
                 {
                     "line": int(row.line),

@@ -20,7 +20,9 @@ ERROR = "error"
 WARNING = "warning"
 
 # Rules whose finding value is a detail of `FINDING_DETAILS`, not a value of the source row.
-DETAIL_RULES = frozenset({"csv.field_count", "csv.quote", "csv.nul", "csv.truncated"})
+DETAIL_RULES = frozenset(
+    {"csv.field_count", "csv.quote", "csv.nul", "csv.truncated", "key.duplicate", "key.unique"}
+)
 
 # Code -> stored template of a finding detail.
 FINDING_DETAILS = {
@@ -35,6 +37,7 @@ FINDING_DETAILS = {
         "the last record has no line end, unlike the lines before it: the file may be truncated; "
         "claim a new delivery from the sender"
     ),
+    "key_repeated": "same key as line {line}",
 }
 
 

@@ -117,11 +117,20 @@ def format_finding_detail(detail: str, phrases: Mapping[str, str]) -> str:
     that language. A detail that matches no template (written by another version of the product)
     is shown as stored.
     """
+    parsed = parse_finding_detail(detail)
+    if parsed is None:
+        return detail
+    code, parameters = parsed
+    return phrases[code].format(**parameters)
+
+
+def parse_finding_detail(detail: str) -> tuple[str, dict[str, str]] | None:
+    """Return the code of a stored finding detail and its parameters, or None if unknown."""
     for code, pattern in _finding_detail_patterns():
         match = pattern.fullmatch(detail)
         if match:
-            return phrases[code].format(**match.groupdict())
-    return detail
+            return code, match.groupdict()
+    return None
 
 
 @cache

@@ -322,6 +322,7 @@ LABELS: dict[str, dict] = {
                 "précédentes : le fichier est peut-être tronqué ; réclamer une nouvelle "
                 "livraison à l'expéditeur"
             ),
+            "key_repeated": "même clé que la ligne {line}",
         },
         "identity_by_decision": "dont rapprochées par décision enregistrée",
         "identity_separated_by_decision": "Rapprochements écartés par décision enregistrée",
@@ -766,6 +767,7 @@ LABELS: dict[str, dict] = {
                 "the last record has no line end, unlike the lines before it: the file may be "
                 "truncated; claim a new delivery from the sender"
             ),
+            "key_repeated": "same key as line {line}",
         },
         "identity_by_decision": "of which matched by a recorded decision",
         "identity_separated_by_decision": "Matches set aside by a recorded decision",

@@ -12,8 +12,8 @@ from pathlib import PurePath
 
 import pandas as pd
 
-from migration.reading.findings import mask_value
-from migration.reports.formatting import hide_url_password
+from migration.reading.findings import DETAIL_RULES, mask_value
+from migration.reports.formatting import hide_url_password, parse_finding_detail
 from migration.reports.view import as_list, as_mapping
 
 
@@ -26,7 +26,8 @@ def mask_summary(summary: Mapping, mask_personal: bool = True) -> dict:
     already masked is left unchanged and its shape stays visible. It covers the min,
     max, top values and unknown codes of the profile columns marked personal, the finding
     examples on those columns or marked personal, and the example keys of merge conflicts on a
-    personal key.
+    personal key. A finding detail (see `DETAIL_RULES`) names no value of the row and is left
+    as it is.
 
     NOTE: a table without a profile gives no personal flags, so its examples are written as the
     summary gives them.
@@ -87,8 +88,11 @@ def _mask_table(table: Mapping) -> None:
         if isinstance(coverage, MutableMapping) and isinstance(coverage.get("unknown"), list):
             coverage["unknown"] = [mask_value(code) for code in coverage["unknown"]]
     for finding in as_list(table.get("findings_by_rule")):
+        detail_rule = as_mapping(finding).get("rule_id") in DETAIL_RULES
         for example in as_list(as_mapping(finding).get("examples")):
             if not isinstance(example, Mapping):
+                continue
+            if detail_rule and parse_finding_detail(str(example.get("value"))) is not None:
                 continue
             # A mapping reject names a target column, which the pipeline marks as personal.
             if example.get("column") in personal_columns or example.get("personal") is True:

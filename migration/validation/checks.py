@@ -20,7 +20,7 @@ import pandas as pd
 from migration.dictionary.model import Column, Dictionary, Table
 from migration.frame_keys import HashIndex, KeySet, key_values, row_hashes
 from migration.reading.csv_reader import LINE_COLUMN, TableRead
-from migration.reading.findings import ERROR, concat_findings, make_findings
+from migration.reading.findings import ERROR, concat_findings, finding_detail, make_findings
 from migration.validation.identifiers import CHECKS
 from migration.validation.rules import RULES
 
@@ -47,28 +47,42 @@ class TableValidation:
 
 
 class RepeatedKeys:
-    """The keys of the rows of a table checked so far, as 128-bit hashes (16 bytes a row).
+    """The distinct keys of the rows of a table checked so far, each with the line of its first
+    row, as 128-bit hashes and line numbers (24 bytes a key).
 
     A table validated in chunks gives each chunk the same `RepeatedKeys`, so a row that
-    repeats the key of a row in an earlier chunk is found as in the whole table.
+    repeats the key of a row in an earlier chunk is found, with that row's line, as in the
+    whole table.
     """
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[str, ...], list[HashIndex]] = {}
+        self._seen: dict[tuple[str, ...], list[tuple[HashIndex, np.ndarray]]] = {}
 
-    def repeated(self, rows: pd.DataFrame, columns: list[str]) -> pd.Series:
-        """Return, for each row with its whole key, whether an earlier row has that key; then
-        remember the keys of `rows`."""
-        present = rows[columns].notna().all(axis=1)
-        repeated = rows.duplicated(subset=columns, keep="first") & present
+    def first_lines(self, rows: pd.DataFrame, columns: list[str]) -> pd.Series:
+        """Return, for each row with its whole key, the line of the earlier row that first had
+        that key, or NA. Then remember the keys of `rows`."""
+        present = rows[columns].notna().all(axis=1).to_numpy()
         hashes = row_hashes(rows.loc[present, columns])  # read as text: no null, all str
-        earlier = np.zeros(int(present.sum()), dtype=bool)
+        lines = rows.loc[present, LINE_COLUMN].to_numpy(dtype=np.int64)
+        first = np.full(len(lines), -1, dtype=np.int64)
         indexes = self._seen.setdefault(tuple(columns), [])
-        for index in indexes:
-            earlier |= index.positions_of(hashes) >= 0
-        indexes.append(HashIndex(hashes))
-        repeated[present.to_numpy()] |= earlier
-        return repeated
+        for index, index_lines in indexes:
+            positions = index.positions_of(hashes)
+            earlier = (first < 0) & (positions >= 0)
+            first[earlier] = index_lines[positions[earlier]]
+        if len(lines):
+            # `np.unique` gives the position of the first row of each distinct key.
+            _, first_rows, inverse = np.unique(
+                hashes, axis=0, return_index=True, return_inverse=True
+            )
+            first_of_key = first_rows[inverse.reshape(-1)]
+            inside = (first < 0) & (first_of_key != np.arange(len(lines)))
+            first[inside] = lines[first_of_key[inside]]
+            new = first_rows[first[first_rows] < 0]
+            indexes.append((HashIndex(hashes[new]), lines[new]))
+        result = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+        result[present] = pd.array(np.where(first < 0, None, first), dtype="Int64")
+        return result
 
 
 def validate_table(
@@ -229,7 +243,8 @@ def _check_primary_key(read: TableRead, keys: RepeatedKeys) -> pd.DataFrame:
             rule_id="key.duplicate",
             severity=ERROR,
         )
-    duplicated = keys.repeated(read.rows, key)
+    first_lines = keys.first_lines(read.rows, key)
+    duplicated = first_lines.notna()
     return make_findings(
         application=read.application,
         table=read.table.name,
@@ -238,7 +253,7 @@ def _check_primary_key(read: TableRead, keys: RepeatedKeys) -> pd.DataFrame:
         column=", ".join(key),
         rule_id="key.duplicate",
         severity=RULES["key.duplicate"].severity,
-        values=key_values(read.rows.loc[duplicated], key),
+        values=_first_line_details(first_lines[duplicated]),
     )
 
 
@@ -246,7 +261,8 @@ def _check_unique_keys(read: TableRead, keys: RepeatedKeys) -> list[pd.DataFrame
     found = []
     for key in read.table.unique_keys:
         columns = list(key)
-        duplicated = keys.repeated(read.rows, columns)
+        first_lines = keys.first_lines(read.rows, columns)
+        duplicated = first_lines.notna()
         found.append(
             make_findings(
                 application=read.application,
@@ -256,10 +272,16 @@ def _check_unique_keys(read: TableRead, keys: RepeatedKeys) -> list[pd.DataFrame
                 column=", ".join(columns),
                 rule_id="key.unique",
                 severity=RULES["key.unique"].severity,
-                values=key_values(read.rows.loc[duplicated], columns),
+                values=_first_line_details(first_lines[duplicated]),
             )
         )
     return found
+
+
+def _first_line_details(first_lines: pd.Series) -> list[str]:
+    """Return the detail of each repeated key: the line of its first row, not the key, which
+    may be personal."""
+    return [finding_detail("key_repeated", line=int(line)) for line in first_lines]
 
 
 def check_foreign_keys(reads: dict[str, TableRead], dictionary: Dictionary) -> pd.DataFrame:

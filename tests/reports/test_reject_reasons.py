@@ -224,6 +224,7 @@ DETAIL_EXAMPLES = {
     "text_after_closing_quote": {"delimiter": ";"},
     "field_too_long": {"limit": "131072"},
     "csv_error": {"error": "line contains NUL"},
+    "key_repeated": {"line": "12"},
 }
 
 

@@ -24,6 +24,7 @@ from migration.reports.formatting import (
     plural,
 )
 from migration.reports.labels import LABELS
+from migration.reports.masking import mask_summary
 from tests.reports.summaries import (
     MASKED_NIR,
     NNBSP,
@@ -1193,3 +1194,32 @@ def test_repeated_values_note_shown(summary):
     assert "(valeurs répétées seulement, trop de valeurs distinctes)" in site(summary)[TABLE_PAGE]
     column["top_repeated_only"] = False
     assert "valeurs répétées seulement" not in site(summary)[TABLE_PAGE]
+
+
+def test_key_detail_on_personal_column_not_masked(summary):
+    summary["tables"][0]["findings_by_rule"].append(
+        {
+            "rule_id": "key.unique",
+            "severity": "error",
+            "count": 2,
+            "examples": [
+                {"line": 9, "column": "NIR", "value": "same key as line 4"},
+                {"line": 11, "column": "NIR", "value": "164022A12345678"},
+            ],
+        }
+    )
+
+    masked = mask_summary(summary)
+
+    examples = masked["tables"][0]["findings_by_rule"][-1]["examples"]
+    assert examples[0]["value"] == "same key as line 4"
+    assert examples[1]["value"] == "999999A99999999"
+
+
+def test_key_detail_shown_in_french(summary):
+    finding = summary["tables"][0]["findings_by_rule"][0]
+    finding["examples"] = [{"line": 9, "column": "NUM_DOSSIER", "value": "same key as line 4"}]
+
+    html = site(summary)[TABLE_PAGE]
+
+    assert "ligne 9, colonne NUM_DOSSIER\u00a0: même clé que la ligne 4" in html

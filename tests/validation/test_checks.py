@@ -7,7 +7,7 @@ import pandas as pd
 from migration.dictionary.model import Column, Dictionary, ForeignKey, Table
 from migration.reading.csv_reader import LINE_COLUMN, TableRead
 from migration.reading.findings import empty_findings
-from migration.validation.checks import check_foreign_keys, validate_table
+from migration.validation.checks import RepeatedKeys, check_foreign_keys, validate_table
 
 CODES = {"SEXE": {"1": "masculin", "2": "féminin"}}
 
@@ -132,3 +132,49 @@ def test_unique_key_duplicate():
     )
     findings = validate_table(read, _dictionary(table)).findings
     assert _rules(findings) == [(3, "NIR", "key.unique")]
+
+
+def test_duplicate_key_names_first_line():
+    rows = [{"ID": "001", "SEXE": "1"}, {"ID": "002", "SEXE": "1"}, {"ID": "001", "SEXE": "2"}]
+    rows.append({"ID": "001", "SEXE": "1"})
+    findings = validate_table(_read(PERSON, rows), _dictionary(PERSON)).findings
+
+    duplicates = findings[findings["rule_id"] == "key.duplicate"]
+    assert duplicates["line"].tolist() == [4, 5]
+    assert duplicates["value"].tolist() == ["same key as line 2", "same key as line 2"]
+
+
+def test_unique_key_detail_hides_value():
+    table = Table(
+        name="U",
+        file="U.csv",
+        primary_key=("ID",),
+        unique_keys=[("NIR",)],
+        columns=[Column("ID"), Column("NIR", personal=True)],
+    )
+    rows = [{"ID": "1", "NIR": "164022A12345678"}, {"ID": "2", "NIR": "164022A12345678"}]
+    findings = validate_table(_read(table, rows), _dictionary(table)).findings
+
+    assert findings["value"].tolist() == ["same key as line 2"]
+    assert "164022A12345678" not in findings["value"].tolist()
+
+
+def test_repeated_keys_across_chunks():
+    keys = RepeatedKeys()
+    first = _read(PERSON, [{"ID": "001"}, {"ID": "002"}, {"ID": "002"}]).rows
+    second = _read(PERSON, [{"ID": "003"}, {"ID": "002"}, {"ID": "001"}, {"ID": "003"}]).rows
+    second[LINE_COLUMN] += 3
+
+    in_first = keys.first_lines(first, ["ID"])
+    in_second = keys.first_lines(second, ["ID"])
+
+    assert in_first.tolist() == [pd.NA, pd.NA, 3]
+    assert in_second.tolist() == [pd.NA, 3, 2, 5]
+
+
+def test_repeated_keys_skip_null_keys():
+    rows = _read(PERSON, [{"ID": None}, {"ID": None}, {"ID": "001"}, {"ID": "001"}]).rows
+
+    first_lines = RepeatedKeys().first_lines(rows, ["ID"])
+
+    assert first_lines.tolist() == [pd.NA, pd.NA, pd.NA, 4]
