@@ -35,7 +35,13 @@ from migration.reading.csv_reader import (
     read_table,
     read_table_chunks,
 )
-from migration.reading.findings import DETAIL_RULES, ERROR, concat_findings, mask_value
+from migration.reading.findings import (
+    DETAIL_RULES,
+    ERROR,
+    concat_findings,
+    mask_nir,
+    mask_value,
+)
 from migration.validation.checks import (
     RepeatedKeys,
     check_foreign_keys,
@@ -750,15 +756,11 @@ def table_findings_summary(
         table = application.dictionary.tables[table_name]
         examples = []
         for row in group.head(EXAMPLES_PER_RULE).itertuples():
+            value = row.value
             # A detail names no value of the row, so it is never masked.
-            personal = rule_id not in DETAIL_RULES and _is_personal(table, row.column)
-            examples.append(
-                {
-                    "line": int(row.line),
-                    "column": row.column,
-                    "value": mask_value(row.value) if personal else row.value,
-                }
-            )
+            if rule_id not in DETAIL_RULES and _is_personal(table, row.column):
+                value = mask_nir(value) if _is_nir(table, row.column) else mask_value(value)
+            examples.append({"line": int(row.line), "column": row.column, "value": value})
         summary.setdefault(table_name, []).append(
             {
                 "rule_id": rule_id,
@@ -821,6 +823,13 @@ def _is_personal_target(schema, table_name: str | None, column_names: str | None
     table = schema.tables[table_name]
     names = column_names.split(", ")
     return any(name not in table.column_names or table.column(name).personal for name in names)
+
+
+def _is_nir(table, column_name: str | None) -> bool:
+    """Return whether a column of a source table (not several joined by ', ') is a NIR."""
+    if column_name not in table.column_names:
+        return False
+    return table.column(column_name).identifier == "nir"
 
 
 def _is_personal(table, column_names: str | None) -> bool:

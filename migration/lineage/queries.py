@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from migration.errors import MdphRepriseError
 from migration.lineage.errors import LineageError
-from migration.reading.findings import mask_value
+from migration.reading.findings import mask_nir, mask_value
 from migration.target.engine import describe_url
 from migration.target.model import TargetSchema
 from migration.target.product_tables import FILTER_TABLE, LINEAGE_TABLE, REJECT_TABLE, RUN_TABLE
@@ -520,14 +520,16 @@ def _raw_values(text: str | None, table, show_personal: bool) -> dict[str, Any] 
     if show_personal or not isinstance(values, dict):
         return values
     public = set()
+    nir = set()
     if table is not None:
         public = {column.name for column in table.columns if not column.personal}
-    return {name: _shown(value, name not in public) for name, value in values.items()}
+        nir = {column.name for column in table.columns if column.identifier == "nir"}
+    return {name: _shown(value, name not in public, name in nir) for name, value in values.items()}
 
 
-def _shown(value: Any, masked: bool) -> Any:
+def _shown(value: Any, masked: bool, nir: bool = False) -> Any:
     if masked and value is not None:
-        return mask_value(_plain(value))
+        return mask_nir(_plain(value)) if nir else mask_value(_plain(value))
     return value
 
 

@@ -170,6 +170,8 @@ class ColumnCounts:
             "name": column.name,
             "type": column.type,
             "personal": column.personal,
+            # The identifier kind ("nir", ...), by which the report masks a NIR as a NIR.
+            "identifier": column.identifier,
             "nulls": self.nulls,
             "distinct": self.distinct,
             "min_length": int(self.lengths.index.min()) if present else None,

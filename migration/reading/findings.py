@@ -95,12 +95,30 @@ def mask_value(value: object) -> str | None:
     The pattern shows an analyst the shape of a bad value (`99/99/9999`)
     without showing the value; `2,601E+13` becomes `9,999A+99`.
     """
+    return _mask(value, "9")
+
+
+# The character that replaces each digit of a masked NIR, because fifteen nines read as a NIR
+# value, not as a mask.
+NIR_MASK = "\u2022"
+
+
+def mask_nir(value: object) -> str | None:
+    """Mask a NIR as `mask_value` masks other values, with `NIR_MASK` in place of each digit.
+
+    A NIR keeps its length, letters (A or a) and separators, so `2 64 02 2A 123 456 78` becomes
+    `• •• •• •A ••• ••• ••`. A value that `mask_value` masked already gives the same result.
+    """
+    return _mask(value, NIR_MASK)
+
+
+def _mask(value: object, digit: str) -> str | None:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
     masked = []
     for char in str(value):
         if char.isdigit():
-            masked.append("9")
+            masked.append(digit)
         elif char.isalpha():
             masked.append("A" if char.isupper() else "a")
         else:

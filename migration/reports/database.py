@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from migration.errors import MdphRepriseError
-from migration.reading.findings import mask_value
+from migration.reading.findings import mask_nir, mask_value
 from migration.target.product_tables import LINEAGE_TABLE, REJECT_TABLE, RUN_TABLE
 
 logger = logging.getLogger(__name__)
@@ -253,7 +253,13 @@ def _index(connection, lineage, rejects, run_id, groups, keys, mask, max_rows, m
             if len(sample) < MAX_REJECT_SAMPLES:
                 # A table unknown to the dictionaries has every column treated as personal.
                 personal_names = keys["personal_columns"].get(source)
-                values = _column_values(row.raw_values, row.column_name, personal_names, mask)
+                values = _column_values(
+                    row.raw_values,
+                    row.column_name,
+                    personal_names,
+                    mask,
+                    keys["nir_columns"].get(source, set()),
+                )
                 sample.append(
                     {
                         "line": row.source_line,
@@ -351,6 +357,7 @@ def _key_columns(schema, summary: Mapping) -> dict[str, Any]:
     sources = set()
     source_keys: dict[tuple[str, str], tuple[str, ...]] = {}
     personal_columns: dict[tuple[str, str], set[str]] = {}
+    nir_columns: dict[tuple[str, str], set[str]] = {}
     for application, entry in (summary.get("dictionaries") or {}).items():
         if not isinstance(entry, Mapping) or not entry.get("file"):
             continue
@@ -365,6 +372,9 @@ def _key_columns(schema, summary: Mapping) -> dict[str, Any]:
             personal_columns[(application, table.name)] = {
                 column.name for column in table.columns if column.personal
             }
+            nir_columns[(application, table.name)] = {
+                column.name for column in table.columns if column.identifier == "nir"
+            }
             if any(table.column(name).personal for name in table.primary_key):
                 sources.add((application, table.name))
     return {
@@ -372,16 +382,21 @@ def _key_columns(schema, summary: Mapping) -> dict[str, Any]:
         "sources": sources,
         "source_keys": source_keys,
         "personal_columns": personal_columns,
+        "nir_columns": nir_columns,
     }
 
 
 def _column_values(
-    raw_values: str | None, column_names: str | None, personal: set[str] | None, mask: bool
+    raw_values: str | None,
+    column_names: str | None,
+    personal: set[str] | None,
+    mask: bool,
+    nir: set[str] = frozenset(),
 ) -> list[list]:
     """Return [[column, value], ...] of the columns a reject names, from its raw values.
 
-    Values of personal columns are masked when mask is true; with no dictionary for the
-    table (personal is None), every value is.
+    Values of personal columns are masked when mask is true, those of the `nir` columns as
+    NIRs. With no dictionary for the table (personal is None), every value is masked.
     """
     if not raw_values or not column_names:
         return []
@@ -395,7 +410,10 @@ def _column_values(
     for name in column_names.split(", "):
         if name in values:
             hidden = mask and (personal is None or name in personal)
-            shown.append([name, _key(values[name], hidden, mask)])
+            if hidden and name in nir and values[name] is not None:
+                shown.append([name, mask_nir(values[name])])
+            else:
+                shown.append([name, _key(values[name], hidden, mask)])
     return shown
 
 

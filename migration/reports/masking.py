@@ -12,7 +12,7 @@ from pathlib import PurePath
 
 import pandas as pd
 
-from migration.reading.findings import DETAIL_RULES, mask_value
+from migration.reading.findings import DETAIL_RULES, mask_nir, mask_value
 from migration.reports.formatting import hide_url_password, parse_finding_detail
 from migration.reports.view import as_list, as_mapping
 
@@ -22,8 +22,9 @@ def mask_summary(summary: Mapping, mask_personal: bool = True) -> dict:
 
     The copy holds only JSON types (see plain_copy).
 
-    The mask is the pipeline's own (digits become 9, letters A or a), so a value the pipeline
-    already masked is left unchanged and its shape stays visible. It covers the min,
+    The mask is the pipeline's own (digits become 9, letters A or a, and the digits of a NIR
+    `NIR_MASK`), so a value the pipeline already masked is left unchanged and its shape stays
+    visible. A NIR column is one whose profile has the identifier "nir". It covers the min,
     max, top values and unknown codes of the profile columns marked personal, the finding
     examples on those columns or marked personal, and the example keys of merge conflicts on a
     personal key. A finding detail (see `DETAIL_RULES`) names no value of the row and is left
@@ -76,17 +77,22 @@ def plain_copy(value: object) -> object:
 
 def _mask_table(table: Mapping) -> None:
     personal_columns = set()
+    nir_columns = set()
     for column in as_list(as_mapping(table.get("profile")).get("columns")):
         if not isinstance(column, MutableMapping) or column.get("personal") is not True:
             continue
         personal_columns.add(column.get("name"))
+        mask = mask_value
+        if column.get("identifier") == "nir":
+            nir_columns.add(column.get("name"))
+            mask = mask_nir
         for key in ("min", "max"):
-            _mask_key(column, key)
+            _mask_key(column, key, mask)
         for entry in as_list(column.get("top")):
-            _mask_key(entry, "value")
+            _mask_key(entry, "value", mask)
         coverage = column.get("code_coverage")
         if isinstance(coverage, MutableMapping) and isinstance(coverage.get("unknown"), list):
-            coverage["unknown"] = [mask_value(code) for code in coverage["unknown"]]
+            coverage["unknown"] = [mask(code) for code in coverage["unknown"]]
     for finding in as_list(table.get("findings_by_rule")):
         detail_rule = as_mapping(finding).get("rule_id") in DETAIL_RULES
         for example in as_list(as_mapping(finding).get("examples")):
@@ -95,7 +101,9 @@ def _mask_table(table: Mapping) -> None:
             if detail_rule and parse_finding_detail(str(example.get("value"))) is not None:
                 continue
             # A mapping reject names a target column, which the pipeline marks as personal.
-            if example.get("column") in personal_columns or example.get("personal") is True:
+            if example.get("column") in nir_columns:
+                _mask_key(example, "value", mask_nir)
+            elif example.get("column") in personal_columns or example.get("personal") is True:
                 _mask_key(example, "value")
 
 
@@ -107,6 +115,6 @@ def _mask_merge_conflicts(entry: object) -> None:
         _mask_key(example, "key")
 
 
-def _mask_key(record: object, key: str) -> None:
+def _mask_key(record: object, key: str, mask=mask_value) -> None:
     if isinstance(record, MutableMapping) and record.get(key) not in (None, ""):
-        record[key] = mask_value(record[key])
+        record[key] = mask(record[key])

@@ -5,12 +5,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from migration.reading.findings import NIR_MASK
 from migration.reports import render_site
 
 ROOT = Path(__file__).resolve().parents[2]
 NNBSP = "\u202f"
-# A NIR as the pipeline masks personal values: digits become 9, letters A or a.
-MASKED_NIR = "999999999999999"
+# A NIR as the pipeline masks it: each digit becomes NIR_MASK.
+MASKED_NIR = NIR_MASK * 15
 
 # (application, table, file, read, rejects by rule, warnings by rule, filtered)
 SAMPLE_TABLES = [
@@ -104,6 +105,7 @@ def build_table(application, table, file, read, rejects, warnings, filtered):
                     "type": "text",
                     "declared_length": 15,
                     "personal": True,
+                    "identifier": "nir",
                     "nulls": 3,
                     "distinct": read - 3,
                     "min_length": 15,

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from migration.identity.reasons import REASON_CODES
 from migration.reports import ReportError, render_html, summary_markdown, write_reports
 from migration.reports.charts import COLORS
+from migration.reports.database import _column_values
 from migration.reports.formatting import (
     format_decimals_in_text,
     format_duration,
@@ -791,13 +792,13 @@ def test_mask_personal_false_keeps_values(summary):
 def test_pipeline_masks_kept_unchanged(summary):
     findings = summary["tables"][0]["findings_by_rule"]
     nir_finding = next(f for f in findings if f["rule_id"] == "id.nir")
-    nir_finding["examples"][0]["value"] = "9,999A+99"
-    nir_finding["examples"][1]["value"] = "99/99/9999"
+    nir_finding["examples"][0]["value"] = "•,•••A+••"
+    nir_finding["examples"][1]["value"] = "••/••/••••"
 
     html = site(summary)[TABLE_PAGE]
 
-    assert "9,999A+99" in html
-    assert "99/99/9999" in html
+    assert "•,•••A+••" in html
+    assert "••/••/••••" in html
 
 
 def test_target_password_hidden(tmp_path, summary):
@@ -1213,7 +1214,7 @@ def test_key_detail_on_personal_column_not_masked(summary):
 
     examples = masked["tables"][0]["findings_by_rule"][-1]["examples"]
     assert examples[0]["value"] == "same key as line 4"
-    assert examples[1]["value"] == "999999A99999999"
+    assert examples[1]["value"] == "••••••A••••••••"
 
 
 def test_key_detail_shown_in_french(summary):
@@ -1223,3 +1224,29 @@ def test_key_detail_shown_in_french(summary):
     html = site(summary)[TABLE_PAGE]
 
     assert "ligne 9, colonne NUM_DOSSIER\u00a0: même clé que la ligne 4" in html
+
+
+def test_nir_masked_with_nir_mask(summary):
+    finding = summary["tables"][0]["findings_by_rule"][-1]
+    finding["examples"] = [
+        {"line": 35, "column": "NIR", "value": "2 64 02 2A 123 456 78"},
+        {"line": 36, "column": "NIR", "value": "999999999999999"},
+    ]
+
+    masked = mask_summary(summary)
+
+    examples = masked["tables"][0]["findings_by_rule"][-1]["examples"]
+    assert examples[0]["value"] == "• •• •• •A ••• ••• ••"
+    assert examples[1]["value"] == MASKED_NIR
+
+
+def test_reject_sample_masks_nir_as_nir():
+    raw = json.dumps({"NIR": "164022A12345678", "NOM": "Martin", "NUM_DOSSIER": "5700000001"})
+
+    values = _column_values(raw, "NIR, NOM, NUM_DOSSIER", {"NIR", "NOM"}, True, {"NIR"})
+
+    assert values == [
+        ["NIR", "••••••A••••••••"],
+        ["NOM", "Aaaaaa"],
+        ["NUM_DOSSIER", "5700000001"],
+    ]

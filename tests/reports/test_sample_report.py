@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from migration.reading.findings import NIR_MASK
 from tests.reports.sample_run import DELIVERY, run_sample
 from tests.reports.summaries import NNBSP, broken_links, parse
 
@@ -314,3 +315,16 @@ def test_departement_shown_in_three_characters(tmp_path):
     assert resume["delivery"]["departement"] == "057"
     assert "Département 057" in summary_page
     assert "<dd>057</dd>" in run_page
+
+
+def test_masked_nir_reads_as_masked(sample_report, resume):
+    dossier = next(table for table in resume["tables"] if table["table"] == "DOSSIER")
+    [finding] = [entry for entry in dossier["findings_by_rule"] if entry["rule_id"] == "id.nir"]
+    values = [example["value"] for example in finding["examples"]]
+    [page] = (sample_report.reports / "tables").glob("*-itac-dossier.html")
+
+    assert values
+    for value in values:
+        assert set(value) <= {NIR_MASK, "A", "a", " "}, value
+    assert NIR_MASK * 15 in page.read_text(encoding="utf-8")
+    assert "999999999999999" not in page.read_text(encoding="utf-8")
