@@ -307,6 +307,17 @@ class _Parser:
             self.path, node.start_mark.line + 1, node.start_mark.column + 1, message
         )
 
+    def unknown_name(self, node: yaml.Node, problem: str, known, known_intro: str) -> None:
+        """Record a misspelt or unknown name, with the closest known name or the list of known
+        names, and go on parsing so that one run reports every unknown name of the file."""
+        hint = did_you_mean(node.value, known)
+        if not hint and not known:
+            hint = "; remove it"
+        elif not hint:
+            names = known if isinstance(known, tuple) else sorted(known)
+            hint = f"; {known_intro} " + ", ".join(names)
+        self.problems.append(self.fail(node, problem + hint))
+
     def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, f"{what} must be a mapping")
@@ -363,7 +374,7 @@ class _Parser:
         }
         for key, (key_node, _) in top.items():
             if key not in allowed:
-                raise self.fail(key_node, f"unknown key {key!r}; expected one of {sorted(allowed)}")
+                self.unknown_name(key_node, f"unknown key {key!r}", allowed, "a key is one of")
         for key in ("application", "targets"):
             if key not in top:
                 raise self.fail(root, f"missing key {key!r}")
@@ -448,8 +459,8 @@ class _Parser:
         allowed = {"target", "source", "join", "filter", "filter_reason", "columns"}
         for key, (key_node, _) in items.items():
             if key not in allowed:
-                raise self.fail(
-                    key_node, f"unknown key {key!r} in a target; expected one of {sorted(allowed)}"
+                self.unknown_name(
+                    key_node, f"unknown key {key!r} in a target", allowed, "a target key is one of"
                 )
         for key in ("target", "source", "columns"):
             if key not in items:
@@ -533,9 +544,15 @@ class _Parser:
         value = items[operator][1]
         options = {key: item[1] for key, item in items.items() if key != operator}
         allowed_options = OPTIONS.get(operator, set())
-        for key in options:
+        for key in list(options):
             if key not in allowed_options:
-                raise self.fail(items[key][0], f"{operator!r} does not take option {key!r}")
+                self.unknown_name(
+                    items[key][0],
+                    f"{operator!r} does not take option {key!r}",
+                    allowed_options,
+                    f"the options of {operator} are",
+                )
+                del options[key]
         if operator == "const":
             return ex.Const(
                 None if value.tag == "tag:yaml.org,2002:null" else self.string(value, "a constant")
@@ -667,9 +684,18 @@ class _Parser:
 
     def parse_condition(self, node: yaml.Node) -> ex.Condition:
         items = self.mapping(node, "a condition")
-        if len(items) != 1 or next(iter(items)) not in CONDITION_OPERATORS:
+        if len(items) != 1:
             raise self.fail(node, "a condition is one of " + ", ".join(CONDITION_OPERATORS))
-        operator, (_, value) = next(iter(items.items()))
+        operator, (key_node, value) = next(iter(items.items()))
+        if operator not in CONDITION_OPERATORS:
+            self.unknown_name(
+                key_node,
+                f"unknown condition {operator!r}",
+                CONDITION_OPERATORS,
+                "a condition is one of",
+            )
+            # A placeholder, which load_mapping never returns, so that parsing goes on.
+            return ex.Condition("and", [], *self.position(node))
         if operator == "eq":
             arguments = [self.parse_expression(item) for item in self.sequence(value, "eq")]
             if len(arguments) != 2:

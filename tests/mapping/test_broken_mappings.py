@@ -379,3 +379,63 @@ def test_unknown_expression_in_anchor_once(tmp_path):
     assert error.detail == "unknown expression 'cod'; did you mean 'code'?"
     assert error.line == _line_of("        code: CODE_TYPE_DEMANDE")
     assert error.column == 9
+
+
+def test_unknown_conditions_reported_together(tmp_path):
+    path = tmp_path / "itac.yaml"
+    first = '        - {eq: [CODE_DECISION, {const: "A"}]}\n'
+    assert TEXT.count(first) == 2
+    text = TEXT.replace(first, first.replace("{eq:", "{eqq:"), 1)
+    second = "    filter: {not: {is_null: FINESS}}"
+    text = text.replace(second, "    filter: {nto: {is_nul: FINESS}}", 1)
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+
+    lines = str(caught.value).splitlines()
+    first_line = TEXT.splitlines().index(first.rstrip("\n")) + 1
+    second_line = _line_of(second)
+    assert lines == [
+        f"{path}:{first_line}:12: unknown condition 'eqq'; did you mean 'eq'?",
+        f"{path}:{second_line}:14: unknown condition 'nto'; did you mean 'not'?",
+    ]
+
+
+def test_unknown_condition_lists_known_ones(tmp_path):
+    path = tmp_path / "itac.yaml"
+    original = "    filter: {not: {is_null: FINESS}}"
+    path.write_text(TEXT.replace(original, "    filter: {zzz: FINESS}", 1), encoding="utf-8")
+
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+
+    assert caught.value.detail == (
+        "unknown condition 'zzz'; a condition is one of eq, in, is_null, not, and, or"
+    )
+    assert (caught.value.line, caught.value.column) == (_line_of(original), 14)
+
+
+def test_unknown_keys_and_options_reported_together(tmp_path):
+    path = tmp_path / "itac.yaml"
+    text = TEXT.replace(
+        "{pad: ADR_DEPARTEMENT, width: 3}", "{pad: ADR_DEPARTEMENT, width: 3, fil: 0}", 1
+    )
+    text = text.replace("{trim: NOM_NAISSANCE}", "{trim: NOM_NAISSANCE, widht: 3}", 1)
+    text = text.replace("    filter_reason: ", "    filter_raison: ", 1)
+    text = "descriptoin: test\n" + text
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+
+    problems = caught.value.problems
+    assert [problem.detail for problem in problems] == [
+        "unknown key 'descriptoin'; did you mean 'description'?",
+        "'trim' does not take option 'widht'; remove it",
+        "'pad' does not take option 'fil'; did you mean 'fill'?",
+        "unknown key 'filter_raison' in a target; did you mean 'filter_reason'?",
+        "a filter needs a filter_reason for the report",
+    ]
+    assert all(problem.path == path for problem in problems)
+    assert all(problem.line and problem.column for problem in problems)
