@@ -633,15 +633,33 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
         kind: sum(counts.get(kind, 0) for counts in result.changes.values())
         for kind in CHANGE_KINDS
     }
+    say("loading", _load_message(result.rows, totals))
+
+
+def _load_message(rows: dict[str, int], totals: dict[str, int]) -> str:
+    """Return the progress line of a load, whose delivered rows add up to their counts.
+
+    Each delivered row is added, changed, unchanged or, in a load of some applications only,
+    kept as it was because another application also gives it. The other kept rows are rows
+    of the target that the load does not deliver, so they are counted apart.
+    """
+    delivered = sum(rows.values())
     message = (
-        f"{sum(result.rows.values())} rows in {len(result.rows)} tables: "
+        f"{delivered} rows in {len(rows)} tables: "
         f"{totals['added']} added, {totals['changed']} changed, {totals['removed']} removed, "
         f"{totals['unchanged']} unchanged"
     )
-    # A load of some applications only leaves the rows of the others as they were.
-    if totals["kept"]:
-        message += f", {totals['kept']} kept for other applications"
-    say("loading", message)
+    if not totals["kept"]:
+        return message
+    kept_delivered = delivered - totals["added"] - totals["changed"] - totals["unchanged"]
+    if kept_delivered:
+        message += (
+            f", {kept_delivered} kept as they were because another application also gives them"
+        )
+    kept_others = totals["kept"] - kept_delivered
+    if kept_others:
+        message += f"; {kept_others} rows not delivered kept for other applications"
+    return message
 
 
 def _discard_staged(assembly: Assembly, frames: dict | None = None) -> None:
