@@ -4,11 +4,13 @@ import argparse
 import io
 import json
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from migration.errors import MdphRepriseError
 from migration.lineage.commands import add_lineage_parser
+from migration.mapping.expressions import ColumnRef, Context, Surrogate
 
 
 def run_command(argv):
@@ -281,3 +283,39 @@ def test_no_target_url_exits_2(monkeypatch, tmp_path):
 
     assert code == 2
     assert "pass --target URL or set MDPH_TARGET_URL" in output
+
+
+def test_merged_person_found_by_itac_key(sample_run):
+    with sample_run.engine.connect() as connection:
+        merged = connection.execute(
+            sa.text(
+                "SELECT target_key, source_key FROM reprise_lignage "
+                "WHERE target_table = 'individu' AND application = 'ITAC' AND target_key IN "
+                "(SELECT target_key FROM reprise_lignage WHERE target_table = 'individu' "
+                "AND application = 'OPALES') ORDER BY target_key LIMIT 1"
+            )
+        ).one()
+        opales_key = connection.execute(
+            sa.text(
+                "SELECT source_key FROM reprise_lignage WHERE target_table = 'individu' "
+                "AND target_key = :key AND application = 'OPALES'"
+            ),
+            {"key": merged.target_key},
+        ).scalar_one()
+    itac_key = surrogate_key("individu.itac", merged.source_key)
+    own_key = surrogate_key("individu.opales", opales_key)
+
+    found = run_command(["lineage", "target", "individu", itac_key, "--target", sample_run.url])
+    missing = run_command(["lineage", "target", "individu", own_key, "--target", sample_run.url])
+
+    assert merged.target_key == itac_key
+    assert found[0] == 0
+    assert f"key {opales_key}" in found[1]
+    assert missing[0] == 1
+
+
+def surrogate_key(namespace, value):
+    """Return the key that `{surrogate: [COLUMN], namespace: ...}` generates for one value."""
+    frame = pd.DataFrame({"COLUMN": [value]}, dtype=object)
+    expression = Surrogate(namespace=namespace, arguments=[ColumnRef("COLUMN")])
+    return expression.evaluate(Context(frame)).iloc[0]
