@@ -217,17 +217,50 @@ def validate_application_staged(
     the dictionary's foreign keys form a cycle, which leaves no table to take first; the
     caller then validates the application whole.
     """
+    tables = validate_tables_staged(name, folder, dictionary, stage_folder, replacements, policy)
+    if tables is None:
+        return None
+    return combine_staged_tables(name, dictionary, tables, policy)
+
+
+@dataclass
+class StagedTable:
+    """One table validated in chunks by `validate_tables_staged`, its accepted rows in files.
+
+    `read` keeps the raw text of the table's rejected rows only. The foreign key and
+    plausibility findings are those the table's rows raised, before the rule policy, which
+    `combine_staged_tables` applies to the application's findings.
+    """
+
+    read: TableRead
+    findings: pd.DataFrame  # the table's own checks, with the rule policy
+    foreign_keys: pd.DataFrame
+    plausibility: pd.DataFrame
+    profile: dict
+    source: SourceTable  # the accepted rows, converted and staged
+
+
+def validate_tables_staged(
+    name: str,
+    folder: Path,
+    dictionary: Dictionary,
+    stage_folder: Path,
+    replacements: dict[str, Path] | None = None,
+    policy: dict | None = None,
+) -> dict[str, StagedTable] | None:
+    """Validate the tables of an application as `validate_application_staged` does, and return
+    each table's result in the dictionary's order, or None when the foreign keys form a cycle.
+
+    A Dagster step that hands each table to an asset of its own calls this, and
+    `combine_staged_tables` puts the tables together again.
+    """
     order = parents_first(dictionary)
     if order is None:
         return None
     replacements = replacements or {}
     known: dict[tuple[str, tuple[str, ...]], KeySet] = {}
     birth_columns: dict[str, pd.DataFrame] = {}
-    own: dict[str, pd.DataFrame] = {}
-    others: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
-    reads: dict[str, TableRead] = {}
-    tables: dict[str, SourceTable] = {}
-    profiles: dict[str, dict] = {}
+    staged: dict[str, StagedTable] = {}
     stage = FrameStage(stage_folder, f"source-{name}")
     needs = _cross_table_needs(dictionary)
     birth_lookups: dict = {}  # built once per referenced table, for every chunk
@@ -240,13 +273,11 @@ def validate_application_staged(
             if len(accepted):
                 checks.parts.append(stage(table_name, accepted))
             del read, accepted
-        own[table_name], others[table_name] = checks.findings()
+        own, (foreign, plausible) = checks.findings()
         known.update(checks.keys())
         if table_name in needs.columns:
             birth_columns[table_name] = checks.birth_columns()
-        reads[table_name] = checks.read()
-        profiles[table_name] = checks.profile()
-        tables[table_name] = SourceTable(
+        source = SourceTable(
             name,
             table_name,
             path.name,
@@ -254,19 +285,38 @@ def validate_application_staged(
             table.primary_key,
             staged=TableRows(list(checks.columns.columns), checks.parts),
         )
-    ordered = [table_name for table_name in dictionary.tables if table_name in reads]
-    found = [own[table_name] for table_name in ordered]
-    found += [others[table_name][index] for index in (0, 1) for table_name in ordered]
+        staged[table_name] = StagedTable(
+            checks.read(), own, foreign, plausible, checks.profile(), source
+        )
+    return {table_name: staged[table_name] for table_name in dictionary.tables}
+
+
+def combine_staged_tables(
+    name: str,
+    dictionary: Dictionary,
+    tables: dict[str, StagedTable],
+    policy: dict | None = None,
+) -> ValidatedApplication:
+    """Put the tables of `validate_tables_staged` together into their application.
+
+    The findings follow the order of `combine_application`: each table's own findings, then
+    the foreign key findings of every table, then the plausibility findings, the tables in
+    the dictionary's order.
+    """
+    ordered = [table_name for table_name in dictionary.tables if table_name in tables]
+    found = [tables[table_name].findings for table_name in ordered]
+    found += [tables[table_name].foreign_keys for table_name in ordered]
+    found += [tables[table_name].plausibility for table_name in ordered]
     findings = apply_rule_policy(concat_findings(found), policy)
     errors = int((findings["severity"] == ERROR).sum())
     logger.info("validated %s: %d findings, %d errors", name, len(findings), errors)
     return ValidatedApplication(
         name,
         dictionary,
-        {table_name: reads[table_name] for table_name in ordered},
+        {table_name: tables[table_name].read for table_name in ordered},
         findings,
-        {table_name: tables[table_name] for table_name in ordered},
-        {table_name: profiles[table_name] for table_name in ordered},
+        {table_name: tables[table_name].source for table_name in ordered},
+        {table_name: tables[table_name].profile for table_name in ordered},
     )
 
 
