@@ -39,7 +39,22 @@ class StagedFrame:
         try:
             return self.read()
         finally:
-            self.path.unlink(missing_ok=True)
+            self.delete()
+
+    def delete(self) -> None:
+        """Delete the file of the frame."""
+        self.path.unlink(missing_ok=True)
+
+
+class KeptFrame(StagedFrame):
+    """A staged frame whose file stays when the frame is loaded or discarded.
+
+    A Dagster load reads its frames this way, so that a load that the removal check stops can
+    run again on the same files. The step deletes the files itself, with their folder.
+    """
+
+    def delete(self) -> None:
+        pass
 
 
 def loaded(frame: pd.DataFrame | StagedFrame) -> pd.DataFrame:
@@ -90,7 +105,15 @@ class TableRows:
         while self.parts:
             part = self.parts.pop(0)
             if isinstance(part, StagedFrame):
-                part.path.unlink(missing_ok=True)
+                part.delete()
+
+    def keeping_files(self) -> TableRows:
+        """Return the same rows in a TableRows whose staged files stay once read (`KeptFrame`)."""
+        parts = [
+            KeptFrame(part.path, part.rows) if isinstance(part, StagedFrame) else part
+            for part in self.parts
+        ]
+        return TableRows(self.columns, parts)
 
 
 class FrameStage:
