@@ -26,20 +26,20 @@ from assets.shared import (
     report_output,
     rows_metadata,
 )
+from assets.staging import (
+    ASSEMBLED_FOLDER,
+    PLAINTEXT_FOLDER,
+    fresh_private_dir,
+    remove_stage_folders,
+    run_stage_folder,
+)
 from migration.delivery.intake import open_delivery
-from migration.delivery.workdir import PrivateWorkdir
 from migration.dictionary.model import Dictionary
 from migration.mapping.assemble import assemble
 from migration.mapping.checks import check_mapping
 from migration.mapping.language import load_mapping
-from migration.reading.csv_reader import read_table
-from migration.steps import (
-    DEFAULT_MAPPINGS,
-    combine_application,
-    map_application,
-    reconcile,
-    validate_one_table,
-)
+from migration.run import process_application
+from migration.steps import DEFAULT_MAPPINGS, reconcile, release_rows
 from migration.target.schema import load_target_schema
 
 GROUP_APPLICATION = "application"
@@ -91,33 +91,50 @@ def build_application_job_assets(
         application = partition_application(context)
         dictionary = dictionaries[application]
         policy = (application_delivery.get("config") or {}).get("regles")
-        tables = {}
-        with PrivateWorkdir(parent=departements.workdir_parent) as workdir:
-            opened = open_delivery(
-                Path(departements.settings(code).delivery),
-                departements.delivery_password(code),
-                workdir.path,
-                applications=[application],
-                password_source=departements.password_source(code),
-            )
-            folder = opened.applications[application].folder
-            for name, table in dictionary.tables.items():
-                read = read_table(application, table, folder / table.file)
-                tables[name] = validate_one_table(read, dictionary, policy)
-        validated = combine_application(application, dictionary, tables, policy)
-
         mapping = load_mapping(DEFAULT_MAPPINGS[application])
         schema = load_target_schema()
         check_mapping(mapping, dictionary, schema, strict=True)
-        mapped = map_application(validated, mapping, schema)
+        # The decrypted files stay in the stage folder until the load has written the rejects,
+        # which read some rows again for their raw text.
+        stage_folder = run_stage_folder(departements.storage_folder(), context)
+        folder = fresh_private_dir(stage_folder / application.lower())
+        opened = open_delivery(
+            Path(departements.settings(code).delivery),
+            departements.delivery_password(code),
+            folder / PLAINTEXT_FOLDER,
+            applications=[application],
+            password_source=departements.password_source(code),
+        )
+        # The intake checks already compared the extraction logs with the files.
+        validated, mapped, _ = process_application(
+            opened.applications[application],
+            dictionary,
+            {},
+            policy,
+            mapping,
+            schema,
+            stage_folder=folder,
+        )
 
         others = [name for name in DEFAULT_MAPPINGS if name != application]
         decisions, existing = read_target_identities(departements.target_url(code), others)
         # NOTE: the individuals are read here and the load writes later, in another step, so
         # two runs loading the same département at once could both miss each other's people.
         # deploy/dagster.yaml runs one run at a time.
-        assembly = assemble([mapped], schema, validated.rejected_lines(), decisions, existing)
+        assembly = assemble(
+            [mapped],
+            schema,
+            validated.rejected_lines(),
+            decisions,
+            existing,
+            release_mapped=True,
+            stage_folder=fresh_private_dir(stage_folder / ASSEMBLED_FOLDER),
+        )
+        release_rows([validated], assembly)
         counts = reconcile([validated], assembly)
+        if validated.blocking or not all(table["reconciled"] for table in counts):
+            # A blocking check stops the load, the only step that reads the staged rows.
+            remove_stage_folders([stage_folder], context.log)
         context.log.info(
             "%s of département %s: %d existing individuals of %s offered to identity resolution",
             application,
@@ -131,6 +148,7 @@ def build_application_job_assets(
                 "counts": counts,
                 "validated": [validated],
                 "mappings": {application: mapping},
+                "stage_folders": [stage_folder],
             },
             metadata={
                 **rows_metadata(assembly),

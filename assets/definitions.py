@@ -6,7 +6,7 @@ downstream runs on a broken input.
 """
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -27,23 +27,35 @@ from assets.shared import (
     report_output,
     rows_metadata,
 )
+from assets.staging import (
+    ASSEMBLED_FOLDER,
+    PLAINTEXT_FOLDER,
+    SourceTableValue,
+    fresh_private_dir,
+    remove_stage_folders,
+    require_stage_folders,
+    run_stage_folder,
+)
 from migration.delivery.intake import open_delivery
-from migration.delivery.workdir import PrivateWorkdir
 from migration.dictionary.model import Dictionary, load_dictionary
 from migration.mapping.assemble import Assembly, assemble
 from migration.mapping.checks import check_mapping
 from migration.mapping.language import load_mapping
 from migration.mapping.lineage import column_lineage
+from migration.mapping.staging import FrameStage
 from migration.reading.csv_reader import read_table
 from migration.reading.findings import ERROR
 from migration.steps import (
     DEFAULT_MAPPINGS,
-    ValidatedApplication,
+    StagedTable,
     ValidatedTable,
     combine_application,
+    combine_staged_tables,
     map_application,
     reconcile,
+    release_rows,
     validate_one_table,
+    validate_tables_staged,
 )
 from migration.target.schema import load_target_schema
 from migration.validation.rules import TABLE_FAMILIES, rule_family
@@ -125,31 +137,56 @@ def build_table_assets(
         partitions_def=partitions_def,
     )
     def read_tables(context: dg.AssetExecutionContext, departements: DepartementsResource):
+        """Decrypt and validate the application's tables in chunks, into the run's stage folder.
+
+        The decrypted files stay in the stage folder until the load has written the rejects,
+        which read some rows again for their raw text.
+        """
         code = partition_departement(context)
-        with PrivateWorkdir(parent=departements.workdir_parent) as workdir:
-            opened = open_delivery(
-                Path(departements.settings(code).delivery),
-                departements.delivery_password(code),
-                workdir.path,
-                applications=[application],
-                password_source=departements.password_source(code),
-            )
-            folder = opened.applications[application].folder
-            for name, table in dictionary.tables.items():
-                key = table_asset_name(application, name)
-                read = read_table(application, table, folder / table.file)
-                validated = validate_one_table(read, dictionary, opened.config.get("regles"))
-                yield from _table_events(context, key, validated)
-                context.log.info(
-                    "%s: %d rows, %d findings", key, read.read, len(validated.findings)
-                )
+        stage_folder = run_stage_folder(departements.storage_folder(), context)
+        folder = fresh_private_dir(stage_folder / application.lower())
+        opened = open_delivery(
+            Path(departements.settings(code).delivery),
+            departements.delivery_password(code),
+            folder / PLAINTEXT_FOLDER,
+            applications=[application],
+            password_source=departements.password_source(code),
+        )
+        plaintext = opened.applications[application].folder
+        policy = opened.config.get("regles")
+        stage = FrameStage(folder, f"rejected-{application}")
+        for name, table in _validated_tables(application, dictionary, plaintext, folder, policy):
+            key = table_asset_name(application, name)
+            if isinstance(table, StagedTable):
+                value = SourceTableValue.staged(table, stage_folder, stage)
+            else:
+                value = SourceTableValue(table, stage_folder)
+            yield from _table_events(context, key, value)
+            context.log.info("%s: %d rows, %d findings", key, table.read.read, len(table.findings))
 
     return read_tables
 
 
-def _table_events(context: dg.AssetExecutionContext, key: str, validated: ValidatedTable):
-    read = validated.read
-    findings = validated.findings
+def _validated_tables(
+    application: str, dictionary: Dictionary, plaintext: Path, folder: Path, policy
+) -> Iterator[tuple[str, StagedTable | ValidatedTable]]:
+    """Validate the tables in chunks, staging their rows in `folder`, as `mdph-reprise run` does.
+
+    An application whose foreign keys form a cycle is validated one whole table at a time,
+    and its values then contain the rows.
+    """
+    staged = validate_tables_staged(application, plaintext, dictionary, folder, None, policy)
+    if staged is not None:
+        yield from staged.items()
+        return
+    for name, table in dictionary.tables.items():
+        read = read_table(application, table, plaintext / table.file)
+        yield name, validate_one_table(read, dictionary, policy)
+
+
+def _table_events(context: dg.AssetExecutionContext, key: str, value: SourceTableValue):
+    read = value.table.read
+    findings = value.table.findings
     errors = findings[findings["severity"] == ERROR]
     by_rule = findings.groupby("rule_id").size().to_dict()
     columns = dg.TableSchema(
@@ -159,7 +196,7 @@ def _table_events(context: dg.AssetExecutionContext, key: str, validated: Valida
         ]
     )
     yield dg.Output(
-        validated,
+        value,
         output_name=key,
         metadata={
             "dagster/row_count": read.read,
@@ -225,12 +262,22 @@ def build_application_assets(
         description=f"Tables {application} validées, clés entre tables contrôlées.",
     )
     def validated_asset(
-        context: dg.AssetExecutionContext, delivery: dict, **tables: ValidatedTable
+        context: dg.AssetExecutionContext, delivery: dict, **tables: SourceTableValue
     ):
-        by_name = {table.read.table.name: table for table in tables.values()}
+        """Put the application's tables together, with the findings between its tables."""
+        [stage_folder] = {value.stage_folder for value in tables.values()}
+        require_stage_folders([stage_folder], f"{prefix}_validated")
+        by_name = {value.table.read.table.name: value.restored() for value in tables.values()}
         policy = (delivery.get("config") or {}).get("regles")
-        result = combine_application(application, dictionary, by_name, policy)
-        yield dg.Output(result, metadata={"findings": len(result.findings)})
+        if all(isinstance(table, StagedTable) for table in by_name.values()):
+            # The staged validation found the keys between tables and the plausibility.
+            result = combine_staged_tables(application, dictionary, by_name, policy)
+        else:
+            result = combine_application(application, dictionary, by_name, policy)
+        yield dg.Output(
+            {"validated": result, "stage_folder": stage_folder},
+            metadata={"findings": len(result.findings)},
+        )
         yield from _family_checks(f"{prefix}_validated", result.findings, APPLICATION_FAMILIES)
 
     @dg.asset(
@@ -240,14 +287,23 @@ def build_application_assets(
         partitions_def=partitions_def,
         description=f"Lignes cibles produites par la correspondance {application}.",
     )
-    def mapped_asset(context: dg.AssetExecutionContext, validated: ValidatedApplication):
+    def mapped_asset(context: dg.AssetExecutionContext, validated: dict):
+        """Map the staged rows of the application, staging the mapped frames."""
         mapping = load_mapping(DEFAULT_MAPPINGS[application])
         schema = load_target_schema()
         check_mapping(mapping, dictionary, schema, strict=True)
-        result = map_application(validated, mapping, schema)
+        stage_folder = validated["stage_folder"]
+        require_stage_folders([stage_folder], f"{prefix}_mapped")
+        # NOTE: mapping deletes each source table's staged rows once its targets are mapped,
+        # so a re-execution from a failure of this step finds some of them gone, and fails. It
+        # must run again from the source table assets.
+        folder = fresh_private_dir(stage_folder / f"{prefix}-mapped")
+        result = map_application(
+            validated["validated"], mapping, schema, folder, release_sources=True
+        )
         rows = {target: sum(len(f) for f in frames) for target, frames in result.frames.items()}
         return dg.Output(
-            {"mapped": result, "mapping": mapping},
+            {"mapped": result, "mapping": mapping, "stage_folder": stage_folder},
             metadata={
                 "rows_by_target": dg.MetadataValue.json(rows),
                 "mapping_sha256": mapping.sha256,
@@ -292,22 +348,37 @@ def build_target_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
 
         The identity decisions an analyst stored in the target apply here as in the CLI.
         """
-        validated = [itac_validated, opales_validated]
+        inputs = [itac_validated, opales_validated, itac_mapped, opales_mapped]
+        stage_folders = sorted({value["stage_folder"] for value in inputs})
+        require_stage_folders(stage_folders, "target_rows")
+        validated = [itac_validated["validated"], opales_validated["validated"]]
         mapped = [itac_mapped["mapped"], opales_mapped["mapped"]]
         rejected = pd.concat([v.rejected_lines() for v in validated], ignore_index=True)
         url = departements.target_url(partition_departement(context))
         decisions, _ = read_target_identities(url, [])
-        # NOTE: the step hands its result to the next one through the IO manager, so it
-        # assembles in memory, one frame per table, without the staging of `mdph-reprise run`.
-        # Its memory grows with the delivery.
-        assembly = assemble(mapped, load_target_schema(), rejected, decisions)
+        # NOTE: assembly deletes the mapped frames as it writes the assembled rows, so a
+        # re-execution from a failure of this step must run again from the source table assets.
+        folder = fresh_private_dir(stage_folders[0] / ASSEMBLED_FOLDER)
+        assembly = assemble(
+            mapped,
+            load_target_schema(),
+            rejected,
+            decisions,
+            release_mapped=True,
+            stage_folder=folder,
+        )
+        release_rows(validated, assembly)
         counts = reconcile(validated, assembly)
+        if not all(table["reconciled"] for table in counts):
+            # The blocking check stops the load, the only step that reads the staged rows.
+            remove_stage_folders(stage_folders, context.log)
         yield dg.Output(
             {
                 "assembly": assembly,
                 "counts": counts,
                 "validated": validated,
                 "mappings": {"ITAC": itac_mapped["mapping"], "OPALES": opales_mapped["mapping"]},
+                "stage_folders": stage_folders,
             },
             metadata=rows_metadata(assembly),
         )
@@ -389,8 +460,8 @@ def all_assets(
 def max_concurrent_steps(environ: Mapping[str, str] | None = None) -> int:
     """Return the maximum number of step processes of a run, from MDPH_DAGSTER_MAX_CONCURRENT.
 
-    The default, 2, runs the ITAC and OPALES branches side by side: the graph has no third
-    independent branch, and each step process keeps one application's rows in memory.
+    The default, 2, runs the ITAC and OPALES branches side by side, because the graph has no
+    third independent branch.
     """
     environ = os.environ if environ is None else environ
     value = environ.get(MAX_CONCURRENT_VARIABLE, "").strip()

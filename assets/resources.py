@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.departements import DEFAULT_OUTPUT, DepartementConfig, load_departements
+from migration.delivery.workdir import make_private_dir
 
 
 class DepartementsResource(dg.ConfigurableResource):
@@ -18,6 +19,9 @@ class DepartementsResource(dg.ConfigurableResource):
 
     departements: dict[str, DepartementConfig]
     workdir_parent: str | None = None
+    # The folder that contains the stage folders of the runs (see assets/staging.py). Without
+    # it, the Dagster storage folder: MDPH_DAGSTER_STORAGE or output/.dagster_storage.
+    storage: str | None = None
 
     def settings(self, code: str) -> DepartementConfig:
         if code not in self.departements:
@@ -26,6 +30,12 @@ class DepartementsResource(dg.ConfigurableResource):
                 f"{', '.join(sorted(self.departements))}"
             )
         return self.departements[code]
+
+    def storage_folder(self) -> Path:
+        """Return the private folder that contains the stage folders of the runs."""
+        if self.storage is None:
+            return _private_storage()
+        return make_private_dir(Path(self.storage))
 
     def delivery_password(self, code: str) -> str:
         """Return the delivery password of a département, from its environment variable."""
@@ -61,16 +71,18 @@ def default_resources(departements: Mapping[str, DepartementConfig] | None = Non
     """Build the resources from MDPH_DEPARTEMENTS, or from the sample variables without it."""
     if departements is None:
         departements = load_departements()
+    storage = str(_private_storage())
     return {
-        "departements": DepartementsResource(departements=dict(departements)),
-        "io_manager": dg.FilesystemIOManager(base_dir=str(_private_storage())),
+        "departements": DepartementsResource(departements=dict(departements), storage=storage),
+        "io_manager": dg.FilesystemIOManager(base_dir=storage),
     }
 
 
 def _private_storage() -> Path:
     """Create and return the folder where Dagster keeps asset values, private to the user.
 
-    Asset values are source rows with personal data, so the folder is created with mode 0700.
+    Asset values and the staged rows of a run contain personal data, so the folder is created
+    with mode 0700.
     """
     base = Path(os.environ.get("MDPH_DAGSTER_STORAGE", DEFAULT_OUTPUT / ".dagster_storage"))
     base.mkdir(mode=0o700, parents=True, exist_ok=True)

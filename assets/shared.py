@@ -10,6 +10,7 @@ from pydantic import Field
 
 from assets.departements import APPLICATION_DIMENSION, DEPARTEMENT_DIMENSION
 from assets.resources import DepartementsResource
+from assets.staging import remove_stage_folders, require_stage_folders
 from migration.acceptance.checks import INTAKE_CHECKS, intake_checks, inventory_markdown
 from migration.delivery.config import same_departement
 from migration.delivery.intake import inspect_delivery
@@ -22,6 +23,7 @@ from migration.lineage.openlineage import EVENTS_FILE, emit_run_events
 from migration.lineage.run_record import finish_run
 from migration.mapping.assemble import Assembly
 from migration.mapping.lineage import column_lineage
+from migration.mapping.staging import TableRows
 from migration.reports.markdown import summary_markdown
 from migration.run import (
     MAX_REMOVED_SHARE,
@@ -33,6 +35,7 @@ from migration.run import (
 )
 from migration.steps import DEFAULT_MAPPINGS, filters_for_database, rejects_for_database
 from migration.target.engine import create_target_engine, describe_url
+from migration.target.errors import TooManyRemovalsError
 from migration.target.load import REMOVAL_CHECK_MIN_ROWS, load_run
 from migration.target.schema import load_target_schema
 
@@ -263,7 +266,38 @@ def load_events(
     Unless `config.allow_removals` is set, a load that would remove more than
     MAX_REMOVED_SHARE of the target's rows, or of one large table's, fails and is rolled back,
     as in the CLI.
+
+    The staged rows and decrypted files of `rows` are deleted, with their stage folders, once
+    the load has committed, and when it fails. A load stopped by the removal check keeps them,
+    so that the load can run again with allow_removals on the same rows.
     """
+    asset = context.asset_key.to_user_string()
+    folders = rows["stage_folders"]
+    require_stage_folders(folders, asset)
+    try:
+        output = _load_staged(context, rows, inventory, departements, config, applications)
+    except TooManyRemovalsError:
+        context.log.warning(
+            "stage folders %s kept, so that the load can run again with allow_removals: true. "
+            "Delete them if the load is abandoned",
+            ", ".join(str(folder) for folder in folders),
+        )
+        raise
+    except BaseException:
+        remove_stage_folders(folders, context.log)
+        raise
+    remove_stage_folders(folders, context.log)
+    return output
+
+
+def _load_staged(
+    context: dg.AssetExecutionContext,
+    rows: dict,
+    inventory: dict,
+    departements: DepartementsResource,
+    config: LoadConfig,
+    applications: list[str] | None,
+) -> dg.Output:
     code = partition_departement(context)
     asset = context.asset_key.to_user_string()
     if config.allow_removals:
@@ -306,16 +340,24 @@ def load_events(
         "target_url": summary["target"],
         "summary_json": None,
     }
+    # The loader takes each table's rows out of `frames` as it loads them, as in the CLI. The
+    # staged files stay until the step deletes the stage folders.
+    frames = {
+        name: table.keeping_files() if isinstance(table, TableRows) else table
+        for name, table in assembly.frames.items()
+    }
+    assembly.frames = {}
     try:
         result = load_run(
             engine,
             load_target_schema(),
-            assembly.frames,
+            frames,
             rejects,
             assembly.lineage,
             run_row,
             filters=filters,
             applications=applications,
+            release_frames=True,
             max_removed_share=None if config.allow_removals else MAX_REMOVED_SHARE,
             removal_override=f"set allow_removals: true in the run configuration of {asset}",
         )

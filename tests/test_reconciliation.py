@@ -19,6 +19,7 @@ from migration.mapping.assemble import assemble
 from migration.mapping.engine import MappedApplication, apply_mapping
 from migration.mapping.language import load_mapping
 from migration.mapping.lineage_parts import LineageParts
+from migration.mapping.staging import loaded
 from migration.reading.csv_reader import LINE_COLUMN
 from migration.steps import (
     FILTER_DB_COLUMNS,
@@ -50,8 +51,9 @@ def drop_first_mapped_row(mapped: list[MappedApplication]) -> int:
     """Remove the first mapped OPALES orientation row, as a buggy step would; return its line."""
     opales = next(m for m in mapped if m.application == LOST_SOURCE[0])
     frames = opales.frames[LOST_TARGET]
-    line = int(frames[0][LINE_COLUMN].iloc[0])
-    frames[0] = frames[0].iloc[1:]
+    first = loaded(frames[0])  # a Dagster step stages its mapped frames in files
+    line = int(first[LINE_COLUMN].iloc[0])
+    frames[0] = first.iloc[1:]
     return line
 
 

@@ -36,7 +36,9 @@ def _resources(tmp_path: Path, monkeypatch, delivery: Path = DELIVERY) -> dict:
         reports_dir=str(tmp_path / "rapports"),
     )
     return {
-        "departements": DepartementsResource(departements={SAMPLE_DEPARTEMENT: settings}),
+        "departements": DepartementsResource(
+            departements={SAMPLE_DEPARTEMENT: settings}, storage=str(storage)
+        ),
         "io_manager": dg.FilesystemIOManager(base_dir=str(storage)),
     }
 

@@ -175,8 +175,11 @@ def _with_delivery(resources: dict, delivery: Path) -> dict:
         target_url_env=settings.target_url_env,
         reports_dir=settings.reports_dir,
     )
+    storage = resources["departements"].storage
     return {
-        "departements": DepartementsResource(departements={SAMPLE_DEPARTEMENT: changed}),
+        "departements": DepartementsResource(
+            departements={SAMPLE_DEPARTEMENT: changed}, storage=storage
+        ),
         "io_manager": resources["io_manager"],
     }
 

@@ -1,0 +1,113 @@
+"""The private stage folder where the steps of a Dagster run keep rows between steps.
+
+The steps hand each other small values through the IO manager: findings, counts and the paths
+of staged files. The rows themselves stay in files, as in `mdph-reprise run`, in one folder per
+run and partition under the Dagster storage folder:
+
+    <storage>/stage/<run id>-<partition>/
+        itac/plaintext/ITAC/...      decrypted files, read again for the raw text of rejects
+        itac/source-ITAC-*.pickle    accepted rows of each table, by chunk
+        itac/rejected-ITAC-*.pickle  raw text of the rows that validation rejected
+        itac-mapped/                 mapped frames
+        assembled/                   assembled rows and lineage, which the load reads
+
+A re-execution of a run uses the folder of the run it repeats (its root run), where the files
+of the steps that it does not run again are. The load deletes the folder once it has written
+its rows and rejects, or when it fails for another reason than the removal check.
+"""
+
+import logging
+import re
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import dagster as dg
+
+from migration.delivery.workdir import make_private_dir
+from migration.mapping.staging import FrameStage, StagedFrame
+from migration.steps import StagedTable, ValidatedTable
+
+STAGE_FOLDER = "stage"
+PLAINTEXT_FOLDER = "plaintext"
+ASSEMBLED_FOLDER = "assembled"
+
+
+@dataclass
+class SourceTableValue:
+    """The value of a source table asset: findings, profile, counts and staged references.
+
+    A `StagedTable` keeps its accepted rows in files and the raw text of its rejected rows in
+    `rejected_rows`, so the value contains none of the table's rows. A `ValidatedTable` comes
+    from the whole-table path of an application whose foreign keys form a cycle, and contains
+    them all.
+    """
+
+    table: StagedTable | ValidatedTable
+    stage_folder: Path
+    rejected_rows: StagedFrame | None = None
+
+    @classmethod
+    def staged(cls, table: StagedTable, stage_folder: Path, stage: FrameStage):
+        """Move the raw text of the table's rejected rows to a file of `stage`."""
+        read = table.read
+        rejected = stage(read.table.name, read.rows)
+        # The counts of the read stay: its rows are only moved to a file.
+        emptied = replace(table, read=replace(read, rows=read.rows.head(0).copy()))
+        return cls(emptied, stage_folder, rejected)
+
+    def restored(self) -> StagedTable | ValidatedTable:
+        """Return the table with the raw text of its rejected rows read back from their file."""
+        if self.rejected_rows is None:
+            return self.table
+        read = replace(self.table.read, rows=self.rejected_rows.read())
+        return replace(self.table, read=read)
+
+
+def run_stage_folder(storage: Path, context: dg.AssetExecutionContext) -> Path:
+    """Create (mode 0700) and return the stage folder of the run and partition of `context`.
+
+    A re-execution gets the folder of its root run.
+    """
+    run = context.run
+    run_id = run.root_run_id or run.run_id
+    # A two-dimension partition key such as OPALES|057 becomes OPALES-057.
+    partition = re.sub(r"[^A-Za-z0-9_-]", "-", str(context.partition_key))
+    parent = make_private_dir(storage / STAGE_FOLDER)
+    return make_private_dir(parent / f"{run_id}-{partition}")
+
+
+def fresh_private_dir(path: Path) -> Path:
+    """Create `path` as an empty private folder, removing what an earlier attempt left in it.
+
+    A step that runs again in a re-execution writes its files anew, and the files of its
+    failed attempt would collide with them.
+    """
+    if path.exists():
+        shutil.rmtree(path)
+    return make_private_dir(path)
+
+
+def require_stage_folders(folders: Iterable[Path], step: str) -> None:
+    """Raise dg.Failure when a stage folder that the inputs of `step` refer to is missing."""
+    missing = [str(folder) for folder in folders if not Path(folder).is_dir()]
+    if missing:
+        raise dg.Failure(
+            f"{step}: the stage folder {', '.join(missing)} of its inputs is missing, because a "
+            "load or a failed step removed it, or it was deleted by hand; materialise the job "
+            "again from the source table assets"
+        )
+
+
+def remove_stage_folders(folders: Iterable[Path], log: logging.Logger) -> None:
+    """Delete the stage folders, decrypted files included; log each one removed or not."""
+    for folder in folders:
+        try:
+            shutil.rmtree(folder)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            log.warning("stage folder %s was not removed: %s; delete it by hand", folder, error)
+        else:
+            log.info("stage folder %s removed", folder)

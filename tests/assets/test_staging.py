@@ -1,0 +1,143 @@
+"""The Dagster steps keep rows in the run's stage folder, as `mdph-reprise run` does.
+
+The tests materialise the real assets on the encrypted sample delivery into SQLite files. The
+ITAC mapping writes street numbers that the target refuses, so the rejects come from validation
+and from mapping, whose raw values the load reads again from the decrypted files.
+"""
+
+import csv
+import pickle
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from assets.definitions import all_assets
+from assets.staging import STAGE_FOLDER, SourceTableValue
+from migration.mapping.staging import StagedFrame
+from migration.run import RunOptions, run_migration
+from migration.steps import DEFAULT_MAPPINGS, StagedTable
+from migration.target.schema import load_target_schema
+from tests.assets.test_definitions import DELIVERY, PASSWORD, _resources
+from tests.sample_delivery import generate_plaintext
+
+# Columns whose values differ from one run to the next.
+RUN_COLUMNS = {"id", "run_id"}
+NUMERO = "      numero: ADR_NUMERO\n"
+LONG_NUMERO = "      numero: {concat: [ADR_NUMERO, ADR_VOIE]}\n"  # longer than numero allows
+
+
+@pytest.fixture(scope="module")
+def mapping(tmp_path_factory) -> Path:
+    """Return an ITAC mapping whose street numbers are too long for the target."""
+    text = DEFAULT_MAPPINGS["ITAC"].read_text(encoding="utf-8")
+    assert text.count(NUMERO) == 1
+    path = tmp_path_factory.mktemp("mapping") / "itac.yaml"
+    path.write_text(text.replace(NUMERO, LONG_NUMERO), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def dagster_run(mapping, tmp_path_factory):
+    """Materialise every asset once, and return the run's folder and its result."""
+    folder = tmp_path_factory.mktemp("dagster")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setitem(DEFAULT_MAPPINGS, "ITAC", mapping)
+        resources = _resources(folder, monkeypatch, DELIVERY)
+        result = dg.materialize(all_assets(), resources=resources, partition_key="057")
+    return folder, result
+
+
+def _unflagged_nirs(plaintext: Path, result) -> set[str]:
+    """Return the NIRs of the ITAC DOSSIER rows without any finding."""
+    value = result.output_for_node("itac_tables", "itac_dossier")
+    flagged = set(value.table.findings["line"])
+    nirs = set()
+    with (plaintext / "ITAC" / "DOSSIER.csv").open(encoding="latin-1", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter=";")
+        start = 2  # a record may span several lines, and findings give its first line
+        for row in reader:
+            if start not in flagged and row["NIR"]:
+                nirs.add(row["NIR"])
+            start = reader.line_num + 1
+    return nirs
+
+
+def test_table_value_holds_no_rows(dagster_run, tmp_path):
+    folder, result = dagster_run
+    assert result.success
+    stored = folder / "storage" / "itac_dossier" / "057"
+    content = stored.read_bytes()
+    value = pickle.loads(content)
+
+    assert isinstance(value, SourceTableValue)
+    assert isinstance(value.table, StagedTable)
+    assert value.table.read.rows.empty
+    assert value.table.read.read > 300
+    parts = value.table.source.staged.parts
+    assert parts
+    assert all(isinstance(part, StagedFrame) for part in parts)
+    assert value.table.source.rows.empty
+    # A finding keeps the value it is about, so only rows without findings are looked for.
+    # The generator writes the sample's content again in plaintext.
+    nirs = _unflagged_nirs(generate_plaintext(tmp_path / "plaintext"), result)
+    assert len(nirs) > 300
+    assert [nir for nir in nirs if nir.encode() in content] == []
+
+
+def test_stage_folder_removed_after_load(dagster_run):
+    folder, result = dagster_run
+    assert result.success
+    stage = folder / "storage" / STAGE_FOLDER
+    assert stage.is_dir()
+    assert list(stage.iterdir()) == []
+    assert list((folder / "storage").rglob("*.csv")) == []
+
+
+def _rows(url: str, table: str, order: str | None = None) -> list[tuple]:
+    """Return the rows of `table` without the columns that change with each run."""
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        columns = [
+            column["name"]
+            for column in sa.inspect(connection).get_columns(table)
+            if column["name"] not in RUN_COLUMNS
+        ]
+        listed = ", ".join(f'"{name}"' for name in columns)
+        query = f'SELECT {listed} FROM "{table}"' + (f" ORDER BY {order}" if order else "")
+        rows = [tuple(row) for row in connection.execute(sa.text(query))]
+    engine.dispose()
+    return rows if order else sorted(rows, key=repr)
+
+
+def test_dagster_and_cli_load_the_same_rows(mapping, dagster_run, tmp_path):
+    folder, result = dagster_run
+    assert result.success
+    cli_url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    options = RunOptions(DELIVERY, cli_url, tmp_path / "rapports", mappings={"ITAC": mapping})
+    assert run_migration(options, PASSWORD).succeeded
+    dagster_url = f"sqlite:///{folder / 'mdph.sqlite3'}"
+
+    for table in load_target_schema().tables:
+        assert _rows(dagster_url, table) == _rows(cli_url, table), table
+    rejects = _rows(dagster_url, "reprise_rejet", order="id")
+    assert rejects == _rows(cli_url, "reprise_rejet", order="id")
+    # The rejects of validation and mapping carry their raw values.
+    engine = sa.create_engine(dagster_url)
+    with engine.connect() as connection:
+        rules = dict(
+            connection.execute(
+                sa.text(
+                    "SELECT rule_id, count(*) FROM reprise_rejet WHERE raw_values IS NOT NULL "
+                    "GROUP BY rule_id"
+                )
+            ).all()
+        )
+        without_raw = connection.execute(
+            sa.text("SELECT count(*) FROM reprise_rejet WHERE raw_values IS NULL")
+        ).scalar_one()
+    engine.dispose()
+    assert rules["mapping.target_value"] > 0
+    assert rules["key.duplicate"] > 0
+    assert without_raw == 0
