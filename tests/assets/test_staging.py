@@ -1,25 +1,31 @@
 """The Dagster steps keep rows in the run's stage folder, as `mdph-reprise run` does.
 
-The tests materialise the real assets on the encrypted sample delivery into SQLite files. The
-ITAC mapping writes street numbers that the target refuses, so the rejects come from validation
-and from mapping, whose raw values the load reads again from the decrypted files.
+The tests materialise the real assets into SQLite files, most on the encrypted sample delivery.
+For the first three, the ITAC mapping writes street numbers that the target refuses, so the
+rejects come from validation and from mapping, whose raw values the load reads again from the
+decrypted files.
 """
 
 import csv
 import pickle
+import stat
 from pathlib import Path
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from assets import shared
 from assets.definitions import all_assets
+from assets.shared import LoadConfig
 from assets.staging import STAGE_FOLDER, SourceTableValue
 from migration.mapping.staging import StagedFrame
 from migration.run import RunOptions, run_migration
 from migration.steps import DEFAULT_MAPPINGS, StagedTable
+from migration.target.errors import TargetError
 from migration.target.schema import load_target_schema
 from tests.assets.test_definitions import DELIVERY, PASSWORD, _resources
+from tests.assets.test_load_checks import SMALL, _with_delivery
 from tests.sample_delivery import generate_plaintext
 
 # Columns whose values differ from one run to the next.
@@ -64,7 +70,7 @@ def _unflagged_nirs(plaintext: Path, result) -> set[str]:
     return nirs
 
 
-def test_table_value_holds_no_rows(dagster_run, tmp_path):
+def test_table_value_contains_no_rows(dagster_run, tmp_path):
     folder, result = dagster_run
     assert result.success
     stored = folder / "storage" / "itac_dossier" / "057"
@@ -141,3 +147,51 @@ def test_dagster_and_cli_load_the_same_rows(mapping, dagster_run, tmp_path):
     assert rules["mapping.target_value"] > 0
     assert rules["key.duplicate"] > 0
     assert without_raw == 0
+
+
+def _stage_folders(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "storage" / STAGE_FOLDER).iterdir())
+
+
+def test_refused_load_keeps_stage_folder(tmp_path, monkeypatch):
+    full = _resources(tmp_path, monkeypatch)
+    assert dg.materialize(all_assets(), resources=full, partition_key="057").success
+    small = _with_delivery(full, generate_plaintext(tmp_path / "small", SMALL))
+
+    stopped = dg.materialize(
+        all_assets(), resources=small, partition_key="057", raise_on_error=False
+    )
+
+    assert not stopped.success
+    [kept] = _stage_folders(tmp_path)
+    assert kept.name == f"{stopped.run_id}-057"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o700
+    assert list(kept.rglob("assembled-*.pickle"))
+    allowed = dg.materialize(
+        all_assets(),
+        selection=["loaded_tables"],
+        resources=small,
+        partition_key="057",
+        run_config=dg.RunConfig(ops={"loaded_tables": LoadConfig(allow_removals=True)}),
+    )
+    assert allowed.success
+    assert _stage_folders(tmp_path) == []
+
+
+def test_failed_load_removes_stage_folder(tmp_path, monkeypatch):
+    def failing_load(*args, **kwargs):
+        raise TargetError("the database rejected the load")
+
+    monkeypatch.setattr(shared, "load_run", failing_load)
+
+    result = dg.materialize(
+        all_assets(),
+        resources=_resources(tmp_path, monkeypatch),
+        partition_key="057",
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    assert failure.step_key == "loaded_tables"
+    assert _stage_folders(tmp_path) == []
