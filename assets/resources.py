@@ -18,6 +18,8 @@ class DepartementsResource(dg.ConfigurableResource):
     """The delivery, target and reports folder of every département, by département code."""
 
     departements: dict[str, DepartementConfig]
+    # The parent of the intake's private work folder. The steps that read the tables decrypt
+    # into the run's stage folder instead, because the load reads some rows of the files again.
     workdir_parent: str | None = None
     # The folder that contains the stage folders of the runs (see assets/staging.py). Without
     # it, the Dagster storage folder: MDPH_DAGSTER_STORAGE or output/.dagster_storage.
