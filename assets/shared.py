@@ -10,7 +10,11 @@ from pydantic import Field
 
 from assets.departements import APPLICATION_DIMENSION, DEPARTEMENT_DIMENSION
 from assets.resources import DepartementsResource
-from assets.staging import remove_stage_folders, require_stage_folders
+from assets.staging import (
+    remove_ended_stage_folders,
+    remove_stage_folders,
+    require_stage_folders,
+)
 from migration.acceptance.checks import INTAKE_CHECKS, intake_checks, inventory_markdown
 from migration.delivery.config import same_departement
 from migration.delivery.intake import inspect_delivery
@@ -150,13 +154,15 @@ def intake_events(
 
     The target database is checked first, as in the CLI. A target whose schema differs, or a
     PostgreSQL role that lacks a privilege of the load, then fails the intake before anything
-    is decrypted, and the error names the GRANT to run. `applications` limits the intake to
+    is decrypted, and the error names the GRANT to run. The stage folders of runs that have
+    ended, with their decrypted files, are deleted next. `applications` limits the intake to
     those applications, as for a partial delivery.
     """
     code = partition_departement(context)
     settings = departements.settings(code)
     url = departements.target_url(code)
     check_target(url)
+    remove_ended_stage_folders(departements.storage_folder(), context.instance, context.log)
     context.log.info("target database of département %s checked: %s", code, describe_url(url))
     with PrivateWorkdir(parent=departements.workdir_parent) as workdir:
         opened = inspect_delivery(

@@ -13,7 +13,9 @@ run and partition under the Dagster storage folder:
 
 A re-execution of a run uses the folder of the run it repeats (its root run), where the files
 of the steps that it does not run again are. The load deletes the folder once it has written
-its rows and rejects, or when it fails for another reason than the removal check.
+its rows and rejects, or when it fails for another reason than the removal check. The intake
+of a later run deletes the folders of runs that have ended, so a run that failed before its
+load leaves its decrypted files until then.
 """
 
 import logging
@@ -76,6 +78,50 @@ def run_stage_folder(storage: Path, context: dg.AssetExecutionContext) -> Path:
     partition = re.sub(r"[^A-Za-z0-9_-]", "-", str(context.partition_key))
     parent = make_private_dir(storage / STAGE_FOLDER)
     return make_private_dir(parent / f"{run_id}-{partition}")
+
+
+# Run ids are UUIDs: 36 characters, then "-" and the partition in a folder's name.
+RUN_ID_LENGTH = 36
+# The runs whose stage folder may still be read: waiting, starting, running or stopping.
+_RUNS_IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.MANAGED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+def remove_ended_stage_folders(
+    storage: Path, instance: dg.DagsterInstance, log: logging.Logger
+) -> None:
+    """Delete the stage folders of the runs that have ended, unless a run in progress
+    re-executes them.
+
+    A run that fails before its load keeps its stage folder, decrypted files included, for a
+    re-execution. The intake of the next run deletes it, as `mdph-reprise run` deletes the work
+    folders of interrupted runs, so a failed run can no longer be re-executed after that. A
+    folder whose run the Dagster instance does not know is left, with a warning.
+    """
+    parent = storage / STAGE_FOLDER
+    if not parent.is_dir():
+        return
+    running = instance.get_runs(filters=dg.RunsFilter(statuses=_RUNS_IN_PROGRESS))
+    in_use = {run.run_id for run in running} | {run.root_run_id for run in running}
+    for folder in sorted(parent.iterdir()):
+        run_id = folder.name[:RUN_ID_LENGTH]
+        if run_id in in_use:
+            continue
+        run = instance.get_run_by_id(run_id)
+        if run is None:
+            log.warning(
+                "stage folder %s belongs to no run of this Dagster instance, so it was left; "
+                "delete it by hand once no run of another instance uses it",
+                folder,
+            )
+        elif run.is_finished:
+            remove_stage_folders([folder], log)
 
 
 def fresh_private_dir(path: Path) -> Path:

@@ -195,3 +195,37 @@ def test_failed_load_removes_stage_folder(tmp_path, monkeypatch):
     [failure] = result.get_step_failure_events()
     assert failure.step_key == "loaded_tables"
     assert _stage_folders(tmp_path) == []
+
+
+def test_next_intake_removes_ended_run_folder(tmp_path, monkeypatch):
+    from assets import definitions
+
+    instance = dg.DagsterInstance.ephemeral()
+    resources = _resources(tmp_path, monkeypatch)
+    unknown = tmp_path / "storage" / STAGE_FOLDER / "0123456789abcdef0123456789abcdef0123-057"
+    with monkeypatch.context() as failing:
+
+        def failing_mapping(*args, **kwargs):
+            raise RuntimeError("mapping stopped")
+
+        failing.setattr(definitions, "map_application", failing_mapping)
+        failed = dg.materialize(
+            all_assets(),
+            resources=resources,
+            partition_key="057",
+            instance=instance,
+            raise_on_error=False,
+        )
+    [left] = _stage_folders(tmp_path)
+    decrypted = list(left.rglob("*.csv"))
+    unknown.mkdir(mode=0o700)
+
+    retried = dg.materialize(
+        all_assets(), resources=resources, partition_key="057", instance=instance
+    )
+
+    assert not failed.success
+    assert left.name == f"{failed.run_id}-057"
+    assert decrypted, "the failed run left no decrypted file to remove"
+    assert retried.success
+    assert _stage_folders(tmp_path) == [unknown]
