@@ -205,13 +205,15 @@ def load_mapping(path: str | Path) -> MappingFile:
 
 
 def _raise_all(problems: list[MappingError]) -> NoReturn:
-    """Raise each problem of a mapping file once, alone or as one MappingProblemsError.
+    """Raise each problem of a mapping file once, in the order of the file, alone or as one
+    MappingProblemsError.
 
     A node reused by an alias is parsed once per use, so its problems come again at the same
     line and column.
     """
-    unique = list(
-        {(problem.line, problem.column, problem.detail): problem for problem in problems}.values()
+    unique = sorted(
+        {(problem.line, problem.column, problem.detail): problem for problem in problems}.values(),
+        key=lambda problem: (problem.line or 0, problem.column or 0),
     )
     if len(unique) == 1:
         raise unique[0]
@@ -381,7 +383,17 @@ class _Parser:
         for key, (key_node, _) in top.items():
             self.record(key_node, key)
         application = self.string(top["application"][1], "application")
-        targets = [self.parse_target(node) for node in self.sequence(top["targets"][1], "targets")]
+        targets = []
+        for node in self.sequence(top["targets"][1], "targets"):
+            found = len(self.problems)
+            try:
+                targets.append(self.parse_target(node))
+            except MappingError as error:
+                # The next targets are still parsed, so that one run lists their unknown names
+                # too. An unknown name of this target, such as a misspelt filter_reason, is
+                # the cause of its error, which is then left out.
+                if len(self.problems) == found:
+                    self.problems.append(error)
         dropped_tables = {}
         if "dropped_tables" in top:
             for table, (key_node, reason) in self.mapping(
@@ -457,11 +469,11 @@ class _Parser:
     def parse_target(self, node: yaml.Node) -> TargetMapping:
         items = self.mapping(node, "a target")
         allowed = {"target", "source", "join", "filter", "filter_reason", "columns"}
-        for key, (key_node, _) in items.items():
-            if key not in allowed:
-                self.unknown_name(
-                    key_node, f"unknown key {key!r} in a target", allowed, "a target key is one of"
-                )
+        unknown_keys = [key for key in items if key not in allowed]
+        for key in unknown_keys:
+            self.unknown_name(
+                items[key][0], f"unknown key {key!r} in a target", allowed, "a target key is one of"
+            )
         for key in ("target", "source", "columns"):
             if key not in items:
                 raise self.fail(node, f"a target needs {key!r}")
@@ -480,9 +492,14 @@ class _Parser:
         filter_reason = None
         if "filter" in items:
             filter_condition = self.parse_condition(items["filter"][1])
-            if "filter_reason" not in items:
-                raise self.fail(items["filter"][0], "a filter needs a filter_reason for the report")
-            filter_reason = self.string(items["filter_reason"][1], "filter_reason")
+            if "filter_reason" in items:
+                filter_reason = self.string(items["filter_reason"][1], "filter_reason")
+            elif not unknown_keys:
+                # Recorded, not raised, so that the columns are still checked. A misspelt key
+                # is most likely the filter_reason, and is reported in its place.
+                self.problems.append(
+                    self.fail(items["filter"][0], "a filter needs a filter_reason for the report")
+                )
         columns = {
             name: self.parse_expression(value)
             for name, (_, value) in self.mapping(items["columns"][1], "columns").items()

@@ -435,7 +435,34 @@ def test_unknown_keys_and_options_reported_together(tmp_path):
         "'trim' does not take option 'widht'; remove it",
         "'pad' does not take option 'fil'; did you mean 'fill'?",
         "unknown key 'filter_raison' in a target; did you mean 'filter_reason'?",
-        "a filter needs a filter_reason for the report",
     ]
     assert all(problem.path == path for problem in problems)
     assert all(problem.line and problem.column for problem in problems)
+
+
+def test_unknown_names_after_target_error(tmp_path):
+    path = tmp_path / "itac.yaml"
+    reason = "    filter_reason: seules les conclusions"
+    option = "{surrogate: [NUM_CONCLUSION], namespace: orientation.itac}"
+    condition = "    filter: {not: {is_null: FINESS}}"
+    assert TEXT.count(reason) == TEXT.count(option) == TEXT.count(condition) == 1
+    text = TEXT.replace(reason, reason.replace("filter_reason", "filtre_reason"))
+    text = text.replace(option, option.replace("namespace", "namespce"))
+    text = text.replace(condition, condition.replace("{not:", "{nott:"))
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+
+    problems = caught.value.problems
+    assert [problem.detail for problem in problems] == [
+        "unknown key 'filtre_reason' in a target; did you mean 'filter_reason'?",
+        "'surrogate' does not take option 'namespce'; did you mean 'namespace'?",
+        "unknown condition 'nott'; did you mean 'not'?",
+    ]
+    lines = TEXT.splitlines()
+    expected = [
+        next(number for number, line in enumerate(lines, 1) if fragment in line)
+        for fragment in (reason, option, condition)
+    ]
+    assert [problem.line for problem in problems] == expected
