@@ -271,8 +271,9 @@ def trace_target(
     values = None
     if found is not None:
         personal = {column.name for column in target.columns if column.personal}
+        nirs = {column.name for column in target.columns if column.identifier == "nir"}
         values = {
-            name: _shown(value, name in personal and not show_personal)
+            name: _shown(value, name in personal and not show_personal, name in nirs)
             for name, value in found.items()
         }
     logger.info("traced target row of %s: %d source rows", table, len(sources))

@@ -19,7 +19,7 @@ from migration.mapping.checks import check_mapping
 from migration.mapping.engine import apply_mapping
 from migration.mapping.language import load_mapping, load_named_dictionary
 from migration.reading.csv_reader import LINE_COLUMN
-from migration.reading.findings import ERROR, mask_value
+from migration.reading.findings import ERROR, mask_nir, mask_value
 from migration.steps import read_application, validate_application
 from migration.target.schema import load_target_schema
 from migration.validation.rules import RULES
@@ -73,7 +73,9 @@ def preview_mapping(
         read = reads[target.source]
         table = read.table
         personal_source = {c.name for c in table.columns if c.personal}
-        personal_target = {c.name for c in schema.tables[target.target].columns if c.personal}
+        target_columns = schema.tables[target.target].columns
+        personal_target = {c.name for c in target_columns if c.personal}
+        nirs = {c.name for c in [*table.columns, *target_columns] if c.identifier == "nir"}
         frame = assembly.frames[target.target]
         lineage = all_lineage[
             (all_lineage["target_table"] == target.target)
@@ -84,10 +86,10 @@ def preview_mapping(
         preview_rows = []
         for record in read.rows.head(rows).to_dict("records"):
             line = int(record.pop(LINE_COLUMN))
-            row = PreviewRow(line, _shown(record, personal_source, show_personal_data))
+            row = PreviewRow(line, _shown(record, personal_source, nirs, show_personal_data))
             for key in lineage.loc[lineage["source_line"] == line, "target_key"]:
                 values = keyed.loc[key].to_dict() if key in keyed.index else {}
-                row.targets.append(_shown(values, personal_target, show_personal_data))
+                row.targets.append(_shown(values, personal_target, nirs, show_personal_data))
             row.rejects = _reject_reasons(errors, assembly.rejects, target.source, line)
             filtered = assembly.filters[
                 (assembly.filters["source_table"] == target.source)
@@ -101,11 +103,16 @@ def preview_mapping(
     return previews
 
 
-def _shown(values: dict, personal: set[str], show: bool) -> dict:
-    return {
-        name: (value if show or name not in personal else mask_value(value))
-        for name, value in values.items()
-    }
+def _shown(values: dict, personal: set[str], nirs: set[str], show: bool) -> dict:
+    """Return the values with those of `personal` columns masked, unless `show`; a NIR column
+    of `nirs` is masked as a NIR."""
+    shown = {}
+    for name, value in values.items():
+        if show or name not in personal:
+            shown[name] = value
+        else:
+            shown[name] = mask_nir(value) if name in nirs else mask_value(value)
+    return shown
 
 
 def _reject_reasons(errors, mapping_rejects, table: str, line: int) -> list[str]:

@@ -64,6 +64,8 @@ class TableChanges:
         kept: old rows that the load delivers with other values or would remove, left as they
             were because they also come from an application it does not replace, or because a
             row that stays in a child table references them.
+        kept_delivered: the rows of `kept` that the load delivers, so that each delivered row
+            is added, changed, unchanged or one of these.
         not_delivered: old rows that the load does not deliver and does not replace, because
             they come from other applications only or have no lineage.
     """
@@ -74,14 +76,18 @@ class TableChanges:
     removed: list[tuple] = field(default_factory=list)
     unchanged: int = 0
     kept: int = 0
+    kept_delivered: int = 0
     not_delivered: int = 0
     kept_by_reference: list[tuple] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        """Return the counts reported for the table: added, changed, removed, unchanged, kept.
+        """Return the counts reported for the table: added, changed, removed, unchanged, kept,
+        and kept_delivered.
 
         "kept" counts every old row left as it was for the applications the load does not
-        replace, so "unchanged" counts only rows delivered again.
+        replace, so "unchanged" counts only rows delivered again. "kept_delivered" counts the
+        kept rows that the load delivers, so the rows delivered are added + changed +
+        unchanged + kept_delivered.
         """
         return {
             "added": len(self.added),
@@ -89,6 +95,7 @@ class TableChanges:
             "removed": len(self.removed),
             "unchanged": self.unchanged,
             "kept": self.kept + self.not_delivered,
+            "kept_delivered": self.kept_delivered,
         }
 
 
@@ -329,6 +336,7 @@ def compare_rows(
                     plan.changed.append(position)
                 else:
                     plan.kept += 1
+                    plan.kept_delivered += 1
                     old.kept_delivered[key] = _references(row, reference_indexes)
                     old.kept_positions.add(position)
                 continue

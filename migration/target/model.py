@@ -22,6 +22,7 @@ class TargetColumn:
     scale: int | None = None
     nullable: bool = True
     personal: bool = False
+    identifier: str | None = None  # an identifier kind of the dictionaries, such as "nir"
     code_list: str | None = None
     description: str | None = None
     binary: bool = False  # compared as bytes (COLLATE "C" on PostgreSQL); product tables only

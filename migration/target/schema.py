@@ -19,7 +19,8 @@ The YAML layout::
 
 Column keys: name, type (text, integer, decimal, date, boolean, timestamp), length (text),
 precision and scale (decimal, both required), nullable (default true), personal (default
-false), code_list, description. Codes are strings, so quote them ("1", not 1).
+false), identifier (an identifier kind of the data dictionaries, such as nir, so that a masked
+value reads as masked), code_list, description. Codes are strings, so quote them ("1", not 1).
 
 `data/target_schema.schema.json` describes the same layout as a JSON Schema, for editors and
 for vendors checking their own schemas. The checks of `schema_checks.py` go further: foreign
@@ -171,6 +172,8 @@ def _column_to_dict(column: TargetColumn) -> dict[str, Any]:
         entry["nullable"] = False
     if column.personal:
         entry["personal"] = True
+    if column.identifier:
+        entry["identifier"] = column.identifier
     return entry
 
 

@@ -10,6 +10,7 @@ import difflib
 import re
 from typing import Any
 
+from migration.dictionary.model import IDENTIFIER_KINDS
 from migration.target.errors import TargetError
 from migration.target.model import (
     COLUMN_TYPES,
@@ -34,6 +35,7 @@ _COLUMN_KEYS = {
     "scale",
     "nullable",
     "personal",
+    "identifier",
     "code_list",
     "description",
 }
@@ -280,6 +282,12 @@ class _SchemaChecker:
                 value = default
             flags[key] = value
 
+        identifier = raw.get("identifier")
+        if identifier is not None and identifier not in IDENTIFIER_KINDS:
+            kinds = ", ".join(IDENTIFIER_KINDS)
+            self.problem(where, f"unknown identifier kind {identifier!r}; use one of {kinds}")
+            identifier = None
+
         code_list = raw.get("code_list")
         if code_list is not None:
             if code_list not in code_lists:
@@ -310,6 +318,7 @@ class _SchemaChecker:
             scale=scale if column_type == "decimal" else None,
             nullable=flags["nullable"],
             personal=flags["personal"],
+            identifier=identifier,
             code_list=code_list if code_list in code_lists else None,
             description=description,
         )

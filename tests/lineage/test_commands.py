@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from migration.errors import MdphRepriseError
 from migration.lineage.commands import add_lineage_parser
 from migration.mapping.expressions import ColumnRef, Context, Surrogate
+from migration.reading.findings import NIR_MASK
 
 
 def run_command(argv):
@@ -54,6 +55,21 @@ def test_target_prints_source_row(sample_run, person):
     assert f"ITAC.DOSSIER  file DOSSIER.csv  line {lineage.source_line}" in output
     assert f"key {lineage.source_key}" in output
     assert name not in output
+
+
+def test_target_masks_nir_as_nir(sample_run):
+    with sample_run.engine.connect() as connection:
+        key = connection.execute(
+            sa.text("SELECT id_individu FROM individu WHERE nir IS NOT NULL LIMIT 1")
+        ).scalar_one()
+
+    code, output = run_command(
+        ["lineage", "target", "individu", key, "--target", sample_run.url, "--json"]
+    )
+
+    assert code == 0
+    nir = json.loads(output)["row"]["nir"]
+    assert nir == NIR_MASK * 15
 
 
 def test_target_shows_personal_data_on_request(sample_run, person):

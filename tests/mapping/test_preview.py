@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from migration.mapping.preview import format_preview, preview_mapping
+from migration.reading.findings import NIR_MASK
 from migration.run import RunOptions, run_migration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +51,11 @@ def test_preview_masks_personal_values_by_default():
     first = previews[0].rows[0]
     assert set(first.source["NOM_NAISSANCE"]) <= {"A", "a", " ", "-", "'"}
     assert set(first.targets[0]["date_naissance"]) <= {"9", "-"}
+    nirs = [row.source["NIR"] for row in previews[0].rows if row.source["NIR"]]
+    nirs += [target["nir"] for row in previews[0].rows for target in row.targets if target["nir"]]
+    assert nirs
+    for nir in nirs:
+        assert set(nir) <= {NIR_MASK, "A", "a", " "}, nir
     text = format_preview(previews)
     assert "DOSSIER -> individu" in text
 
