@@ -631,7 +631,7 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
     summary["allow_removals"] = options.allow_removals
     totals = {
         kind: sum(counts.get(kind, 0) for counts in result.changes.values())
-        for kind in CHANGE_KINDS
+        for kind in (*CHANGE_KINDS, "kept_delivered")
     }
     say("loading", _load_message(result.rows, totals))
 
@@ -651,7 +651,7 @@ def _load_message(rows: dict[str, int], totals: dict[str, int]) -> str:
     )
     if not totals["kept"]:
         return message
-    kept_delivered = delivered - totals["added"] - totals["changed"] - totals["unchanged"]
+    kept_delivered = totals["kept_delivered"]
     if kept_delivered:
         message += (
             f", {kept_delivered} kept as they were because another application also gives them"

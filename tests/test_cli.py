@@ -1211,7 +1211,7 @@ def test_partial_load_counts_kept_rows_apart(tmp_path):
 
     from migration.reports.labels import LABELS
 
-    kinds = ("added", "changed", "removed", "unchanged", "kept")
+    kinds = ("added", "changed", "removed", "unchanged", "kept_delivered", "kept_other")
     full = generate_plaintext(tmp_path / "full")
     opales = without_itac(full, tmp_path / "opales")
     output = tmp_path / "out"
@@ -1255,24 +1255,30 @@ def test_partial_load_counts_kept_rows_apart(tmp_path):
     assert removed == 0
     for kind, total in [("unchanged", unchanged), ("kept", kept)]:
         assert sum(counts[kind] for counts in changes.values()) == total, kind
+    delivered_by_table = {target["table"]: target["rows"] for target in resume["targets"]}
+    for table, counts in changes.items():
+        counts["kept_other"] = counts["kept"] - counts["kept_delivered"]
+        delivered_again = counts["added"] + counts["changed"] + counts["unchanged"]
+        assert delivered_by_table[table] == delivered_again + counts["kept_delivered"], table
 
     french = LABELS["fr"]
     page = (output / "rapports" / "rapport_qualite.html").read_text(encoding="utf-8")
     targets = page[page.index('id="targets"') :]
     assert french["load_unchanged"] in targets
-    assert french["load_kept"] in targets
+    assert french["load_kept_delivered"] in targets
+    assert french["load_kept_other"] in targets
     for table, counts in changes.items():
         cells = [f"{counts[kind]:,}".replace(",", NNBSP) for kind in kinds]
         row = targets[targets.index(f"<code>{table}</code>") :].split("</tr>")[0]
         numbers = re.findall(r'<td class="num">([^<]*)</td>', row)
-        assert numbers[1:6] == cells, table
+        assert numbers[1:7] == cells, table
         assert "✗" not in row, table  # the rows in the database match the load's counts
     workbook = load_workbook(output / "rapports" / "rapport_qualite.xlsx", read_only=True)
     sheet = list(workbook[french["sheet_targets"]].iter_rows(values_only=True))
     workbook.close()
-    assert sheet[0][2:7] == tuple(french[f"load_{kind}"] for kind in kinds)
+    assert sheet[0][2:8] == tuple(french[f"load_{kind}"] for kind in kinds)
     for row in sheet[1:]:
-        assert list(row[2:7]) == [changes[row[0]][kind] for kind in kinds], row[0]
+        assert list(row[2:8]) == [changes[row[0]][kind] for kind in kinds], row[0]
 
 
 def test_lineage_source_names_an_unknown_table(tmp_path):

@@ -489,26 +489,39 @@ def _delivery_view(raw_delivery: object) -> dict[str, Any]:
     }
 
 
+# The counts of a load per target table, in the order the report shows them.
+LOAD_COUNTS = ("added", "changed", "removed", "unchanged", "kept_delivered", "kept_other")
+
+
+def load_counts(counts: object) -> dict[str, int | None]:
+    """Return the load counts of one target table (see LOAD_COUNTS), with "kept" as well.
+
+    The load counts as "kept" both the delivered rows it leaves as they were, because another
+    application also gives them ("kept_delivered"), and the rows it does not deliver, kept for
+    the other applications ("kept_other"). A summary written before the two were told apart
+    has no kept_delivered, and all of its kept rows show as kept_other.
+    """
+    counts = as_mapping(counts)
+    result = {kind: as_count(counts.get(kind)) for kind in ("added", "changed", "removed")}
+    result["unchanged"] = as_count(counts.get("unchanged"))
+    kept = as_count(counts.get("kept"))
+    delivered = as_count(counts.get("kept_delivered"))
+    result["kept"] = kept
+    result["kept_delivered"] = delivered
+    result["kept_other"] = None if kept is None else kept - (delivered or 0)
+    return result
+
+
 def _targets_view(raw_targets: object, raw_changes: object = None) -> list[dict]:
     """Return the rows per target table, with the rows the load added, changed, removed, left
-    unchanged and kept for other applications when known."""
+    unchanged and kept when known."""
     changes = as_mapping(raw_changes)
     targets = []
     for raw in as_list(raw_targets):
         raw = as_mapping(raw)
         table = as_text(raw.get("table"))
-        counts = as_mapping(changes.get(table)) if table else {}
-        targets.append(
-            {
-                "table": table,
-                "rows": as_count(raw.get("rows")),
-                "added": as_count(counts.get("added")),
-                "changed": as_count(counts.get("changed")),
-                "removed": as_count(counts.get("removed")),
-                "unchanged": as_count(counts.get("unchanged")),
-                "kept": as_count(counts.get("kept")),
-            }
-        )
+        counts = changes.get(table) if table else {}
+        targets.append({"table": table, "rows": as_count(raw.get("rows")), **load_counts(counts)})
     return targets
 
 

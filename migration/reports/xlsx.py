@@ -23,13 +23,11 @@ from migration.reports.formatting import (
     format_reject_reason,
 )
 from migration.reports.labels import LABELS
-from migration.reports.view import as_list, as_mapping, known_date
+from migration.reports.view import LOAD_COUNTS, as_list, as_mapping, known_date, load_counts
 
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="EEF1F4")
 MAX_COLUMN_WIDTH = 60
-# The counts of a load per target table, in the order of the targets sheet.
-LOAD_CHANGE_KINDS = ("added", "changed", "removed", "unchanged", "kept")
 # Columns of the summary sheet whose values add up over the source tables: the counts of rows
 # read, loaded, rejected, filtered, the warnings and the counts read back from the database.
 SUMMARY_ADDITIVE_COLUMNS = (3, 4, 5, 6, 7, 9, 10)
@@ -177,16 +175,16 @@ def write_workbook(summary: Mapping, extras, language: str, path: Path) -> None:
     changes = as_mapping(summary.get("changes"))
     rows = []
     for entry in map(as_mapping, as_list(summary.get("targets"))):
-        table_changes = as_mapping(changes.get(entry.get("table")))
+        table_changes = load_counts(changes.get(entry.get("table")))
         rows.append(
             [
                 entry.get("table"),
                 entry.get("rows"),
-                *(table_changes.get(kind) for kind in LOAD_CHANGE_KINDS),
+                *(table_changes[kind] for kind in LOAD_COUNTS),
                 as_mapping(counts.get("targets")).get(entry.get("table")) if counts else None,
             ]
         )
-    header = [t["table"], t["target_rows"], *(t[f"load_{kind}"] for kind in LOAD_CHANGE_KINDS)]
+    header = [t["table"], t["target_rows"], *(t[f"load_{kind}"] for kind in LOAD_COUNTS)]
     _sheet(workbook, t["sheet_targets"], [*header, t["db_rows"]], rows)
 
     _merge_conflicts_sheet(workbook, summary, t)
