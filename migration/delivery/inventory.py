@@ -779,14 +779,15 @@ def _compare_with_log(inventory: FileInventory, count, has_log: bool) -> None:
             inventory.add("log.file_unlisted", REMARK, "the extraction log does not list this file")
         return
     inventory.log_records = count.records
-    inventory.complete = inventory.records == count.records
+    # A record that cannot be parsed is still a record of the extraction, as `run` counts it.
+    records = inventory.records + inventory.malformed_records
+    inventory.complete = records == count.records
     if not inventory.complete:
         inventory.add(
             "count.log_mismatch",
             DEFECT,
-            f"{inventory.records} records, the extraction log gives {count.records} (line "
-            f"{count.line})",
-            records=inventory.records,
+            f"{records} records, the extraction log gives {count.records} (line {count.line})",
+            records=records,
             expected=count.records,
             line=count.line,
         )

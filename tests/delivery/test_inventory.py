@@ -204,6 +204,18 @@ def test_count_differs_from_log(tmp_path: Path) -> None:
     assert inventory.applications["ITAC"].files["DOSSIER.csv"].complete is False
 
 
+def test_unparsable_record_counts_for_log(tmp_path: Path) -> None:
+    # An opening quote that is never closed: the third record runs to the end of the file.
+    data = DOSSIER_PLAINTEXT.replace(b"5700000003;", b'5700000003;"')
+
+    inventory = take_inventory(tmp_path, good_files(**{"DOSSIER.csv": data}))
+
+    dossier = inventory.applications["ITAC"].files["DOSSIER.csv"]
+    assert dossier.malformed_records == 1
+    assert dossier.complete is True
+    assert "count.log_mismatch" not in codes(inventory)
+
+
 def test_last_record_without_line_end_is_defect(tmp_path: Path) -> None:
     # Cut inside the last field: the record count and the field count still hold.
     data = DOSSIER_PLAINTEXT[:-4]
