@@ -235,6 +235,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers",
         type=int,
+        choices=(1, 2),
         help="processes that read, validate and map the applications: 2 takes ITAC and OPALES "
         "side by side, 1 one after the other (default 2 on a machine with two cores or more, "
         "else 1)",
@@ -368,11 +369,6 @@ def _run(args) -> int:
         run_migration,
     )
 
-    if args.workers is not None and args.workers not in (1, 2):
-        raise MdphRepriseError(
-            f"--workers {args.workers}: give 1 or 2, one process per application at most "
-            "(ITAC and OPALES)"
-        )
     output = args.output.resolve()
     if args.target:
         from migration.target.engine import refuse_password_argument
