@@ -104,7 +104,7 @@ def preview_mapping(
 
 
 def _shown(values: dict, personal: set[str], nirs: set[str], show: bool) -> dict:
-    """Return the values with those of `personal` columns masked, unless `show`; a NIR column
+    """Return the values with those of `personal` columns masked, unless `show`. A NIR column
     of `nirs` is masked as a NIR."""
     shown = {}
     for name, value in values.items():

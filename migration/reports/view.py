@@ -498,7 +498,7 @@ def load_counts(counts: object) -> dict[str, int | None]:
 
     The load counts as "kept" both the delivered rows it leaves as they were, because another
     application also gives them ("kept_delivered"), and the rows it does not deliver, kept for
-    the other applications ("kept_other"). A summary written before the two were told apart
+    the other applications ("kept_other"). A summary written before the two were counted apart
     has no kept_delivered, and all of its kept rows show as kept_other.
     """
     counts = as_mapping(counts)
