@@ -368,7 +368,7 @@ def _load_staged(
             removal_override=f"set allow_removals: true in the run configuration of {asset}",
         )
         summary["targets"] = [{"table": n, "rows": r} for n, r in result.rows.items()]
-        summary["changes"] = result.changes
+        summary["changes"] = result.reported_changes()
         summary["loaded"] = True
         summary["allow_removals"] = config.allow_removals
         summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

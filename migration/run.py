@@ -627,10 +627,10 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
         _discard_staged(assembly, frames)
     summary["loaded"] = True
     summary["targets"] = [{"table": name, "rows": rows} for name, rows in result.rows.items()]
-    summary["changes"] = result.changes
+    summary["changes"] = result.reported_changes()
     summary["allow_removals"] = options.allow_removals
     totals = {
-        kind: sum(counts.get(kind, 0) for counts in result.changes.values())
+        kind: sum(counts.get(kind, 0) for counts in summary["changes"].values())
         for kind in (*CHANGE_KINDS, "kept_delivered")
     }
     say("loading", _load_message(result.rows, totals))

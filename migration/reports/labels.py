@@ -50,7 +50,9 @@ LABELS: dict[str, dict] = {
         "load_changed": "Modifiées",
         "load_removed": "Supprimées",
         "load_unchanged": "Inchangées",
-        "load_kept_delivered": "Livrées, gardées telles quelles (aussi dans l'autre application)",
+        "load_kept_delivered": (
+            "Livrées mais gardées telles quelles (données aussi par une autre application)"
+        ),
         "load_kept_other": "Non livrées, conservées pour les autres applications",
         "allow_removals_used": (
             "Chargement lancé avec --allow-removals (allow_removals dans Dagster) : la "
@@ -515,7 +517,9 @@ LABELS: dict[str, dict] = {
         "load_changed": "Changed",
         "load_removed": "Removed",
         "load_unchanged": "Unchanged",
-        "load_kept_delivered": "Delivered, kept as they were (also from the other application)",
+        "load_kept_delivered": (
+            "Delivered but kept as they were (also given by another application)"
+        ),
         "load_kept_other": "Not delivered, kept for other applications",
         "allow_removals_used": (
             "Loaded with --allow-removals (allow_removals in Dagster): the check against "

@@ -81,13 +81,11 @@ class TableChanges:
     kept_by_reference: list[tuple] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        """Return the counts reported for the table: added, changed, removed, unchanged, kept,
-        and kept_delivered.
+        """Return the counts reported for the table: added, changed, removed, unchanged, kept.
 
         "kept" counts every old row left as it was for the applications the load does not
-        replace, so "unchanged" counts only rows delivered again. "kept_delivered" counts the
-        kept rows that the load delivers, so the rows delivered are added + changed +
-        unchanged + kept_delivered.
+        replace, so "unchanged" counts only rows delivered again. The rows delivered are
+        added + changed + unchanged + `kept_delivered`.
         """
         return {
             "added": len(self.added),
@@ -95,7 +93,6 @@ class TableChanges:
             "removed": len(self.removed),
             "unchanged": self.unchanged,
             "kept": self.kept + self.not_delivered,
-            "kept_delivered": self.kept_delivered,
         }
 
 

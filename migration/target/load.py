@@ -134,7 +134,9 @@ class LoadResult:
         lineage: lineage rows written for this run.
         changes: target table -> counts of the rows the load "added", "changed", "removed",
             and left "unchanged" or "kept" (see `migration.target.changes`), compared with the
-            content before the load.
+            content before the load, as the load writes them into reprise_chargement.
+        kept_delivered: target table -> the "kept" rows that the load delivers, left as they
+            were because another application also gives them.
     """
 
     rows: dict[str, int]
@@ -142,6 +144,15 @@ class LoadResult:
     filters: int = 0
     lineage: int = 0
     changes: dict[str, dict[str, int]] = field(default_factory=dict)
+    kept_delivered: dict[str, int] = field(default_factory=dict)
+
+    def reported_changes(self) -> dict[str, dict[str, int]]:
+        """Return `changes` with each table's "kept_delivered" count, as the summary reports
+        them: the rows delivered are added + changed + unchanged + kept_delivered."""
+        return {
+            name: {**counts, "kept_delivered": self.kept_delivered.get(name, 0)}
+            for name, counts in self.changes.items()
+        }
 
 
 def load_run(
@@ -261,6 +272,7 @@ def load_run(
         filters=len(prepared[FILTER_TABLE].rows),
         lineage=loader.lineage_rows,
         changes=changes,
+        kept_delivered={name: loader.plans[name].kept_delivered for name in order},
     )
     totals = {kind: sum(counts[kind] for counts in changes.values()) for kind in CHANGE_KINDS}
     logger.info(

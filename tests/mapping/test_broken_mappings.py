@@ -442,7 +442,7 @@ def test_unknown_keys_and_options_reported_together(tmp_path):
 
 def test_unknown_names_after_target_error(tmp_path):
     path = tmp_path / "itac.yaml"
-    reason = "    filter_reason: seules les conclusions"
+    reason = "    filter_reason: seules les conclusions d'accord sur une orientation"
     option = "{surrogate: [NUM_CONCLUSION], namespace: orientation.itac}"
     condition = "    filter: {not: {is_null: FINESS}}"
     assert TEXT.count(reason) == TEXT.count(option) == TEXT.count(condition) == 1
