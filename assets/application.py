@@ -19,6 +19,7 @@ from assets.shared import (
     intake_check_specs,
     intake_events,
     load_events,
+    open_in_stage,
     partition_application,
     partition_departement,
     read_target_identities,
@@ -28,12 +29,9 @@ from assets.shared import (
 )
 from assets.staging import (
     ASSEMBLED_FOLDER,
-    PLAINTEXT_FOLDER,
     fresh_private_dir,
     remove_stage_folders,
-    run_stage_folder,
 )
-from migration.delivery.intake import open_delivery
 from migration.dictionary.model import Dictionary
 from migration.mapping.assemble import assemble
 from migration.mapping.checks import check_mapping
@@ -94,17 +92,7 @@ def build_application_job_assets(
         mapping = load_mapping(DEFAULT_MAPPINGS[application])
         schema = load_target_schema()
         check_mapping(mapping, dictionary, schema, strict=True)
-        # The decrypted files stay in the stage folder until the load has written the rejects,
-        # which read some rows again for their raw text.
-        stage_folder = run_stage_folder(departements.storage_folder(), context)
-        folder = fresh_private_dir(stage_folder / application.lower())
-        opened = open_delivery(
-            Path(departements.settings(code).delivery),
-            departements.delivery_password(code),
-            folder / PLAINTEXT_FOLDER,
-            applications=[application],
-            password_source=departements.password_source(code),
-        )
+        stage_folder, folder, opened = open_in_stage(context, departements, application)
         # The intake checks already compared the extraction logs with the files.
         validated, mapped, _ = process_application(
             opened.applications[application],

@@ -21,6 +21,7 @@ from assets.shared import (
     intake_check_specs,
     intake_events,
     load_events,
+    open_in_stage,
     partition_departement,
     read_target_identities,
     reconciliation_result,
@@ -29,14 +30,11 @@ from assets.shared import (
 )
 from assets.staging import (
     ASSEMBLED_FOLDER,
-    PLAINTEXT_FOLDER,
     SourceTableValue,
     fresh_private_dir,
     remove_stage_folders,
     require_stage_folders,
-    run_stage_folder,
 )
-from migration.delivery.intake import open_delivery
 from migration.dictionary.model import Dictionary, load_dictionary
 from migration.mapping.assemble import Assembly, assemble
 from migration.mapping.checks import check_mapping
@@ -137,21 +135,9 @@ def build_table_assets(
         partitions_def=partitions_def,
     )
     def read_tables(context: dg.AssetExecutionContext, departements: DepartementsResource):
-        """Decrypt and validate the application's tables in chunks, into the run's stage folder.
-
-        The decrypted files stay in the stage folder until the load has written the rejects,
-        which read some rows again for their raw text.
-        """
-        code = partition_departement(context)
-        stage_folder = run_stage_folder(departements.storage_folder(), context)
-        folder = fresh_private_dir(stage_folder / application.lower())
-        opened = open_delivery(
-            Path(departements.settings(code).delivery),
-            departements.delivery_password(code),
-            folder / PLAINTEXT_FOLDER,
-            applications=[application],
-            password_source=departements.password_source(code),
-        )
+        """Decrypt and validate the application's tables in chunks, into the run's stage folder
+        (see `open_in_stage`)."""
+        stage_folder, folder, opened = open_in_stage(context, departements, application)
         plaintext = opened.applications[application].folder
         policy = opened.config.get("regles")
         stage = FrameStage(folder, f"rejected-{application}")

@@ -11,13 +11,16 @@ from pydantic import Field
 from assets.departements import APPLICATION_DIMENSION, DEPARTEMENT_DIMENSION
 from assets.resources import DepartementsResource
 from assets.staging import (
+    PLAINTEXT_FOLDER,
+    fresh_private_dir,
     remove_ended_stage_folders,
     remove_stage_folders,
     require_stage_folders,
+    run_stage_folder,
 )
 from migration.acceptance.checks import INTAKE_CHECKS, intake_checks, inventory_markdown
 from migration.delivery.config import same_departement
-from migration.delivery.intake import inspect_delivery
+from migration.delivery.intake import inspect_delivery, open_delivery
 from migration.delivery.inventory import inventory_delivery
 from migration.delivery.workdir import PrivateWorkdir
 from migration.identity.decisions import read_identity_decisions
@@ -71,6 +74,28 @@ def partition_departement(context: dg.AssetExecutionContext) -> str:
 def partition_application(context: dg.AssetExecutionContext) -> str:
     """Return the application (ITAC or OPALES) of a two-dimension partition."""
     return context.partition_key.keys_by_dimension[APPLICATION_DIMENSION]
+
+
+def open_in_stage(
+    context: dg.AssetExecutionContext, departements: DepartementsResource, application: str
+):
+    """Decrypt one application of the partition's delivery into the run's stage folder.
+
+    Return the stage folder, the application's folder in it and the opened delivery. The
+    decrypted files stay in the stage folder until the load has written the rejects, which
+    read some rows again for their raw text.
+    """
+    code = partition_departement(context)
+    stage_folder = run_stage_folder(departements.storage_folder(), context)
+    folder = fresh_private_dir(stage_folder / application.lower())
+    opened = open_delivery(
+        Path(departements.settings(code).delivery),
+        departements.delivery_password(code),
+        folder / PLAINTEXT_FOLDER,
+        applications=[application],
+        password_source=departements.password_source(code),
+    )
+    return stage_folder, folder, opened
 
 
 def intake_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
