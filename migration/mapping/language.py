@@ -385,15 +385,11 @@ class _Parser:
         application = self.string(top["application"][1], "application")
         targets = []
         for node in self.sequence(top["targets"][1], "targets"):
-            found = len(self.problems)
             try:
                 targets.append(self.parse_target(node))
             except MappingError as error:
-                # The next targets are still parsed, so that one run lists their unknown names
-                # too. An unknown name of this target, such as a misspelt filter_reason, is
-                # the cause of its error, which is then left out.
-                if len(self.problems) == found:
-                    self.problems.append(error)
+                # The next targets are still parsed, so that one run lists their problems too.
+                self.problems.append(error)
         dropped_tables = {}
         if "dropped_tables" in top:
             for table, (key_node, reason) in self.mapping(
@@ -481,7 +477,17 @@ class _Parser:
         if "join" in items:
             for join_node in self.sequence(items["join"][1], "join"):
                 join = self.mapping(join_node, "a join")
+                unknown_join_keys = [key for key in join if key not in ("table", "keys")]
+                for key in unknown_join_keys:
+                    self.unknown_name(
+                        join[key][0],
+                        f"unknown key {key!r} in a join",
+                        ("table", "keys"),
+                        "a join key is one of",
+                    )
                 if "table" not in join or "keys" not in join:
+                    if unknown_join_keys:
+                        continue  # the misspelt key is reported in place of the missing one
                     raise self.fail(join_node, "a join needs 'table' and 'keys'")
                 keys = {
                     left: self.string(right, "a join column")
@@ -500,10 +506,13 @@ class _Parser:
                 self.problems.append(
                     self.fail(items["filter"][0], "a filter needs a filter_reason for the report")
                 )
-        columns = {
-            name: self.parse_expression(value)
-            for name, (_, value) in self.mapping(items["columns"][1], "columns").items()
-        }
+        columns = {}
+        for name, (_, value) in self.mapping(items["columns"][1], "columns").items():
+            try:
+                columns[name] = self.parse_expression(value)
+            except MappingError as error:
+                # The next columns are still parsed, so that one run lists their problems too.
+                self.problems.append(error)
         return TargetMapping(
             target=self.string(items["target"][1], "target"),
             source=self.string(items["source"][1], "source"),
@@ -558,18 +567,29 @@ class _Parser:
         return self.fail(items[name][0], f"unknown expression {name!r}{hint}")
 
     def parse_operator(self, operator: str, items: dict, node: yaml.Node) -> ex.Expr:
-        value = items[operator][1]
         options = {key: item[1] for key, item in items.items() if key != operator}
         allowed_options = OPTIONS.get(operator, set())
-        for key in list(options):
-            if key not in allowed_options:
-                self.unknown_name(
-                    items[key][0],
-                    f"{operator!r} does not take option {key!r}",
-                    allowed_options,
-                    f"the options of {operator} are",
-                )
-                del options[key]
+        misspelt = [key for key in options if key not in allowed_options]
+        for key in misspelt:
+            self.unknown_name(
+                items[key][0],
+                f"{operator!r} does not take option {key!r}",
+                allowed_options,
+                f"the options of {operator} are",
+            )
+            del options[key]
+        try:
+            return self.build_operator(operator, items[operator][1], options, node)
+        except MappingError:
+            if not misspelt:
+                raise
+            # A misspelt option, such as namespace, explains the missing one. Parsing goes on
+            # with a placeholder, which load_mapping never returns.
+            return ex.Const(None)
+
+    def build_operator(
+        self, operator: str, value: yaml.Node, options: dict[str, yaml.Node], node: yaml.Node
+    ) -> ex.Expr:
         if operator == "const":
             return ex.Const(
                 None if value.tag == "tag:yaml.org,2002:null" else self.string(value, "a constant")

@@ -466,3 +466,30 @@ def test_unknown_names_after_target_error(tmp_path):
         for fragment in (reason, option, condition)
     ]
     assert [problem.line for problem in problems] == expected
+
+
+def test_unknown_names_in_one_target_listed(tmp_path):
+    path = tmp_path / "itac.yaml"
+    replaced = {
+        "{surrogate: [NUM_DOSSIER], namespace: individu.itac}": "namespace:",
+        "nom_naissance: {trim: NOM_NAISSANCE}": "{trim:",
+        "nationalite: {code: NATIONALITE, map:": " map:",
+        "      - {table: DEMANDE, keys: {NUM_DEMANDE: NUM_DEMANDE}}\n    filter:": "keys:",
+    }
+    misspelt = {"namespace:": "namspace:", "{trim:": "{trimm:", " map:": " mapp:", "keys:": "key:"}
+    text = TEXT
+    for fragment, word in replaced.items():
+        assert fragment in text, fragment
+        # The first use of each fragment is in the first target, but for the join.
+        text = text.replace(fragment, fragment.replace(word, misspelt[word]), 1)
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+
+    assert [problem.detail for problem in caught.value.problems] == [
+        "'surrogate' does not take option 'namspace'; did you mean 'namespace'?",
+        "unknown expression 'trimm'; did you mean 'trim'?",
+        "'code' does not take option 'mapp'; did you mean 'map'?",
+        "unknown key 'key' in a join; did you mean 'keys'?",
+    ]
