@@ -187,7 +187,9 @@ def intake_events(
     settings = departements.settings(code)
     url = departements.target_url(code)
     check_target(url)
-    remove_ended_stage_folders(departements.storage_folder(), context.instance, context.log)
+    remove_ended_stage_folders(
+        departements.storage_folder(), context.instance, context.run, context.log
+    )
     context.log.info("target database of département %s checked: %s", code, describe_url(url))
     with PrivateWorkdir(parent=departements.workdir_parent) as workdir:
         opened = inspect_delivery(

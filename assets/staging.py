@@ -94,7 +94,7 @@ _RUNS_IN_PROGRESS = [
 
 
 def remove_ended_stage_folders(
-    storage: Path, instance: dg.DagsterInstance, log: logging.Logger
+    storage: Path, instance: dg.DagsterInstance, current: dg.DagsterRun, log: logging.Logger
 ) -> None:
     """Delete the stage folders of the runs that have ended, unless a run in progress
     re-executes them.
@@ -102,7 +102,9 @@ def remove_ended_stage_folders(
     A run that fails before its load keeps its stage folder, decrypted files included, for a
     re-execution. The intake of the next run deletes it, as `mdph-reprise run` deletes the work
     folders of interrupted runs, so a failed run can no longer be re-executed after that. A
-    folder whose run the Dagster instance does not know is left, with a warning.
+    folder whose run the Dagster instance does not know is left, with a warning, and so is the
+    folder of another run that the instance lists as in progress. A run killed without Dagster
+    knowing, by SIGKILL or a power cut, stays listed as started.
     """
     parent = storage / STAGE_FOLDER
     if not parent.is_dir():
@@ -111,7 +113,16 @@ def remove_ended_stage_folders(
     in_use = {run.run_id for run in running} | {run.root_run_id for run in running}
     for folder in sorted(parent.iterdir()):
         run_id = folder.name[:RUN_ID_LENGTH]
+        if run_id in (current.run_id, current.root_run_id):
+            continue
         if run_id in in_use:
+            log.warning(
+                "stage folder %s, with decrypted files, belongs to run %s, which Dagster lists "
+                "as in progress. If that run no longer runs (its process was killed), terminate "
+                "it in the Dagster UI, and the next run deletes the folder",
+                folder,
+                run_id,
+            )
             continue
         run = instance.get_run_by_id(run_id)
         if run is None:

@@ -219,6 +219,12 @@ def test_next_intake_removes_ended_run_folder(tmp_path, monkeypatch):
     [left] = _stage_folders(tmp_path)
     decrypted = list(left.rglob("*.csv"))
     unknown.mkdir(mode=0o700)
+    # A run killed by SIGKILL stays listed as started.
+    killed = instance.add_run(
+        dg.DagsterRun(job_name="__ASSET_JOB", status=dg.DagsterRunStatus.STARTED)
+    )
+    killed_folder = tmp_path / "storage" / STAGE_FOLDER / f"{killed.run_id}-057"
+    killed_folder.mkdir(mode=0o700)
 
     retried = dg.materialize(
         all_assets(), resources=resources, partition_key="057", instance=instance
@@ -228,4 +234,6 @@ def test_next_intake_removes_ended_run_folder(tmp_path, monkeypatch):
     assert left.name == f"{failed.run_id}-057"
     assert decrypted, "the failed run left no decrypted file to remove"
     assert retried.success
-    assert _stage_folders(tmp_path) == [unknown]
+    assert _stage_folders(tmp_path) == sorted([unknown, killed_folder])
+    messages = [entry.user_message for entry in instance.all_logs(retried.run_id)]
+    assert any(f"belongs to run {killed.run_id}" in message for message in messages)
