@@ -7,6 +7,10 @@ checksum changed, and dictionaries, mappings or target schema whose content hash
 A source table is "same" only when its file has the same SHA-256 in both runs and its counts and
 failing rules are equal. When either summary lacks the checksum of the table's file, equal
 counts and rules give "same_counts": the content may still have changed.
+
+A delivery of some applications only leaves the others' tables and rows as they were, so their
+source tables and files are not compared, and a target table's rows are the rows it holds after
+the load: added + changed + unchanged + kept.
 """
 
 from __future__ import annotations
@@ -40,9 +44,12 @@ def compare_runs(current: Mapping, previous: Mapping | None) -> dict[str, Any] |
     """
     if not isinstance(previous, Mapping) or previous.get("run_id") == current.get("run_id"):
         return None
-    before = _tables(previous)
     after = _tables(current)
-    old_files, new_files = _files(previous), _files(current)
+    delivered = {application for application, _ in after}
+    # The tables and files of an application that the current run did not deliver stay.
+    before = {key: table for key, table in _tables(previous).items() if key[0] in delivered}
+    new_files = _files(current)
+    old_files = {key: sha for key, sha in _files(previous).items() if key[0] in delivered}
     tables = []
     for key in list(after) + [key for key in before if key not in after]:
         old, new = before.get(key), after.get(key)
@@ -189,11 +196,22 @@ def _rules(table: Mapping | None) -> set[str]:
 
 
 def _targets(summary: Mapping) -> dict[str, Any]:
-    return {
-        str(entry.get("table")): entry.get("rows")
-        for entry in summary.get("targets") or []
-        if isinstance(entry, Mapping)
-    }
+    """Return the rows of each target table after the run's load.
+
+    That is added + changed + unchanged + kept when the summary has the load's counts, because
+    a load of some applications keeps the rows of the others. Otherwise it is the rows
+    delivered.
+    """
+    changes = _mapping(summary.get("changes"))
+    rows = {}
+    for entry in summary.get("targets") or []:
+        if not isinstance(entry, Mapping):
+            continue
+        name = str(entry.get("table"))
+        counts = _mapping(changes.get(name))
+        kinds = [as_count(counts.get(kind)) for kind in ("added", "changed", "unchanged", "kept")]
+        rows[name] = entry.get("rows") if None in kinds else sum(kinds)
+    return rows
 
 
 def _files(summary: Mapping) -> dict[tuple[str, str], Any]:

@@ -15,7 +15,7 @@ from migration.reports import summary_markdown, write_reports
 from migration.reports.changes import compare_runs
 from migration.reports.charts import COLORS, MAX_BARS, bar_chart, histogram
 from migration.reports.coverage import mapping_coverage
-from tests.reports.summaries import NNBSP, ROOT, build_summary, parse, site
+from tests.reports.summaries import ROOT, build_summary, parse, site
 
 
 @pytest.fixture(scope="module")
@@ -303,7 +303,7 @@ def test_target_changes_show_load_counts():
     before = build_summary()
     after = next_run(before)
     after["changes"] = {
-        "individu": {"added": 4, "changed": 56007, "removed": 4, "unchanged": 0, "kept": 0}
+        "individu": {"added": 4, "changed": 600, "removed": 4, "unchanged": 36, "kept": 0}
     }
 
     changes = compare_runs(after, before)
@@ -312,10 +312,39 @@ def test_target_changes_show_load_counts():
     text = changes_page_text(after, before)
 
     assert individu["delta"] == 0
-    assert (individu["added"], individu["changed"], individu["removed"]) == (4, 56007, 4)
+    assert (individu["added"], individu["changed"], individu["removed"]) == (4, 600, 4)
     assert (demande["added"], demande["changed"], demande["removed"]) == (None, None, None)
     assert "Ajoutées Modifiées Supprimées" in text
-    assert f"individu 640 640 0 4 56{NNBSP}007 4" in text
+    assert "individu 640 640 0 4 600 4" in text
+
+
+def test_partial_delivery_changes_keep_other_application():
+    before = build_summary()
+    after = next_run(before)
+    after["tables"] = [table for table in after["tables"] if table["application"] == "OPALES"]
+    after["delivery"]["files"] = [
+        entry for entry in after["delivery"]["files"] if entry["application"] == "OPALES"
+    ]
+    # OPALES delivers 200 individus again; the 440 of ITAC alone stay.
+    after["targets"] = [{"table": "individu", "rows": 200}]
+    after["changes"] = {
+        "individu": {
+            "added": 0,
+            "changed": 5,
+            "removed": 0,
+            "unchanged": 190,
+            "kept": 445,
+            "kept_delivered": 5,
+        }
+    }
+
+    changes = compare_runs(after, before)
+    individu = next(target for target in changes["targets"] if target["table"] == "individu")
+
+    assert {table["application"] for table in changes["tables"]} == {"OPALES"}
+    assert "removed" not in {table["status"] for table in changes["tables"]}
+    assert all(entry["application"] == "OPALES" for entry in changes["files"])
+    assert (individu["before"], individu["after"], individu["delta"]) == (640, 640, 0)
 
 
 def test_no_changes_without_previous_run():
