@@ -102,6 +102,26 @@ FINDING_TEXTS = {
     ),
 }
 
+# The sentences of FINDING_TEXTS whose count is 1, in the singular.
+FINDING_TEXTS_ONE = {
+    "text.nul": "Le fichier {file} contient 1 octet NUL.",
+    "text.blank_lines": "Le fichier {file} contient 1 ligne vide.",
+    "text.mojibake": (
+        "1 ligne du fichier {file} contient des caractères mal convertis (UTF-8 lu comme du "
+        "Windows-1252, par exemple « Ã© »), à la ligne {line}."
+    ),
+    "csv.malformed": (
+        "1 enregistrement du fichier {file} ne peut pas être lu (guillemet isolé ou octet NUL), "
+        "à la ligne {line}."
+    ),
+    "csv.field_count": (
+        "1 enregistrement du fichier {file} n'a pas le nombre de champs du dictionnaire."
+    ),
+    "csv.unknown_tag": (
+        "1 enregistrement du fichier {file} porte une étiquette inconnue du dictionnaire."
+    ),
+}
+
 SEVERITY_LABELS = {"defect": "défaut", "remark": "remarque"}
 ENCODING_LABELS = {
     "ascii": "ASCII",
@@ -117,6 +137,8 @@ def finding_text(finding: Finding) -> str:
     template = FINDING_TEXTS.get(finding.code)
     if template is None:
         return finding.message
+    if finding.params.get("count") == 1:
+        template = FINDING_TEXTS_ONE.get(finding.code, template)
     values: dict[str, object] = {"file": finding.file or "", "application": finding.application}
     for key, value in finding.params.items():
         if isinstance(value, list | tuple):

@@ -379,3 +379,23 @@ def test_intake_checks(tmp_path: Path, passed: bool) -> None:
     assert checks["files_decrypted"].passed
     assert checks["counts_match_log"].passed
     assert "| ITAC | DOSSIER.csv |" in inventory_markdown(inventory)
+
+
+@pytest.mark.parametrize(
+    ("count", "start"), [(1, "1 enregistrement du"), (2, "2 enregistrements du")]
+)
+def test_finding_text_agrees_with_count(count, start):
+    from migration.acceptance.labels import FINDING_TEXTS, FINDING_TEXTS_ONE, finding_text
+    from migration.delivery.inventory import Finding
+
+    finding = Finding(
+        "csv.malformed",
+        "remark",
+        "records cannot be parsed",
+        "ITAC",
+        "DOSSIER.csv",
+        {"count": count, "line": 50},
+    )
+
+    assert finding_text(finding).startswith(start)
+    assert set(FINDING_TEXTS_ONE) <= set(FINDING_TEXTS)
