@@ -9,8 +9,8 @@ failing rules are equal. When either summary lacks the checksum of the table's f
 counts and rules give "same_counts": the content may still have changed.
 
 A delivery of some applications only leaves the others' tables and rows as they were, so their
-source tables and files are not compared, and a target table's rows are the rows it holds after
-the load: added + changed + unchanged + kept.
+source tables and files are not compared, and a target table's rows are its rows after the
+load: added + changed + unchanged + kept.
 """
 
 from __future__ import annotations
