@@ -126,8 +126,8 @@ def apply_mapping(
     }
     # One str object per derived key, shared by the frames of every target while the frames
     # stay in memory. Each staged frame is written with its own copy of its keys, so with a
-    # stage each chunk gets a dict of its own, because a shared one would only keep every
-    # derived key of the application alive.
+    # stage the keys are not shared, because a shared dict would only keep every derived key
+    # of the application alive.
     derived_keys: dict[str, str] = {}
     last_uses = _last_uses(mapping, tables) if done is not None else {}
 
@@ -155,7 +155,7 @@ def apply_mapping(
                 chunk,
                 lookups,
                 required,
-                derived_keys if stage is None else {},
+                derived_keys if stage is None else None,
                 sides,
             )
             if name in looked_up:
@@ -239,8 +239,9 @@ def map_target(
     of each unknown code per code translation.
 
     `derived_keys` is shared by the targets of one application, so a derived key and the
-    references to it are one str object. `sides` gives the joined tables, prepared once by
-    `_join_sides` for the chunks of one source table; None prepares them here."""
+    references to it are one str object; None shares no key between expressions. `sides`
+    gives the joined tables, prepared once by `_join_sides` for the chunks of one source
+    table; None prepares them here."""
     source = tables[target.source]
     if sides is None:
         sides = _join_sides(target, tables)
@@ -251,9 +252,7 @@ def map_target(
         filters = _filter_records(source, frame[~keep], target.target, target.filter_reason)
         frame = frame[keep]
 
-    ctx = ex.Context(
-        frame, lookups or {}, derived_keys={} if derived_keys is None else derived_keys
-    )
+    ctx = ex.Context(frame, lookups or {}, derived_keys=derived_keys)
     columns = {name: expression.evaluate(ctx) for name, expression in target.columns.items()}
     mapped = pd.DataFrame(columns, index=frame.index)
     rejected = pd.Series(False, index=frame.index)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from migration.validation.identifiers import nir_is_valid
@@ -63,14 +64,15 @@ class Context:
     application and the target rows mapped so far (keyed `target:NAME`), for lookups.
     Expressions append the rows they reject to `rejections` as (rule id, description, mask)
     and count every unknown code in `unknown_counts`. `derived_keys` holds one str object per
-    derived key value, shared by the targets of one application.
+    derived key value, shared by the targets of one application; None shares none beyond one
+    expression, for frames that are staged as soon as they are mapped.
     """
 
     frame: pd.DataFrame
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     rejections: list[tuple[str, str, pd.Series]] = field(default_factory=list)
     unknown_counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    derived_keys: dict[str, str] = field(default_factory=dict)
+    derived_keys: dict[str, str] | None = field(default_factory=dict)
 
 
 class Expr:
@@ -279,20 +281,22 @@ class Surrogate(Expr):
             complete &= part.notna()
             separator = "\x1f" if position else ""
             text = text + separator + part.astype(str)
-        # Natural keys repeat (a dossier number on each of its demands): hash each one once.
-        # The loop runs over a NumPy object array, because iterating pandas' string array
-        # directly costs more than the hashing.
-        keys = text[complete].to_numpy(dtype=object)
+        # Natural keys repeat (a dossier number on each of its demands): hash each one once,
+        # and give its rows one str object. The loop runs over a NumPy object array, because
+        # iterating pandas' string array directly costs more than the hashing.
+        present = complete.to_numpy()
+        codes, distinct = pd.factorize(text.to_numpy(dtype=object)[present])
+        digests = [hashlib.sha256(value.encode()).hexdigest()[:32] for value in distinct]
         # A key is held by its row and by every row that refers to it, millions of times in a
         # large delivery: one str object per value, not one per reference, saves about 80
         # bytes per reference.
         shared = ctx.derived_keys
-        hashes = {}
-        for value in pd.unique(keys):
-            digest = hashlib.sha256(value.encode()).hexdigest()[:32]
-            hashes[value] = shared.setdefault(digest, digest)
-        surrogates = pd.Series(keys, index=text.index[complete.to_numpy()]).map(hashes)
-        return _clean(surrogates.reindex(text.index))
+        if shared is not None:
+            digests = [shared.setdefault(digest, digest) for digest in digests]
+        surrogates = np.full(len(text), None, dtype=object)
+        if digests:
+            surrogates[present] = np.array(digests, dtype=object)[codes]
+        return pd.Series(surrogates, index=text.index, dtype=object)
 
     def source_columns(self) -> set[str]:
         return set().union(*(argument.source_columns() for argument in self.arguments))
