@@ -6,11 +6,13 @@ same steps one asset at a time.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import multiprocessing
 import os
 import pickle
+import queue
 import secrets
 import signal
 import threading
@@ -40,15 +42,18 @@ from migration.lineage.openlineage import EVENTS_FILE, emit_run_events
 from migration.lineage.run_record import finish_run, schema_sha256
 from migration.mapping.assemble import Assembly, assemble
 from migration.mapping.checks import check_mapping
+from migration.mapping.engine import target_shares
 from migration.mapping.language import MappingFile, load_mapping, load_named_dictionary
 from migration.mapping.staging import TableRows
 from migration.steps import (
     DEFAULT_MAPPINGS,
     ValidatedApplication,
     check_extraction_log,
+    combine_shares,
     filters_for_database,
     keep_rejected_rows,
     map_application,
+    map_share,
     read_application,
     reconcile,
     rejects_for_database,
@@ -83,6 +88,8 @@ MAX_REMOVED_SHARE = 0.5
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 # Interval, in seconds, at which a pool worker checks that the run that forked it is alive.
 _PARENT_CHECK_SECONDS = 0.2
+# Processes that map the targets of one application side by side.
+_MAPPING_SHARES = 2
 
 
 @dataclass
@@ -202,8 +209,10 @@ def _run_steps(
         workdir = stack.enter_context(
             PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext)
         )
+        # The pool of worker processes ends once the applications are assembled.
+        pool = stack.enter_context(_worker_pool(options.workers))
         delivery, validated, mapped, mappings, delivery_problems = _read_delivery(
-            options, password, mappings_checked, schema, say, workdir
+            options, password, mappings_checked, schema, say, workdir, pool
         )
     except BaseException:
         # A run stopped before loading leaves no empty database file behind it.
@@ -223,6 +232,8 @@ def _run_steps(
         release_mapped=True,
         stage_folder=workdir.path,
     )
+    if pool is not None:
+        pool.terminate()
     del mapped
     release_rows(validated, assembly)
     mapped_rows = sum(len(frame) for frame in assembly.frames.values())
@@ -390,12 +401,18 @@ def create_private_sqlite_file(url: str) -> Path | None:
 
 
 def _read_delivery(
-    options: RunOptions, password: str, checked: dict, schema, say, workdir: PrivateWorkdir
+    options: RunOptions,
+    password: str,
+    checked: dict,
+    schema,
+    say,
+    workdir: PrivateWorkdir,
+    pool=None,
 ):
     """Decrypt, read, validate and map every application; return them with delivery problems.
 
-    The applications do not depend on each other until assembly, so with `options.workers`
-    set to 2 each one is processed in a process of its own.
+    The applications do not depend on each other until assembly, so with a `pool` of worker
+    processes they are processed side by side (see `_process_applications`).
     """
     say("intake", f"decrypting {options.delivery}")
     delivery = open_delivery(options.delivery, password, workdir.path)
@@ -426,9 +443,7 @@ def _read_delivery(
         jobs.append((*job, delivery.departement))
 
     validated, mapped, problems = [], [], []
-    for result, application_mapped, log_problems in _process_applications(
-        jobs, options.workers, workdir.path
-    ):
+    for result, application_mapped, log_problems in _process_applications(jobs, pool, workdir.path):
         row_count = sum(read.read for read in result.reads.values())
         say("reading", f"{result.name}: {row_count} rows read from {len(result.reads)} tables")
         say("validation", f"{result.name}: {len(result.findings)} findings")
@@ -438,20 +453,18 @@ def _read_delivery(
     return delivery, validated, mapped, mappings, problems
 
 
-def _process_applications(jobs: list[tuple], workers: int | None, handoff: Path):
-    """Run `process_application` on every job, in worker processes when there is more than one.
+@contextlib.contextmanager
+def _worker_pool(workers: int | None):
+    """Give a pool of `workers` forked processes, or None for fewer than 2, and terminate its
+    processes on leaving, so an error, Ctrl-C or SIGTERM in the parent does not wait for them.
 
-    Results come back in the order of `jobs`, and with a single worker each one as soon as it
-    is ready. Worker processes are forked, so they start at once with the dictionaries and
-    mappings already loaded. Each worker writes its result to a file in the private folder
-    `handoff` and exits. The parent reads the files once every worker has ended, so a large
-    result never exists in a worker, in a pipe buffer and in the parent at the same time.
+    A process that has written its result exits, so its memory is freed, and the pool forks a
+    new one for the next task. The processes are forked, so they start at once with the
+    dictionaries and mappings already loaded.
     """
-    count = max(1, min(workers, len(jobs)))
-    if count == 1:
-        # A generator, so the progress of each application shows as soon as it is done. The
-        # mapped frames are staged in `handoff` as in a worker.
-        return (process_application(*job, stage_folder=handoff) for job in jobs)
+    if (workers or 1) < 2:
+        yield None
+        return
     context = multiprocessing.get_context("fork")
     # os.fork runs the at-fork callbacks (logging registers some) as unraisable code, where
     # Python prints and drops any exception, so a stop signal handled there was lost. Blocked
@@ -460,10 +473,8 @@ def _process_applications(jobs: list[tuple], workers: int | None, handoff: Path)
     # their initializer.
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
-        # Each worker takes one application. A worker that has written its result exits, so
-        # its memory is freed while the other application is still being processed.
         pool = context.Pool(
-            processes=count,
+            processes=workers,
             initializer=_start_worker,
             initargs=(os.getpid(),),
             maxtasksperchild=1,
@@ -471,28 +482,119 @@ def _process_applications(jobs: list[tuple], workers: int | None, handoff: Path)
     except BaseException:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
         raise
-    # Leaving the block terminates the workers, so an error, Ctrl-C or SIGTERM in the parent
-    # does not wait for them to finish their application.
     with pool:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
-        pending = [
-            pool.apply_async(_process_into_file, (job, handoff / f"application-{index}.pickle"))
-            for index, job in enumerate(jobs)
-        ]
-        paths = [result.get() for result in pending]
-    return (_read_result_file(path) for path in paths)
+        yield pool
 
 
-def _process_into_file(job: tuple, path: Path) -> Path:
-    """Process one application in a worker and write its result to `path` (mode 0600).
+def _process_applications(jobs: list[tuple], pool, handoff: Path):
+    """Run `process_application` on every job, in the processes of `pool` when there is one,
+    and return (validated, mapped, extraction-log problems) per job, in job order.
 
-    The mapped frames go to files of their own in the same folder as they are mapped, so the
-    worker never keeps the mapped rows of its whole application in memory.
+    Without a pool this is a generator, so the progress of each application shows as soon as
+    it is done, and the mapped frames are staged in `handoff` as in a worker.
+
+    With a pool, each application is validated by one task, then its targets are mapped by two
+    tasks side by side (see `target_shares`). So the processes never wait for the application
+    that takes longest: once the shorter one is done, its process maps a share of the longer
+    one's targets. Each task writes its result to a file in the private folder `handoff`. The
+    parent reads the files of an application once its shares are mapped, so a large result
+    never exists in a worker, in a pipe buffer and in the parent at the same time.
     """
-    result = process_application(*job, stage_folder=path.parent)
+    if pool is None:
+        return (process_application(*job, stage_folder=handoff) for job in jobs)
+    results = _run_tasks(pool, jobs, handoff)
+    return (_combine_application(job, *results[index]) for index, job in enumerate(jobs))
+
+
+def _run_tasks(pool, jobs: list[tuple], handoff: Path) -> dict[int, tuple[Path, list[Path]]]:
+    """Validate every job's application, then map the shares of its targets, in `pool`.
+
+    Returns, per job, the file of its validated application and the files of its shares.
+    """
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+
+    def submit(function, args: tuple, label: tuple) -> None:
+        pool.apply_async(
+            function,
+            args,
+            callback=lambda value: finished.put((label, value, None)),
+            error_callback=lambda error: finished.put((label, None, error)),
+        )
+
+    for index, job in enumerate(jobs):
+        submit(_validate_into_file, (job, handoff / f"validated-{index}.pickle"), (index, None))
+    validated: dict[int, Path] = {}
+    shares: dict[int, dict[int, Path]] = {}
+    waiting = {index: -1 for index in range(len(jobs))}  # shares not done; -1: not validated
+    while any(waiting.values()):
+        (index, number), value, error = finished.get()
+        if error is not None:
+            raise error
+        if number is None:
+            validated[index], positions = value
+            # An empty share is left out. The first share left makes the filter records of the
+            # tables the mapping drops, so a mapping without targets still gets one.
+            positions = [share for share in positions if share] or [[]]
+            waiting[index] = len(positions)
+            shares[index] = {}
+            for number, share in enumerate(positions):
+                path = handoff / f"share-{index}-{number}.pickle"
+                args = (jobs[index], validated[index], share, number, path)
+                submit(_map_share_into_file, args, (index, number))
+        else:
+            shares[index][number] = value
+            waiting[index] -= 1
+    return {
+        index: (validated[index], [shares[index][number] for number in sorted(shares[index])])
+        for index in range(len(jobs))
+    }
+
+
+def _validate_into_file(job: tuple, path: Path) -> tuple[Path, list[list[int]]]:
+    """Validate one application in a worker, write it to `path` (mode 0600) with its
+    extraction-log problems, and return `path` and the shares of its targets.
+
+    The accepted rows go to files of their own in the same folder, chunk by chunk.
+    """
+    application, dictionary, replacements, policy, mapping, _, departement = job
+    validated, problems = validate_for_mapping(
+        application, dictionary, replacements, policy, departement, path.parent
+    )
+    positions = target_shares(mapping, validated.tables, _MAPPING_SHARES)
+    _write_result_file(path, (validated, problems))
+    return path, positions
+
+
+def _map_share_into_file(
+    job: tuple, validated_path: Path, positions: list[int], number: int, path: Path
+) -> Path:
+    """Map one share of an application's targets in a worker, and write it to `path`.
+
+    The validated application is read from `validated_path`, whose file stays for the other
+    share. The mapped frames go to files of their own in the same folder as they are mapped.
+    """
+    mapping, schema = job[4], job[5]
+    with validated_path.open("rb") as handle:
+        # The file was written by this run's own worker in its private folder.
+        validated, _ = pickle.load(handle)
+    share = map_share(validated, mapping, schema, path.parent, positions, number)
+    _write_result_file(path, share)
+    return path
+
+
+def _combine_application(job: tuple, validated_path: Path, share_paths: list[Path]):
+    """Read an application mapped in shares and return it as `process_application` would."""
+    mapping, schema = job[4], job[5]
+    validated, problems = _read_result_file(validated_path)
+    shares = [_read_result_file(path) for path in share_paths]
+    mapped = combine_shares(validated, mapping, schema, shares)
+    return _released(validated, mapped, problems)
+
+
+def _write_result_file(path: Path, result) -> None:
     with open_private_file(path) as handle:
         pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    return path
 
 
 def _read_result_file(path: Path):
@@ -567,6 +669,21 @@ def process_application(
     the mapped frames, are written there (see `validate_application_staged` and
     `map_application`), so a worker holds one table's rows at a time.
     """
+    result, problems = validate_for_mapping(
+        application, dictionary, replacements, policy, departement, stage_folder
+    )
+    mapped = map_application(result, mapping, schema, stage_folder, release_sources=True)
+    return _released(result, mapped, problems)
+
+
+def validate_for_mapping(
+    application, dictionary, replacements, policy, departement=None, stage_folder=None
+) -> tuple[ValidatedApplication, list[str]]:
+    """Read and validate one application; return it with its extraction-log problems.
+
+    With `stage_folder`, the tables are validated in chunks and their accepted rows staged
+    there (see `validate_application_staged`).
+    """
     result = None
     if stage_folder is not None:
         result = validate_application_staged(
@@ -575,8 +692,10 @@ def process_application(
     if result is None:
         reads = read_application(application.name, application.folder, dictionary, replacements)
         result = validate_application(application.name, dictionary, reads, policy)
-    problems = check_extraction_log(application, result.reads, departement)
-    mapped = map_application(result, mapping, schema, stage_folder, release_sources=True)
+    return result, check_extraction_log(application, result.reads, departement)
+
+
+def _released(result: ValidatedApplication, mapped, problems: list[str]):
     # The rows are mapped now. Dropping the converted rows, and the raw rows that no step has
     # rejected, spares sending them back to the parent.
     result.tables = {}

@@ -23,7 +23,11 @@ from migration.mapping.engine import (
     FILTER_COLUMNS,
     MappedApplication,
     SourceTable,
+    TargetPart,
     apply_mapping,
+    combine_target_parts,
+    dropped_table_filters,
+    map_targets,
 )
 from migration.mapping.language import MappingFile
 from migration.mapping.staging import FrameStage, TableRows
@@ -539,39 +543,106 @@ def map_application(
         if schema is not None:
             reject_refused_values(mapped, schema)
         return mapped
-    found: dict[str, list[pd.DataFrame]] = {}
-
-    def find_refused(name: str, frame: pd.DataFrame) -> None:
-        if schema is not None and name in schema.tables and not frame.empty:
-            rejects = refused_rows(name, frame, schema)
-            if len(rejects):
-                found.setdefault(name, []).append(rejects)
 
     def keep_rejected_raw_rows(name: str, mapping_rejects: pd.DataFrame) -> None:
         # Every target of table `name` is mapped: its raw rows are needed for its rejects only.
         lines = set(mapping_rejects["source_line"])
-        for frames in found.values():
-            for refused in frames:
-                lines.update(refused.loc[refused["source_table"] == name, "source_line"])
         errors = validated.rejected_lines()
         lines.update(errors.loc[errors["source_table"] == name, "source_line"])
         validated.reads[name] = validated.reads[name].keeping_lines(lines)
 
-    if stage_folder is None:
-
-        def stage(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-            find_refused(name, frame)
-            return frame
-
-    else:
-        stage = FrameStage(stage_folder, f"mapped-{mapping.application}", find_refused)
-    mapped = apply_mapping(
-        mapping, validated.tables, validated.dictionary, schema, stage, keep_rejected_raw_rows
+    stage = None
+    if stage_folder is not None:
+        stage = FrameStage(stage_folder, f"mapped-{mapping.application}")
+    parts = map_targets(
+        mapping,
+        validated.tables,
+        schema,
+        stage,
+        keep_rejected_raw_rows,
+        refuse=_refused_values_finder(schema),
     )
+    return _finish_mapping(
+        validated, mapping, schema, parts, dropped_table_filters(mapping, validated.tables)
+    )
+
+
+@dataclass
+class MappingShare:
+    """The targets one process mapped of an application's mapping (see `map_share`)."""
+
+    parts: list[TargetPart]
+    dropped: list[pd.DataFrame]  # filter records of the tables the mapping drops
+
+
+def map_share(
+    validated: ValidatedApplication,
+    mapping: MappingFile,
+    schema,
+    stage_folder: Path,
+    positions: list[int],
+    number: int,
+) -> MappingShare:
+    """Map the targets at `positions` of an application's staged rows, one share of the
+    targets of `target_shares`, while another process maps the other share.
+
+    The mapped frames are staged in `stage_folder` under a name of their own (`number`). The
+    source tables stay as they are, since the other share reads them too: `combine_shares`
+    deletes their staged rows. Share 0 also makes the filter records of the dropped tables.
+    """
+    stage = FrameStage(stage_folder, f"mapped-{mapping.application}-{number}")
+    parts = map_targets(
+        mapping,
+        validated.tables,
+        schema,
+        stage,
+        refuse=_refused_values_finder(schema),
+        positions=positions,
+    )
+    dropped = dropped_table_filters(mapping, validated.tables) if number == 0 else []
+    return MappingShare(parts, dropped)
+
+
+def combine_shares(
+    validated: ValidatedApplication, mapping: MappingFile, schema, shares: list[MappingShare]
+) -> MappedApplication:
+    """Put the shares of an application's mapping together, as `map_application` would have
+    mapped them in one process, and delete the staged rows of its source tables."""
+    parts = [part for share in shares for part in share.parts]
+    dropped = [frame for share in shares for frame in share.dropped]
+    return _finish_mapping(validated, mapping, schema, parts, dropped)
+
+
+def _refused_values_finder(schema):
+    """Return the function that gives the rows of a mapped frame whose values the target
+    would refuse, or None without a target schema."""
+    if schema is None:
+        return None
+
+    def refused(name: str, frame: pd.DataFrame) -> pd.DataFrame | None:
+        if name in schema.tables and not frame.empty:
+            return refused_rows(name, frame, schema)
+        return None
+
+    return refused
+
+
+def _finish_mapping(
+    validated: ValidatedApplication,
+    mapping: MappingFile,
+    schema,
+    parts: list[TargetPart],
+    dropped: list[pd.DataFrame],
+) -> MappedApplication:
+    mapped = combine_target_parts(mapping, parts, dropped)
     for table in validated.tables.values():
         if table.staged is not None:
             table.staged.discard()  # a table the mapping drops, whose filter records are made
     if schema is not None:
+        found: dict[str, list[pd.DataFrame]] = {}
+        for part in sorted(parts, key=lambda part: part.position):
+            if part.refused:
+                found.setdefault(part.target, []).extend(part.refused)
         reject_refused_values(mapped, schema, found)
     return mapped
 

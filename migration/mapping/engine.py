@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -115,10 +115,56 @@ def apply_mapping(
     rows as soon as no later target reads that table. The table's rows then leave `tables`
     (it keeps an empty frame), so a worker frees each table as the mapping goes.
     """
-    result = MappedApplication(mapping.application)
-    rejects, filters = [], []
+    parts = map_targets(mapping, tables, schema, stage, done)
+    return combine_target_parts(mapping, parts, dropped_table_filters(mapping, tables))
+
+
+@dataclass
+class TargetPart:
+    """What one target mapping of a mapping file gave, before the targets are put together.
+
+    `frames` holds one frame per chunk of the source table (or what the stage returned for
+    it), `rejects` and `filters` one frame per chunk, `unknown` the count of each unknown code
+    per code translation, named as in `MappedApplication.unknown_codes`.
+    """
+
+    position: int  # of the target mapping in the mapping file
+    target: str
+    frames: list = field(default_factory=list)
+    rejects: list[pd.DataFrame] = field(default_factory=list)
+    filters: list[pd.DataFrame] = field(default_factory=list)
+    unknown: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Reject rows of the values the target would refuse, found by `refuse` (see `map_targets`).
+    refused: list[pd.DataFrame] = field(default_factory=list)
+
+
+def map_targets(
+    mapping: MappingFile,
+    tables: dict[str, SourceTable],
+    schema=None,
+    stage: Callable[[str, pd.DataFrame], object] | None = None,
+    done: Callable[[str, pd.DataFrame], None] | None = None,
+    positions: Collection[int] | None = None,
+    refuse: Callable[[str, pd.DataFrame], pd.DataFrame | None] | None = None,
+) -> list[TargetPart]:
+    """Map the target mappings at `positions` of `mapping` (all of them by default), in file
+    order, and return what each one gave (see `apply_mapping` for `stage` and `done`).
+
+    `refuse`, when given, receives each mapped frame before `stage` and returns the reject
+    rows of the values the target would refuse, which the part keeps. The rejects given to
+    `done` include them.
+
+    Mapping some targets only lets two processes share an application's targets (see
+    `target_shares`). A target that looks up another target's rows must then be mapped with
+    every earlier target mapping of that target.
+    """
+    chosen = [
+        (position, target)
+        for position, target in enumerate(mapping.targets)
+        if positions is None or position in positions
+    ]
     # Only the targets that a lookup reads stay in memory for the targets mapped after them.
-    looked_up = looked_up_tables(mapping)
+    looked_up = set().union(*(_lookup_tables(target) for _, target in chosen))
     # NOTE: a lookup in a staged source table reads the whole table back into memory.
     lookups: dict[str, pd.DataFrame] = {
         name: table.all_rows() if name in looked_up else table.rows
@@ -130,6 +176,7 @@ def apply_mapping(
     # of the application alive.
     derived_keys: dict[str, str] = {}
     last_uses = _last_uses(mapping, tables) if done is not None else {}
+    parts: list[TargetPart] = []
 
     def release(position: int) -> None:
         for table_name in [name for name, last in last_uses.items() if last == position]:
@@ -138,16 +185,21 @@ def apply_mapping(
             if source.staged is not None:
                 source.staged.discard()
             tables[table_name] = dataclasses.replace(source, rows=source.rows.head(0).copy())
-            mine = [part[part["source_table"] == table_name] for part in rejects]
+            mine = [
+                chunk[chunk["source_table"] == table_name]
+                for part in parts
+                for chunk in [*part.rejects, *part.refused]
+            ]
             done(table_name, _concat(mine, REJECT_COLUMNS))
 
     release(-1)
-    for position, target in enumerate(mapping.targets):
+    for position, target in chosen:
         required = _required_columns(schema, target.target)
         name = f"target:{target.target}"
         sides = _join_sides(target, tables)
+        part = TargetPart(position, target.target)
+        parts.append(part)
         looked_up_parts = []
-        mapped_rows = rejected_rows = filtered_rows = 0
         for chunk in _source_chunks(tables, target.source):
             frame, target_rejects, target_filters, unknown = map_target(
                 mapping,
@@ -161,41 +213,122 @@ def apply_mapping(
             if name in looked_up:
                 looked_up_parts.append(frame)
             for description, found in unknown.items():
-                bucket = result.unknown_codes.setdefault(f"{target.target}: {description}", {})
+                bucket = part.unknown.setdefault(f"{target.target}: {description}", {})
                 for code, count in found.items():
                     bucket[code] = bucket.get(code, 0) + count
-            result.frames.setdefault(target.target, []).append(
-                frame if stage is None else stage(target.target, frame)
-            )
-            rejects.append(target_rejects)
-            filters.append(target_filters)
-            mapped_rows += len(frame)
-            rejected_rows += len(target_rejects)
-            filtered_rows += len(target_filters)
+            refused = None if refuse is None else refuse(target.target, frame)
+            if refused is not None and len(refused):
+                part.refused.append(refused)
+            part.frames.append(frame if stage is None else stage(target.target, frame))
+            part.rejects.append(target_rejects)
+            part.filters.append(target_filters)
             del frame
         del sides
         if looked_up_parts:
             previous = lookups.get(name)
-            parts = looked_up_parts if previous is None else [previous, *looked_up_parts]
-            lookups[name] = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+            found_parts = looked_up_parts if previous is None else [previous, *looked_up_parts]
+            lookups[name] = (
+                found_parts[0]
+                if len(found_parts) == 1
+                else pd.concat(found_parts, ignore_index=True)
+            )
         logger.info(
             "mapped %s.%s -> %s: %d rows, %d rejects, %d filtered",
             mapping.application,
             target.source,
             target.target,
-            mapped_rows,
-            rejected_rows,
-            filtered_rows,
+            sum(len(frame) for frame in part.frames),
+            sum(len(frame) for frame in part.rejects),
+            sum(len(frame) for frame in part.filters),
         )
         release(position)
+    return parts
+
+
+def dropped_table_filters(
+    mapping: MappingFile, tables: dict[str, SourceTable]
+) -> list[pd.DataFrame]:
+    """Return the filter records of the rows of the tables that the mapping drops."""
+    filters = []
     for table_name, reason in mapping.dropped_tables.items():
         if table_name in tables:
             source = tables[table_name]
             for part in source.frames():
                 filters.append(_filter_records(source, peeked(part), None, reason))
+    return filters
+
+
+def combine_target_parts(
+    mapping: MappingFile, parts: Iterable[TargetPart], dropped: list[pd.DataFrame]
+) -> MappedApplication:
+    """Put the parts of every target of `mapping` together, in the order of the mapping file,
+    with `dropped`, the filter records of the tables it drops, last.
+
+    The result is the same whether the parts come from one process or from several.
+    """
+    result = MappedApplication(mapping.application)
+    rejects, filters = [], []
+    for part in sorted(parts, key=lambda part: part.position):
+        if part.frames:
+            result.frames.setdefault(part.target, []).extend(part.frames)
+        for description, found in part.unknown.items():
+            bucket = result.unknown_codes.setdefault(description, {})
+            for code, count in found.items():
+                bucket[code] = bucket.get(code, 0) + count
+        rejects += part.rejects
+        filters += part.filters
     result.rejects = _concat(rejects, REJECT_COLUMNS)
-    result.filters = _concat(filters, FILTER_COLUMNS)
+    result.filters = _concat(filters + dropped, FILTER_COLUMNS)
     return result
+
+
+def target_shares(
+    mapping: MappingFile, tables: dict[str, SourceTable], count: int = 2
+) -> list[list[int]]:
+    """Split the positions of the target mappings of `mapping` into `count` shares of about the
+    same work, for as many processes, each in file order. A share may be empty.
+
+    The work of a target is the rows of its source table and of the tables it joins. A target
+    that looks up another target's rows stays in the share of every earlier target mapping of
+    that target, since the lookup reads their rows.
+    """
+    groups = {position: {position} for position in range(len(mapping.targets))}
+    for position, target in enumerate(mapping.targets):
+        for name in _lookup_tables(target):
+            if not name.startswith("target:"):
+                continue
+            looked_up = name[len("target:") :]
+            for earlier in range(position):
+                if (
+                    mapping.targets[earlier].target == looked_up
+                    and groups[earlier] is not groups[position]
+                ):
+                    joined = groups[earlier] | groups[position]
+                    for member in joined:
+                        groups[member] = joined
+    distinct = {id(group): group for group in groups.values()}.values()
+
+    def rows(name: str) -> int:
+        source = tables.get(name)
+        if source is None:
+            return 0
+        return len(source.staged) if source.staged is not None else len(source.rows)
+
+    def work(group: set[int]) -> int:
+        targets = [mapping.targets[position] for position in group]
+        return sum(
+            rows(target.source) + sum(rows(join.table) for join in target.joins)
+            for target in targets
+        )
+
+    shares: list[list[int]] = [[] for _ in range(count)]
+    loads = [0] * count
+    # The largest groups first, each to the share with the least work so far.
+    for group in sorted(distinct, key=lambda group: (-work(group), min(group))):
+        lightest = loads.index(min(loads))
+        shares[lightest] += group
+        loads[lightest] += work(group)
+    return [sorted(share) for share in shares]
 
 
 def looked_up_tables(mapping: MappingFile) -> set[str]:

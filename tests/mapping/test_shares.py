@@ -1,0 +1,139 @@
+"""Work split between two processes gives what one process gives.
+
+A run with two workers maps each application's targets in two shares, side by side. These
+tests compare that with the same step done whole, on the sample delivery.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from migration.delivery.intake import open_delivery
+from migration.dictionary.model import load_dictionary
+from migration.mapping.engine import MappedApplication, target_shares
+from migration.mapping.language import load_mapping
+from migration.mapping.staging import loaded
+from migration.steps import (
+    DEFAULT_MAPPINGS,
+    combine_shares,
+    map_application,
+    map_share,
+    validate_application_staged,
+)
+from tests.target.pipeline_rows import SAMPLE_DELIVERY, SAMPLE_PASSWORD, SCHEMA
+
+# suivi_orientation looks up the rows of the etablissement target mapped just before it.
+LOOKUP_FINESS = (
+    "namespace: suivi.itac}\n"
+    "      id_dossier: {surrogate: [NUM_DOSSIER], namespace: dossier.itac}\n"
+    "      finess: ETABLISSEMENT.FINESS\n",
+    "namespace: suivi.itac}\n"
+    "      id_dossier: {surrogate: [NUM_DOSSIER], namespace: dossier.itac}\n"
+    "      finess: {lookup: {target: etablissement, match: finess, value: finess}, "
+    "key: ETABLISSEMENT.FINESS}\n",
+)
+# The target refuses a numero longer than its column: rows of addresses with a street.
+REFUSED_NUMERO = (
+    "      numero: ADR_NUMERO\n",
+    "      numero: {concat: [ADR_NUMERO, ADR_VOIE]}\n",
+)
+
+
+@pytest.fixture(scope="module")
+def delivery(tmp_path_factory):
+    return open_delivery(
+        SAMPLE_DELIVERY, SAMPLE_PASSWORD, tmp_path_factory.mktemp("work") / "plain"
+    )
+
+
+def _mapping(tmp_path, name: str, *changes: tuple[str, str]):
+    text = DEFAULT_MAPPINGS[name].read_text(encoding="utf-8")
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new, 1)
+    path = tmp_path / f"{name.lower()}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_mapping(path)
+
+
+def _staged(delivery, name: str, folder):
+    application = delivery.applications[name]
+    folder.mkdir()
+    dictionary = load_dictionary(application.dictionary)
+    return validate_application_staged(name, application.folder, dictionary, folder)
+
+
+def _assert_same_mapping(one: MappedApplication, shared: MappedApplication) -> None:
+    assert list(shared.frames) == list(one.frames)
+    for name, frames in one.frames.items():
+        mine = pd.concat([loaded(frame) for frame in shared.frames[name]], ignore_index=True)
+        theirs = pd.concat([loaded(frame) for frame in frames], ignore_index=True)
+        pd.testing.assert_frame_equal(mine, theirs, obj=name)
+    pd.testing.assert_frame_equal(shared.rejects, one.rejects)
+    pd.testing.assert_frame_equal(shared.filters, one.filters)
+    assert shared.unknown_codes == one.unknown_codes
+    assert shared.values_checked and one.values_checked
+
+
+@pytest.mark.parametrize(
+    ("name", "changes"),
+    [
+        ("ITAC", ()),
+        ("OPALES", ()),
+        ("ITAC", (LOOKUP_FINESS, REFUSED_NUMERO)),
+    ],
+    ids=["itac", "opales", "itac-lookup-refused"],
+)
+def test_shares_map_what_one_process_maps(tmp_path, delivery, name, changes):
+    mapping = _mapping(tmp_path, name, *changes)
+    whole = _staged(delivery, name, tmp_path / "whole")
+    split = _staged(delivery, name, tmp_path / "split")
+
+    one = map_application(whole, mapping, SCHEMA, tmp_path / "whole", release_sources=True)
+    positions = target_shares(mapping, split.tables)
+    shares = [
+        map_share(split, mapping, SCHEMA, tmp_path / "split", share, number)
+        for number, share in enumerate(positions)
+    ]
+    shared = combine_shares(split, mapping, SCHEMA, shares)
+
+    if changes:
+        assert (one.rejects["rule_id"] == "mapping.target_value").any()
+    _assert_same_mapping(one, shared)
+    # Only the mapped frames were left, and reading them deleted them: the staged source rows
+    # went once both shares were mapped.
+    assert not list((tmp_path / "split").iterdir())
+
+
+def test_target_shares_split_the_work(tmp_path, delivery):
+    mapping = _mapping(tmp_path, "ITAC", LOOKUP_FINESS)
+    validated = _staged(delivery, "ITAC", tmp_path / "staged")
+    positions = [target.target for target in mapping.targets]
+    lookup = positions.index("suivi_orientation")
+    looked_up = positions.index("etablissement")
+
+    shares = target_shares(mapping, validated.tables)
+
+    assert len(shares) == 2 and all(shares)
+    assert sorted(position for share in shares for position in share) == list(range(len(positions)))
+    assert all(share == sorted(share) for share in shares)
+    # The lookup reads the rows of the target mapped before it, in the same process.
+    assert any(lookup in share and looked_up in share for share in shares)
+
+    def rows(name):
+        return len(validated.tables[name].staged)
+
+    work = [
+        sum(
+            rows(mapping.targets[p].source)
+            + sum(rows(join.table) for join in mapping.targets[p].joins)
+            for p in share
+        )
+        for share in shares
+    ]
+    # The shares get the largest targets in turns, so they differ by at most one target.
+    largest = max(
+        rows(target.source) + sum(rows(j.table) for j in target.joins) for target in mapping.targets
+    )
+    assert abs(work[0] - work[1]) <= largest
