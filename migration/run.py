@@ -209,7 +209,7 @@ def _run_steps(
         workdir = stack.enter_context(
             PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext)
         )
-        # The pool of worker processes ends once the applications are assembled.
+        # With two workers, the pool also assembles half of the tables, and ends after that.
         pool = stack.enter_context(_worker_pool(options.workers))
         delivery, validated, mapped, mappings, delivery_problems = _read_delivery(
             options, password, mappings_checked, schema, say, workdir, pool
@@ -231,6 +231,7 @@ def _run_steps(
         read_existing_individuals(engine, missing),
         release_mapped=True,
         stage_folder=workdir.path,
+        helper=None if pool is None else pool.apply_async,
     )
     if pool is not None:
         pool.terminate()

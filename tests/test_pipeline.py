@@ -474,13 +474,17 @@ def test_staged_lineage_stores_what_one_frame_stores(tmp_path, monkeypatch):
     import migration.run
     from migration.mapping import staging
 
-    staged: list[tuple] = []
+    # With two workers a helper process stages the lineage of some tables, so each process
+    # appends what it staged to one file.
+    record = tmp_path / "staged.txt"
     stage_frame = staging.FrameStage.__call__
 
     def recording_stage(self, target, frame):
         result = stage_frame(self, target, frame)
-        if self.prefix == "lineage":
-            staged.append((result.path, stat.S_IMODE(result.path.stat().st_mode)))
+        if self.prefix.endswith("lineage"):
+            with record.open("a") as handle:
+                mode = stat.S_IMODE(result.path.stat().st_mode)
+                handle.write(f"{result.path}\t{mode}\n")
         return result
 
     monkeypatch.setattr(staging.FrameStage, "__call__", recording_stage)
@@ -496,6 +500,12 @@ def test_staged_lineage_stores_what_one_frame_stores(tmp_path, monkeypatch):
     )
     by_staging = run_migration(options, PASSWORD)
     monkeypatch.undo()
+    staged = [
+        (Path(path), int(mode))
+        for path, mode in (line.split("\t") for line in record.read_text().splitlines())
+    ]
+    # Both processes staged lineage: this one and the helper of the second pass.
+    assert {path.name.split("-")[0] for path, _ in staged} == {"lineage", "helper"}
 
     assemble, load_run = migration.run.assemble, migration.run.load_run
 
@@ -514,7 +524,7 @@ def test_staged_lineage_stores_what_one_frame_stores(tmp_path, monkeypatch):
     assert by_staging.summary["tables"] == in_memory.summary["tables"]
     # One part or more per target table with rows: assembly stages each frame's lineage.
     targets = {target["table"] for target in by_staging.summary["targets"] if target["rows"]}
-    assert {path.stem.split("-", 2)[2] for path, _ in staged} == targets
+    assert {path.stem.rsplit("-", 1)[1] for path, _ in staged} == targets
     assert len(staged) > len(targets)
     [kept] = list(workdirs.iterdir())
     for path, mode in staged:

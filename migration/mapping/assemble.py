@@ -28,6 +28,7 @@ missing parent. The target's foreign key then rejects the row, and the load roll
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +89,7 @@ def assemble(
     *,
     release_mapped: bool = False,
     stage_folder: Path | None = None,
+    helper: Callable | None = None,
 ) -> Assembly:
     """Combine mapped applications into target rows that satisfy the target's keys.
 
@@ -105,6 +107,10 @@ def assemble(
         stage_folder: a private folder where each table's assembled rows and lineage are
             written as soon as they are computed, and `frames` then contains `TableRows`.
             Without it, every table's rows are one frame in memory.
+        helper: with `stage_folder`, a function like `multiprocessing.Pool.apply_async`, which
+            runs a function in another process and returns what gives its result (`get`).
+            That process assembles about half of the rows in the second pass, while this
+            one assembles the others.
     """
     rejects = pd.concat(
         [m.rejects for m in mapped if len(m.rejects)] or [pd.DataFrame(columns=REJECT_COLUMNS)],
@@ -139,18 +145,43 @@ def assemble(
     missing = _cascade_missing_parents(keys, schema, sources)
 
     # Second pass: each table's rows without the fallen ones, merged by key, with lineage.
-    stage = None if stage_folder is None else FrameStage(stage_folder, "assembled")
-    lineage, frames, conflicts = LineageParts(stage_folder), {}, {}
-    for name in schema.table_order():
-        table_keys = keys.pop(name)
+    # Nothing falls any more, so the tables do not depend on each other.
+    for table_keys in keys.values():
         table_keys.refresh(sources)
-        rows, found = _assemble_table(
-            name, parts.pop(name), schema, table_keys, merges, missing, lineage, stage
+    order = schema.table_order()
+    shared = [] if helper is None or stage_folder is None else _helper_tables(order, keys)
+    pending = None
+    if shared:
+        task = [
+            (name, parts.pop(name), keys.pop(name), [e for e in missing if e.table == name])
+            for name in shared
+        ]
+        pending = helper(assemble_tables, (task, schema, merges, stage_folder, "helper"))
+    stage = lineage_stage = None
+    if stage_folder is not None:
+        stage = FrameStage(stage_folder, "assembled")
+        lineage_stage = FrameStage(stage_folder, "lineage")
+    done = {
+        name: _assemble_table(
+            name, parts.pop(name), schema, keys.pop(name), merges, missing, stage, lineage_stage
         )
+        for name in order
+        if name not in shared
+    }
+    if pending is not None:
+        entries = {name: [e for e in missing if e.table == name] for name in shared}
+        for name, result, filled in pending.get():
+            done[name] = result
+            for entry, rejects in zip(entries[name], filled, strict=True):
+                entry.rejects = rejects
+    frames, conflicts = {}, {}
+    for name in order:
+        rows, found, _ = done[name]
         frames[name] = rows if stage is not None else rows.frame()
         if found is not None:
             log_merge_conflicts(found)
             conflicts[name] = found
+    lineage = LineageParts.joined(stage_folder, lineage_stage, [done[name][2] for name in order])
     fallen_later = refused + [entry.rejects for entry in missing]
     if fallen_later:
         rejects = pd.concat([rejects, *fallen_later], ignore_index=True)[REJECT_COLUMNS]
@@ -427,8 +458,39 @@ def _cascade_missing_parents(keys: dict[str, _TableKeys], schema, sources: _Sour
     return missing
 
 
-def _assemble_table(name, parts, schema, keys: _TableKeys, merges, missing, lineage, stage):
-    """Read the frames of one table again, and return its assembled rows and merge conflicts.
+def _helper_tables(order: list[str], keys: dict[str, _TableKeys]) -> list[str]:
+    """Return the tables a helper process assembles: about half of the rows, the largest
+    tables first to whichever process has fewer rows so far. This process takes the first."""
+    rows = {"self": 0, "helper": 0}
+    chosen = []
+    for name in sorted(order, key=lambda name: -len(keys[name].sources)):
+        side = min(rows, key=lambda side: (rows[side], side != "self"))
+        rows[side] += len(keys[name].sources)
+        if side == "helper":
+            chosen.append(name)
+    return [name for name in order if name in chosen]
+
+
+def assemble_tables(task: list, schema, merges: dict[str, str], folder: Path, prefix: str):
+    """Assemble some tables in a helper process (see `assemble`), staging their rows and
+    lineage in `folder` under names that start with `prefix`.
+
+    `task` gives, per table, its name, mapped frames, keys and rows missing a parent. Returns,
+    per table, its name, (rows, merge conflicts, lineage) and the rejects of its rows missing
+    a parent, their values filled.
+    """
+    stage = FrameStage(folder, f"{prefix}-assembled")
+    lineage_stage = FrameStage(folder, f"{prefix}-lineage")
+    done = []
+    for name, parts, keys, missing in task:
+        result = _assemble_table(name, parts, schema, keys, merges, missing, stage, lineage_stage)
+        done.append((name, result, [entry.rejects for entry in missing]))
+    return done
+
+
+def _assemble_table(name, parts, schema, keys: _TableKeys, merges, missing, stage, lineage_stage):
+    """Read the frames of one table again, and return its assembled rows, merge conflicts
+    and lineage.
 
     The rows of a key that no other row shares are handed on frame by frame; the others are
     merged once every frame is read.
@@ -440,6 +502,7 @@ def _assemble_table(name, parts, schema, keys: _TableKeys, merges, missing, line
     counts = pd.Series(alive_keys).value_counts()
     repeated = counts.index[counts.to_numpy() > 1].to_numpy(dtype=np.uint64)
     rejected = [entry for entry in missing if entry.table == name]
+    lineage = LineageParts(None if lineage_stage is None else lineage_stage.folder, lineage_stage)
     rows, waiting, offset = TableRows(columns), [], 0
     for part in parts:
         frame = _object_frame(loaded(part), origin_columns)
@@ -470,7 +533,7 @@ def _assemble_table(name, parts, schema, keys: _TableKeys, merges, missing, line
         merged, conflicts = _merge_rows(frame, table)
         del frame
         rows.parts.append(_handed_on(name, merged, stage))
-    return rows, conflicts
+    return rows, conflicts, lineage
 
 
 def _fill_missing_values(entry: _MissingParents, frame: pd.DataFrame, start: int, end: int):

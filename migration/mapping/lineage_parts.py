@@ -41,9 +41,13 @@ class LineageParts:
     that the steps before the load never read the parts.
     """
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, stage: FrameStage | None = None) -> None:
         self.folder = folder
-        self._stage = None if folder is None else FrameStage(folder, "lineage")
+        if stage is None and folder is not None:
+            stage = FrameStage(folder, "lineage")
+        # Several LineageParts of one process may share a stage, whose numbers keep the names
+        # of their files apart.
+        self._stage = stage
         self._parts: list[pd.DataFrame | StagedFrame] = []
         self._rows = 0
         self._first_row: pd.DataFrame | None = None
@@ -60,6 +64,27 @@ class LineageParts:
         for frame in frames:
             parts.add(frame)
         return parts
+
+    @classmethod
+    def joined(cls, folder: Path | None, stage: FrameStage | None, parts: list[LineageParts]):
+        """Return the parts of every LineageParts of `parts`, in that order, none of them read.
+
+        Assembly computes the lineage of each target table apart, some tables in another
+        process, and joins them in the order of the tables. `stage` stages the parts added
+        later; its file names must differ from those of the joined parts.
+        """
+        joined = cls(folder, stage)
+        for other in parts:
+            if other._read:
+                raise RuntimeError("lineage parts already read cannot be joined")
+            if joined._first_row is None:
+                joined._first_row = other._first_row
+            joined._rows += other._rows
+            joined.applications |= other.applications
+            for key, lines in other._lines.items():
+                joined._lines.setdefault(key, []).extend(lines)
+            joined._parts += other._parts
+        return joined
 
     def __len__(self) -> int:
         return self._rows

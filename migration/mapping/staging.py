@@ -7,7 +7,6 @@ process reads it back when assembly reaches its table.
 
 from __future__ import annotations
 
-import itertools
 import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -133,12 +132,13 @@ class FrameStage:
         self.folder = folder
         self.prefix = prefix
         self.inspect = inspect
-        self._numbers = itertools.count(1)
+        self._count = 0
 
     def __call__(self, target: str, frame: pd.DataFrame) -> StagedFrame:
         if self.inspect is not None:
             self.inspect(target, frame)
-        path = self.folder / f"{self.prefix}-{next(self._numbers)}-{target}.pickle"
+        self._count += 1
+        path = self.folder / f"{self.prefix}-{self._count}-{target}.pickle"
         with open_private_file(path) as handle:
             pickle.dump(frame, handle, protocol=pickle.HIGHEST_PROTOCOL)
         return StagedFrame(path, len(frame))

@@ -149,3 +149,29 @@ def test_discard_keeps_parts_in_memory():
     parts.discard()
 
     assert len(parts.to_frame()) == 5
+
+
+def test_joined_parts_keep_their_order_counts_and_files(tmp_path):
+    """Lineage computed apart, as a helper process computes some tables' lineage, is joined in
+    the order given, with the counts of every part, and each staged file is read once."""
+    from migration.mapping.staging import FrameStage
+
+    individu, dossier = sample_parts()
+    mine = LineageParts(tmp_path, FrameStage(tmp_path, "lineage"))
+    mine.add(dossier)
+    helper = LineageParts(tmp_path, FrameStage(tmp_path, "helper-lineage"))
+    helper.add(individu)
+    empty = LineageParts(tmp_path, FrameStage(tmp_path, "lineage"))
+
+    joined = LineageParts.joined(tmp_path, FrameStage(tmp_path, "lineage"), [empty, helper, mine])
+
+    assert len(joined) == 5
+    assert joined.applications == {"ITAC", "OPALES"}
+    assert joined.source_lines()[("ITAC", "DOSSIER")].tolist() == [2, 3, 7]
+    pd.testing.assert_frame_equal(joined.first_row, individu.head(1))
+    assert len(list(tmp_path.iterdir())) == 2
+    expected = pd.concat([individu, dossier], ignore_index=True)
+    pd.testing.assert_frame_equal(joined.to_frame(), expected)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(RuntimeError, match="already read cannot be joined"):
+        LineageParts.joined(tmp_path, None, [joined])

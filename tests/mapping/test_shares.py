@@ -1,16 +1,20 @@
 """Work split between two processes gives what one process gives.
 
-A run with two workers maps each application's targets in two shares, side by side. These
-tests compare that with the same step done whole, on the sample delivery.
+A run with two workers maps each application's targets in two shares, side by side, and a
+helper process assembles about half of the tables. These tests compare both with the same
+step done whole, on the sample delivery.
 """
 
 from __future__ import annotations
+
+import multiprocessing
 
 import pandas as pd
 import pytest
 
 from migration.delivery.intake import open_delivery
 from migration.dictionary.model import load_dictionary
+from migration.mapping.assemble import assemble
 from migration.mapping.engine import MappedApplication, target_shares
 from migration.mapping.language import load_mapping
 from migration.mapping.staging import loaded
@@ -19,9 +23,11 @@ from migration.steps import (
     combine_shares,
     map_application,
     map_share,
+    read_application,
+    validate_application,
     validate_application_staged,
 )
-from tests.target.pipeline_rows import SAMPLE_DELIVERY, SAMPLE_PASSWORD, SCHEMA
+from tests.target.pipeline_rows import ROOT, SAMPLE_DELIVERY, SAMPLE_PASSWORD, SCHEMA
 
 # suivi_orientation looks up the rows of the etablissement target mapped just before it.
 LOOKUP_FINESS = (
@@ -137,3 +143,51 @@ def test_target_shares_split_the_work(tmp_path, delivery):
         rows(target.source) + sum(rows(j.table) for j in target.joins) for target in mapping.targets
     )
     assert abs(work[0] - work[1]) <= largest
+
+
+def _mapped(delivery, folder):
+    """Validate and map the sample's applications, with their frames staged in `folder`."""
+    folder.mkdir()
+    validated, mapped = [], []
+    for name, application in delivery.applications.items():
+        dictionary = load_dictionary(application.dictionary)
+        result = validate_application(
+            name, dictionary, read_application(name, application.folder, dictionary)
+        )
+        rejected = result.rejected_lines()
+        mapping = load_mapping(ROOT / "mappings" / f"{name.lower()}.yaml")
+        mapped.append(map_application(result, mapping, SCHEMA, folder))
+        validated.append(rejected)
+    return pd.concat(validated, ignore_index=True), mapped
+
+
+def test_assembly_with_a_helper_process_matches_one_process(tmp_path, delivery):
+    rejected, alone_mapped = _mapped(delivery, tmp_path / "alone")
+    _, helped_mapped = _mapped(delivery, tmp_path / "helped")
+
+    alone = assemble(
+        alone_mapped, SCHEMA, rejected, release_mapped=True, stage_folder=tmp_path / "alone"
+    )
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        helped = assemble(
+            helped_mapped,
+            SCHEMA,
+            rejected,
+            release_mapped=True,
+            stage_folder=tmp_path / "helped",
+            helper=pool.apply_async,
+        )
+
+    # The helper staged the rows and lineage of its tables under names of its own.
+    written = {path.name.split("-")[0] for path in (tmp_path / "helped").iterdir()}
+    assert written == {"assembled", "lineage", "helper"}
+    assert list(helped.frames) == list(alone.frames)
+    for name, rows in alone.frames.items():
+        pd.testing.assert_frame_equal(helped.frames[name].frame(), rows.frame(), obj=name)
+    assert len(helped.lineage) == len(alone.lineage)
+    assert helped.lineage.source_lines().keys() == alone.lineage.source_lines().keys()
+    pd.testing.assert_frame_equal(helped.lineage.to_frame(), alone.lineage.to_frame())
+    pd.testing.assert_frame_equal(helped.rejects, alone.rejects)
+    assert helped.identity.merges == alone.identity.merges
+    assert helped.merge_conflicts.keys() == alone.merge_conflicts.keys()
+    assert not list((tmp_path / "helped").iterdir())
