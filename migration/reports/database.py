@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from operator import itemgetter
 from typing import Any
 
@@ -70,28 +71,41 @@ def read_database_facts(
                 latest = connection.execute(sa.select(sa.func.max(lineage.c.run_id))).scalar()
                 if latest is not None:
                     return {"run_id": run_id, "stale": latest}
-            groups = _lineage_groups(connection, lineage, run_id)
-            facts = {
-                "run_id": run_id,
-                "stale": None,
-                "counts": _counts(connection, tables, schema, run_id, groups),
-                "index": _index(
-                    connection,
-                    lineage,
-                    rejects,
-                    run_id,
-                    groups,
-                    _key_columns(schema, summary),
-                    mask_personal,
-                    max_lineage_rows,
-                    max_reject_rows,
-                ),
-                "merged": _merged_persons(connection, lineage),
-                "run_recorded": connection.execute(
-                    sa.select(sa.func.count()).select_from(runs).where(runs.c.run_id == run_id)
-                ).scalar_one()
-                == 1,
-            }
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-counts") as pool:
+                # The counts scan the target tables and the run's lineage. On PostgreSQL they
+                # run on a second connection while this one reads the index and the persons,
+                # so the server answers both on two cores. SQLite takes them in turn.
+                counting = None
+                if engine.dialect.name == "postgresql":
+                    counting = pool.submit(_counts_apart, engine, tables, schema, run_id)
+                groups = _lineage_groups(connection, lineage, run_id)
+                facts = {
+                    "run_id": run_id,
+                    "stale": None,
+                    "counts": None,
+                    "index": _index(
+                        connection,
+                        lineage,
+                        rejects,
+                        run_id,
+                        groups,
+                        _key_columns(schema, summary),
+                        mask_personal,
+                        max_lineage_rows,
+                        max_reject_rows,
+                    ),
+                    "merged": _merged_persons(connection, lineage),
+                    "run_recorded": connection.execute(
+                        sa.select(sa.func.count()).select_from(runs).where(runs.c.run_id == run_id)
+                    ).scalar_one()
+                    == 1,
+                }
+                if counting is None:
+                    counts = _counts(connection, tables, schema, run_id)
+                else:
+                    counts = counting.result()
+            counts["lineage_rows"] = sum(group[-1] for group in groups)
+            facts["counts"] = counts
     except sa.exc.SQLAlchemyError as error:
         logger.warning(
             "the report shows no database figures: reading the target database failed (%s)",
@@ -117,7 +131,15 @@ def _lineage_groups(connection, lineage, run_id) -> list[tuple[str, str, str, st
     return [tuple(row) for row in connection.execute(query.group_by(*columns))]
 
 
-def _counts(connection, tables, schema, run_id, groups) -> dict[str, Any]:
+def _counts_apart(engine: sa.Engine, tables, schema, run_id) -> dict[str, Any]:
+    """Return `_counts` read on a connection of its own."""
+    with engine.connect() as connection:
+        return _counts(connection, tables, schema, run_id)
+
+
+def _counts(connection, tables, schema, run_id) -> dict[str, Any]:
+    """Count the rows of each target table, and the source lines of the run's lineage and
+    rejects per source table. The caller fills in the run's lineage rows (`lineage_rows`)."""
     lineage, rejects = tables[LINEAGE_TABLE], tables[REJECT_TABLE]
     targets = {
         name: connection.execute(
@@ -151,7 +173,7 @@ def _counts(connection, tables, schema, run_id, groups) -> dict[str, Any]:
         "targets": targets,
         "loaded": loaded,
         "rejected": rejected,
-        "lineage_rows": sum(group[-1] for group in groups),
+        "lineage_rows": None,
         "reject_rows": connection.execute(
             sa.select(sa.func.count()).select_from(rejects).where(rejects.c.run_id == run_id)
         ).scalar_one(),
