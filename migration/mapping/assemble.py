@@ -172,8 +172,8 @@ def assemble(
         entries = {name: [e for e in missing if e.table == name] for name in shared}
         for name, result, filled in pending.get():
             done[name] = result
-            for entry, rejects in zip(entries[name], filled, strict=True):
-                entry.rejects = rejects
+            for entry, values in zip(entries[name], filled, strict=True):
+                entry.rejects = values
     frames, conflicts = {}, {}
     for name in order:
         rows, found, _ = done[name]
