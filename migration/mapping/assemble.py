@@ -133,7 +133,16 @@ def assemble(
     refused: list[pd.DataFrame] = []
     check_values = not all(m.values_checked for m in mapped)
     identity, merges = IdentityResult(), {}
+    if helper is not None and stage_folder is not None and not check_values:
+        # No value is checked here, so no source row falls while the keys are computed, and
+        # a helper process computes the keys of about half of the rows.
+        identity, keys = _first_pass_shared(
+            parts, schema, existing_individuals, identity_decisions, sources, helper
+        )
+        merges = identity.merges
     for name in schema.table_order():
+        if name in keys:
+            continue
         if name == "individu":
             identity, merges = _resolve_identities(
                 parts[name], schema, existing_individuals, identity_decisions, sources
@@ -149,7 +158,9 @@ def assemble(
     for table_keys in keys.values():
         table_keys.refresh(sources)
     order = schema.table_order()
-    shared = [] if helper is None or stage_folder is None else _helper_tables(order, keys)
+    shared = []
+    if helper is not None and stage_folder is not None:
+        shared = _helper_tables(order, {name: len(keys[name].sources) for name in order})
     pending = None
     if shared:
         task = [
@@ -458,14 +469,58 @@ def _cascade_missing_parents(keys: dict[str, _TableKeys], schema, sources: _Sour
     return missing
 
 
-def _helper_tables(order: list[str], keys: dict[str, _TableKeys]) -> list[str]:
-    """Return the tables a helper process assembles: about half of the rows, the largest
-    tables first to whichever process has fewer rows so far. This process takes the first."""
-    rows = {"self": 0, "helper": 0}
+def _first_pass_shared(parts, schema, existing, decisions, sources: _SourceRows, helper):
+    """Resolve the identities, then compute the keys of every table, those of about half of
+    the rows in a helper process (see `table_keys`). Return the identities and the keys.
+
+    A table before individu in the schema's order references no individual, so the merges
+    leave its keys as they are, as in the first pass done in one process.
+    """
+    identity = IdentityResult()
+    if "individu" in parts:
+        identity, _ = _resolve_identities(parts["individu"], schema, existing, decisions, sources)
+    order = schema.table_order()
+    shared = _helper_tables(order, {name: sum(map(len, parts[name])) for name in order})
+    task = [(name, list(parts[name])) for name in shared]
+    pending = helper(table_keys, (task, schema, identity.merges)) if task else None
+    keys = {
+        name: _TableKeys.of(name, parts[name], schema, sources, identity.merges)
+        for name in order
+        if name not in shared
+    }
+    if pending is not None:
+        found, numbers, files = pending.get()
+        # The helper numbered the source tables its own way: renumber its codes.
+        renumbered = np.zeros(max(numbers.values(), default=-1) + 1, dtype=np.int64)
+        for pair, number in numbers.items():
+            renumbered[number] = sources.numbers.setdefault(pair, len(sources.numbers))
+            sources.files.setdefault(int(renumbered[number]), files.get(number))
+        for name, helped in found.items():
+            codes = helped.sources
+            helped.sources = (renumbered[codes >> _LINE_BITS] << _LINE_BITS) | (codes & _LINE_MASK)
+            keys[name] = helped
+    return identity, {name: keys[name] for name in order}
+
+
+def table_keys(task: list, schema, merges: dict[str, str]):
+    """Compute the keys of some tables in a helper process (see `assemble`).
+
+    `task` gives, per table, its name and mapped frames, which stay on disk. Returns the keys
+    of each table, and the number and file of each source table its codes use.
+    """
+    sources = _SourceRows()
+    found = {name: _TableKeys.of(name, parts, schema, sources, merges) for name, parts in task}
+    return found, sources.numbers, sources.files
+
+
+def _helper_tables(order: list[str], rows: dict[str, int]) -> list[str]:
+    """Return the tables a helper process takes: about half of the rows, the largest tables
+    first to whichever process has fewer rows so far. This process takes the first."""
+    taken = {"self": 0, "helper": 0}
     chosen = []
-    for name in sorted(order, key=lambda name: -len(keys[name].sources)):
-        side = min(rows, key=lambda side: (rows[side], side != "self"))
-        rows[side] += len(keys[name].sources)
+    for name in sorted(order, key=lambda name: -rows[name]):
+        side = min(taken, key=lambda side: (taken[side], side != "self"))
+        taken[side] += rows[name]
         if side == "helper":
             chosen.append(name)
     return [name for name in order if name in chosen]
