@@ -1301,3 +1301,19 @@ def test_lineage_source_lists_tables_of_application(tmp_path):
 
     _assert_one_line_error(result, f"ITAC has no table 'NOPE'; its tables are {tables}")
     _assert_one_line_error(close, f"did you mean DOSSIER? Its tables are {tables}")
+
+
+def test_command_leaves_library_objects_out_of_collections():
+    """The command freezes the objects of the imported libraries and collects less often,
+    then returns the exit code of `main`."""
+    script = (
+        "import gc, sys\n"
+        "from migration import cli\n"
+        "cli.main = lambda: print(gc.get_threshold()[0], gc.get_freeze_count() > 1000) or 3\n"
+        "sys.exit(cli.command())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.split() == ["50000", "True"]
