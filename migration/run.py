@@ -10,6 +10,7 @@ import contextlib
 import datetime
 import logging
 import multiprocessing
+import multiprocessing.pool
 import os
 import pickle
 import queue
@@ -209,11 +210,11 @@ def _run_steps(
         workdir = stack.enter_context(
             PrivateWorkdir(parent=options.workdir_parent, keep=options.keep_plaintext)
         )
-        # With two workers, the pool also assembles half of the tables, and ends after that.
-        pool = stack.enter_context(_worker_pool(options.workers))
+        pools = stack.enter_context(_worker_pools(options.workers))
         delivery, validated, mapped, mappings, delivery_problems = _read_delivery(
-            options, password, mappings_checked, schema, say, workdir, pool
+            options, password, mappings_checked, schema, say, workdir, pools.workers
         )
+        pools.end_workers()
     except BaseException:
         # A run stopped before loading leaves no empty database file behind it.
         engine.dispose()
@@ -231,10 +232,9 @@ def _run_steps(
         read_existing_individuals(engine, missing),
         release_mapped=True,
         stage_folder=workdir.path,
-        helper=None if pool is None else pool.apply_async,
+        helper=None if pools.helper is None else pools.helper.apply_async,
     )
-    if pool is not None:
-        pool.terminate()
+    pools.end_helper()
     del mapped
     release_rows(validated, assembly)
     mapped_rows = sum(len(frame) for frame in assembly.frames.values())
@@ -454,38 +454,69 @@ def _read_delivery(
     return delivery, validated, mapped, mappings, problems
 
 
-@contextlib.contextmanager
-def _worker_pool(workers: int | None):
-    """Give a pool of `workers` forked processes, or None for fewer than 2, and terminate its
-    processes on leaving, so an error, Ctrl-C or SIGTERM in the parent does not wait for them.
+@dataclass
+class _Pools:
+    """The forked processes of a run with two workers or more, or None for each pool.
 
-    A process that has written its result exits, so its memory is freed, and the pool forks a
-    new one for the next task. The processes are forked, so they start at once with the
-    dictionaries and mappings already loaded.
+    `workers` reads, validates and maps the applications. Each of its processes exits once it
+    has written a task's result, so its memory is freed, and the pool forks a new one for the
+    next task. `helper` is one process that assembles about half of the tables. Both pools
+    are forked at the start, while the run holds little memory, so no process is forked from
+    a run that holds a whole delivery's results.
+    """
+
+    workers: multiprocessing.pool.Pool | None = None
+    helper: multiprocessing.pool.Pool | None = None
+
+    def end_workers(self) -> None:
+        if self.workers is not None:
+            self.workers.terminate()
+
+    def end_helper(self) -> None:
+        if self.helper is not None:
+            self.helper.terminate()
+
+
+@contextlib.contextmanager
+def _worker_pools(workers: int | None):
+    """Give the pools of a run with `workers` worker processes, and terminate their processes
+    on leaving, so an error, Ctrl-C or SIGTERM in the parent does not wait for them.
+
+    The processes are forked, so they start at once with the dictionaries and mappings
+    already loaded. With fewer than 2 workers there is no pool.
     """
     if (workers or 1) < 2:
-        yield None
+        yield _Pools()
         return
     context = multiprocessing.get_context("fork")
     # os.fork runs the at-fork callbacks (logging registers some) as unraisable code, where
     # Python prints and drops any exception, so a stop signal handled there was lost. Blocked
-    # while the pool forks, a signal stays pending until the block below unblocks it, and is
-    # raised there. The pool's threads inherit the mask, and the workers unblock the signals in
+    # while the pools fork, a signal stays pending until the block below unblocks it, and is
+    # raised there. The pools' threads inherit the mask, and the workers unblock the signals in
     # their initializer.
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
-        pool = context.Pool(
-            processes=workers,
-            initializer=_start_worker,
-            initargs=(os.getpid(),),
-            maxtasksperchild=1,
-        )
+        with ExitStack() as started:
+            pools = _Pools(
+                workers=started.enter_context(
+                    context.Pool(
+                        processes=workers,
+                        initializer=_start_worker,
+                        initargs=(os.getpid(),),
+                        maxtasksperchild=1,
+                    )
+                ),
+                helper=started.enter_context(
+                    context.Pool(processes=1, initializer=_start_worker, initargs=(os.getpid(),))
+                ),
+            )
+            ended = started.pop_all()
     except BaseException:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
         raise
-    with pool:
+    with ended:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
-        yield pool
+        yield pools
 
 
 def _process_applications(jobs: list[tuple], pool, handoff: Path):
