@@ -461,8 +461,8 @@ class _Pools:
     `workers` reads, validates and maps the applications. Each of its processes exits once it
     has written a task's result, so its memory is freed, and the pool forks a new one for the
     next task. `helper` is one process that assembles about half of the tables. Both pools
-    are forked at the start, while the run holds little memory, so no process is forked from
-    a run that holds a whole delivery's results.
+    are forked at the start, while the run's memory is small, so no process is forked from a
+    run that contains a whole delivery's results.
     """
 
     workers: multiprocessing.pool.Pool | None = None
@@ -527,11 +527,11 @@ def _process_applications(jobs: list[tuple], pool, handoff: Path):
     it is done, and the mapped frames are staged in `handoff` as in a worker.
 
     With a pool, each application is validated by one task, then its targets are mapped by two
-    tasks side by side (see `target_shares`). So the processes never wait for the application
-    that takes longest: once the shorter one is done, its process maps a share of the longer
-    one's targets. Each task writes its result to a file in the private folder `handoff`. The
-    parent reads the files of an application once its shares are mapped, so a large result
-    never exists in a worker, in a pipe buffer and in the parent at the same time.
+    tasks side by side (see `target_shares`). So the process that ends the shorter application
+    maps a share of the longer one's targets instead of waiting for it. Each task writes its
+    result to a file in the private folder `handoff`. The parent reads the files of an
+    application once its shares are mapped, so a large result never exists in a worker, in a
+    pipe buffer and in the parent at the same time.
     """
     if pool is None:
         return (process_application(*job, stage_folder=handoff) for job in jobs)

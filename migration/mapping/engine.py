@@ -123,7 +123,7 @@ def apply_mapping(
 class TargetPart:
     """What one target mapping of a mapping file gave, before the targets are put together.
 
-    `frames` holds one frame per chunk of the source table (or what the stage returned for
+    `frames` contains one frame per chunk of the source table (or what the stage returned for
     it), `rejects` and `filters` one frame per chunk, `unknown` the count of each unknown code
     per code translation, named as in `MappedApplication.unknown_codes`.
     """

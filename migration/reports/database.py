@@ -74,7 +74,7 @@ def read_database_facts(
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-counts") as pool:
                 # The counts scan the target tables and the run's lineage. On PostgreSQL they
                 # run on a second connection while this one reads the index and the persons,
-                # so the server answers both on two cores. SQLite takes them in turn.
+                # so the server runs both on two cores. SQLite takes them in turn.
                 counting = None
                 if engine.dialect.name == "postgresql":
                     counting = pool.submit(_counts_apart, engine, tables, schema, run_id)
