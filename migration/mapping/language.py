@@ -731,8 +731,21 @@ class _Parser:
                 CONDITION_OPERATORS,
                 "a condition is one of",
             )
-            # A placeholder, which load_mapping never returns, so that parsing goes on.
-            return ex.Condition("and", [], *self.position(node))
+            # A placeholder, which load_mapping never returns, so that parsing goes on. Its
+            # argument is parsed as that of the closest operator, so that the unknown names in
+            # it are reported in the same run. An argument of another shape is not parsed.
+            inner = []
+            closest = difflib.get_close_matches(operator, CONDITION_OPERATORS, n=1)
+            if closest:
+                try:
+                    inner = [self.parse_condition_as(closest[0], value, node)]
+                except MappingError:
+                    pass
+            return ex.Condition("and", inner, *self.position(node))
+        return self.parse_condition_as(operator, value, node)
+
+    def parse_condition_as(self, operator: str, value: yaml.Node, node: yaml.Node) -> ex.Condition:
+        """Parse the argument of a condition whose operator is `operator`."""
         if operator == "eq":
             arguments = [self.parse_expression(item) for item in self.sequence(value, "eq")]
             if len(arguments) != 2:

@@ -399,6 +399,38 @@ def test_unknown_conditions_reported_together(tmp_path):
     assert lines == [
         f"{path}:{first_line}:12: unknown condition 'eqq'; did you mean 'eq'?",
         f"{path}:{second_line}:14: unknown condition 'nto'; did you mean 'not'?",
+        f"{path}:{second_line}:20: unknown condition 'is_nul'; did you mean 'is_null'?",
+    ]
+
+
+def test_misspelt_condition_argument_checked(tmp_path):
+    """The argument of a misspelt condition is read as that of the closest operator, so an
+    unknown expression in it is reported in the same run."""
+    path = tmp_path / "itac.yaml"
+    original = "    filter: {not: {is_null: FINESS}}"
+    path.write_text(TEXT.replace(original, "    filter: {nto: {is_null: {trmi: FINESS}}}", 1))
+
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+
+    line = _line_of(original)
+    assert str(caught.value).splitlines() == [
+        f"{path}:{line}:14: unknown condition 'nto'; did you mean 'not'?",
+        f"{path}:{line}:30: unknown expression 'trmi'; did you mean 'trim'?",
+    ]
+
+
+def test_unknown_condition_argument_of_other_shape(tmp_path):
+    """An argument that does not fit the closest operator is left for a later run."""
+    path = tmp_path / "itac.yaml"
+    original = "    filter: {not: {is_null: FINESS}}"
+    path.write_text(TEXT.replace(original, "    filter: {nto: [FINESS, 1]}", 1))
+
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+
+    assert str(caught.value).splitlines() == [
+        f"{path}:{_line_of(original)}:14: unknown condition 'nto'; did you mean 'not'?"
     ]
 
 
