@@ -13,7 +13,13 @@ import dagster as dg
 import pandas as pd
 
 from assets.application import build_application_job_assets
-from assets.departements import DepartementConfig, departement_partitions, load_departements
+from assets.departements import (
+    APPLICATION_JOB,
+    MIGRATION_JOB,
+    DepartementConfig,
+    departement_partitions,
+    load_departements,
+)
 from assets.resources import DepartementsResource, default_resources
 from assets.shared import (
     LoadConfig,
@@ -69,8 +75,6 @@ FAMILY_DESCRIPTIONS = {
     "plausibility": "dates et âges cohérents",
 }
 GROUP_INTAKE, GROUP_SOURCE, GROUP_TARGET = "livraison", "sources", "cible"
-MIGRATION_JOB = "migration_departement"
-APPLICATION_JOB = "migration_application"
 MAX_CONCURRENT_VARIABLE = "MDPH_DAGSTER_MAX_CONCURRENT"
 DEFAULT_MAX_CONCURRENT = 2
 

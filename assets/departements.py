@@ -33,6 +33,9 @@ SAMPLE_DEPARTEMENT = "057"
 DEFAULT_DELIVERY = PROJECT_ROOT / "sample_data" / "delivery"
 DEFAULT_OUTPUT = PROJECT_ROOT / "output"
 APPLICATION_NAMES = ("ITAC", "OPALES")
+# The jobs of the whole migration of a département and of a one-application delivery.
+MIGRATION_JOB = "migration_departement"
+APPLICATION_JOB = "migration_application"
 DEPARTEMENT_DIMENSION = "departement"
 APPLICATION_DIMENSION = "application"
 

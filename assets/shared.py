@@ -8,7 +8,13 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from assets.departements import APPLICATION_DIMENSION, DEPARTEMENT_DIMENSION
+from assets.departements import (
+    APPLICATION_DIMENSION,
+    APPLICATION_JOB,
+    APPLICATION_NAMES,
+    DEPARTEMENT_DIMENSION,
+    MIGRATION_JOB,
+)
 from assets.resources import DepartementsResource
 from assets.staging import (
     PLAINTEXT_FOLDER,
@@ -200,6 +206,8 @@ def intake_events(
             password_source=departements.password_source(code),
         )
         checked = inventory_delivery(opened)
+    if applications is None:
+        _require_every_application(opened, code)
     inventory = delivery_inventory(opened)
     files = inventory["files"]
     context.log.info("delivery of département %s checked: %d files", code, len(files))
@@ -236,6 +244,27 @@ def intake_events(
         problems,
         metadata={"partition": code, "declared": declared or "aucun"},
         logged=logged,
+    )
+
+
+def _require_every_application(opened, code: str) -> None:
+    """Fail the intake of a whole delivery that lacks an application, before any table step
+    decrypts or reads a file, because the steps of the missing application would fail late.
+    """
+    missing = [name for name in APPLICATION_NAMES if name not in opened.applications]
+    if not missing:
+        return
+    delivered = ", ".join(sorted(opened.applications)) or "no application"
+    examples = " or ".join(
+        f"'{name}|{code}'" for name in APPLICATION_NAMES if name in opened.applications
+    )
+    raise dg.Failure(
+        description=(
+            f"the delivery of département {code} brings {delivered} but not "
+            f"{', '.join(missing)}, and the job {MIGRATION_JOB} loads both applications. "
+            f"For a partial delivery, run the job {APPLICATION_JOB} with the partition "
+            f"{examples or 'of the delivered application'} (see docs/dagster.md)"
+        )
     )
 
 

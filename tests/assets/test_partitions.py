@@ -299,3 +299,22 @@ def test_departement_run_applies_stored_identity_decisions(tmp_path, monkeypatch
     assert second["identity"]["for_review"] == 0
     assert _scalar(url, "SELECT count(*) FROM individu") == individuals - 1
     assert all(table["reconciled"] for table in second["tables"])
+
+
+def test_whole_job_on_one_application_fails_at_intake(tmp_path, monkeypatch):
+    """A delivery of OPALES alone fails the whole job's intake, which names the job and the
+    partition to run instead, and no table step starts."""
+    opales = without_itac(generate_plaintext(tmp_path / "full", SMALL), tmp_path / "opales")
+    defs = _definitions(tmp_path, monkeypatch, {"057": opales})
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def(MIGRATION_JOB).execute_in_process(
+            partition_key="057", raise_on_error=False, instance=instance
+        )
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    assert failure.step_key == "delivery"
+    message = failure.step_failure_data.error.message
+    assert "brings OPALES but not ITAC" in message
+    assert "run the job migration_application with the partition 'OPALES|057'" in message
+    assert result.get_asset_materialization_events() == []
+    assert not (tmp_path / "057.sqlite3").exists()
