@@ -456,17 +456,17 @@ def _read_delivery(
 
 @dataclass
 class _Pools:
-    """The forked processes of a run with two workers or more, or None for each pool.
+    """The forked processes of a run with two workers or more, or None for each.
 
     `workers` reads, validates and maps the applications. Each of its processes exits once it
     has written a task's result, so its memory is freed, and the pool forks a new one for the
-    next task. `helper` is one process that assembles about half of the tables. Both pools
-    are forked at the start, while the run's memory is small, so no process is forked from a
-    run that contains a whole delivery's results.
+    next task. `helper` is one process that assembles about half of the tables. Both are
+    forked at the start, while the run's memory is small, so no process is forked from a run
+    that contains a whole delivery's results.
     """
 
     workers: multiprocessing.pool.Pool | None = None
-    helper: multiprocessing.pool.Pool | None = None
+    helper: _Helper | None = None
 
     def end_workers(self) -> None:
         if self.workers is not None:
@@ -477,13 +477,88 @@ class _Pools:
             self.helper.terminate()
 
 
+class _Helper:
+    """A process that runs the functions it is sent, one at a time, and sends back each result.
+
+    Unlike a pool's process, it shares no lock with the run, so a helper killed at any moment
+    cannot block the run. The system may stop it for lack of memory, for example. Then
+    `apply_async(...).get()` raises an error once the process has ended without a result.
+    """
+
+    def __init__(self, context) -> None:
+        self.connection, child_end = context.Pipe()
+        self.process = context.Process(
+            target=_serve_helper, args=(child_end, os.getpid()), name="assembly-helper"
+        )
+        self.process.start()
+        child_end.close()
+
+    def apply_async(self, function, args: tuple) -> _HelperResult:
+        """Send `function(*args)` to the process; `get` on the result waits for its value."""
+        try:
+            self.connection.send((function, args))
+        except OSError:
+            raise self.ended() from None
+        return _HelperResult(self)
+
+    def ended(self) -> MdphRepriseError:
+        """Return the error of a helper that ended without giving its result."""
+        self.process.join(_PARENT_CHECK_SECONDS)
+        return MdphRepriseError(
+            f"the helper process of assembly ended without a result (exit code "
+            f"{self.process.exitcode}); the system may have stopped it for lack of memory. "
+            "Nothing was loaded; run again, with --workers 1 to use less memory"
+        )
+
+    def terminate(self) -> None:
+        """End the process and close the pipe; a second call does nothing."""
+        if self.process.exitcode is None:
+            self.process.kill()
+            self.process.join()
+        self.connection.close()
+
+
+@dataclass
+class _HelperResult:
+    helper: _Helper
+
+    def get(self):
+        """Return the value of the function sent, or raise its error."""
+        connection, process = self.helper.connection, self.helper.process
+        try:
+            while not connection.poll(_PARENT_CHECK_SECONDS):
+                if not process.is_alive():
+                    raise self.helper.ended()
+            succeeded, value = connection.recv()
+        except (EOFError, OSError):
+            raise self.helper.ended() from None
+        if not succeeded:
+            raise value
+        return value
+
+
+def _serve_helper(connection, parent_pid: int) -> None:
+    """Run each function the run sends, until the run closes its end of the pipe."""
+    _start_worker(parent_pid)
+    while True:
+        try:
+            function, args = connection.recv()
+        except EOFError:
+            return
+        try:
+            result = (True, function(*args))
+        except Exception as error:
+            result = (False, error)
+        connection.send(result)
+
+
 @contextlib.contextmanager
 def _worker_pools(workers: int | None):
-    """Give the pools of a run with `workers` worker processes, and terminate their processes
-    on leaving, so an error, Ctrl-C or SIGTERM in the parent does not wait for them.
+    """Give the pool and helper of a run with `workers` worker processes, and end their
+    processes on leaving, so an error, Ctrl-C or SIGTERM in the parent does not wait for them.
 
     The processes are forked, so they start at once with the dictionaries and mappings
-    already loaded. With fewer than 2 workers there is no pool.
+    already loaded. With fewer than 2 workers there is neither.
     """
     if (workers or 1) < 2:
         yield _Pools()
@@ -491,9 +566,9 @@ def _worker_pools(workers: int | None):
     context = multiprocessing.get_context("fork")
     # os.fork runs the at-fork callbacks (logging registers some) as unraisable code, where
     # Python prints and drops any exception, so a stop signal handled there was lost. Blocked
-    # while the pools fork, a signal stays pending until the block below unblocks it, and is
-    # raised there. The pools' threads inherit the mask, and the workers unblock the signals in
-    # their initializer.
+    # while the processes fork, a signal stays pending until the block below unblocks it, and
+    # is raised there. The pool's threads inherit the mask, and the workers unblock the
+    # signals in their initializer.
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
         with ExitStack() as started:
@@ -505,11 +580,10 @@ def _worker_pools(workers: int | None):
                         initargs=(os.getpid(),),
                         maxtasksperchild=1,
                     )
-                ),
-                helper=started.enter_context(
-                    context.Pool(processes=1, initializer=_start_worker, initargs=(os.getpid(),))
-                ),
+                )
             )
+            pools.helper = _Helper(context)
+            started.callback(pools.end_helper)
             ended = started.pop_all()
     except BaseException:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
@@ -545,11 +619,14 @@ def _run_tasks(pool, jobs: list[tuple], handoff: Path) -> dict[int, tuple[Path, 
     Returns, per job, the file of its validated application and the files of its shares.
     """
     finished: queue.SimpleQueue = queue.SimpleQueue()
+    running: dict[tuple, _TaskProcess] = {}
 
     def submit(function, args: tuple, label: tuple) -> None:
+        marker = handoff / f"task-{label[0]}-{label[1]}.pid"
+        running[label] = _TaskProcess(marker, _task_name(jobs, label))
         pool.apply_async(
-            function,
-            args,
+            _run_marked,
+            (marker, function, args),
             callback=lambda value: finished.put((label, value, None)),
             error_callback=lambda error: finished.put((label, None, error)),
         )
@@ -560,7 +637,13 @@ def _run_tasks(pool, jobs: list[tuple], handoff: Path) -> dict[int, tuple[Path, 
     shares: dict[int, dict[int, Path]] = {}
     waiting = {index: -1 for index in range(len(jobs))}  # shares not done; -1: not validated
     while any(waiting.values()):
-        (index, number), value, error = finished.get()
+        try:
+            (index, number), value, error = finished.get(timeout=_PARENT_CHECK_SECONDS)
+        except queue.Empty:
+            for task in running.values():
+                task.check()
+            continue
+        running.pop((index, number)).marker.unlink(missing_ok=True)
         if error is not None:
             raise error
         if number is None:
@@ -581,6 +664,67 @@ def _run_tasks(pool, jobs: list[tuple], handoff: Path) -> dict[int, tuple[Path, 
         index: (validated[index], [shares[index][number] for number in sorted(shares[index])])
         for index in range(len(jobs))
     }
+
+
+# Seconds a task's process may be gone before its result arrives: a process writes its result
+# to the pipe before it exits, and the pool's thread takes a moment to read it.
+_RESULT_GRACE_SECONDS = 5.0
+
+
+@dataclass
+class _TaskProcess:
+    """A task sent to the pool, and the file where its process writes its pid once started."""
+
+    marker: Path
+    name: str
+    gone_since: float | None = None
+
+    def check(self) -> None:
+        """Raise an error when the task's process has ended without a result.
+
+        A pool forks a new process for a killed one and never gives its task's result, so
+        without this check the run would wait forever.
+        """
+        try:
+            pid = int(self.marker.read_text())
+        except (OSError, ValueError):
+            return  # not started yet
+        if _process_alive(pid):
+            return
+        now = time.monotonic()
+        if self.gone_since is None:
+            self.gone_since = now
+        elif now - self.gone_since > _RESULT_GRACE_SECONDS:
+            raise MdphRepriseError(
+                f"the worker process {pid} ended while it was {self.name}, without a result; "
+                "the system may have stopped it for lack of memory. Nothing was loaded; run "
+                "again, with --workers 1 to use less memory"
+            )
+
+
+def _task_name(jobs: list[tuple], label: tuple) -> str:
+    index, number = label
+    name = jobs[index][0].name
+    return f"validating {name}" if number is None else f"mapping share {number} of {name}"
+
+
+def _process_alive(pid: int) -> bool:
+    """Return whether process `pid` runs: it exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    # The state follows the command name, which is in brackets and may contain spaces.
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def _run_marked(marker: Path, function, args: tuple):
+    """Write this process's pid to `marker`, then return `function(*args)`."""
+    with open_private_file(marker) as handle:
+        handle.write(str(os.getpid()).encode())
+    return function(*args)
 
 
 def _validate_into_file(job: tuple, path: Path) -> tuple[Path, list[list[int]]]:

@@ -898,11 +898,12 @@ def test_workers_end_with_killed_run(tmp_path, large_delivery):
     children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
     workers: list[int] = []
     deadline = time.monotonic() + 60
-    while process.poll() is None and len(workers) < 2 and time.monotonic() < deadline:
+    # Two pool workers and the helper of assembly.
+    while process.poll() is None and len(workers) < 3 and time.monotonic() < deadline:
         workers = [int(pid) for pid in children.read_text().split()]
         time.sleep(0.01)
     try:
-        assert len(workers) == 2, f"the run forked {workers}, not 2 workers"
+        assert len(workers) == 3, f"the run forked {workers}, not 2 workers and a helper"
         time.sleep(0.5)  # the workers are now reading their application
         assert _live_processes(workers) == workers, "a worker ended before the kill"
 
@@ -919,6 +920,64 @@ def test_workers_end_with_killed_run(tmp_path, large_delivery):
     output = process.stderr.read()
     assert "Traceback" not in output
     assert "Error" not in output
+
+
+def test_killed_worker_fails_the_run(tmp_path, large_delivery):
+    """A worker killed during its task, as the system does for lack of memory, fails the run
+    with a message instead of leaving it waiting for a result that never comes."""
+    import signal
+    import time
+
+    workdir = tmp_path / "work"
+    workdir.mkdir(mode=0o700)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
+    env["MDPH_DELIVERY_PASSWORD"] = PASSWORD
+    process = subprocess.Popen(
+        [sys.executable, "-m", "migration.cli", "run", str(large_delivery), "--workers", "2"]
+        + ["--workdir", str(workdir), "--output", str(tmp_path / "out")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        markers: list[Path] = []
+        while process.poll() is None and not markers and time.monotonic() < deadline:
+            markers = [m for m in workdir.rglob("task-*.pid") if m.stat().st_size]
+            time.sleep(0.01)
+        assert markers, "no worker started a task"
+        os.kill(int(markers[0].read_text()), signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = process.stderr.read()
+    assert process.returncode == 2, output
+    assert "ended while it was validating" in output
+    assert "run again, with --workers 1" in output
+    assert "Traceback" not in output
+    assert list(workdir.iterdir()) == []
+
+
+def test_killed_helper_raises_on_get():
+    """The helper of assembly, killed, gives an error to the run that waits for its result."""
+    import multiprocessing
+    import signal
+
+    from migration.errors import MdphRepriseError
+    from migration.run import _Helper
+
+    helper = _Helper(multiprocessing.get_context("fork"))
+    try:
+        assert helper.apply_async(divmod, (7, 2)).get() == (3, 1)
+        os.kill(helper.process.pid, signal.SIGKILL)
+        with pytest.raises(MdphRepriseError, match="helper process of assembly ended"):
+            helper.apply_async(divmod, (7, 2)).get()
+    finally:
+        helper.terminate()
+        helper.terminate()
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
