@@ -238,7 +238,8 @@ def _run_steps(
     del mapped
     release_rows(validated, assembly)
     mapped_rows = sum(len(frame) for frame in assembly.frames.values())
-    say("mapping", f"{mapped_rows} target rows in {len(assembly.frames)} tables")
+    filled = sum(1 for frame in assembly.frames.values() if len(frame))
+    say("mapping", f"{mapped_rows} target rows in {filled} tables")
     counts = reconcile(validated, assembly)
     blocking = delivery_problems + [p for result in validated for p in result.blocking]
     status = STATUS_SUCCESS
@@ -443,11 +444,14 @@ def _read_delivery(
         job = (application, dictionary, replacements, policy, mapping, schema)
         jobs.append((*job, delivery.departement))
 
+    def announce(name: str, rows: int, tables: int, findings: int) -> None:
+        say("reading", f"{name}: {rows} rows read from {tables} tables")
+        say("validation", f"{name}: {findings} findings")
+
     validated, mapped, problems = [], [], []
-    for result, application_mapped, log_problems in _process_applications(jobs, pool, workdir.path):
-        row_count = sum(read.read for read in result.reads.values())
-        say("reading", f"{result.name}: {row_count} rows read from {len(result.reads)} tables")
-        say("validation", f"{result.name}: {len(result.findings)} findings")
+    for result, application_mapped, log_problems in _process_applications(
+        jobs, pool, workdir.path, announce
+    ):
         problems += log_problems
         validated.append(result)
         mapped.append(application_mapped)
@@ -593,7 +597,7 @@ def _worker_pools(workers: int | None):
         yield pools
 
 
-def _process_applications(jobs: list[tuple], pool, handoff: Path):
+def _process_applications(jobs: list[tuple], pool, handoff: Path, announce: Callable):
     """Run `process_application` on every job, in the processes of `pool` when there is one,
     and return (validated, mapped, extraction-log problems) per job, in job order.
 
@@ -608,13 +612,31 @@ def _process_applications(jobs: list[tuple], pool, handoff: Path):
     pipe buffer and in the parent at the same time.
     """
     if pool is None:
-        return (process_application(*job, stage_folder=handoff) for job in jobs)
-    results = _run_tasks(pool, jobs, handoff)
+        return _processed_in_turn(jobs, handoff, announce)
+    results = _run_tasks(pool, jobs, handoff, announce)
     return (_combine_application(job, *results[index]) for index, job in enumerate(jobs))
 
 
-def _run_tasks(pool, jobs: list[tuple], handoff: Path) -> dict[int, tuple[Path, list[Path]]]:
+def _processed_in_turn(jobs: list[tuple], handoff: Path, announce: Callable):
+    """Yield `process_application` of each job in turn, announcing each one once validated."""
+    for job in jobs:
+        result, mapped, problems = process_application(*job, stage_folder=handoff)
+        announce(*_validation_progress(result))
+        yield result, mapped, problems
+
+
+def _validation_progress(result: ValidatedApplication) -> tuple[str, int, int, int]:
+    """Return the name, rows read, tables and findings of a validated application."""
+    rows = sum(read.read for read in result.reads.values())
+    return result.name, rows, len(result.reads), len(result.findings)
+
+
+def _run_tasks(
+    pool, jobs: list[tuple], handoff: Path, announce: Callable
+) -> dict[int, tuple[Path, list[Path]]]:
     """Validate every job's application, then map the shares of its targets, in `pool`.
+
+    `announce` receives `_validation_progress` of each application as soon as it is validated.
 
     Returns, per job, the file of its validated application and the files of its shares.
     """
@@ -647,7 +669,8 @@ def _run_tasks(pool, jobs: list[tuple], handoff: Path) -> dict[int, tuple[Path, 
         if error is not None:
             raise error
         if number is None:
-            validated[index], positions = value
+            validated[index], positions, progress = value
+            announce(*progress)
             # An empty share is left out. The first share left makes the filter records of the
             # tables the mapping drops, so a mapping without targets still gets one.
             positions = [share for share in positions if share] or [[]]
@@ -727,9 +750,9 @@ def _run_marked(marker: Path, function, args: tuple):
     return function(*args)
 
 
-def _validate_into_file(job: tuple, path: Path) -> tuple[Path, list[list[int]]]:
+def _validate_into_file(job: tuple, path: Path) -> tuple[Path, list[list[int]], tuple]:
     """Validate one application in a worker, write it to `path` (mode 0600) with its
-    extraction-log problems, and return `path` and the shares of its targets.
+    extraction-log problems, and return `path`, the shares of its targets and its progress.
 
     The accepted rows go to files of their own in the same folder, chunk by chunk.
     """
@@ -739,7 +762,7 @@ def _validate_into_file(job: tuple, path: Path) -> tuple[Path, list[list[int]]]:
     )
     positions = target_shares(mapping, validated.tables, _MAPPING_SHARES)
     _write_result_file(path, (validated, problems))
-    return path, positions
+    return path, positions, _validation_progress(validated)
 
 
 def _map_share_into_file(
