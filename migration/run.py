@@ -484,9 +484,9 @@ class _Pools:
 class _Helper:
     """A process that runs the functions it is sent, one at a time, and sends back each result.
 
-    Unlike a pool's process, it shares no lock with the run, so a helper killed at any moment
-    cannot block the run. The system may stop it for lack of memory, for example. Then
-    `apply_async(...).get()` raises an error once the process has ended without a result.
+    Unlike a pool's process, it shares no lock with the run. If it is killed, for example by
+    the system for lack of memory, `apply_async(...).get()` raises an error once the process
+    has ended without a result, instead of waiting.
     """
 
     def __init__(self, context) -> None:

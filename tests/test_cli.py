@@ -878,16 +878,14 @@ def _live_processes(pids: list[int]) -> list[int]:
     return live
 
 
-def test_workers_end_with_killed_run(tmp_path, large_delivery):
-    import signal
-    import time
-
+def _start_two_worker_run(tmp_path: Path, delivery: Path) -> tuple[Path, subprocess.Popen]:
+    """Start `run --workers 2` on `delivery` with a work folder of its own; return both."""
     workdir = tmp_path / "work"
     workdir.mkdir(mode=0o700)
     env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
     env["MDPH_DELIVERY_PASSWORD"] = PASSWORD
     process = subprocess.Popen(
-        [sys.executable, "-m", "migration.cli", "run", str(large_delivery), "--workers", "2"]
+        [sys.executable, "-m", "migration.cli", "run", str(delivery), "--workers", "2"]
         + ["--workdir", str(workdir), "--output", str(tmp_path / "out")],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -895,6 +893,14 @@ def test_workers_end_with_killed_run(tmp_path, large_delivery):
         stdin=subprocess.DEVNULL,
         text=True,
     )
+    return workdir, process
+
+
+def test_workers_end_with_killed_run(tmp_path, large_delivery):
+    import signal
+    import time
+
+    workdir, process = _start_two_worker_run(tmp_path, large_delivery)
     children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
     workers: list[int] = []
     deadline = time.monotonic() + 60
@@ -928,19 +934,7 @@ def test_killed_worker_fails_the_run(tmp_path, large_delivery):
     import signal
     import time
 
-    workdir = tmp_path / "work"
-    workdir.mkdir(mode=0o700)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
-    env["MDPH_DELIVERY_PASSWORD"] = PASSWORD
-    process = subprocess.Popen(
-        [sys.executable, "-m", "migration.cli", "run", str(large_delivery), "--workers", "2"]
-        + ["--workdir", str(workdir), "--output", str(tmp_path / "out")],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    workdir, process = _start_two_worker_run(tmp_path, large_delivery)
     try:
         deadline = time.monotonic() + 60
         markers: list[Path] = []

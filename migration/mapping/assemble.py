@@ -516,11 +516,11 @@ def table_keys(task: list, schema, merges: dict[str, str]):
 def _helper_tables(order: list[str], rows: dict[str, int]) -> list[str]:
     """Return the tables a helper process takes: about half of the rows, the largest tables
     first to whichever process has fewer rows so far. This process takes the first."""
-    taken = {"self": 0, "helper": 0}
+    rows_so_far = {"self": 0, "helper": 0}
     chosen = []
     for name in sorted(order, key=lambda name: -rows[name]):
-        side = min(taken, key=lambda side: (taken[side], side != "self"))
-        taken[side] += rows[name]
+        side = min(rows_so_far, key=lambda side: (rows_so_far[side], side != "self"))
+        rows_so_far[side] += rows[name]
         if side == "helper":
             chosen.append(name)
     return [name for name in order if name in chosen]

@@ -121,7 +121,8 @@ def apply_mapping(
 
 @dataclass
 class TargetPart:
-    """What one target mapping of a mapping file gave, before the targets are put together.
+    """The rows, rejects and filtered rows of one target mapping, before the targets are put
+    together.
 
     `frames` contains one frame per chunk of the source table (or what the stage returned for
     it), `rejects` and `filters` one frame per chunk, `unknown` the count of each unknown code

@@ -121,7 +121,8 @@ def test_target_shares_split_the_work(tmp_path, delivery):
 
     shares = target_shares(mapping, validated.tables)
 
-    assert len(shares) == 2 and all(shares)
+    assert len(shares) == 2
+    assert all(shares), shares
     assert sorted(position for share in shares for position in share) == list(range(len(positions)))
     assert all(share == sorted(share) for share in shares)
     # The lookup reads the rows of the target mapped before it, in the same process.
@@ -195,7 +196,8 @@ def test_assembly_with_a_helper_process_matches_one_process(tmp_path, delivery):
     pd.testing.assert_frame_equal(helped.lineage.to_frame(), alone.lineage.to_frame())
     pd.testing.assert_frame_equal(helped.rejects, alone.rejects)
     missing = alone.rejects[alone.rejects["rule_id"] == "mapping.parent_missing"]
-    assert len(missing) and missing["value"].notna().all()
+    assert len(missing) > 0
+    assert missing["value"].notna().all()
     assert helped.identity.merges == alone.identity.merges
     assert alone.identity.merges, "the sample merges no individual across applications"
     assert helped.merge_conflicts.keys() == alone.merge_conflicts.keys()
