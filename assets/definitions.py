@@ -38,6 +38,8 @@ from assets.staging import (
     ASSEMBLED_FOLDER,
     SourceTableValue,
     fresh_private_dir,
+    keeping_mapped_files,
+    keeping_source_files,
     remove_stage_folders,
     require_stage_folders,
 )
@@ -284,13 +286,9 @@ def build_application_assets(
         check_mapping(mapping, dictionary, schema, strict=True)
         stage_folder = validated["stage_folder"]
         require_stage_folders([stage_folder], f"{prefix}_mapped")
-        # NOTE: mapping deletes each source table's staged rows once its targets are mapped,
-        # so a re-execution from a failure of this step finds some of them gone, and fails. It
-        # must run again from the source table assets.
         folder = fresh_private_dir(stage_folder / f"{prefix}-mapped")
-        result = map_application(
-            validated["validated"], mapping, schema, folder, release_sources=True
-        )
+        sources = keeping_source_files(validated["validated"])
+        result = map_application(sources, mapping, schema, folder, release_sources=True)
         rows = {target: sum(len(f) for f in frames) for target, frames in result.frames.items()}
         return dg.Output(
             {"mapped": result, "mapping": mapping, "stage_folder": stage_folder},
@@ -342,12 +340,10 @@ def build_target_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
         stage_folders = sorted({value["stage_folder"] for value in inputs})
         require_stage_folders(stage_folders, "target_rows")
         validated = [itac_validated["validated"], opales_validated["validated"]]
-        mapped = [itac_mapped["mapped"], opales_mapped["mapped"]]
+        mapped = [keeping_mapped_files(value["mapped"]) for value in (itac_mapped, opales_mapped)]
         rejected = pd.concat([v.rejected_lines() for v in validated], ignore_index=True)
         url = departements.target_url(partition_departement(context))
         decisions, _ = read_target_identities(url, [])
-        # NOTE: assembly deletes the mapped frames as it writes the assembled rows, so a
-        # re-execution from a failure of this step must run again from the source table assets.
         folder = fresh_private_dir(stage_folders[0] / ASSEMBLED_FOLDER)
         assembly = assemble(
             mapped,

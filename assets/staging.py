@@ -12,8 +12,10 @@ run and partition under the Dagster storage folder:
         assembled/                   assembled rows and lineage, which the load reads
 
 A re-execution of a run uses the folder of the run it repeats (its root run), where the files
-of the steps that it does not run again are. The load deletes the folder once it has written
-its rows and rejects, or when it fails for another reason than the removal check. The intake
+of the steps that it does not run again are. So mapping and assembly read their input files
+without deleting them (`keeping_source_files`, `keeping_mapped_files`): a re-execution from a
+failure of either step finds them all. The load deletes the folder once it has written its
+rows and rejects, or when it fails for another reason than the removal check. The intake
 of a later run deletes the folders of runs that have ended, so a run that failed before its
 load leaves its decrypted files until then.
 """
@@ -28,8 +30,9 @@ from pathlib import Path
 import dagster as dg
 
 from migration.delivery.workdir import make_private_dir
-from migration.mapping.staging import FrameStage, StagedFrame
-from migration.steps import StagedTable, ValidatedTable
+from migration.mapping.engine import MappedApplication
+from migration.mapping.staging import FrameStage, KeptFrame, StagedFrame
+from migration.steps import StagedTable, ValidatedApplication, ValidatedTable
 
 STAGE_FOLDER = "stage"
 PLAINTEXT_FOLDER = "plaintext"
@@ -65,6 +68,33 @@ class SourceTableValue:
             return self.table
         read = replace(self.table.read, rows=self.rejected_rows.read())
         return replace(self.table, read=read)
+
+
+def keeping_source_files(application: ValidatedApplication) -> ValidatedApplication:
+    """Make the staged source tables of `application` keep their files once mapping has read
+    them, and return it.
+
+    Mapping still frees each table's rows from memory once its targets are mapped, but a
+    re-execution from a failure of the mapping step reads the same files again.
+    """
+    application.tables = {
+        name: table if table.staged is None else replace(table, staged=table.staged.keeping_files())
+        for name, table in application.tables.items()
+    }
+    return application
+
+
+def keeping_mapped_files(mapped: MappedApplication) -> MappedApplication:
+    """Make the staged frames of `mapped` keep their files once assembly has read them, and
+    return it, so that a re-execution from a failure of assembly reads the same files again."""
+    mapped.frames = {
+        target: [
+            KeptFrame(frame.path, frame.rows) if isinstance(frame, StagedFrame) else frame
+            for frame in frames
+        ]
+        for target, frames in mapped.frames.items()
+    }
+    return mapped
 
 
 def run_stage_folder(storage: Path, context: dg.AssetExecutionContext) -> Path:

@@ -27,8 +27,13 @@ def _resources(tmp_path: Path, monkeypatch, delivery: Path = DELIVERY) -> dict:
     """Resources of département 057 on `delivery`, loading into tmp_path/mdph.sqlite3."""
     monkeypatch.setenv(PASSWORD_VARIABLE, PASSWORD)
     monkeypatch.setenv(TARGET_VARIABLE, f"sqlite:///{tmp_path / 'mdph.sqlite3'}")
+    (tmp_path / "storage").mkdir(mode=0o700)
+    return folder_resources(tmp_path, delivery)
+
+
+def folder_resources(tmp_path: Path, delivery: Path = DELIVERY) -> dict:
+    """The resources of `_resources`, once its variables are set and its storage folder made."""
     storage = tmp_path / "storage"
-    storage.mkdir(mode=0o700)
     settings = DepartementConfig(
         delivery=str(delivery),
         password_env=PASSWORD_VARIABLE,

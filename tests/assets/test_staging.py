@@ -7,6 +7,7 @@ decrypted files.
 """
 
 import csv
+import os
 import pickle
 import stat
 from pathlib import Path
@@ -24,12 +25,14 @@ from migration.run import RunOptions, run_migration
 from migration.steps import DEFAULT_MAPPINGS, StagedTable
 from migration.target.errors import TargetError
 from migration.target.schema import load_target_schema
-from tests.assets.test_definitions import DELIVERY, PASSWORD, _resources
+from tests.assets.test_definitions import DELIVERY, PASSWORD, _resources, folder_resources
 from tests.assets.test_load_checks import SMALL, _with_delivery
 from tests.sample_delivery import generate_plaintext
 
 # Columns whose values differ from one run to the next.
 RUN_COLUMNS = {"id", "run_id"}
+# The folder of the run that `in_process_migration` builds its resources on.
+RUN_FOLDER_VARIABLE = "MDPH_TEST_RUN_FOLDER"
 NUMERO = "      numero: ADR_NUMERO\n"
 LONG_NUMERO = "      numero: {concat: [ADR_NUMERO, ADR_VOIE]}\n"  # longer than numero allows
 
@@ -237,3 +240,79 @@ def test_next_intake_removes_ended_run_folder(tmp_path, monkeypatch):
     assert _stage_folders(tmp_path) == sorted([unknown, killed_folder])
     messages = [entry.user_message for entry in instance.all_logs(retried.run_id)]
     assert any(f"belongs to run {killed.run_id}" in message for message in messages)
+
+
+def in_process_migration() -> dg.JobDefinition:
+    """Return the job of every asset on the in-process executor, with the resources of the
+    folder named by RUN_FOLDER_VARIABLE, so that a test can make one of its steps fail and
+    Dagster can re-execute it (`dg.reconstructable`)."""
+    resources = folder_resources(Path(os.environ[RUN_FOLDER_VARIABLE]))
+    job = dg.define_asset_job("migration", executor_def=dg.in_process_executor)
+    return dg.Definitions(assets=all_assets(), jobs=[job], resources=resources).resolve_job_def(
+        "migration"
+    )
+
+
+def _failing_after(function, failing_step: str):
+    """Wrap `function` so that, in `failing_step`, it does its work, files included, and then
+    fails, as a process killed at the end of the step would."""
+
+    def fail_after(*args, **kwargs):
+        result = function(*args, **kwargs)
+        if dg.AssetExecutionContext.get().asset_key.to_user_string() == failing_step:
+            raise RuntimeError(f"{failing_step} stopped")
+        return result
+
+    return fail_after
+
+
+def test_reexecution_after_failed_mapping_and_assembly(tmp_path, monkeypatch):
+    from assets import definitions
+
+    _resources(tmp_path, monkeypatch)
+    monkeypatch.setenv(RUN_FOLDER_VARIABLE, str(tmp_path))
+    job = dg.reconstructable(in_process_migration)
+    tags = {"dagster/partition": "057"}
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        with monkeypatch.context() as failing:
+            mapping = _failing_after(definitions.map_application, "opales_mapped")
+            failing.setattr(definitions, "map_application", mapping)
+            first = dg.execute_job(job, instance, tags=tags)
+        with monkeypatch.context() as failing:
+            failing.setattr(
+                definitions, "assemble", _failing_after(definitions.assemble, "target_rows")
+            )
+            second = dg.execute_job(
+                job,
+                instance,
+                tags=tags,
+                reexecution_options=dg.ReexecutionOptions.from_failure(first.run_id, instance),
+            )
+        third = dg.execute_job(
+            job,
+            instance,
+            tags=tags,
+            reexecution_options=dg.ReexecutionOptions.from_failure(second.run_id, instance),
+        )
+        failed = [
+            [event.step_key for event in result.get_step_failure_events()]
+            for result in (first, second)
+        ]
+        steps = [
+            {event.step_key for event in result.get_step_success_events()}
+            for result in (second, third)
+        ]
+
+    assert failed == [["opales_mapped"], ["target_rows"]]
+    # Each re-execution ran the failed step again on the files of the steps it did not run.
+    assert steps[0] == {"opales_mapped"}
+    assert {"target_rows", "loaded_tables", "quality_report"} <= steps[1]
+    assert "opales_mapped" not in steps[1]
+    assert third.success
+    assert _stage_folders(tmp_path) == []
+    cli_url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    assert run_migration(RunOptions(DELIVERY, cli_url, tmp_path / "cli"), PASSWORD).succeeded
+    dagster_url = f"sqlite:///{tmp_path / 'mdph.sqlite3'}"
+    for table in [*load_target_schema().tables, "reprise_rejet"]:
+        assert _rows(dagster_url, table) == _rows(cli_url, table), table
