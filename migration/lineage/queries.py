@@ -511,6 +511,8 @@ def _raw_values(text: str | None, table, show_personal: bool) -> dict[str, Any] 
 
     Every value is masked when the table is unknown. A key that is not a column of the table
     is masked too, because it may be the raw text of a malformed record, with every column.
+    Those values, and the NIR columns, show their digits as `NIR_MASK`, since they may hold a
+    NIR, which a run of nines would seem to show.
     """
     if not text:
         return None
@@ -520,12 +522,15 @@ def _raw_values(text: str | None, table, show_personal: bool) -> dict[str, Any] 
         return None
     if show_personal or not isinstance(values, dict):
         return values
-    public = set()
-    nir = set()
-    if table is not None:
-        public = {column.name for column in table.columns if not column.personal}
-        nir = {column.name for column in table.columns if column.identifier == "nir"}
-    return {name: _shown(value, name not in public, name in nir) for name, value in values.items()}
+    columns = {} if table is None else {column.name: column for column in table.columns}
+    masked = {}
+    for name, value in values.items():
+        column = columns.get(name)
+        if column is None:
+            masked[name] = _shown(value, masked=True, nir=True)
+        else:
+            masked[name] = _shown(value, column.personal, column.identifier == "nir")
+    return masked
 
 
 def _shown(value: Any, masked: bool, nir: bool = False) -> Any:
