@@ -594,7 +594,22 @@ def _worker_pools(workers: int | None):
         raise
     with ended:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
-        yield pools
+        try:
+            yield pools
+        except _TasksNotTakenError:
+            _unlock_task_queue(pools.workers)
+            raise
+
+
+def _unlock_task_queue(pool: multiprocessing.pool.Pool) -> None:
+    """Release the lock of the pool's task queue that a killed process kept, so that
+    `Pool.terminate`, which takes that lock, ends instead of waiting for it forever."""
+    # NOTE: `_inqueue` is an attribute of CPython's multiprocessing.pool.Pool, not of its
+    # documented interface; the lock is a multiprocessing.Lock, which any process may release.
+    try:
+        pool._inqueue._rlock.release()
+    except ValueError:
+        pass  # the lock was free
 
 
 def _process_applications(jobs: list[tuple], pool, handoff: Path, announce: Callable):
@@ -658,12 +673,14 @@ def _run_tasks(
     validated: dict[int, Path] = {}
     shares: dict[int, dict[int, Path]] = {}
     waiting = {index: -1 for index in range(len(jobs))}  # shares not done; -1: not validated
+    stall = _Stall()
     while any(waiting.values()):
         try:
             (index, number), value, error = finished.get(timeout=_PARENT_CHECK_SECONDS)
         except queue.Empty:
             for task in running.values():
                 task.check()
+            stall.check(list(running.values()))
             continue
         running.pop((index, number)).marker.unlink(missing_ok=True)
         if error is not None:
@@ -702,17 +719,21 @@ class _TaskProcess:
     name: str
     gone_since: float | None = None
 
+    def pid(self) -> int | None:
+        """Return the pid of the task's process, or None while no process has started it."""
+        try:
+            return int(self.marker.read_text())
+        except (OSError, ValueError):
+            return None
+
     def check(self) -> None:
         """Raise an error when the task's process has ended without a result.
 
         A pool forks a new process for a killed one and never gives its task's result, so
         without this check the run would wait forever.
         """
-        try:
-            pid = int(self.marker.read_text())
-        except (OSError, ValueError):
-            return  # not started yet
-        if _process_alive(pid):
+        pid = self.pid()
+        if pid is None or _process_alive(pid):
             return
         now = time.monotonic()
         if self.gone_since is None:
@@ -722,6 +743,40 @@ class _TaskProcess:
                 f"the worker process {pid} ended while it was {self.name}, without a result; "
                 "the system may have stopped it for lack of memory. Nothing was loaded; run "
                 "again, with --workers 1 to use less memory"
+            )
+
+
+class _TasksNotTakenError(MdphRepriseError):
+    """No process of the pool takes the tasks it was sent."""
+
+
+# Seconds that every task sent to the pool may wait for a process while none is running. A
+# free process of the pool takes a task at once. A process killed while it waited for a task
+# keeps the lock of the task queue, so no process takes a task again.
+_STALL_SECONDS = 30.0
+
+
+@dataclass
+class _Stall:
+    """Notices when the pool runs none of the tasks it was sent, which would wait forever."""
+
+    since: float | None = None
+
+    def check(self, tasks: list[_TaskProcess]) -> None:
+        """Raise an error when `tasks`, those not finished, have all waited for a process for
+        more than _STALL_SECONDS."""
+        if not tasks or any(task.pid() is not None for task in tasks):
+            self.since = None
+            return
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        elif now - self.since > _STALL_SECONDS:
+            names = ", ".join(task.name for task in tasks)
+            raise _TasksNotTakenError(
+                f"no worker process took the next tasks ({names}) in {_STALL_SECONDS:.0f} s, "
+                "while none was working: a worker process was probably killed while it waited "
+                "for a task, which blocks the others. Nothing was loaded; run again"
             )
 
 

@@ -955,6 +955,62 @@ def test_killed_worker_fails_the_run(tmp_path, large_delivery):
     assert list(workdir.iterdir()) == []
 
 
+# Kills the two idle processes of a run's pool, one of them holding the lock of its task
+# queue, then sends the pool the tasks of the sample delivery.
+BLOCKED_POOL = """
+import os, signal, sys, time
+from pathlib import Path
+
+from migration import run
+from migration.delivery.intake import open_delivery
+from migration.dictionary.model import load_dictionary
+from migration.mapping.language import load_mapping
+from migration.steps import DEFAULT_MAPPINGS
+from migration.target.schema import load_target_schema
+
+run._STALL_SECONDS = 1.0
+folder = Path(sys.argv[1])
+opened = open_delivery(Path(sys.argv[2]), os.environ["MDPH_DELIVERY_PASSWORD"], folder)
+jobs = [
+    (application, load_dictionary(application.dictionary), {}, None,
+     load_mapping(DEFAULT_MAPPINGS[name]), load_target_schema(), opened.departement)
+    for name, application in opened.applications.items()
+]
+with run._worker_pools(2) as pools:
+    me = os.getpid()
+    children = Path(f"/proc/{me}/task/{me}/children").read_text().split()
+    workers = [int(pid) for pid in children if int(pid) != pools.helper.process.pid]
+    assert len(workers) == 2, workers
+    time.sleep(0.5)  # each waits for a task
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    run._run_tasks(pools.workers, jobs, folder, lambda *progress: None)
+"""
+
+
+def test_blocked_pool_fails_the_run(tmp_path):
+    """Worker processes killed while they wait for a task keep the lock of the pool's queue,
+    so no process takes a task again: the run fails with a message instead of waiting."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
+    env["MDPH_DELIVERY_PASSWORD"] = PASSWORD
+    folder = tmp_path / "work"
+    folder.mkdir(mode=0o700)
+
+    # A pool that waits for the lock when it ends would run into the timeout.
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCKED_POOL, str(folder), str(DELIVERY)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1, result.stderr
+    assert "no worker process took the next tasks (validating " in result.stderr
+    assert "Nothing was loaded; run again" in result.stderr
+
+
 def test_killed_helper_raises_on_get():
     """The helper of assembly, killed, gives an error to the run that waits for its result."""
     import multiprocessing
