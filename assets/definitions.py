@@ -258,7 +258,7 @@ def build_application_assets(
     ):
         """Put the application's tables together, with the findings between its tables."""
         [stage_folder] = {value.stage_folder for value in tables.values()}
-        require_stage_folders([stage_folder], f"{prefix}_validated")
+        require_stage_folders([stage_folder], f"{prefix}_validated", context.run)
         by_name = {value.table.read.table.name: value.restored() for value in tables.values()}
         policy = (delivery.get("config") or {}).get("regles")
         if all(isinstance(table, StagedTable) for table in by_name.values()):
@@ -285,7 +285,7 @@ def build_application_assets(
         schema = load_target_schema()
         check_mapping(mapping, dictionary, schema, strict=True)
         stage_folder = validated["stage_folder"]
-        require_stage_folders([stage_folder], f"{prefix}_mapped")
+        require_stage_folders([stage_folder], f"{prefix}_mapped", context.run)
         folder = fresh_private_dir(stage_folder / f"{prefix}-mapped")
         sources = keeping_source_files(validated["validated"])
         result = map_application(sources, mapping, schema, folder, release_sources=True)
@@ -338,7 +338,7 @@ def build_target_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
         """
         inputs = [itac_validated, opales_validated, itac_mapped, opales_mapped]
         stage_folders = sorted({value["stage_folder"] for value in inputs})
-        require_stage_folders(stage_folders, "target_rows")
+        require_stage_folders(stage_folders, "target_rows", context.run)
         validated = [itac_validated["validated"], opales_validated["validated"]]
         mapped = [keeping_mapped_files(value["mapped"]) for value in (itac_mapped, opales_mapped)]
         rejected = pd.concat([v.rejected_lines() for v in validated], ignore_index=True)

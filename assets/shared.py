@@ -335,7 +335,7 @@ def load_events(
     """
     asset = context.asset_key.to_user_string()
     folders = rows["stage_folders"]
-    require_stage_folders(folders, asset)
+    require_stage_folders(folders, asset, context.run)
     try:
         output = _load_staged(context, rows, inventory, departements, config, applications)
     except TooManyRemovalsError:

@@ -176,9 +176,26 @@ def fresh_private_dir(path: Path) -> Path:
     return make_private_dir(path)
 
 
-def require_stage_folders(folders: Iterable[Path], step: str) -> None:
-    """Raise dg.Failure when a stage folder that the inputs of `step` refer to is missing."""
-    missing = [str(folder) for folder in folders if not Path(folder).is_dir()]
+def require_stage_folders(folders: Iterable[Path], step: str, run: dg.DagsterRun) -> None:
+    """Raise dg.Failure when a stage folder that the inputs of `step` refer to is missing, or
+    belongs to another run than the one that `run` re-executes.
+
+    The IO manager keeps one value per asset and partition, so once another run of the same
+    partition has materialised an asset, a re-execution of an earlier run would read that run's
+    values and files. A run that re-executes nothing takes the latest values, as Dagster does
+    for a selection of assets.
+    """
+    folders = [Path(folder) for folder in folders]
+    if run.root_run_id is not None:
+        others = sorted({folder.name[:RUN_ID_LENGTH] for folder in folders} - {run.root_run_id})
+        if others:
+            raise dg.Failure(
+                f"{step}: this run re-executes run {run.root_run_id}, but its inputs are the "
+                f"values of run {', '.join(others)}, which materialised the same partition "
+                "since. Dagster keeps one value per asset and partition, so the values of run "
+                f"{run.root_run_id} are gone; launch the job again instead of re-executing it"
+            )
+    missing = [str(folder) for folder in folders if not folder.is_dir()]
     if missing:
         raise dg.Failure(
             f"{step}: the stage folder {', '.join(missing)} of its inputs is missing, because a "

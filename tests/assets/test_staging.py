@@ -6,6 +6,7 @@ rejects come from validation and from mapping, whose raw values the load reads a
 decrypted files.
 """
 
+import contextlib
 import csv
 import os
 import pickle
@@ -253,6 +254,27 @@ def in_process_migration() -> dg.JobDefinition:
     )
 
 
+@contextlib.contextmanager
+def _reexecutable_job(tmp_path: Path, monkeypatch):
+    """Yield a function that runs the job of `in_process_migration` on tmp_path, in an
+    instance of its own; with `reexecutes`, a run id, it re-executes that run from its failure."""
+    _resources(tmp_path, monkeypatch)
+    monkeypatch.setenv(RUN_FOLDER_VARIABLE, str(tmp_path))
+    job = dg.reconstructable(in_process_migration)
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+
+        def execute(reexecutes: str | None = None) -> dg.JobExecutionResult:
+            options = None
+            if reexecutes is not None:
+                options = dg.ReexecutionOptions.from_failure(reexecutes, instance)
+            return dg.execute_job(
+                job, instance, tags={"dagster/partition": "057"}, reexecution_options=options
+            )
+
+        yield execute
+
+
 def _failing_after(function, failing_step: str):
     """Wrap `function` so that, in `failing_step`, it does its work, files included, and then
     fails, as a process killed at the end of the step would."""
@@ -269,32 +291,17 @@ def _failing_after(function, failing_step: str):
 def test_reexecution_after_failed_mapping_and_assembly(tmp_path, monkeypatch):
     from assets import definitions
 
-    _resources(tmp_path, monkeypatch)
-    monkeypatch.setenv(RUN_FOLDER_VARIABLE, str(tmp_path))
-    job = dg.reconstructable(in_process_migration)
-    tags = {"dagster/partition": "057"}
-    (tmp_path / "dagster").mkdir()
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+    with _reexecutable_job(tmp_path, monkeypatch) as execute:
         with monkeypatch.context() as failing:
             mapping = _failing_after(definitions.map_application, "opales_mapped")
             failing.setattr(definitions, "map_application", mapping)
-            first = dg.execute_job(job, instance, tags=tags)
+            first = execute()
         with monkeypatch.context() as failing:
             failing.setattr(
                 definitions, "assemble", _failing_after(definitions.assemble, "target_rows")
             )
-            second = dg.execute_job(
-                job,
-                instance,
-                tags=tags,
-                reexecution_options=dg.ReexecutionOptions.from_failure(first.run_id, instance),
-            )
-        third = dg.execute_job(
-            job,
-            instance,
-            tags=tags,
-            reexecution_options=dg.ReexecutionOptions.from_failure(second.run_id, instance),
-        )
+            second = execute(reexecutes=first.run_id)
+        third = execute(reexecutes=second.run_id)
         failed = [
             [event.step_key for event in result.get_step_failure_events()]
             for result in (first, second)
@@ -316,3 +323,26 @@ def test_reexecution_after_failed_mapping_and_assembly(tmp_path, monkeypatch):
     dagster_url = f"sqlite:///{tmp_path / 'mdph.sqlite3'}"
     for table in [*load_target_schema().tables, "reprise_rejet"]:
         assert _rows(dagster_url, table) == _rows(cli_url, table), table
+
+
+def test_reexecution_refuses_later_run_values(tmp_path, monkeypatch):
+    """Re-executing a run after another run of its partition fails, instead of taking the
+    later run's values and files."""
+    from assets import definitions
+
+    with _reexecutable_job(tmp_path, monkeypatch) as execute:
+        with monkeypatch.context() as failing:
+            combine = _failing_after(definitions.combine_staged_tables, "opales_validated")
+            failing.setattr(definitions, "combine_staged_tables", combine)
+            first = execute()
+            later = execute()
+        again = execute(reexecutes=first.run_id)
+
+    assert not later.success
+    assert not again.success
+    [failure] = again.get_step_failure_events()
+    message = failure.step_failure_data.error.message
+    assert failure.step_key == "opales_validated"
+    assert f"re-executes run {first.run_id}" in message
+    assert f"values of run {later.run_id}" in message
+    assert "launch the job again" in message
