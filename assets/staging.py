@@ -21,6 +21,7 @@ load leaves its decrypted files until then.
 """
 
 import logging
+import os
 import re
 import shutil
 from collections.abc import Iterable
@@ -136,6 +137,15 @@ def remove_ended_stage_folders(
     folder of another run that the instance lists as in progress. A run killed without Dagster
     knowing, by SIGKILL or a power cut, stays listed as started.
     """
+    # Without DAGSTER_HOME, `dagster job execute` keeps its runs in a temporary folder that
+    # it deletes when it ends, and `dg.materialize` keeps them in memory.
+    if instance.is_ephemeral or not os.environ.get("DAGSTER_HOME"):
+        log.warning(
+            "DAGSTER_HOME is not set, so this Dagster instance forgets its runs: a failed run "
+            "cannot be re-executed, and no later run can tell that its stage folder, with "
+            "decrypted files, is no longer in use, so the folder stays. Set DAGSTER_HOME to a "
+            "private folder (mode 0700)"
+        )
     parent = storage / STAGE_FOLDER
     if not parent.is_dir():
         return

@@ -346,3 +346,20 @@ def test_reexecution_refuses_later_run_values(tmp_path, monkeypatch):
     assert f"re-executes run {first.run_id}" in message
     assert f"values of run {later.run_id}" in message
     assert "launch the job again" in message
+
+
+def test_intake_warns_without_dagster_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    instance = dg.DagsterInstance.ephemeral()
+
+    result = dg.materialize(
+        all_assets(),
+        selection=["delivery"],
+        resources=_resources(tmp_path, monkeypatch),
+        partition_key="057",
+        instance=instance,
+    )
+
+    assert result.success
+    messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any("DAGSTER_HOME is not set" in message for message in messages)
