@@ -44,8 +44,19 @@ PYTHON = sys.executable
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--admin-url", default="postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--persons",
+        type=int,
+        nargs="+",
+        default=[10_000, 100_000],
+        help="sizes of the generated deliveries, in persons (72500: 0.5 million source rows, "
+        "724638: 5 million)",
+    )
+    parser.add_argument(
+        "--admin-url",
+        default="postgresql+psycopg2://postgres@127.0.0.1:5432/test",
+        help="PostgreSQL database from which each run's new database is created and dropped",
+    )
     parser.add_argument("--skip", nargs="*", default=[], choices=["to_sql", "pgloader"])
     parser.add_argument("--repeat", type=int, default=1, help="runs of the pipeline and floor")
     parser.add_argument(
@@ -84,6 +95,7 @@ def measure(
     one_worker_too: bool = False,
 ) -> None:
     delivery = folder / "delivery"
+    print(f"{persons} persons: generating the delivery, then its mapped rows", file=sys.stderr)
     _run(
         [
             PYTHON,
@@ -132,14 +144,15 @@ def measure(
     # The pipeline and the floor take turns, so a slow spell of the machine falls on both.
     rounds = [name for _ in range(repeat) for name in ("pipeline", "floor")]
     rounds += [name for name in methods if name not in ("pipeline", "floor")]
-    for name in rounds:
+    for number, name in enumerate(rounds, start=1):
+        print(f"  {number}/{len(rounds)}: {name}", file=sys.stderr, flush=True)
         with _database(admin_url) as url:
             seconds, peak = methods[name](url)
             results.setdefault(name, []).append((seconds, peak, _target_rows(url)))
 
     floor = statistics.median(seconds for seconds, _, _ in results["floor"])
     print(f"\n{persons} persons, {source_rows} source rows")
-    header = f"{'method':<10} {'seconds':>8} {'x floor':>8} {'peak MB':>8} {'rows/s':>10}"
+    header = f"{'method':<10} {'seconds':>8} {'x floor':>8} {'peak MB':>8} {'src rows/s':>11}"
     print(header + f" {'target rows':>12} {'runs (s)':>10}")
     for name, runs in results.items():
         seconds = statistics.median(run[0] for run in runs)
@@ -148,7 +161,7 @@ def measure(
         spread = f"{min(run[0] for run in runs):.1f}-{max(run[0] for run in runs):.1f}"
         print(
             f"{name:<10} {seconds:8.1f} {seconds / floor:8.2f} {peak / 1024:8.0f} "
-            f"{source_rows / seconds:10.0f} {'/'.join(map(str, sorted(loaded))):>12} "
+            f"{source_rows / seconds:11.0f} {'/'.join(map(str, sorted(loaded))):>12} "
             f"{spread if len(runs) > 1 else '':>10}"
         )
 
