@@ -474,7 +474,7 @@ class _Pools:
 
     def end_workers(self) -> None:
         if self.workers is not None:
-            self.workers.terminate()
+            _end_pool(self.workers)
 
     def end_helper(self) -> None:
         if self.helper is not None:
@@ -577,15 +577,14 @@ def _worker_pools(workers: int | None):
     try:
         with ExitStack() as started:
             pools = _Pools(
-                workers=started.enter_context(
-                    context.Pool(
-                        processes=workers,
-                        initializer=_start_worker,
-                        initargs=(os.getpid(),),
-                        maxtasksperchild=1,
-                    )
+                workers=context.Pool(
+                    processes=workers,
+                    initializer=_start_worker,
+                    initargs=(os.getpid(),),
+                    maxtasksperchild=1,
                 )
             )
+            started.callback(pools.end_workers)
             pools.helper = _Helper(context)
             started.callback(pools.end_helper)
             ended = started.pop_all()
@@ -594,11 +593,23 @@ def _worker_pools(workers: int | None):
         raise
     with ended:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
-        try:
-            yield pools
-        except _TasksNotTakenError:
-            _unlock_task_queue(pools.workers)
-            raise
+        yield pools
+
+
+# Seconds that ending the pool may take before the run releases the lock of its task queue.
+# Pool.terminate takes milliseconds, unless a process killed while it waited for a task kept
+# that lock, which Pool.terminate waits for.
+_POOL_END_SECONDS = 2.0
+
+
+def _end_pool(pool: multiprocessing.pool.Pool) -> None:
+    """Terminate `pool`, even when a killed process kept the lock of its task queue."""
+    ending = threading.Thread(target=pool.terminate, name="pool-end", daemon=True)
+    ending.start()
+    ending.join(_POOL_END_SECONDS)
+    if ending.is_alive():
+        _unlock_task_queue(pool)
+        ending.join()
 
 
 def _unlock_task_queue(pool: multiprocessing.pool.Pool) -> None:
@@ -746,10 +757,6 @@ class _TaskProcess:
             )
 
 
-class _TasksNotTakenError(MdphRepriseError):
-    """No process of the pool takes the tasks it was sent."""
-
-
 # Seconds that every task sent to the pool may wait for a process while none is running. A
 # free process of the pool takes a task at once. A process killed while it waited for a task
 # keeps the lock of the task queue, so no process takes a task again.
@@ -773,7 +780,7 @@ class _Stall:
             self.since = now
         elif now - self.since > _STALL_SECONDS:
             names = ", ".join(task.name for task in tasks)
-            raise _TasksNotTakenError(
+            raise MdphRepriseError(
                 f"no worker process took the next tasks ({names}) in {_STALL_SECONDS:.0f} s, "
                 "while none was working: a worker process was probably killed while it waited "
                 "for a task, which blocks the others. Nothing was loaded; run again"

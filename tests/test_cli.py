@@ -956,7 +956,8 @@ def test_killed_worker_fails_the_run(tmp_path, large_delivery):
 
 
 # Kills the two idle processes of a run's pool, one of them holding the lock of its task
-# queue, then sends the pool the tasks of the sample delivery.
+# queue, then, with "tasks" as third argument, sends the pool the tasks of the sample delivery,
+# and ends the pool.
 BLOCKED_POOL = """
 import os, signal, sys, time
 from pathlib import Path
@@ -984,21 +985,21 @@ with run._worker_pools(2) as pools:
     time.sleep(0.5)  # each waits for a task
     for pid in workers:
         os.kill(pid, signal.SIGKILL)
-    run._run_tasks(pools.workers, jobs, folder, lambda *progress: None)
+    if sys.argv[3] == "tasks":
+        run._run_tasks(pools.workers, jobs, folder, lambda *progress: None)
+print("pool ended")
 """
 
 
-def test_blocked_pool_fails_the_run(tmp_path):
-    """Worker processes killed while they wait for a task keep the lock of the pool's queue,
-    so no process takes a task again: the run fails with a message instead of waiting."""
+def _blocked_pool(tmp_path: Path, then: str) -> subprocess.CompletedProcess:
+    """Run BLOCKED_POOL, with `then` as its third argument."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("MDPH_")}
     env["MDPH_DELIVERY_PASSWORD"] = PASSWORD
     folder = tmp_path / "work"
     folder.mkdir(mode=0o700)
-
     # A pool that waits for the lock when it ends would run into the timeout.
-    result = subprocess.run(
-        [sys.executable, "-c", BLOCKED_POOL, str(folder), str(DELIVERY)],
+    return subprocess.run(
+        [sys.executable, "-c", BLOCKED_POOL, str(folder), str(DELIVERY), then],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -1006,9 +1007,25 @@ def test_blocked_pool_fails_the_run(tmp_path):
         timeout=60,
     )
 
+
+def test_blocked_pool_fails_the_run(tmp_path):
+    """Worker processes killed while they wait for a task keep the lock of the pool's queue,
+    so no process takes a task again: the run fails with a message instead of waiting."""
+    result = _blocked_pool(tmp_path, "tasks")
+
     assert result.returncode == 1, result.stderr
     assert "no worker process took the next tasks (validating " in result.stderr
     assert "Nothing was loaded; run again" in result.stderr
+    assert "pool ended" not in result.stdout
+
+
+def test_pool_ends_after_idle_process_killed(tmp_path):
+    """A pool process killed while it waited for a task, once no task is left, does not keep
+    the run from ending its pool."""
+    result = _blocked_pool(tmp_path, "end")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "pool ended\n"
 
 
 def test_killed_helper_raises_on_get():
