@@ -43,7 +43,11 @@ PYTHON = sys.executable
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0]
+        + " The floor is `openssl enc -d` of the delivery and `psql \\copy` of its mapped rows.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument(
         "--persons",
         type=int,
@@ -57,7 +61,13 @@ def main() -> None:
         default="postgresql+psycopg2://postgres@127.0.0.1:5432/test",
         help="PostgreSQL database from which each run's new database is created and dropped",
     )
-    parser.add_argument("--skip", nargs="*", default=[], choices=["to_sql", "pgloader"])
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["to_sql", "pgloader"],
+        help="methods to leave out, the slowest (the pipeline and the floor always run)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs of the pipeline and floor")
     parser.add_argument(
         "--rerun", action="store_true", help="also time a second run into the loaded database"
