@@ -689,9 +689,8 @@ def _run_tasks(
         try:
             (index, number), value, error = finished.get(timeout=_PARENT_CHECK_SECONDS)
         except queue.Empty:
-            for task in running.values():
-                task.check()
-            stall.check(list(running.values()))
+            started = [task.check() is not None for task in running.values()]
+            stall.check([task.name for task in running.values()], any(started))
             continue
         running.pop((index, number)).marker.unlink(missing_ok=True)
         if error is not None:
@@ -737,15 +736,16 @@ class _TaskProcess:
         except (OSError, ValueError):
             return None
 
-    def check(self) -> None:
-        """Raise an error when the task's process has ended without a result.
+    def check(self) -> int | None:
+        """Raise an error when the task's process has ended without a result, else return its
+        pid, or None while no process has started the task.
 
         A pool forks a new process for a killed one and never gives its task's result, so
         without this check the run would wait forever.
         """
         pid = self.pid()
         if pid is None or _process_alive(pid):
-            return
+            return pid
         now = time.monotonic()
         if self.gone_since is None:
             self.gone_since = now
@@ -755,6 +755,7 @@ class _TaskProcess:
                 "the system may have stopped it for lack of memory. Nothing was loaded; run "
                 "again, with --workers 1 to use less memory"
             )
+        return pid
 
 
 # Seconds that every task sent to the pool may wait for a process while none is running. A
@@ -765,21 +766,21 @@ _STALL_SECONDS = 30.0
 
 @dataclass
 class _Stall:
-    """Notices when the pool runs none of the tasks it was sent, which would wait forever."""
+    """The time since which the pool has run none of the tasks it was sent."""
 
     since: float | None = None
 
-    def check(self, tasks: list[_TaskProcess]) -> None:
-        """Raise an error when `tasks`, those not finished, have all waited for a process for
-        more than _STALL_SECONDS."""
-        if not tasks or any(task.pid() is not None for task in tasks):
+    def check(self, waiting: list[str], started: bool) -> None:
+        """Raise an error when the unfinished tasks, named in `waiting`, have waited for a
+        process for more than _STALL_SECONDS while none of them was `started`."""
+        if not waiting or started:
             self.since = None
             return
         now = time.monotonic()
         if self.since is None:
             self.since = now
         elif now - self.since > _STALL_SECONDS:
-            names = ", ".join(task.name for task in tasks)
+            names = ", ".join(waiting)
             raise MdphRepriseError(
                 f"no worker process took the next tasks ({names}) in {_STALL_SECONDS:.0f} s, "
                 "while none was working: a worker process was probably killed while it waited "

@@ -326,7 +326,7 @@ def test_malformed_records_keep_raw_text(tmp_path, caplog):
 
         masked = trace_source(engine, "ITAC", "DOSSIER", line).rejects[0].raw_values
         clear = trace_source(engine, "ITAC", "DOSSIER", line, show_personal=True)
-        # The record's fields may hold a NIR, so no digit shows, not even as a nine.
+        # The record's fields may contain a NIR, so no digit shows, not even as a nine.
         assert masked == {RAW_TEXT_KEY: mask_nir(text)}
         assert NIR_MASK in masked[RAW_TEXT_KEY]
         assert not any(char.isdigit() for char in masked[RAW_TEXT_KEY])

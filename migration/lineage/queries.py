@@ -511,8 +511,8 @@ def _raw_values(text: str | None, table, show_personal: bool) -> dict[str, Any] 
 
     Every value is masked when the table is unknown. A key that is not a column of the table
     is masked too, because it may be the raw text of a malformed record, with every column.
-    Those values, and the NIR columns, show their digits as `NIR_MASK`, since they may hold a
-    NIR, which a run of nines would seem to show.
+    Those values and the NIR columns show each digit as `NIR_MASK`, because they may contain a
+    NIR, and fifteen nines would read as one.
     """
     if not text:
         return None
@@ -523,14 +523,14 @@ def _raw_values(text: str | None, table, show_personal: bool) -> dict[str, Any] 
     if show_personal or not isinstance(values, dict):
         return values
     columns = {} if table is None else {column.name: column for column in table.columns}
-    masked = {}
+    masked_values = {}
     for name, value in values.items():
         column = columns.get(name)
         if column is None:
-            masked[name] = _shown(value, masked=True, nir=True)
+            masked_values[name] = _shown(value, masked=True, nir=True)
         else:
-            masked[name] = _shown(value, column.personal, column.identifier == "nir")
-    return masked
+            masked_values[name] = _shown(value, column.personal, column.identifier == "nir")
+    return masked_values
 
 
 def _shown(value: Any, masked: bool, nir: bool = False) -> Any:

@@ -32,7 +32,7 @@ def _resources(tmp_path: Path, monkeypatch, delivery: Path = DELIVERY) -> dict:
 
 
 def folder_resources(tmp_path: Path, delivery: Path = DELIVERY) -> dict:
-    """The resources of `_resources`, once its variables are set and its storage folder made."""
+    """Return the resources of `_resources`, once its variables are set and its storage made."""
     storage = tmp_path / "storage"
     settings = DepartementConfig(
         delivery=str(delivery),

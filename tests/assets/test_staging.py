@@ -257,7 +257,8 @@ def in_process_migration() -> dg.JobDefinition:
 @contextlib.contextmanager
 def _reexecutable_job(tmp_path: Path, monkeypatch):
     """Yield a function that runs the job of `in_process_migration` on tmp_path, in an
-    instance of its own; with `reexecutes`, a run id, it re-executes that run from its failure."""
+    instance of its own. Given a run id as `reexecutes`, it re-executes that run from its
+    failure."""
     _resources(tmp_path, monkeypatch)
     monkeypatch.setenv(RUN_FOLDER_VARIABLE, str(tmp_path))
     job = dg.reconstructable(in_process_migration)
