@@ -234,7 +234,6 @@ def _run_steps(
         stage_folder=workdir.path,
         helper=None if pools.helper is None else pools.helper.apply_async,
     )
-    pools.end_helper()
     del mapped
     release_rows(validated, assembly)
     mapped_rows = sum(len(frame) for frame in assembly.frames.values())
@@ -265,13 +264,14 @@ def _run_steps(
     load_error = None
     if status == STATUS_SUCCESS:
         try:
-            _load(engine, schema, run_id, validated, assembly, summary, options, say)
+            _load(engine, schema, run_id, validated, assembly, summary, options, say, pools)
         except TooManyRemovalsError as error:
             # The load rolled back. The reports show what it would have loaded, and why not.
             load_error = error
             status = STATUS_REMOVALS_REJECTED
             summary["status"] = status
             summary["load_error"] = str(error)
+    pools.end_helper()
     if status != STATUS_SUCCESS:
         _mark_not_loaded(summary)
         # Nothing reads the staged rows and lineage parts of a run that loads nothing.
@@ -464,7 +464,8 @@ class _Pools:
 
     `workers` reads, validates and maps the applications. Each of its processes exits once it
     has written a task's result, so its memory is freed, and the pool forks a new one for the
-    next task. `helper` is one process that assembles about half of the tables. Both are
+    next task. `helper` is one process that assembles about half of the tables, then
+    converts the lineage while the target tables load. Both are
     forked at the start, while the run's memory is small, so no process is forked from a run
     that contains a whole delivery's results.
     """
@@ -509,7 +510,7 @@ class _Helper:
         """Return the error of a helper that ended without giving its result."""
         self.process.join(_PARENT_CHECK_SECONDS)
         return MdphRepriseError(
-            f"the helper process of assembly ended without a result (exit code "
+            f"the helper process of assembly and load ended without a result (exit code "
             f"{self.process.exitcode}); the system may have stopped it for lack of memory. "
             "Nothing was loaded; run again, with --workers 1 to use less memory"
         )
@@ -978,7 +979,7 @@ def _intake_message(delivery: Delivery) -> str:
     )
 
 
-def _load(engine, schema, run_id, validated, assembly, summary, options, say) -> None:
+def _load(engine, schema, run_id, validated, assembly, summary, options, say, pools) -> None:
     rejects = rejects_for_database(run_id, validated, assembly)
     filters = filters_for_database(run_id, assembly)
     summary["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
@@ -1002,6 +1003,8 @@ def _load(engine, schema, run_id, validated, assembly, summary, options, say) ->
             applications=applications,
             release_frames=True,
             max_removed_share=None if options.allow_removals else MAX_REMOVED_SHARE,
+            # The helper converts the lineage while the target tables load.
+            helper=None if pools.helper is None else pools.helper.apply_async,
         )
     finally:
         # A failed load leaves the rows and parts it did not read, so they are deleted here.

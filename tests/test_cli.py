@@ -1040,7 +1040,7 @@ def test_killed_helper_raises_on_get():
     try:
         assert helper.apply_async(divmod, (7, 2)).get() == (3, 1)
         os.kill(helper.process.pid, signal.SIGKILL)
-        with pytest.raises(MdphRepriseError, match="helper process of assembly ended"):
+        with pytest.raises(MdphRepriseError, match="helper process of assembly and load ended"):
             helper.apply_async(divmod, (7, 2)).get()
     finally:
         helper.terminate()

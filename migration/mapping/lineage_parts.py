@@ -142,6 +142,17 @@ class LineageParts:
         while self._parts:
             yield self._parts.pop(0).load()
 
+    def staged_parts(self) -> list[StagedFrame]:
+        """Return the staged parts in order, for a reader that reads and deletes their files
+        itself. The parts then count as read. Parts kept in memory give an empty list."""
+        if self._stage is None:
+            return []
+        if self._read:
+            raise RuntimeError("the staged lineage parts were already read, and each is read once")
+        self._read = True
+        parts, self._parts = self._parts, []
+        return parts
+
     def to_frame(self) -> pd.DataFrame:
         """Return every part in one frame. Staged parts are read and their files deleted."""
         parts = list(self)

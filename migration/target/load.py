@@ -38,6 +38,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,6 +46,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
+from migration.delivery.workdir import open_private_file
 from migration.target.changes import (
     CHANGE_KINDS,
     NewRows,
@@ -84,7 +86,7 @@ from migration.target.versioning import upgrade_product_tables
 
 if TYPE_CHECKING:
     from migration.mapping.lineage_parts import LineageParts
-    from migration.mapping.staging import TableRows
+    from migration.mapping.staging import StagedFrame, TableRows
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +171,7 @@ def load_run(
     release_frames: bool = False,
     max_removed_share: float | None = None,
     removal_override: str = CLI_REMOVAL_OVERRIDE,
+    helper: Callable | None = None,
 ) -> LoadResult:
     """Load the result of one run into the target database, in one transaction.
 
@@ -207,6 +210,9 @@ def load_run(
             removal.
         removal_override: the instruction that the error of a rejected removal gives to lift
             `max_removed_share`. The default names the option of the CLI.
+        helper: a function like `multiprocessing.Pool.apply_async` whose process shares the
+            files of the staged lineage parts. On PostgreSQL that process converts the parts
+            while the target tables load, and the load copies what it wrote.
 
     Raises:
         TargetError: a frame does not fit its table, the existing database differs from the
@@ -235,6 +241,7 @@ def load_run(
     del lineage, frames
     loader.max_removed_share = max_removed_share
     loader.removal_override = removal_override
+    loader.helper = helper
     try:
         with engine.connect() as connection:
             restore_timeout = None
@@ -255,6 +262,8 @@ def load_run(
     except _DATABASE_ERRORS as exc:
         # The transaction is rolled back by now; the error is built from the loader's state.
         raise loader.error(exc) from None
+    finally:
+        loader.discard_rendered_parts()
 
     if loader.keys_in_place:
         # A warning shows without --verbose, because a load as the owner would be faster.
@@ -422,6 +431,60 @@ def _with_run_id(frame: pd.DataFrame, run_id: Any, label: str) -> pd.DataFrame:
     return frame
 
 
+def _renderer(prepared: PreparedTable, columns: Sequence[str]) -> Callable:
+    """Return a function rendering the prepared rows at some positions as COPY CSV lines of
+    `columns`."""
+    indexes = [prepared.columns.index(column) for column in columns]
+    renderers = renderers_of(prepared)
+    renderers = [renderers[i] for i in indexes]
+
+    def render(chunk: Sequence[int]) -> list[str]:
+        return column_csv_lines(prepared.column_values(indexes, chunk), renderers)
+
+    return render
+
+
+def _prepared_lineage(part: pd.DataFrame, run_id: Any, first_row: int) -> PreparedTable:
+    """Convert a lineage part, whose first row follows `first_row` rows of earlier parts."""
+    return prepare_frame(
+        PRODUCT_TABLES[LINEAGE_TABLE],
+        _with_run_id(part, run_id, "lineage"),
+        {},
+        label=_LINEAGE_LABEL,
+        first_row=first_row,
+    )
+
+
+def render_lineage_part(part: StagedFrame, run_id: Any, first_row: int, path: Path) -> int:
+    """Convert a staged lineage part and write its COPY body to `path` (mode 0600).
+
+    A helper process runs this while the main process loads the target tables, so the
+    lineage is converted before its turn comes (see `load_run`). The staged part stays, for
+    an error to find the row of a failed COPY. Return the part's row count.
+    """
+    prepared = _prepared_lineage(part.read(), run_id, first_row)
+    columns = PRODUCT_TABLES[LINEAGE_TABLE].column_names
+    body = _CopyBody(_renderer(prepared, columns), range(prepared.count))
+    with open_private_file(path) as handle:
+        while text := body.read(COPY_READ_SIZE):
+            handle.write(text.encode("utf-8"))
+    return prepared.count
+
+
+@dataclass
+class _RenderedPart:
+    """A staged lineage part whose COPY body a helper process writes to `path`."""
+
+    part: StagedFrame
+    path: Path
+    first_row: int
+    pending: Any  # the helper's result; `get` gives the row count
+
+    def delete(self) -> None:
+        self.part.delete()
+        self.path.unlink(missing_ok=True)
+
+
 @dataclass
 class _Step:
     """The statement being executed, so an error can name it and the rows it was writing.
@@ -438,6 +501,9 @@ class _Step:
     positions: Sequence[int] | None = None
     copy: _CopyBody | None = None
     first_row: int = 0
+    # For a COPY of a body written by another process: converts its rows again, for an
+    # error to find the row behind a failed line.
+    reprepare: Callable[[], tuple[PreparedTable, _CopyBody]] | None = None
 
 
 class _CopyBody:
@@ -516,6 +582,10 @@ class _Loader:
         # the count of its rows written.
         self.lineage: pd.DataFrame | LineageParts | None = None
         self.lineage_rows = 0
+        # A function like `multiprocessing.Pool.apply_async`, and the lineage parts it
+        # converts while the target tables load (`render_lineage_ahead`).
+        self.helper: Callable | None = None
+        self.ahead: list[_RenderedPart] = []
         # Rows of each target table, kept when its prepared rows are released.
         self.row_counts: dict[str, int] = {}
         # The frames of the target tables, taken one table at a time (`load_table`).
@@ -530,6 +600,7 @@ class _Loader:
         return self.dialect.name == "postgresql"
 
     def run(self, order: list[str]) -> None:
+        self.render_lineage_ahead()
         self.lock()
         self.prepare_tables(order)
         empty = self.empty_tables(order)
@@ -836,11 +907,35 @@ class _Loader:
         if bulk:
             self.analyze(LINEAGE_TABLE, "gathering the statistics of the lineage")
 
+    def render_lineage_ahead(self) -> None:
+        """Have the helper process convert the staged lineage parts into COPY bodies, one
+        file beside each part, while this process loads the target tables.
+
+        Otherwise the main process converts the lineage only after the target tables are
+        written, and PostgreSQL waits for it. Converted ahead, the lineage uses the core that
+        is idle while PostgreSQL builds the keys of the target tables.
+        """
+        lineage = self.lineage
+        if self.helper is None or not self.postgresql or isinstance(lineage, pd.DataFrame):
+            return
+        if not len(lineage):
+            return
+        first_row = 0
+        for part in lineage.staged_parts():
+            path = part.path.with_suffix(".copy.csv")
+            pending = self.helper(render_lineage_part, (part, self.run_id, first_row, path))
+            self.ahead.append(_RenderedPart(part, path, first_row, pending))
+            first_row += len(part)
+
     def write_lineage_parts(self) -> None:
         """Convert and insert the lineage, one part at a time, and release it."""
         table = PRODUCT_TABLES[LINEAGE_TABLE]
         released = PreparedTable(table, [column.name for column in table.columns])
         self.prepared[LINEAGE_TABLE] = released
+        if self.ahead:
+            self.lineage = None
+            self.copy_rendered_parts()
+            return
         if isinstance(self.lineage, pd.DataFrame):
             # The run id is already added and checked (see `_prepare`).
             parts, add_run_id = _taken([self.lineage]), False
@@ -863,6 +958,50 @@ class _Loader:
             # The step of a COPY refers to the rows it wrote, which must not stay in memory
             # while the next part is read.
             self.step = _Step("converting the lineage rows", LINEAGE_TABLE)
+
+    def copy_rendered_parts(self) -> None:
+        """COPY the lineage bodies that the helper process wrote, in order, deleting each part
+        and body once copied."""
+        table = self.metadata.tables[LINEAGE_TABLE]
+        columns = PRODUCT_TABLES[LINEAGE_TABLE].column_names
+        preparer = self.dialect.identifier_preparer
+        statement = (
+            f"COPY {preparer.format_table(table)} "
+            f"({', '.join(preparer.quote(column) for column in columns)}) "
+            "FROM STDIN WITH (FORMAT csv)"
+        )
+        while self.ahead:
+            rendered = self.ahead[0]
+            self.step = _Step("converting the lineage rows", LINEAGE_TABLE)
+            rows = rendered.pending.get()
+
+            def reprepare(rendered=rendered) -> tuple[PreparedTable, _CopyBody]:
+                prepared = _prepared_lineage(rendered.part.read(), self.run_id, rendered.first_row)
+                body = _CopyBody(_renderer(prepared, columns), range(prepared.count))
+                # Rendered through, the body knows the line each of its pieces ends on.
+                while body.read(COPY_READ_SIZE):
+                    pass
+                return prepared, body
+
+            self.step = _Step(
+                f"copying into table {LINEAGE_TABLE}",
+                LINEAGE_TABLE,
+                statement,
+                range(rows),
+                first_row=rendered.first_row,
+                reprepare=reprepare,
+            )
+            dbapi_connection = self.connection.connection.dbapi_connection
+            with dbapi_connection.cursor() as cursor, rendered.path.open("rb") as body:
+                cursor.copy_expert(statement, body, size=COPY_READ_SIZE)
+            self.lineage_rows += rows
+            rendered.delete()
+            self.ahead.pop(0)
+
+    def discard_rendered_parts(self) -> None:
+        """Delete the staged parts and bodies of the lineage that were not copied."""
+        while self.ahead:
+            self.ahead.pop(0).delete()
 
     def replace_filters(self) -> None:
         """Replace the filtered rows of the applications the load replaces, as the lineage."""
@@ -1075,14 +1214,7 @@ class _Loader:
         statement = (
             f"COPY {preparer.format_table(table)} ({column_list}) FROM STDIN WITH (FORMAT csv)"
         )
-        indexes = [prepared.columns.index(column) for column in columns]
-        renderers = renderers_of(prepared)
-        renderers = [renderers[i] for i in indexes]
-
-        def render(chunk: Sequence[int]) -> list[str]:
-            return column_csv_lines(prepared.column_values(indexes, chunk), renderers)
-
-        body = _CopyBody(render, positions)
+        body = _CopyBody(_renderer(prepared, columns), positions)
         self.step = _Step(action, name, statement, positions, copy=body, first_row=first_row)
         dbapi_connection = self.connection.connection.dbapi_connection
         with dbapi_connection.cursor() as cursor:
@@ -1200,6 +1332,13 @@ class _Loader:
     def error(self, exc: BaseException) -> TargetError:
         """Build the TargetError for a database error raised during the current step."""
         step = self.step
+        if step.reprepare is not None and step.table is not None:
+            # The rows of a COPY that another process converted: they are converted again
+            # here, so the error names the row behind the failed line.
+            try:
+                self.prepared[step.table], step.copy = step.reprepare()
+            except Exception as error:
+                logger.warning("could not find the lineage row behind the error: %s", error)
         failure = describe_failure(exc)
         statement = step.statement or getattr(exc, "statement", None)
         prepared = self.prepared.get(step.table) if step.table else None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -28,7 +31,7 @@ def as_parts(lineage: pd.DataFrame, folder=None) -> LineageParts:
     return parts
 
 
-def load(engine, frames, run_id, lineage, applications=None):
+def load(engine, frames, run_id, lineage, applications=None, helper=None):
     return load_run(
         engine,
         SCHEMA,
@@ -37,7 +40,21 @@ def load(engine, frames, run_id, lineage, applications=None):
         lineage,
         run_record(run_id),
         applications=applications,
+        helper=helper,
     )
+
+
+def staged(parts: list[pd.DataFrame], folder) -> LineageParts:
+    """Stage `parts` in `folder`, in that order."""
+    lineage = LineageParts(folder)
+    for part in parts:
+        lineage.add(part)
+    return lineage
+
+
+def helper_pool():
+    """A pool of one forked process, whose `apply_async` the loader takes as its helper."""
+    return multiprocessing.get_context("fork").Pool(1)
 
 
 def load_twice(engine, make_lineage) -> list:
@@ -184,3 +201,91 @@ def test_postgresql_bulk_parts_build_keys_once(postgres_engine, monkeypatch):
     stored = read_tables(postgres_engine, SCHEMA)[LINEAGE_TABLE]
     assert len(stored) == len(lineage)
     assert compare_database(postgres_engine, SCHEMA) == []
+
+
+@pytest.mark.postgres
+def test_helper_converts_the_parts_while_the_targets_load(
+    postgres_engine, sqlite_engine, tmp_path, monkeypatch
+):
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    frames = target_frames()
+    lineage = lineage_of(frames, "run-0001")
+    converted = []
+    prepare_frame = load_module.prepare_frame
+
+    def recording_prepare_frame(table, frame, *args, **kwargs):
+        if table.name == LINEAGE_TABLE:
+            converted.append(len(frame))
+        return prepare_frame(table, frame, *args, **kwargs)
+
+    with helper_pool() as pool:
+        # Patched after the fork: the helper converts with the real function, unseen here.
+        monkeypatch.setattr(load_module, "prepare_frame", recording_prepare_frame)
+        result = load(
+            postgres_engine, frames, "run-0001", as_parts(lineage, stage), helper=pool.apply_async
+        )
+    # This process checked the first row only; the helper converted every part.
+    assert converted == [1]
+    load(sqlite_engine, target_frames(), "run-0001", lineage)
+    assert result.lineage == len(lineage)
+    assert read_tables(postgres_engine, SCHEMA) == read_tables(sqlite_engine, SCHEMA)
+    # Each staged part and the body written beside it are deleted once copied.
+    assert list(stage.iterdir()) == []
+
+
+@pytest.mark.postgres
+def test_helper_error_in_later_part_rolls_back(postgres_engine, tmp_path):
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    frames = target_frames()
+    parts = list(as_parts(lineage_of(frames, "run-0001")))
+    parts[1].loc[1, "source_line"] = 2**31
+
+    with helper_pool() as pool, pytest.raises(TargetError) as error:
+        load(postgres_engine, frames, "run-0001", staged(parts, stage), helper=pool.apply_async)
+
+    # The helper numbers the row in the whole lineage, as the load does without it.
+    row = len(parts[0]) + 2
+    assert f"the lineage frame, column source_line, row {row}: the integer is outside" in str(
+        error.value
+    )
+    # The load had created the tables, and the rollback removed them.
+    assert sa.inspect(postgres_engine).get_table_names() == []
+    assert list(stage.iterdir()) == []
+
+
+@pytest.mark.postgres
+def test_failed_copy_of_a_helper_body_names_its_row(postgres_engine, tmp_path, monkeypatch):
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    frames = target_frames()
+    parts = list(as_parts(lineage_of(frames, "run-0001")))
+    parent = os.getpid()
+    renderer = load_module._renderer
+
+    def breaking_renderer(prepared, columns):
+        render = renderer(prepared, columns)
+        if os.getpid() == parent:
+            return render
+        target_table = prepared.column_values([columns.index("target_table")], [0])[0][0]
+        if target_table != parts[1]["target_table"].iat[0]:
+            return render
+        # In the helper, the second row of the second part gets a field too many, which
+        # PostgreSQL refuses on the COPY's line 2.
+        return lambda chunk: [
+            line + (",x" if row == 1 else "")
+            for row, line in zip(chunk, render(chunk), strict=True)
+        ]
+
+    monkeypatch.setattr(load_module, "_renderer", breaking_renderer)
+    with helper_pool() as pool, pytest.raises(TargetError) as error:
+        load(postgres_engine, frames, "run-0001", staged(parts, stage), helper=pool.apply_async)
+
+    message = str(error.value)
+    assert "bad copy file format" in message
+    second = parts[1].iloc[1]
+    key = f"target_key='{second['target_key']}'"
+    assert f"at row {len(parts[0]) + 2} of the reprise_lignage frame (" in message
+    assert key in message
+    assert list(stage.iterdir()) == []
