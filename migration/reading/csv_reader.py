@@ -276,49 +276,74 @@ def _iter_records(
         _check_not_utf8(path, table)
         for _ in range(table.skip_lines):
             handle.readline()
-        raw_lines: list[str] = []
+        try:
+            yield from _records_of_lines(table, iter(handle), problems)
+        except UnicodeDecodeError:
+            line, byte = _first_undecodable(path, table.encoding)
+            raise ReadingError(
+                f"{path.parent.name}/{path.name}: line {line}: byte 0x{byte:02x} is not "
+                f"valid {table.encoding}; the file is damaged or not in the encoding its data "
+                "dictionary declares (run mdph-reprise accept to check it)"
+            ) from None
 
-        def lines() -> Iterator[str]:
-            for line in handle:
-                raw_lines.append(line)
-                yield line
 
-        reader = csv.reader(
-            lines(), delimiter=table.delimiter, quotechar='"', doublequote=True, strict=True
-        )
-        previous_end = table.skip_lines
+def _records_of_lines(
+    table: Table, source: Iterator[str], problems: list[_Problem]
+) -> Iterator[tuple[int, list[str], str]]:
+    """Yield the records of the lines of `source`, which follow the skipped lines of `table`.
+
+    A line without quote and NUL characters is one record, and its fields are its text split
+    at the delimiter, as the csv module would return them. Most lines are such lines, and
+    splitting them directly cut the reading of 0.5 million sample records from 1.55 s to
+    1.40 s. Any other line starts a record that the csv module reads, with the lines that
+    its quoted fields span.
+    """
+    delimiter = table.delimiter
+    physical = table.skip_lines  # physical lines read so far
+    raw_lines: list[str] = []  # the lines of the record that the csv module is reading
+    pushed: list[str] = []  # a line read here, handed to the csv module
+
+    def lines() -> Iterator[str]:
+        nonlocal physical
         while True:
-            raw_lines.clear()
-            try:
-                fields = next(reader)
-            except StopIteration:
+            line = pushed.pop() if pushed else next(source, None)
+            if line is None:
                 return
-            except csv.Error as error:
-                raw = "".join(raw_lines)
-                detail = _csv_error_detail(error)
-                problems.append(_Problem(previous_end + 1, "csv.quote", detail, raw))
-                previous_end = reader.line_num + table.skip_lines
-                continue
-            except UnicodeDecodeError:
-                line, byte = _first_undecodable(path, table.encoding)
-                raise ReadingError(
-                    f"{path.parent.name}/{path.name}: line {line}: byte 0x{byte:02x} is not "
-                    f"valid {table.encoding}; the file is damaged or not in the encoding its data "
-                    "dictionary declares (run mdph-reprise accept to check it)"
-                ) from None
-            start = previous_end + 1
-            previous_end = reader.line_num + table.skip_lines
-            raw = "".join(raw_lines)
-            if "\x00" in raw:
-                problems.append(_Problem(start, "csv.nul", finding_detail("nul_byte"), raw))
-                continue
-            if '"' in raw and not _quotes_are_balanced(raw, table.delimiter):
-                detail = finding_detail("quote_in_unquoted_field")
-                problems.append(_Problem(start, "csv.quote", detail, raw))
-                continue
-            if fields == []:
-                continue
-            yield start, fields, raw
+            physical += 1
+            raw_lines.append(line)
+            yield line
+
+    reader = csv.reader(lines(), delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+    # A longer line may hold a field over the csv module's limit, which it reports.
+    longest = csv.field_size_limit()
+    for line in source:
+        start = physical + 1
+        if '"' not in line and "\x00" not in line and len(line) <= longest:
+            physical += 1
+            text = line.rstrip("\r\n")
+            if text:
+                yield start, text.split(delimiter), line
+            continue
+        raw_lines.clear()
+        pushed.append(line)
+        try:
+            fields = next(reader)
+        except csv.Error as error:
+            problems.append(
+                _Problem(start, "csv.quote", _csv_error_detail(error), "".join(raw_lines))
+            )
+            continue
+        raw = "".join(raw_lines)
+        if "\x00" in raw:
+            problems.append(_Problem(start, "csv.nul", finding_detail("nul_byte"), raw))
+            continue
+        if not _quotes_are_balanced(raw, delimiter):
+            detail = finding_detail("quote_in_unquoted_field")
+            problems.append(_Problem(start, "csv.quote", detail, raw))
+            continue
+        if fields == []:
+            continue
+        yield start, fields, raw
 
 
 def _csv_error_detail(error: csv.Error) -> str:

@@ -286,3 +286,48 @@ def test_field_over_csv_limit_detail(tmp_path):
 
     expected = finding_detail("field_too_long", limit=csv.field_size_limit())
     assert read.findings["value"].tolist() == [expected]
+
+
+def test_unquoted_field_over_csv_limit_detail(tmp_path):
+    long_field = "x" * (csv.field_size_limit() + 1)
+    path = _write(tmp_path, f"CODE;LIBELLE;MONTANT\r\n01;{long_field};1\r\n02;b;2\r\n")
+
+    read = read_table("ITAC", _table(), path)
+
+    expected = finding_detail("field_too_long", limit=csv.field_size_limit())
+    assert read.findings["value"].tolist() == [expected]
+    assert read.findings["line"].tolist() == [2]
+    assert read.rows["CODE"].tolist() == ["02"]
+
+
+def test_plain_and_quoted_lines_read_as_csv_module(tmp_path):
+    # Lines without quotes are split directly and the others go through the csv module: both
+    # must give the records, fields and first lines that the csv module gives for the file.
+    records = [
+        "01;a;1\r\n",
+        "02;;\r\n",
+        '03;"b; ""c""";2\r\n',
+        "\r\n",
+        '04;"d\r\ne";3\n',
+        "05; ; \r",
+        "06;f;4\n",
+        '07;"";5\r\n',
+        "08;g;6\r\n",
+    ]
+    text = "CODE;LIBELLE;MONTANT\r\n" + "".join(records)
+    path = _write(tmp_path, text)
+
+    read = read_table("ITAC", _table(), path)
+
+    with path.open(encoding="cp1252", newline="") as handle:
+        reader = csv.reader(handle, delimiter=";", strict=True)
+        expected, lines, previous = [], [], 0
+        for fields in reader:
+            if fields and previous:
+                expected.append([value or None for value in fields])
+                lines.append(previous + 1)
+            previous = reader.line_num
+    columns = ["CODE", "LIBELLE", "MONTANT"]
+    assert read.rows[columns].values.tolist() == expected
+    assert read.rows[LINE_COLUMN].tolist() == lines
+    assert read.findings.empty
