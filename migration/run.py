@@ -36,7 +36,7 @@ from migration.delivery.workdir import (
     remove_abandoned_workdirs,
 )
 from migration.dictionary.model import load_dictionary
-from migration.errors import MdphRepriseError
+from migration.errors import MdphRepriseError, ProcessEndedError
 from migration.identity.decisions import read_identity_decisions
 from migration.identity.existing import read_existing_individuals
 from migration.lineage.openlineage import EVENTS_FILE, emit_run_events
@@ -506,10 +506,10 @@ class _Helper:
             raise self.ended() from None
         return _HelperResult(self)
 
-    def ended(self) -> MdphRepriseError:
+    def ended(self) -> ProcessEndedError:
         """Return the error of a helper that ended without giving its result."""
         self.process.join(_PARENT_CHECK_SECONDS)
-        return MdphRepriseError(
+        return ProcessEndedError(
             f"the helper process of assembly and load ended without a result (exit code "
             f"{self.process.exitcode}); the system may have stopped it for lack of memory. "
             "Nothing was loaded; run again, with --workers 1 to use less memory"
@@ -751,7 +751,7 @@ class _TaskProcess:
         if self.gone_since is None:
             self.gone_since = now
         elif now - self.gone_since > _RESULT_GRACE_SECONDS:
-            raise MdphRepriseError(
+            raise ProcessEndedError(
                 f"the worker process {pid} ended while it was {self.name}, without a result; "
                 "the system may have stopped it for lack of memory. Nothing was loaded; run "
                 "again, with --workers 1 to use less memory"
@@ -782,7 +782,7 @@ class _Stall:
             self.since = now
         elif now - self.since > _STALL_SECONDS:
             names = ", ".join(waiting)
-            raise MdphRepriseError(
+            raise ProcessEndedError(
                 f"no worker process took the next tasks ({names}) in {_STALL_SECONDS:.0f} s, "
                 "while none was working: a worker process was probably killed while it waited "
                 "for a task, which blocks the others. Nothing was loaded; run again"

@@ -948,7 +948,7 @@ def test_killed_worker_fails_the_run(tmp_path, large_delivery):
         if process.poll() is None:
             process.kill()
     output = process.stderr.read()
-    assert process.returncode == 2, output
+    assert process.returncode == 3, output
     assert "ended while it was validating" in output
     assert "run again, with --workers 1" in output
     assert "Traceback" not in output
@@ -1014,7 +1014,7 @@ def test_blocked_pool_fails_the_run(tmp_path):
     result = _blocked_pool(tmp_path, "tasks")
 
     assert result.returncode == 1, result.stderr
-    assert "no worker process took the next tasks (validating " in result.stderr
+    assert "ProcessEndedError: no worker process took the next tasks (validating " in result.stderr
     assert "Nothing was loaded; run again" in result.stderr
     assert "pool ended" not in result.stdout
 
@@ -1033,14 +1033,14 @@ def test_killed_helper_raises_on_get():
     import multiprocessing
     import signal
 
-    from migration.errors import MdphRepriseError
+    from migration.errors import ProcessEndedError
     from migration.run import _Helper
 
     helper = _Helper(multiprocessing.get_context("fork"))
     try:
         assert helper.apply_async(divmod, (7, 2)).get() == (3, 1)
         os.kill(helper.process.pid, signal.SIGKILL)
-        with pytest.raises(MdphRepriseError, match="helper process of assembly and load ended"):
+        with pytest.raises(ProcessEndedError, match="helper process of assembly and load ended"):
             helper.apply_async(divmod, (7, 2)).get()
     finally:
         helper.terminate()
