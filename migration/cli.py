@@ -9,6 +9,7 @@ traceback; `--verbose` adds the library's log lines, which never carry personal 
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import logging
 import os
@@ -124,6 +125,32 @@ def _interrupted_message() -> str:
     return INTERRUPTED_AFTER_LOAD if _load_committed else INTERRUPTED
 
 
+def _os_error_message(error: OSError, loads: bool) -> str:
+    """Describe a file operation that failed, such as a write to a full disk, in one line.
+
+    The message names the file, never its content. For a command that `loads`, it also states
+    what the target database contains, as the message of a stopped run does.
+    """
+    text = error.strerror or type(error).__name__
+    if error.filename:
+        text += f": {error.filename}"
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        text += "; free space on that file system, or choose a folder on another one"
+    else:
+        text += "; check the file's folder and its permissions"
+    if not loads:
+        return f"{text}, then run again"
+    if _load_committed:
+        return (
+            f"{text}, then run again to write the reports. The load had committed: the target "
+            "database contains the rows of this run"
+        )
+    return (
+        f"{text}, then run again. This run committed nothing, so the target database is as it "
+        "was before it"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     # Files the product writes (database, reports, decrypted tables) hold personal data or
@@ -161,6 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         # The reader of the output went away (e.g. `| head`); stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as error:
+        # Checked after BrokenPipeError, a subclass handled above.
+        if _stop_signal is not None:
+            print(_interrupted_message(), file=sys.stderr)
+            return 128 + _stop_signal
+        print(f"error: {_os_error_message(error, loads=args.command == 'run')}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -1095,6 +1095,54 @@ def _main_with_run(monkeypatch, run_migration, tmp_path) -> int:
         os.umask(umask)
 
 
+@pytest.mark.parametrize("committed", [False, True])
+def test_full_disk_is_one_line_error(monkeypatch, capsys, tmp_path, committed):
+    import errno
+
+    path = tmp_path / "work" / "helper-lineage-3-individu.copy.csv"
+
+    def run_on_full_disk(options, password, progress):
+        if committed:
+            progress("loading", "750376 rows in 12 tables")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    exit_code = _main_with_run(monkeypatch, run_on_full_disk, tmp_path)
+
+    assert exit_code == 2
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    last = error.splitlines()[-1]
+    assert last.startswith(f"error: No space left on device: {path}; free space on that ")
+    if committed:
+        assert "The load had committed: the target database contains the rows" in last
+    else:
+        assert "This run committed nothing, so the target database is as it was" in last
+
+
+def _fail_writing(path: str):
+    import errno
+
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+
+
+def test_helper_error_keeps_its_file_and_errno(tmp_path):
+    """An error of the helper, such as a full disk, reaches the run with its file and errno,
+    for the one-line message of the CLI."""
+    import errno
+    import multiprocessing
+
+    from migration.run import _Helper
+
+    helper = _Helper(multiprocessing.get_context("fork"))
+    try:
+        with pytest.raises(OSError) as raised:
+            helper.apply_async(_fail_writing, (str(tmp_path / "part.copy.csv"),)).get()
+    finally:
+        helper.terminate()
+    assert raised.value.errno == errno.ENOSPC
+    assert raised.value.filename == str(tmp_path / "part.copy.csv")
+
+
 @pytest.mark.parametrize(("signal_name", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
 def test_stop_during_copy_exits_as_stop(monkeypatch, capsys, tmp_path, signal_name, code):
     import signal
