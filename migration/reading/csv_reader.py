@@ -274,9 +274,9 @@ def _iter_records(
         ) from None
     with handle:
         _check_not_utf8(path, table)
-        for _ in range(table.skip_lines):
-            handle.readline()
         try:
+            for _ in range(table.skip_lines):
+                handle.readline()
             yield from _records_of_lines(table, iter(handle), problems)
         except UnicodeDecodeError:
             line, byte = _first_undecodable(path, table.encoding)

@@ -80,6 +80,14 @@ def test_undecodable_byte_names_file_and_line(tmp_path):
         read_table("ITAC", _table(), path)
 
 
+def test_undecodable_byte_near_skipped_lines_names_its_line(tmp_path):
+    # The codec decodes a block of the file while the skipped lines are read.
+    path = tmp_path / "T.csv"
+    path.write_bytes(b"EXTRACTION ITAC\r\nCODE;LIBELLE;MONTANT\r\n01;a;1\r\n02;\x81;1\r\n")
+    with pytest.raises(ReadingError, match=r"/T\.csv: line 4: byte 0x81 is not valid cp1252"):
+        read_table("ITAC", _table(skip_lines=1), path)
+
+
 def test_undecodable_byte_far_in_file_names_its_line(tmp_path):
     """The codec reads the file in blocks: the line is counted in the file, not the block."""
     rows = "".join(f"{n:06d};libellé {n};{n}\r\n" for n in range(60_000))
