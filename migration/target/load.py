@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import csv
 import itertools
 import json
 import logging
@@ -456,11 +457,12 @@ def _prepared_lineage(part: pd.DataFrame, run_id: Any, first_row: int) -> Prepar
 
 
 def render_lineage_part(part: StagedFrame, run_id: Any, first_row: int, path: Path) -> int:
-    """Convert a staged lineage part and write its COPY body to `path` (mode 0600).
+    """Convert a staged lineage part, write its COPY body to `path` (mode 0600) and delete
+    the part's file. Return the part's row count.
 
     A helper process runs this while the main process loads the target tables, so the
-    lineage is converted before its turn comes (see `load_run`). The staged part stays, for
-    an error to find the row of a failed COPY. Return the part's row count.
+    lineage is converted before its turn comes (see `load_run`). The part's file goes once
+    the body is written, so the work folder holds each part once.
     """
     prepared = _prepared_lineage(part.read(), run_id, first_row)
     columns = PRODUCT_TABLES[LINEAGE_TABLE].column_names
@@ -468,7 +470,25 @@ def render_lineage_part(part: StagedFrame, run_id: Any, first_row: int, path: Pa
     with open_private_file(path) as handle:
         while text := body.read(COPY_READ_SIZE):
             handle.write(text.encode("utf-8"))
+    part.delete()
     return prepared.count
+
+
+def _lineage_of_body(path: Path) -> pd.DataFrame:
+    """Read back the lineage rows of a COPY body that `render_lineage_part` wrote.
+
+    An error reads them to find the row of a failed line. An empty field becomes NULL, so a
+    quoted empty text does too, and a record with too many or too few fields is cut or
+    padded. Rendered again, each row then still spans the same lines.
+    """
+    columns = PRODUCT_TABLES[LINEAGE_TABLE].column_names
+    width = len(columns)
+    with path.open(encoding="utf-8", newline="") as handle:
+        records = [(record + [""] * width)[:width] for record in csv.reader(handle)]
+    frame = pd.DataFrame(records, columns=columns, dtype=object)
+    frame = frame.where(frame != "", None)
+    frame["source_line"] = [None if line is None else int(line) for line in frame["source_line"]]
+    return frame
 
 
 @dataclass
@@ -976,7 +996,8 @@ class _Loader:
             rows = rendered.pending.get()
 
             def reprepare(rendered=rendered) -> tuple[PreparedTable, _CopyBody]:
-                prepared = _prepared_lineage(rendered.part.read(), self.run_id, rendered.first_row)
+                rows = _lineage_of_body(rendered.path)
+                prepared = _prepared_lineage(rows, self.run_id, rendered.first_row)
                 body = _CopyBody(_renderer(prepared, columns), range(prepared.count))
                 # Rendered through, the body knows the line each of its pieces ends on.
                 while body.read(COPY_READ_SIZE):

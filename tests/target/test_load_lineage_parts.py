@@ -289,3 +289,21 @@ def test_failed_copy_of_a_helper_body_names_its_row(postgres_engine, tmp_path, m
     assert f"at row {len(parts[0]) + 2} of the reprise_lignage frame (" in message
     assert key in message
     assert list(stage.iterdir()) == []
+
+
+def test_rendered_part_replaces_its_staged_file(tmp_path):
+    parts = list(as_parts(lineage_of(target_frames(), "run-0001")))
+    part = staged(parts, tmp_path).staged_parts()[0]
+    body = part.path.with_suffix(".copy.csv")
+
+    rows = load_module.render_lineage_part(part, "run-0001", 0, body)
+
+    assert rows == len(parts[0])
+    # The work folder holds each part once: as its staged file, then as its COPY body.
+    assert not part.path.exists()
+    assert body.stat().st_mode & 0o777 == 0o600
+    # An error reads the body back to find the row of a failed line.
+    expected = parts[0].assign(run_id="run-0001")
+    read_back = load_module._lineage_of_body(body)
+    assert list(read_back.columns) == list(expected.columns)
+    assert read_back.values.tolist() == expected.astype(object).values.tolist()
