@@ -271,6 +271,14 @@ def _run_steps(
             status = STATUS_REMOVALS_REJECTED
             summary["status"] = status
             summary["load_error"] = str(error)
+        except BaseException:
+            if sqlite_file is not None:
+                # The run created the file, so it contains nothing but this failed load. On a
+                # full disk SQLite may leave rows of the rolled-back transaction in it, with a
+                # journal, until the next connection opens it.
+                engine.dispose()
+                _remove_sqlite_file(sqlite_file)
+            raise
     pools.end_helper()
     if status != STATUS_SUCCESS:
         _mark_not_loaded(summary)
@@ -400,6 +408,12 @@ def create_private_sqlite_file(url: str) -> Path | None:
         return None
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     return path
+
+
+def _remove_sqlite_file(path: Path) -> None:
+    """Delete a SQLite database file and the journal files SQLite keeps beside it."""
+    for name in (path.name, f"{path.name}-journal", f"{path.name}-wal", f"{path.name}-shm"):
+        (path.parent / name).unlink(missing_ok=True)
 
 
 def _read_delivery(
