@@ -125,26 +125,38 @@ def _interrupted_message() -> str:
     return INTERRUPTED_AFTER_LOAD if _load_committed else INTERRUPTED
 
 
+COMMITTED_BEFORE_ERROR = (
+    "The load had committed before this error: the target database contains the rows of this "
+    "run; run again to write the reports (the rows are then found unchanged)"
+)
+
+
 def _os_error_message(error: OSError, loads: bool) -> str:
     """Describe a file operation that failed, such as a write to a full disk, in one line.
 
-    The message names the file, never its content. For a command that `loads`, it also states
-    what the target database contains, as the message of a stopped run does.
+    The message names the file when the error gives it, never its content. A write to a file
+    already open gives no name, so the message then names the folders the command writes to.
+    For a command that `loads`, it also states what the target database contains, as the
+    message of a stopped run does.
     """
     text = error.strerror or type(error).__name__
     if error.filename:
         text += f": {error.filename}"
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        text += "; free space on that file system, or choose a folder on another one"
+        where = "that file system"
+    elif loads:
+        where = "the file systems of the work folder (--workdir), the output and the reports"
     else:
+        where = "the file systems of the folders the command writes to"
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        text += f"; free space on {where}, or choose folders on another one"
+    elif error.filename:
         text += "; check the file's folder and its permissions"
+    else:
+        text += f"; check {where} and the permissions of their folders"
     if not loads:
         return f"{text}, then run again"
     if _load_committed:
-        return (
-            f"{text}, then run again to write the reports. The load had committed: the target "
-            "database contains the rows of this run"
-        )
+        return f"{text}. {COMMITTED_BEFORE_ERROR}"
     return (
         f"{text}, then run again. This run committed nothing, so the target database is as it "
         "was before it"
@@ -176,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
             # and the load raised that error. The cause is the stop.
             print(_interrupted_message(), file=sys.stderr)
             return 128 + _stop_signal
-        print(f"error: {error}", file=sys.stderr)
+        message = f"error: {error}"
+        if args.command == "run" and _load_committed:
+            message += f". {COMMITTED_BEFORE_ERROR}"
+        print(message, file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print(_interrupted_message(), file=sys.stderr)

@@ -1114,9 +1114,39 @@ def test_full_disk_is_one_line_error(monkeypatch, capsys, tmp_path, committed):
     last = error.splitlines()[-1]
     assert last.startswith(f"error: No space left on device: {path}; free space on that ")
     if committed:
-        assert "The load had committed: the target database contains the rows" in last
+        assert "The load had committed before this error: the target database contains" in last
     else:
         assert "This run committed nothing, so the target database is as it was" in last
+
+
+def test_full_disk_without_file_name_names_the_folders(monkeypatch, capsys, tmp_path):
+    import errno
+
+    def run_on_full_disk(options, password, progress):
+        # A write to a file already open raises an error without its name.
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    exit_code = _main_with_run(monkeypatch, run_on_full_disk, tmp_path)
+
+    assert exit_code == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("error: No space left on device; free space on the file systems ")
+    assert "work folder (--workdir), the output and the reports" in last
+
+
+def test_report_error_after_load_says_load_committed(monkeypatch, capsys, tmp_path):
+    from migration.errors import MdphRepriseError
+
+    def run_failing_on_report(options, password, progress):
+        progress("loading", "750376 rows in 12 tables")
+        raise MdphRepriseError("Cannot write the report file r/lineage.html: No space left")
+
+    exit_code = _main_with_run(monkeypatch, run_failing_on_report, tmp_path)
+
+    assert exit_code == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("error: Cannot write the report file r/lineage.html")
+    assert "The load had committed before this error" in last
 
 
 def _fail_writing(path: str):
