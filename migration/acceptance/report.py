@@ -392,19 +392,42 @@ def write_report(report: dict, reports_dir: Path) -> dict[str, Path]:
     """
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    _archive_previous(reports_dir)
+    texts = {
+        "json": json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n",
+        "html": render_html(report),
+    }
     paths = {
         "json": reports_dir / f"{REPORT_NAME}.json",
         "html": reports_dir / f"{REPORT_NAME}.html",
     }
-    paths["json"].write_text(
-        json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
-    )
-    paths["html"].write_text(render_html(report), encoding="utf-8")
     if report.get("lettre"):
+        texts["lettre"] = report["lettre"]
         paths["lettre"] = reports_dir / LETTER_NAME
-        paths["lettre"].write_text(report["lettre"], encoding="utf-8")
+    _archive_previous(reports_dir)
+    _write_all_or_none(paths, texts)
     return paths
+
+
+def _write_all_or_none(paths: dict[str, Path], texts: dict[str, str]) -> None:
+    """Write each text to its path, or none of them.
+
+    Each text goes to a temporary file first, and the temporary files replace the report's
+    files only once all are written, so a full disk leaves no half-written report."""
+    temporaries = {key: path.with_name(f".{path.name}.tmp") for key, path in paths.items()}
+    try:
+        for key, temporary in temporaries.items():
+            with open(temporary, "w", encoding="utf-8") as stream:
+                stream.write(texts[key])
+    except OSError as error:
+        for temporary in temporaries.values():
+            if temporary.is_file():
+                temporary.unlink()
+        raise AcceptanceError(
+            f"cannot write the acceptance report in {paths['json'].parent}: {error.strerror}; "
+            "check the free space and the permissions of the report folder, then run again"
+        ) from None
+    for key, temporary in temporaries.items():
+        temporary.replace(paths[key])
 
 
 def _archive_previous(reports_dir: Path) -> None:

@@ -254,3 +254,20 @@ def test_progress_bar_drawn_for_large_files() -> None:
 )
 def test_byte_size_parsed(text: str, size: int) -> None:
     assert byte_size(text) == size
+
+
+@pytest.mark.usefixtures("password")
+def test_accept_unwritable_report_leaves_no_part(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    reports = tmp_path / "rapports"
+    reports.mkdir()
+    # A folder in place of the HTML page's temporary file makes its write fail, as a full disk
+    # does, once the JSON file is written.
+    (reports / ".rapport_recette.html.tmp").mkdir()
+
+    code = run(["accept", str(SAMPLE), "--received", "2008-10-15", "--reports", str(reports)])
+
+    assert code == 2
+    assert "error: cannot write the acceptance report in " in capsys.readouterr().out
+    assert sorted(path.name for path in reports.iterdir()) == [".rapport_recette.html.tmp"]
