@@ -286,19 +286,11 @@ def test_unclosed_quote_detail(tmp_path):
     assert read.findings["value"].tolist() == [finding_detail("quoted_field_not_closed")]
 
 
-def test_field_over_csv_limit_detail(tmp_path):
+@pytest.mark.parametrize("quote", ['"', ""], ids=["quoted", "unquoted"])
+def test_field_over_csv_limit_detail(tmp_path, quote):
     long_field = "x" * (csv.field_size_limit() + 1)
-    path = _write(tmp_path, f'CODE;LIBELLE;MONTANT\r\n01;"{long_field}";1\r\n')
-
-    read = read_table("ITAC", _table(), path)
-
-    expected = finding_detail("field_too_long", limit=csv.field_size_limit())
-    assert read.findings["value"].tolist() == [expected]
-
-
-def test_unquoted_field_over_csv_limit_detail(tmp_path):
-    long_field = "x" * (csv.field_size_limit() + 1)
-    path = _write(tmp_path, f"CODE;LIBELLE;MONTANT\r\n01;{long_field};1\r\n02;b;2\r\n")
+    text = f"CODE;LIBELLE;MONTANT\r\n01;{quote}{long_field}{quote};1\r\n02;b;2\r\n"
+    path = _write(tmp_path, text)
 
     read = read_table("ITAC", _table(), path)
 

@@ -95,7 +95,9 @@ def test_staged_parts_load_like_one_frame(engine, tmp_path):
     reference.dispose()
 
 
-def test_loader_converts_one_part_at_a_time(sqlite_engine, monkeypatch):
+def record_lineage_conversions(monkeypatch) -> list[int]:
+    """Patch the loader to record the row count of each lineage frame that this process
+    converts, and return the list it fills."""
     converted = []
     prepare_frame = load_module.prepare_frame
 
@@ -105,6 +107,11 @@ def test_loader_converts_one_part_at_a_time(sqlite_engine, monkeypatch):
         return prepare_frame(table, frame, *args, **kwargs)
 
     monkeypatch.setattr(load_module, "prepare_frame", recording_prepare_frame)
+    return converted
+
+
+def test_loader_converts_one_part_at_a_time(sqlite_engine, monkeypatch):
+    converted = record_lineage_conversions(monkeypatch)
     frames = target_frames()
     parts = as_parts(lineage_of(frames, "run-0001"))
 
@@ -211,17 +218,10 @@ def test_helper_converts_the_parts_while_the_targets_load(
     stage.mkdir()
     frames = target_frames()
     lineage = lineage_of(frames, "run-0001")
-    converted = []
-    prepare_frame = load_module.prepare_frame
-
-    def recording_prepare_frame(table, frame, *args, **kwargs):
-        if table.name == LINEAGE_TABLE:
-            converted.append(len(frame))
-        return prepare_frame(table, frame, *args, **kwargs)
 
     with helper_pool() as pool:
         # Patched after the fork: the helper converts with the real function, unseen here.
-        monkeypatch.setattr(load_module, "prepare_frame", recording_prepare_frame)
+        converted = record_lineage_conversions(monkeypatch)
         result = load(
             postgres_engine, frames, "run-0001", as_parts(lineage, stage), helper=pool.apply_async
         )
