@@ -314,7 +314,7 @@ def _records_of_lines(
             yield line
 
     reader = csv.reader(lines(), delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
-    # A longer line may hold a field over the csv module's limit, which it reports.
+    # A longer line may contain a field over the csv module's limit, which that module reports.
     longest = csv.field_size_limit()
     for line in source:
         start = physical + 1

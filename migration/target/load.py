@@ -462,7 +462,7 @@ def render_lineage_part(part: StagedFrame, run_id: Any, first_row: int, path: Pa
 
     A helper process runs this while the main process loads the target tables, so the
     lineage is converted before its turn comes (see `load_run`). The part's file goes once
-    the body is written, so the work folder holds each part once.
+    the body is written, so the work folder contains each part once.
     """
     prepared = _prepared_lineage(part.read(), run_id, first_row)
     columns = PRODUCT_TABLES[LINEAGE_TABLE].column_names
@@ -521,8 +521,8 @@ class _Step:
     positions: Sequence[int] | None = None
     copy: _CopyBody | None = None
     first_row: int = 0
-    # For a COPY of a body written by another process: converts its rows again, for an
-    # error to find the row behind a failed line.
+    # For a COPY of a body that another process wrote, reads its rows back from the body and
+    # converts them again, so that an error finds the row behind a failed line.
     reprepare: Callable[[], tuple[PreparedTable, _CopyBody]] | None = None
 
 
@@ -982,22 +982,16 @@ class _Loader:
     def copy_rendered_parts(self) -> None:
         """COPY the lineage bodies that the helper process wrote, in order, deleting each part
         and body once copied."""
-        table = self.metadata.tables[LINEAGE_TABLE]
         columns = PRODUCT_TABLES[LINEAGE_TABLE].column_names
-        preparer = self.dialect.identifier_preparer
-        statement = (
-            f"COPY {preparer.format_table(table)} "
-            f"({', '.join(preparer.quote(column) for column in columns)}) "
-            "FROM STDIN WITH (FORMAT csv)"
-        )
+        statement = self.copy_statement(self.metadata.tables[LINEAGE_TABLE], columns)
         while self.ahead:
             rendered = self.ahead[0]
             self.step = _Step("converting the lineage rows", LINEAGE_TABLE)
             rows = rendered.pending.get()
 
             def reprepare(rendered=rendered) -> tuple[PreparedTable, _CopyBody]:
-                rows = _lineage_of_body(rendered.path)
-                prepared = _prepared_lineage(rows, self.run_id, rendered.first_row)
+                frame = _lineage_of_body(rendered.path)
+                prepared = _prepared_lineage(frame, self.run_id, rendered.first_row)
                 body = _CopyBody(_renderer(prepared, columns), range(prepared.count))
                 # Rendered through, the body knows the line each of its pieces ends on.
                 while body.read(COPY_READ_SIZE):
@@ -1230,16 +1224,18 @@ class _Loader:
     ) -> None:
         """COPY the prepared rows of `name` at `positions` (only `columns`) into `table`."""
         prepared = self.prepared[name]
-        preparer = self.dialect.identifier_preparer
-        column_list = ", ".join(preparer.quote(column) for column in columns)
-        statement = (
-            f"COPY {preparer.format_table(table)} ({column_list}) FROM STDIN WITH (FORMAT csv)"
-        )
+        statement = self.copy_statement(table, columns)
         body = _CopyBody(_renderer(prepared, columns), positions)
         self.step = _Step(action, name, statement, positions, copy=body, first_row=first_row)
         dbapi_connection = self.connection.connection.dbapi_connection
         with dbapi_connection.cursor() as cursor:
             cursor.copy_expert(statement, body, size=COPY_READ_SIZE)
+
+    def copy_statement(self, table: sa.Table, columns: Sequence[str]) -> str:
+        """Return the COPY statement that reads CSV rows of `columns` into `table`."""
+        preparer = self.dialect.identifier_preparer
+        column_list = ", ".join(preparer.quote(column) for column in columns)
+        return f"COPY {preparer.format_table(table)} ({column_list}) FROM STDIN WITH (FORMAT csv)"
 
     def update_rows(self, name: str, positions: Sequence[int], first_row: int = 0) -> None:
         """Update the rows of `name` at `positions`, matched by primary key.
